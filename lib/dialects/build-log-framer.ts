@@ -1,0 +1,341 @@
+import { CR, LF } from '../tokenizer/table.js'
+import { ByteFinder } from '../tokenizer/byte-finder.js'
+import { Tokenizer, type CsiSequence, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
+import type { LineEnd } from '../events.js'
+import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
+import { LineBuffer, MAX_LINE_BYTES } from './line-buffer.js'
+
+/**
+ * A finished line as the framer hands it over. Reused for every line and valid only during the
+ * `line()` call: `buf[start, end)` is either a slice of the caller's input (the fast path) or the
+ * framer's own buffer.
+ */
+export class LineView {
+  buf: Uint8Array = new Uint8Array(0)
+  start = 0
+  end = 0
+  /** Flat pairs [start, end) of inline SGR sequences inside `buf` (empty unless styles are kept). */
+  sgr: readonly number[] = []
+  textLength = 0
+  head = false
+  priority = 1
+  error = false
+  warning = false
+  /** Raw byte range of the line in the input, terminator included. */
+  offset = 0
+  rawEnd = 0
+  ended: LineEnd = 'lf'
+  /** True when `buf` is the caller's input chunk (nothing was copied), false for the framer's buffer. */
+  direct = false
+  /** For direct views: the absolute offset of buf[0], which identifies the chunk. */
+  chunkBase = 0
+  /**
+   * Whether Nix's line splitter would see these same bytes at the start of a line (the line began
+   * after an LF or at the start of input, and no escape sequence survives in it), which is where
+   * `@nix ` lines are recognised (spec §5.1).
+   */
+  atLineStart = false
+}
+
+/** Consumer of framed lines and legacy structure: the clean filter, the XML writer, the event decoder. */
+export interface FramerSink {
+  line(view: LineView): void
+  open(priority: number, offset: number): void
+  close(offset: number): void
+  diagnostic(code: 'unbalanced-close' | 'unclosed-at-eof' | 'line-split', message: string, offset: number, line: number, column: number): void
+  /** SGR sequences left at end of input with no text after them (only when styles are kept). */
+  trailingStyles?(buf: Uint8Array, start: number, end: number): void
+  /** An escape that is neither legacy nor kept SGR was removed at `start` (for visible placeholders). */
+  removed?(kind: DroppedKind | 'csi', start: number, end: number): void
+}
+
+export interface FramerOptions {
+  /** Keep SGR sequences inline in line bytes (colour output, styles). Default true. */
+  keepSgr?: boolean
+}
+
+/**
+ * The build-log framer (spec §2, §2.9, §4): the legacy nesting codes and line assembly with
+ * variant-C carriage returns on top of the tokenizer. It decides where lines begin and end and what
+ * bytes they hold; the sinks decide what that means for their output.
+ */
+export class BuildLogFramer implements TokenHandler {
+  private readonly tokenizer = new Tokenizer(this)
+  private readonly keepSgr: boolean
+  private readonly buffer = new LineBuffer()
+  private readonly view = new LineView()
+  private readonly lfFinder = new ByteFinder(LF)
+  private readonly crFinder = new ByteFinder(CR)
+
+  // Legacy state (spec §2.3).
+  private level = 0
+  private inHeader = false
+  private priority = 1
+  private ignoreLf = false
+  private warning = false
+  private error = false
+
+  // The pending line. While `direct` is true the line is exactly input[directStart, directEnd) of
+  // the current chunk and nothing has been copied yet.
+  private direct = false
+  private directBuf: Uint8Array = this.buffer.bytes
+  private directBase = 0
+  private directStart = 0
+  private directEnd = 0
+  private lineOffset = 0
+  private pendingCr = false
+  /** Where a carriage return truncates to: just after the last LF embedded by ESC[a. */
+  private resetPoint = 0
+  private escapeSinceReset = false
+  private atLineStart = true
+
+  // Position bookkeeping for diagnostics, counted as nix-log2xml did.
+  private lineFeeds = 0
+  private lastLineFeed = -1
+
+  constructor(private readonly sink: FramerSink, options: FramerOptions = {}) {
+    this.keepSgr = options.keepSgr ?? true
+  }
+
+  write(chunk: Uint8Array): void {
+    // Faces copy with Buffer methods; a plain Uint8Array gets a Buffer view (no copy).
+    this.tokenizer.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.tokenizer.offset
+  }
+
+  end(): void {
+    this.tokenizer.end()
+    this.pendingCr = false // a CR at end of input is dropped (spec §4, variant C)
+    const end = this.tokenizer.offset
+    if (this.pendingTextLength() > 0) this.finishLine('eof', end)
+    else if (this.buffer.length > 0 && this.sink.trailingStyles) this.sink.trailingStyles(this.buffer.bytes, 0, this.buffer.length)
+    this.buffer.clear()
+    if (this.level > 0) {
+      const { line, column } = this.position(end)
+      this.sink.diagnostic('unclosed-at-eof', `${this.level} section(s) still open at end of input`, end, line, column)
+    }
+    while (this.level > 0) {
+      this.level--
+      this.sink.close(end)
+    }
+  }
+
+  // --- TokenHandler ---
+
+  text(buf: Uint8Array, start: number, end: number, offset: number): void {
+    const base = offset - start
+    let i = start
+    while (i < end) {
+      if (this.pendingCr) {
+        this.pendingCr = false
+        if (buf[i] !== LF) this.carriageReset()
+      }
+      const lf = this.lfFinder.next(buf, i, base)
+      const cr = this.crFinder.next(buf, i, base)
+      const stop = Math.min(lf, cr, end)
+      if (stop > i) this.append(buf, i, stop, base)
+      if (stop === end) return
+      i = stop + 1
+      if (stop === cr) {
+        this.pendingCr = true
+        continue
+      }
+      this.lineFeeds++
+      this.lastLineFeed = base + stop
+      if (this.ignoreLf) {
+        this.append(buf, stop, i, base)
+        this.materialize()
+        this.resetPoint = this.buffer.length
+      } else {
+        this.finishLine('lf', base + i)
+      }
+    }
+  }
+
+  csi(seq: CsiSequence): void {
+    const code = legacyCode(seq)
+    if (code === LegacyCode.None) {
+      this.resolvePendingCr()
+      this.escapeSinceReset = true
+      if (this.keepSgr && seq.isSgr()) {
+        this.materialize()
+        if (this.buffer.length + seq.byteLength > MAX_LINE_BYTES) this.split(seq.start)
+        this.buffer.appendSgr(seq)
+      } else if (this.sink.removed) {
+        this.sink.removed('csi', seq.start, seq.end)
+      }
+      return
+    }
+    switch (code) {
+      case LegacyCode.Open: {
+        this.finishPending(seq.end)
+        const priority = legacyArgument(seq)
+        this.level++
+        this.sink.open(priority, seq.start)
+        this.inHeader = true
+        this.priority = priority
+        break
+      }
+      case LegacyCode.Close:
+        this.finishPending(seq.end)
+        if (this.level > 0) {
+          this.level--
+          // A nest closed before its head arrived must not pass its head state on (fixes Q5).
+          this.inHeader = false
+          this.priority = 1
+          this.sink.close(seq.start)
+        } else {
+          const { line, column } = this.position(seq.end - 1)
+          this.sink.diagnostic('unbalanced-close', `not enough nesting levels at line ${line}, character ${column}`, seq.start, line, column)
+        }
+        break
+      case LegacyCode.Priority:
+        this.finishPending(seq.end)
+        this.priority = legacyArgument(seq)
+        break
+      case LegacyCode.IgnoreLfOn:
+        this.ignoreLf = true
+        break
+      case LegacyCode.IgnoreLfOff:
+        this.ignoreLf = false
+        break
+      case LegacyCode.Error:
+        this.error = true
+        break
+      case LegacyCode.Warning:
+        this.warning = true
+        break
+    }
+  }
+
+  dropped(kind: DroppedKind, start: number, end: number): void {
+    this.resolvePendingCr()
+    this.escapeSinceReset = true
+    if (this.sink.removed) this.sink.removed(kind, start, end)
+  }
+
+  chunkEnd(): void {
+    this.materialize()
+  }
+
+  // --- line assembly ---
+
+  private pendingTextLength(): number {
+    return this.direct ? this.buffer.textLength + (this.directEnd - this.directStart) : this.buffer.textLength
+  }
+
+  /** 1-based line and character of the byte at `offset`, counting every byte as nix-log2xml did. */
+  private position(offset: number): { line: number; column: number } {
+    return { line: this.lineFeeds + 1, column: offset - this.lastLineFeed }
+  }
+
+  private append(buf: Uint8Array, start: number, end: number, base: number): void {
+    while (start < end) {
+      const room = MAX_LINE_BYTES - this.buffer.length - (this.direct ? this.directEnd - this.directStart : 0)
+      if (room <= 0) {
+        this.split(base + start)
+        continue
+      }
+      const stop = Math.min(end, start + room)
+      if (this.direct && this.directBuf === buf && this.directEnd === start) {
+        this.directEnd = stop
+      } else if (!this.direct && this.buffer.length === 0) {
+        this.direct = true
+        this.directBuf = buf
+        this.directBase = base
+        this.directStart = start
+        this.directEnd = stop
+      } else {
+        this.materialize()
+        this.buffer.append(buf, start, stop)
+      }
+      start = stop
+    }
+  }
+
+  /** Copies a direct (zero-copy) pending line into the buffer, before its bytes stop being valid. */
+  private materialize(): void {
+    if (!this.direct) return
+    this.direct = false
+    this.buffer.append(this.directBuf, this.directStart, this.directEnd)
+  }
+
+  private resolvePendingCr(): void {
+    if (this.pendingCr) {
+      this.pendingCr = false
+      this.carriageReset()
+    }
+  }
+
+  /** A CR not followed by LF: the line restarts at the reset point (variant C, spec §4). */
+  private carriageReset(): void {
+    this.materialize()
+    this.buffer.truncate(this.resetPoint)
+    this.escapeSinceReset = false
+    if (this.resetPoint === 0) this.atLineStart = this.atLineStartOfRawLine
+  }
+
+  /** Whether the current raw line began after an LF (or at the start of input). */
+  private atLineStartOfRawLine = true
+
+  /** `p`, `q` and `s` finish a pending line first; a CR right before them is dropped. */
+  private finishPending(rawEnd: number): void {
+    this.pendingCr = false
+    if (this.pendingTextLength() > 0) this.finishLine('escape', rawEnd)
+  }
+
+  private split(offset: number): void {
+    const { line, column } = this.position(offset)
+    this.sink.diagnostic('line-split', `line longer than ${MAX_LINE_BYTES} bytes was split`, offset, line, column)
+    this.finishLine('split', offset)
+  }
+
+  private finishLine(ended: LineEnd, rawEnd: number): void {
+    const view = this.view
+    if (this.direct) {
+      view.buf = this.directBuf
+      view.start = this.directStart
+      view.end = this.directEnd
+      view.sgr = EMPTY
+      view.textLength = this.directEnd - this.directStart
+      view.direct = true
+      view.chunkBase = this.directBase
+    } else {
+      const buffer = this.buffer
+      view.buf = buffer.bytes
+      view.start = 0
+      view.end = buffer.length
+      view.sgr = buffer.sgr
+      view.textLength = buffer.textLength
+      view.direct = false
+    }
+    view.head = this.inHeader
+    view.priority = this.priority
+    view.error = this.error
+    view.warning = this.warning
+    view.offset = this.lineOffset
+    view.rawEnd = rawEnd
+    view.ended = ended
+    view.atLineStart = this.atLineStart && !this.escapeSinceReset && view.sgr.length === 0
+    this.sink.line(view)
+
+    this.direct = false
+    this.buffer.clear()
+    if (ended !== 'split') this.buffer.shrink()
+    this.inHeader = false
+    this.priority = 1
+    this.warning = false
+    this.error = false
+    this.resetPoint = 0
+    this.escapeSinceReset = false
+    this.lineOffset = rawEnd
+    this.atLineStartOfRawLine = ended === 'lf'
+    this.atLineStart = this.atLineStartOfRawLine
+  }
+}
+
+const EMPTY: readonly number[] = []

@@ -1,0 +1,24 @@
+import { BuildLogFramer } from '../dialects/build-log-framer.js'
+import { CleanWriter, type CleanOptions } from './clean.js'
+import { XmlWriter } from './xml.js'
+
+/** `nixlog-clean` on a whole buffer. `color` keeps SGR; without it every escape goes. */
+export function cleanBuffer(input: Uint8Array, options: CleanOptions & { color: boolean }): Buffer {
+  const writer = new CleanWriter(options)
+  const framer = new BuildLogFramer(writer, { keepSgr: options.color })
+  framer.write(input)
+  framer.end()
+  return writer.take() ?? Buffer.alloc(0)
+}
+
+/** The log2xml-compatible XML of a whole buffer, with the diagnostics the reference wrote to stderr. */
+export function xmlBuffer(input: Uint8Array): { xml: Buffer; stderr: string } {
+  const parts: string[] = []
+  let stderr = ''
+  const writer = new XmlWriter((s) => parts.push(s), (d) => (stderr += d))
+  const framer = new BuildLogFramer(writer, { keepSgr: false })
+  framer.write(input)
+  framer.end()
+  writer.finish()
+  return { xml: Buffer.from(parts.join('')), stderr }
+}
