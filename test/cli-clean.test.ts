@@ -1,0 +1,136 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { repoRoot, sample } from './helpers/fixtures.js'
+import { runBin } from './helpers/cli.js'
+
+const coloured = '\x1b[31mred\x1b[0m \x1b]0;title\x07\x1b[2Kdone\n\x1b[pHead\n50%\r100%\n\x1b[q'
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-cli-'))
+t.teardown(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+t.test('--color=always keeps SGR and drops everything else', async (t) => {
+  const r = await runBin('nixlog-clean', ['--color=always'], { input: coloured })
+  t.equal(r.code, 0)
+  t.equal(r.stdout.toString(), '\x1b[31mred\x1b[0m done\nHead\n100%\n')
+  t.equal(r.stderr, '')
+})
+
+t.test('--color=never strips every escape', async (t) => {
+  const r = await runBin('nixlog-clean', ['--color', 'never', '-'], { input: coloured })
+  t.equal(r.stdout.toString(), 'red done\nHead\n100%\n')
+})
+
+t.test('auto: no colour into a pipe, FORCE_COLOR forces it, NO_COLOR loses to FORCE_COLOR', async (t) => {
+  const base = { PATH: process.env.PATH }
+  t.equal((await runBin('nixlog-clean', [], { input: coloured, env: base })).stdout.toString(), 'red done\nHead\n100%\n')
+  t.equal((await runBin('nixlog-clean', [], { input: coloured, env: { ...base, FORCE_COLOR: '1' } })).stdout.toString(), '\x1b[31mred\x1b[0m done\nHead\n100%\n')
+  t.equal((await runBin('nixlog-clean', [], { input: coloured, env: { ...base, FORCE_COLOR: '0' } })).stdout.toString(), 'red done\nHead\n100%\n')
+  t.equal((await runBin('nixlog-clean', ['--color=never'], { input: coloured, env: { ...base, FORCE_COLOR: '1' } })).stdout.toString(), 'red done\nHead\n100%\n', 'the flag wins')
+})
+
+t.test('handled @nix lines go, malformed ones stay; --keep-nix-lines keeps them', async (t) => {
+  const input = 'a\n@nix {"action":"setPhase","phase":"buildPhase"}\n@nix {bad json\nb\n'
+  t.equal((await runBin('nixlog-clean', [], { input })).stdout.toString(), 'a\n@nix {bad json\nb\n')
+  t.equal((await runBin('nixlog-clean', ['--keep-nix-lines'], { input })).stdout.toString(), input)
+})
+
+t.test('several files are concatenated, - is stdin', async (t) => {
+  const a = path.join(tmp, 'a.log')
+  const b = path.join(tmp, 'b.log')
+  fs.writeFileSync(a, 'one\x1b[p')
+  fs.writeFileSync(b, 'two\n\x1b[q')
+  const r = await runBin('nixlog-clean', [a, '-', b], { input: 'mid\n' })
+  t.equal(r.stdout.toString(), 'onemid\ntwo\n', 'the nest opened in a.log spans the files; state carries over')
+})
+
+t.test('errors: one line on stderr, exit 2, no stack trace', async (t) => {
+  const missing = await runBin('nixlog-clean', ['/nonexistent/x.log'])
+  t.equal(missing.code, 2)
+  t.equal(missing.stderr, "nixlog-clean: cannot open '/nonexistent/x.log': No such file or directory\n")
+  const dir = await runBin('nixlog-clean', [tmp])
+  t.equal(dir.code, 2)
+  t.match(dir.stderr, /^nixlog-clean: cannot read '.*': Is a directory\n$/)
+  const unknown = await runBin('nixlog-clean', ['--frobnicate'])
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /^nixlog-clean: unknown option '--frobnicate'\n/)
+  const badColor = await runBin('nixlog-clean', ['--color=sometimes'])
+  t.equal(badColor.code, 2)
+  t.match(badColor.stderr, /invalid value for --color/)
+  for (const r of [missing, dir, unknown, badColor]) t.notMatch(r.stderr, /\n\s+at /, 'no stack trace')
+})
+
+t.test('--help and --version', async (t) => {
+  const help = await runBin('nixlog-clean', ['--help'])
+  t.equal(help.code, 0)
+  t.match(help.stdout.toString(), /^Usage: nixlog-clean/)
+  const version = await runBin('nixlog-clean', ['--version'])
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'))
+  t.equal(version.stdout.toString(), `nixlog-clean ${pkg.version}\n`)
+})
+
+t.test('| head ends quietly (EPIPE)', async (t) => {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/nixlog-clean')], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  child.stdin.on('error', () => {})
+  const line = Buffer.from('\x1b[31mline\x1b[0m of a long log\n'.repeat(4096))
+  const feed = (): void => {
+    while (child.stdin.write(line)) {}
+    child.stdin.once('drain', feed)
+  }
+  feed()
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+  child.stdout.destroy() // the reader goes away, like `head` exiting
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+  t.equal(code, 0)
+  t.equal(stderr, '')
+})
+
+t.test('output appears as input arrives (streaming, before EOF)', async (t) => {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/nixlog-clean')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  child.stdin.write('first line\n')
+  const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(d.toString())))
+  t.equal(first, 'first line\n', 'the first line came out while stdin is still open')
+  child.stdin.end('second\n')
+  await new Promise((resolve) => child.on('close', resolve))
+})
+
+t.test('a 64 MiB line without newline streams in bounded memory', async (t) => {
+  const child = spawn('/usr/bin/time', ['-f', '%M', process.execPath, path.join(repoRoot, 'bin/nixlog-clean'), '--color=never'], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let bytes = 0
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (bytes += d.length))
+  child.stderr.on('data', (d) => (stderr += d))
+  const block = Buffer.from('x\x1b[31my'.repeat(1 << 17))
+  let sent = 0
+  let expected = 0
+  await new Promise<void>((resolve) => {
+    const feed = (): void => {
+      while (sent < 64 << 20) {
+        sent += block.length
+        expected += (block.length / 7) * 2
+        if (!child.stdin.write(block)) return void child.stdin.once('drain', feed)
+      }
+      child.stdin.end()
+      resolve()
+    }
+    feed()
+  })
+  await new Promise((resolve) => child.on('close', resolve))
+  t.equal(bytes, expected, 'every text byte came out')
+  const maxRssKiB = Number(stderr.trim().split('\n').pop())
+  t.ok(maxRssKiB < 150 * 1024, `peak RSS ${Math.round(maxRssKiB / 1024)} MiB stays bounded`)
+})
+
+t.test('the shipped legacy sample: colour and plain equal Nix filter outputs', async (t) => {
+  const log = sample('synthetic-legacy-stdenv-nesting.log')
+  const keep = sample('synthetic-legacy-stdenv-nesting.filterANSIEscapes-keepSGR.txt')
+  const all = sample('synthetic-legacy-stdenv-nesting.filterANSIEscapes-filterAll.txt')
+  const c = await runBin('nixlog-clean', ['--color=always'], { input: log })
+  const n = await runBin('nixlog-clean', ['--color=never'], { input: log })
+  // The sample has CR progress (D-6): Nix's whole-input filter concatenates overwritten text.
+  t.equal(c.stdout.toString(), keep.toString().replace('[ 75%][100%] Built target hello', '[100%] Built target hello'))
+  t.equal(n.stdout.toString(), all.toString().replace('[ 75%][100%] Built target hello', '[100%] Built target hello'))
+})

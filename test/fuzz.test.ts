@@ -1,0 +1,88 @@
+import t from 'tap'
+import ansiRegex from 'ansi-regex'
+import { CleanStream, LogDecoderStream, cleanBuffer, decode, type LogEvent } from '../dist/index.js'
+import { sample } from './helpers/fixtures.js'
+import { fuzzInput, prng, randomChunks } from './helpers/random.js'
+
+const SGR_ONLY = /^\x1b\[[0-9;:]*m$/
+
+function checkCleanInvariants(t: Tap.Test, out: Buffer, color: boolean, label: string): void {
+  // As a UTF-8 terminal reads it: a lone 0x9B byte is invalid UTF-8 (shown as U+FFFD), not a C1 CSI.
+  const s = out.toString('utf8')
+  if (/[\u0080-\u009f]/.test(s)) t.fail(`${label}: C1 control`)
+  if (!color) {
+    if (s.includes('\x1b')) t.fail(`${label}: ESC in plain output`)
+    return
+  }
+  // Every escape left must be a plain SGR: remove SGR matches, then no ESC may remain.
+  for (const m of s.matchAll(ansiRegex())) if (!SGR_ONLY.test(m[0])) t.fail(`${label}: non-SGR sequence ${JSON.stringify(m[0])}`)
+  if (s.replace(/\x1b\[[0-9;:]*m/g, '').includes('\x1b')) t.fail(`${label}: stray ESC`)
+  if (s.includes('\x07')) t.fail(`${label}: BEL`)
+}
+
+function checkBalanced(t: Tap.Test, events: LogEvent[], label: string): void {
+  const open: number[] = []
+  let lastIndex = 0
+  for (const e of events) {
+    if (e.type === 'open') open.push(e.id)
+    else if (e.type === 'close' && open.pop() !== e.id) return void t.fail(`${label}: close ${e.id} out of order`)
+    else if (e.type === 'line') {
+      if (e.index !== lastIndex + 1) return void t.fail(`${label}: line index ${e.index} after ${lastIndex}`)
+      lastIndex = e.index
+    }
+  }
+  if (open.length) t.fail(`${label}: ${open.length} sections never closed`)
+}
+
+async function streamed(stream: NodeJS.ReadWriteStream, chunks: Buffer[]): Promise<unknown[]> {
+  const out: unknown[] = []
+  stream.on('data', (d: unknown) => out.push(d))
+  const done = new Promise((resolve, reject) => {
+    stream.on('end', resolve)
+    stream.on('error', reject)
+  })
+  for (const c of chunks) stream.write(c)
+  stream.end()
+  await done
+  return out
+}
+
+const serialise = (events: LogEvent[]): string => JSON.stringify(events, (_k, v) => (v && v.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v))
+
+t.test('random input: never throws, invariants hold, chunking does not matter', async (t) => {
+  const rnd = prng(20261129)
+  for (let n = 0; n < 300; n++) {
+    const input = fuzzInput(rnd, 1 + rnd(60))
+    const label = `case ${n} ${JSON.stringify(input.toString('latin1'))}`
+    for (const color of [true, false]) {
+      const whole = cleanBuffer(input, { color })
+      checkCleanInvariants(t, whole, color, label)
+      const parts = (await streamed(new CleanStream({ color }), randomChunks(rnd, input))) as Buffer[]
+      if (!Buffer.concat(parts).equals(whole)) t.fail(`${label}: clean (${color}) depends on chunking`)
+    }
+    const events = decode(input)
+    checkBalanced(t, events, label)
+    const streamedEvents = (await streamed(new LogDecoderStream(), randomChunks(rnd, input))) as LogEvent[]
+    if (serialise(streamedEvents) !== serialise(events)) t.fail(`${label}: events depend on chunking`)
+  }
+  t.pass('300 random logs')
+})
+
+t.test('mutated real logs', async (t) => {
+  const rnd = prng(7)
+  const originals = [sample('synthetic-legacy-stdenv-nesting.log'), sample('nom-integration-fail.stderr.json'), sample('nom-integration-standard.stderr.json')]
+  for (let n = 0; n < 60; n++) {
+    const base = Buffer.from(originals[n % originals.length]!)
+    for (let k = 0; k < 1 + rnd(20); k++) {
+      const at = rnd(base.length)
+      switch (rnd(3)) {
+        case 0: base[at] = rnd(256); break
+        case 1: base[at] = 0x1b; break
+        default: base[at] = [0x0a, 0x0d, 0x5b, 0x07][rnd(4)]!
+      }
+    }
+    for (const color of [true, false]) checkCleanInvariants(t, cleanBuffer(base, { color }), color, `mutation ${n}`)
+    checkBalanced(t, decode(base), `mutation ${n}`)
+  }
+  t.pass('60 mutated logs')
+})
