@@ -2,6 +2,14 @@
  * The vocabulary every face speaks. A decoder turns bytes into a stream of these events; faces
  * (the clean filter, XML, JSON, text, HTML, the pager) consume them. Offsets are absolute byte
  * offsets in the original input, so every face agrees on where a line or section lives.
+ *
+ * Ownership is explicit: an `open` names its `parent` section and a `line` names its `section`
+ * (0 is the root). Sections from nested dialects (legacy nests, phases, CI markers) open and close
+ * in LIFO order, but concurrent ones — internal-json activities, interleaved `nix build -L`
+ * builds — are live at the same time and close in any order. Build trees from the ids, not from
+ * the order of events. Every `open` is followed, sooner or later, by exactly one `close`; lines
+ * only ever go to open sections; a `status` may arrive for a section that has already closed
+ * (Nix reports a build's failure after the build activity stops).
  */
 
 /** What made a section. */
@@ -30,8 +38,10 @@ export interface StyleMark {
 
 export interface SectionOpenEvent {
   type: 'open'
-  /** Unique within one decode, increasing in stream order. */
+  /** Unique within one decode, increasing in stream order; never 0. */
   id: number
+  /** The enclosing section's id, 0 for the root. */
+  parent: number
   kind: SectionKind
   /** Title when known at open time (phases, builds, CI sections); legacy nests get theirs from the head line. */
   title?: string
@@ -47,6 +57,8 @@ export interface LineEvent {
   type: 'line'
   /** 1-based ordinal of this line among all line events (heads included), as Hydra numbered them. */
   index: number
+  /** The section this line belongs to, 0 for the root. */
+  section: number
   /** The line's text bytes: escapes removed, CR applied (variant C); LF only when embedded by ESC[a. */
   text: Buffer
   /** SGR styling within `text`, in order; absent when the line had none. */

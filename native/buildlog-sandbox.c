@@ -707,6 +707,11 @@ static void setup_root(void) {
   write_file_at(etc, "group", "root:x:0:\nbuilder:x:100:\nnogroup:x:65534:\n");
   if (!S.net_host) write_file_at(etc, "hosts", "127.0.0.1 localhost\n::1 localhost\n");
 
+  /* 7. /tmp, before the user mounts (deviation from the note's order: a declared destination
+     under /tmp must land on top of the tmpfs, not be hidden by it) */
+  if (mkdirat(newroot, "tmp", 01777) < 0) FAIL("tmp", "mkdir /tmp: %s", strerror(errno));
+  mount_tmpfs("/newroot/tmp", MS_NOSUID | MS_NODEV, "size=50%,mode=1777", "tmp");
+
   /* 4. user mounts, parents first (ops are sorted by destination) */
   for (size_t i = 0; i < S.nops; i++) {
     struct op *o = &S.ops[i];
@@ -734,12 +739,18 @@ static void setup_root(void) {
   /* store: only the declared paths were bound (above); the dir itself is 0111 on a read-only root */
   if (S.store) {
     int sfd = walk_dst(newroot, S.store, 'd', NULL, "store");
-    if (fchmod(sfd, 0111) < 0) {
-      /* O_PATH fds cannot fchmod; go through the path */
-      char p[PATH_MAX + 16];
-      snprintf(p, sizeof p, "/newroot%s", S.store);
-      if (chmod(p, 0111) < 0) FAIL("store", "chmod %s: %s", S.store, strerror(errno));
-    }
+    /* chmod through the fd (O_PATH fds cannot fchmod; the host's /proc magic link can) */
+    char p[64];
+    snprintf(p, sizeof p, "/oldroot/proc/self/fd/%d", sfd);
+    if (chmod(p, 0111) < 0) FAIL("store", "chmod %s: %s", S.store, strerror(errno));
+    /* and read-only even when it sits on a writable mount (e.g. below /tmp): a recursive
+       read-only bind onto itself, so that chmod gives EROFS wherever the store is */
+    int tfd = (int)syscall(SYS_open_tree, sfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+    struct mount_attr_ ma = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    if (tfd < 0 || syscall(SYS_mount_setattr, tfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof ma) < 0 ||
+        syscall(SYS_move_mount, tfd, "", sfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      FAIL("store", "read-only bind of %s: %s", S.store, strerror(errno));
+    close(tfd);
     close(sfd);
   }
 
@@ -774,10 +785,6 @@ static void setup_root(void) {
   }
   mount_tmpfs("/newroot/dev/shm", MS_NOSUID | MS_NODEV, "size=64m,mode=1777", "dev");
   close(dev);
-
-  /* 7. /tmp */
-  if (mkdirat(newroot, "tmp", 01777) < 0 && errno != EEXIST) FAIL("tmp", "mkdir /tmp: %s", strerror(errno));
-  mount_tmpfs("/newroot/tmp", MS_NOSUID | MS_NODEV, "size=50%,mode=1777", "tmp");
 
   if (fchmod(etc, 0555) < 0 && errno != EROFS && errno != EPERM) FAIL("etc", "chmod /etc: %s", strerror(errno));
   close(etc);
@@ -1121,7 +1128,9 @@ static void __attribute__((noreturn)) run_unsharer(void) {
   resolve_sources();
   compute_unavail_hint();
 
-  /* 3. unshare */
+  /* 3. unshare (ids read first: afterwards they show as the overflow id until the maps exist) */
+  uid_t outer_uid = geteuid();
+  gid_t outer_gid = getegid();
   int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   if (!S.net_host) flags |= CLONE_NEWNET;
   if (unshare(flags) < 0) {
@@ -1135,11 +1144,11 @@ static void __attribute__((noreturn)) run_unsharer(void) {
   if (write_proc("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
     child_fail(EXIT_UNAVAILABLE, "uid_map", errno, 1, "sandbox unavailable: write setgroups: %s: %s", strerror(errno),
                unavail_hint);
-  snprintf(map, sizeof map, "%d %u 1", INNER_UID, (unsigned)geteuid());
+  snprintf(map, sizeof map, "%d %u 1", INNER_UID, (unsigned)outer_uid);
   if (write_proc("/proc/self/uid_map", map) < 0)
     child_fail(EXIT_UNAVAILABLE, "uid_map", errno, 1, "sandbox unavailable: write uid_map: %s: %s", strerror(errno),
                unavail_hint);
-  snprintf(map, sizeof map, "%d %u 1", INNER_GID, (unsigned)getegid());
+  snprintf(map, sizeof map, "%d %u 1", INNER_GID, (unsigned)outer_gid);
   if (write_proc("/proc/self/gid_map", map) < 0)
     child_fail(EXIT_UNAVAILABLE, "gid_map", errno, 1, "sandbox unavailable: write gid_map: %s: %s", strerror(errno),
                unavail_hint);
@@ -1339,6 +1348,11 @@ int main(int argc, char **argv) {
   close(statp[1]);
   int log_r = logp[0], err_r = errp[0], stat_r = statp[0];
   fcntl(log_r, F_SETFL, fcntl(log_r, F_GETFL) | O_NONBLOCK);
+  if (!S.pty) fcntl(log_r, F_SETPIPE_SZ, 1 << 20); /* fewer wake-ups per MiB relayed; best effort */
+  {
+    int sz = 4 << 20; /* fd 1 is a socketpair from libuv: a bigger send buffer, best effort */
+    setsockopt(1, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  }
   out_fd_flags = fcntl(1, F_GETFL);
   if (out_fd_flags >= 0) fcntl(1, F_SETFL, out_fd_flags | O_NONBLOCK);
 
@@ -1347,6 +1361,7 @@ int main(int argc, char **argv) {
   static char buf[1 << 18];
   size_t pend_off = 0, pend_len = 0;
   int log_open = 1, err_open = 1, ctl_open = 1, out_dead = 0, truncated = 0, started = 0;
+  int use_splice = !S.pty, out_wait = 0;
   uint64_t log_bytes = 0, last_byte = now_ms(), setup_ms = 0, start_ms = 0;
   char errbuf[2048];
   size_t errlen = 0;
@@ -1363,7 +1378,7 @@ int main(int argc, char **argv) {
 
   while (log_open || err_open || pend_len > 0) {
     uint64_t now = now_ms();
-    if (pend_len > 0) last_byte = now; /* the silence clock pauses while the consumer is slow */
+    if (pend_len > 0 || out_wait) last_byte = now; /* the silence clock pauses while the consumer is slow */
     int64_t wait = -1;
     if (trig == R_NONE) {
       if (S.timeout_ms) {
@@ -1379,14 +1394,15 @@ int main(int argc, char **argv) {
     }
     if (got_cancel_signal) TRIGGER(R_CANCEL);
     if (out_dead && pend_len > 0) pend_len = 0;
+    if (out_dead) out_wait = 0;
     if (!log_open && !err_open && pend_len == 0) break;
 
     struct pollfd pf[4];
     int np = 0, i_log = -1, i_err = -1, i_ctl = -1, i_out = -1;
-    if (log_open && pend_len == 0) i_log = np, pf[np++] = (struct pollfd){.fd = log_r, .events = POLLIN};
+    if (log_open && pend_len == 0 && !out_wait) i_log = np, pf[np++] = (struct pollfd){.fd = log_r, .events = POLLIN};
     if (err_open) i_err = np, pf[np++] = (struct pollfd){.fd = err_r, .events = POLLIN};
     if (ctl_open) i_ctl = np, pf[np++] = (struct pollfd){.fd = 0, .events = POLLIN};
-    if (pend_len > 0) i_out = np, pf[np++] = (struct pollfd){.fd = 1, .events = POLLOUT};
+    if (pend_len > 0 || out_wait) i_out = np, pf[np++] = (struct pollfd){.fd = 1, .events = POLLOUT};
     struct timespec ts, *tsp = NULL;
     if (wait >= 0) {
       ts.tv_sec = wait / 1000;
@@ -1402,7 +1418,13 @@ int main(int argc, char **argv) {
       break;
     }
     /* output first, so that pending bytes drain */
-    if (i_out >= 0 && pf[i_out].revents) {
+    if (i_out >= 0 && pf[i_out].revents && out_wait) {
+      out_wait = 0;
+      if (pf[i_out].revents & (POLLERR | POLLHUP)) {
+        out_dead = 1;
+        TRIGGER(R_CANCEL);
+      }
+    } else if (i_out >= 0 && pf[i_out].revents) {
       ssize_t n = write(1, buf + pend_off, pend_len);
       if (n > 0) {
         pend_off += (size_t)n;
@@ -1413,7 +1435,29 @@ int main(int argc, char **argv) {
         TRIGGER(R_CANCEL);
       }
     }
-    if (i_log >= 0 && pf[i_log].revents) {
+    if (i_log >= 0 && pf[i_log].revents && use_splice && !truncated && !out_dead &&
+        !(S.max_log_bytes && log_bytes == S.max_log_bytes)) {
+      /* pipe mode: splice the log pipe straight into fd 1, no copy through user space; the
+         length is capped at what the limit leaves, so the cut stays exact */
+      size_t len = 1u << 20;
+      if (S.max_log_bytes && S.max_log_bytes - log_bytes < len) len = (size_t)(S.max_log_bytes - log_bytes);
+      ssize_t n = splice(log_r, NULL, 1, NULL, len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+      if (n > 0) {
+        last_byte = now_ms();
+        log_bytes += (uint64_t)n;
+      } else if (n == 0) {
+        log_open = 0;
+      } else if (errno == EAGAIN) {
+        out_wait = 1; /* the log pipe had data (POLLIN), so fd 1 is full: wait for POLLOUT */
+      } else if (errno == EINVAL || errno == ENOSYS) {
+        use_splice = 0; /* fd 1 cannot be spliced into: plain read/write from now on */
+      } else if (errno == EPIPE || errno == ECONNRESET) {
+        out_dead = 1;
+        TRIGGER(R_CANCEL);
+      } else if (errno != EINTR) {
+        use_splice = 0;
+      }
+    } else if (i_log >= 0 && pf[i_log].revents) {
       ssize_t n = read(log_r, buf, sizeof buf);
       if (n > 0) {
         last_byte = now_ms();

@@ -2,6 +2,7 @@ import t from 'tap'
 import ansiRegex from 'ansi-regex'
 import { CleanStream, LogDecoderStream, cleanBuffer, decode, type LogEvent } from '../dist/index.js'
 import { sample } from './helpers/fixtures.js'
+import { invariantProblems } from './helpers/events.js'
 import { fuzzInput, prng, randomChunks } from './helpers/random.js'
 
 const SGR_ONLY = /^\x1b\[[0-9;:]*m$/
@@ -21,17 +22,8 @@ function checkCleanInvariants(t: Tap.Test, out: Buffer, color: boolean, label: s
 }
 
 function checkBalanced(t: Tap.Test, events: LogEvent[], label: string): void {
-  const open: number[] = []
-  let lastIndex = 0
-  for (const e of events) {
-    if (e.type === 'open') open.push(e.id)
-    else if (e.type === 'close' && open.pop() !== e.id) return void t.fail(`${label}: close ${e.id} out of order`)
-    else if (e.type === 'line') {
-      if (e.index !== lastIndex + 1) return void t.fail(`${label}: line index ${e.index} after ${lastIndex}`)
-      lastIndex = e.index
-    }
-  }
-  if (open.length) t.fail(`${label}: ${open.length} sections never closed`)
+  const problems = invariantProblems(events)
+  if (problems.length) t.fail(`${label}: ${problems.slice(0, 3).join('; ')}`)
 }
 
 async function streamed(stream: NodeJS.ReadWriteStream, chunks: Buffer[]): Promise<unknown[]> {

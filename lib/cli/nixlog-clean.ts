@@ -1,3 +1,4 @@
+import { DIALECTS, type DialectChoice } from '../decoder.js'
 import { CleanStream } from '../render/streams.js'
 import { flag, parseArgs, stringOption } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
@@ -12,6 +13,9 @@ With no FILE, or when FILE is -, read standard input; several files are read one
   --color=WHEN       keep SGR colours: auto (default: when stdout is a terminal, TERM is not
                      dumb and NO_COLOR is unset; FORCE_COLOR forces colour), always, never
   --keep-nix-lines   keep the @nix lines that Nix itself would consume
+  --dialect=D        auto (default: sniffed from the start of the input), legacy, build, ci,
+                     prefixed (nix build -L output), internal-json (shown as nix build -L
+                     would show it: messages, and build output prefixed with the build's name)
   -h, --help         show this help and exit
   -V, --version      show the version and exit
 
@@ -22,6 +26,7 @@ export async function cleanMain(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, {
     color: { value: true, choices: ['auto', 'always', 'never'] },
     'keep-nix-lines': {},
+    dialect: { value: true, choices: DIALECTS },
     help: { short: 'h' },
     version: { short: 'V' },
   })
@@ -35,6 +40,7 @@ export async function cleanMain(argv: readonly string[]): Promise<number> {
   }
   const choice = (stringOption(args, 'color') ?? 'auto') as ColorChoice
   const color = wantColor(choice, process.stdout.isTTY === true, process.env)
-  await runFilter(args.operands, new CleanStream({ color, keepNixLines: flag(args, 'keep-nix-lines') }))
+  const dialect = stringOption(args, 'dialect') as DialectChoice | undefined
+  await runFilter(args.operands, new CleanStream({ color, keepNixLines: flag(args, 'keep-nix-lines'), ...(dialect ? { dialect } : {}) }))
   return 0
 }

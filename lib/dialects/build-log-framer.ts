@@ -3,7 +3,7 @@ import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { Tokenizer, type CsiSequence, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
-import { LineBuffer, MAX_LINE_BYTES } from './line-buffer.js'
+import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
 
 /**
  * A finished line as the framer hands it over. Reused for every line and valid only during the
@@ -14,8 +14,8 @@ export class LineView {
   buf: Uint8Array = new Uint8Array(0)
   start = 0
   end = 0
-  /** Flat pairs [start, end) of inline SGR sequences inside `buf` (empty unless styles are kept). */
-  sgr: readonly number[] = []
+  /** Inline SGR sequences inside `buf` (none unless styles are kept). */
+  sgr: SgrMarks = NO_SGR
   textLength = 0
   head = false
   priority = 1
@@ -25,6 +25,11 @@ export class LineView {
   offset = 0
   rawEnd = 0
   ended: LineEnd = 'lf'
+  /**
+   * The text (without SGR) that the line's first carriage return discarded, when it might be a CI
+   * marker (GitLab's `section_start:…\r`, Travis's `travis_fold:…\r`); null otherwise.
+   */
+  beforeCr: Buffer | null = null
   /** True when `buf` is the caller's input chunk (nothing was copied), false for the framer's buffer. */
   direct = false
   /** For direct views: the absolute offset of buf[0], which identifies the chunk. */
@@ -88,6 +93,8 @@ export class BuildLogFramer implements TokenHandler {
   private resetPoint = 0
   private escapeSinceReset = false
   private atLineStart = true
+  private beforeCr: Buffer | null = null
+  private hadCarriageReset = false
 
   // Position bookkeeping for diagnostics, counted as nix-log2xml did.
   private lineFeeds = 0
@@ -274,6 +281,8 @@ export class BuildLogFramer implements TokenHandler {
   /** A CR not followed by LF: the line restarts at the reset point (variant C, spec §4). */
   private carriageReset(): void {
     this.materialize()
+    if (!this.hadCarriageReset && this.resetPoint === 0) this.beforeCr = this.buffer.markerCandidate(BEFORE_CR_MAX)
+    this.hadCarriageReset = true
     this.buffer.truncate(this.resetPoint)
     this.escapeSinceReset = false
     if (this.resetPoint === 0) this.atLineStart = this.atLineStartOfRawLine
@@ -300,7 +309,7 @@ export class BuildLogFramer implements TokenHandler {
       view.buf = this.directBuf
       view.start = this.directStart
       view.end = this.directEnd
-      view.sgr = EMPTY
+      view.sgr = NO_SGR
       view.textLength = this.directEnd - this.directStart
       view.direct = true
       view.chunkBase = this.directBase
@@ -321,7 +330,10 @@ export class BuildLogFramer implements TokenHandler {
     view.rawEnd = rawEnd
     view.ended = ended
     view.atLineStart = this.atLineStart && !this.escapeSinceReset && view.sgr.length === 0
+    view.beforeCr = this.beforeCr
     this.sink.line(view)
+    this.beforeCr = null
+    this.hadCarriageReset = false
 
     this.direct = false
     this.buffer.clear()
@@ -338,4 +350,5 @@ export class BuildLogFramer implements TokenHandler {
   }
 }
 
-const EMPTY: readonly number[] = []
+/** CI markers are short; a longer text before a CR is not one. */
+const BEFORE_CR_MAX = 512

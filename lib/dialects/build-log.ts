@@ -1,50 +1,89 @@
-import type { EventSink, LineEvent, SectionKind, StyleMark } from '../events.js'
+import type { EventSink, LineEvent, SectionCloseEvent, SectionKind, StyleMark } from '../events.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
+import { matchCiMarker, mayBeCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
+import { textWithoutSgr } from './line-buffer.js'
+import { drvDisplayName, failedDrvs } from './drv-name.js'
 import { classifyNixLine, isNixCandidate, type NixLine } from './nix-line.js'
 
-/** Nix verbosity levels that flag a message line (spec §6.4, §6.5 step 6). */
+/** Nix verbosity levels that flag a message line (spec §6.4). */
 const LEVEL_ERROR = 0
 const LEVEL_WARN = 1
 
 const RUNNING_PHASE = 'Running phase: '
+/** `nix build -L` prefixes: a derivation name, `> `, then the builder's line. */
+const BUILD_PREFIX = /^([A-Za-z0-9+_?=][A-Za-z0-9+._?=-]*)> /
 
-interface OpenSection {
+interface Section {
   id: number
   kind: SectionKind
+  ci?: { system: CiSystem; name: string }
+}
+
+/** A nesting stack: the root's, or one per `nix build -L` build. */
+interface Scope {
+  stack: Section[]
+  /** The scope's own section (a -L build), 0 for the root scope. */
+  base: number
+}
+
+export interface BuildLogOptions {
+  /** Demultiplex `name> ` prefixed lines (`nix build -L` output) into one section per build. */
+  prefixed?: boolean
 }
 
 /** Copies a line's text without its inline SGR sequences, and lists those as style marks. */
 export function lineContent(view: LineView): { text: Buffer; styles: StyleMark[] | undefined } {
   const buf = view.buf as Buffer
-  if (view.sgr.length === 0) return { text: Buffer.from(buf.subarray(view.start, view.end)), styles: undefined }
-  const text = Buffer.allocUnsafe(view.textLength)
+  const text = textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength)
+  if (view.sgr.length === 0) return { text, styles: undefined }
   const styles: StyleMark[] = []
   let at = 0
   let cursor = view.start
   for (let k = 0; k < view.sgr.length; k += 2) {
-    const s = view.sgr[k]!
-    const e = view.sgr[k + 1]!
-    at += buf.copy(text, at, cursor, s)
-    styles.push({ at, params: buf.toString('latin1', s + 2, e - 1) })
-    cursor = e
+    const s = view.sgr.data[k]!
+    at += s - cursor
+    styles.push({ at, params: buf.toString('latin1', s + 2, view.sgr.data[k + 1]! - 1) })
+    cursor = view.sgr.data[k + 1]!
   }
-  buf.copy(text, at, cursor, view.end)
   return { text, styles }
 }
 
+/** Removes the first `n` text bytes of a line and shifts its style marks. */
+function dropPrefix(event: LineEvent, n: number): void {
+  event.text = event.text.subarray(n)
+  if (event.styles) {
+    let last: StyleMark | undefined
+    const kept: StyleMark[] = []
+    for (const s of event.styles) {
+      if (s.at <= n) last = { at: 0, params: s.params }
+      else kept.push({ at: s.at - n, params: s.params })
+    }
+    // Nix dims the prefix and resets after it; keep only the state in force where the text starts.
+    if (last && last.params !== '0' && last.params !== '') kept.unshift(last)
+    if (kept.length > 0) event.styles = kept
+    else delete event.styles
+  }
+}
+
 /**
- * The build-log dialect as events (spec §2, §5): legacy nests become `nest` sections, handled
- * `@nix` lines become phases and message lines, everything else becomes line events.
+ * The build-log dialect as events (spec §2, §5, §7): legacy nests, `@nix` phases and messages,
+ * CI fold markers and — for `nix build -L` output — one section per build.
  *
- * Lines before the first phase stay where they are (the spec's unnamed preamble is implicit: the
+ * Lines before the first phase stay where they are (the spec's unnamed preamble is implicit: a
  * stream cannot wrap lines it has already emitted). A `Running phase: P` line is held back one
- * event so that, when `setPhase(P)` follows, it can become the phase's head (D-17).
+ * event so that, when `setPhase(P)` follows, it becomes the phase's head (D-17).
  */
 export class BuildLogDecoder implements FramerSink {
   private readonly framer: BuildLogFramer
-  private readonly stack: OpenSection[] = []
+  private readonly root: Scope = { stack: [], base: 0 }
+  /** Our section for each nest the framer has open, 0 once a CI close ended it early (§7). */
+  private readonly framerNests: number[] = []
+  private readonly openIds = new Set<number>()
   private heldHeader: LineEvent | null = null
+  private readonly prefixed: boolean
+  private readonly builds = new Map<string, Scope>()
+  private readonly failedBuilds = new Set<number>()
   /** A `setPhase` was handled (spec §1 `hasPhases`). */
   hasPhases = false
   /** A legacy nesting code was seen (spec §1 `hasLegacy`). */
@@ -53,19 +92,27 @@ export class BuildLogDecoder implements FramerSink {
   constructor(
     private readonly emit: EventSink,
     private readonly context: DecodeContext = new DecodeContext(),
+    options: BuildLogOptions = {},
   ) {
     this.framer = new BuildLogFramer(this, { keepSgr: true })
+    this.prefixed = options.prefixed ?? false
   }
 
   write(chunk: Uint8Array): void {
     this.framer.write(chunk)
   }
 
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.framer.offset
+  }
+
   end(): void {
     this.framer.end()
     this.releaseHeader()
     const end = this.framer.offset
-    while (this.stack.length > 0) this.emit({ type: 'close', id: this.stack.pop()!.id, offset: end })
+    for (const scope of this.builds.values()) this.closeScope(scope, end)
+    this.closeAbove(this.root, 0, end)
   }
 
   // --- FramerSink ---
@@ -73,15 +120,17 @@ export class BuildLogDecoder implements FramerSink {
   line(view: LineView): void {
     if (view.atLineStart && isNixCandidate(view.buf, view.start, view.end)) {
       const message = classifyNixLine(view.buf, view.start, view.end)
-      if (message !== null) {
-        this.nixLine(message, view)
-        return
-      }
+      if (message !== null) return this.nixLine(message, view)
     }
     const { text, styles } = lineContent(view)
+    if (mayBeCiMarker(view.beforeCr ? view.beforeCr[0] : text[0])) {
+      const marker = matchCiMarker(text.toString('utf8'), view.beforeCr ? view.beforeCr.toString('utf8') : null)
+      if (marker) return this.ciMarker(marker, view.offset)
+    }
     const event: LineEvent = {
       type: 'line',
       index: 0,
+      section: 0,
       text,
       head: view.head,
       priority: view.priority,
@@ -92,28 +141,25 @@ export class BuildLogDecoder implements FramerSink {
       ended: view.ended,
     }
     if (styles) event.styles = styles
+    if (this.prefixed && this.buildLine(event)) return
     this.releaseHeader()
     if (!view.head && text.length > RUNNING_PHASE.length && text.toString('latin1', 0, RUNNING_PHASE.length) === RUNNING_PHASE) {
       this.heldHeader = event
       return
     }
-    this.emitLine(event)
+    this.emitLine(event, this.root)
   }
 
   open(priority: number, offset: number): void {
     this.hasLegacy = true
     this.releaseHeader()
-    this.openSection('nest', offset, priority)
+    this.framerNests.push(this.openSection(this.root, 'nest', offset, priority).id)
   }
 
   close(offset: number): void {
     this.releaseHeader()
-    // Close the innermost nest, and any phase opened inside it.
-    while (this.stack.length > 0) {
-      const section = this.stack.pop()!
-      this.emit({ type: 'close', id: section.id, offset })
-      if (section.kind === 'nest') break
-    }
+    const id = this.framerNests.pop()
+    if (id) this.closeSection(this.root, id, offset)
   }
 
   diagnostic(code: 'unbalanced-close' | 'unclosed-at-eof' | 'line-split', message: string, offset: number, line: number, column: number): void {
@@ -125,57 +171,164 @@ export class BuildLogDecoder implements FramerSink {
   private nixLine(message: NixLine, view: LineView): void {
     if (message.kind === 'setPhase') {
       this.hasPhases = true
-      this.phase(message.phase, view.offset)
+      this.phase(this.root, message.phase, view.offset)
     } else if (message.kind === 'msg') {
       this.releaseHeader()
-      this.emitLine({
-        type: 'line',
-        index: 0,
-        text: Buffer.from(message.msg),
-        head: false,
-        priority: 1,
-        error: message.level === LEVEL_ERROR,
-        warning: message.level === LEVEL_WARN,
-        offset: view.offset,
-        end: view.rawEnd,
-        ended: view.ended,
-        level: message.level,
-      })
+      this.emitLine(
+        {
+          type: 'line',
+          index: 0,
+          section: 0,
+          text: Buffer.from(message.msg),
+          head: false,
+          priority: 1,
+          error: message.level === LEVEL_ERROR,
+          warning: message.level === LEVEL_WARN,
+          offset: view.offset,
+          end: view.rawEnd,
+          ended: view.ended,
+          level: message.level,
+        },
+        this.root,
+      )
     }
-    // start/stop/result/unknown actions are swallowed, as Nix swallows them from builders (§5.2).
+    // start/stop/result/unknown actions are consumed, as Nix consumes them from builders (§5.2).
   }
 
-  /** A phase ends the current phase (and what was opened inside it) and opens the next (§5.4). */
-  private phase(name: string, offset: number): void {
+  private ciMarker(marker: CiMarker, offset: number): void {
+    this.releaseHeader()
+    const stack = this.root.stack
+    if (marker.action === 'open') {
+      // GitHub groups do not nest: a new group ends the open one (D-20).
+      if (marker.system === 'github') {
+        const open = stack.findLastIndex((s) => s.ci?.system === 'github')
+        if (open !== -1) this.closeSection(this.root, stack[open]!.id, offset)
+      }
+      const attrs: Record<string, string | number | boolean> = { system: marker.system, name: marker.name }
+      if (marker.time !== undefined) attrs.startTime = marker.time
+      if (marker.collapsed) attrs.collapsed = true
+      const section = this.openSection(this.root, 'ci', offset, 1, marker.title, attrs)
+      section.ci = { system: marker.system, name: marker.name }
+      return
+    }
+    // A close names its section; it also ends what was opened inside it. Unmatched closes are ignored (D-21).
+    const at = stack.findLastIndex((s) => s.ci?.system === marker.system && s.ci.name === marker.name)
+    if (at === -1) return
+    const id = stack[at]!.id
+    if (marker.time !== undefined) this.emit({ type: 'status', id, offset, attrs: { endTime: marker.time } })
+    this.closeSection(this.root, id, offset)
+  }
+
+  /** `nix build -L`: route a `name> ` line into its build's section. */
+  private buildLine(event: LineEvent): boolean {
+    const m = BUILD_PREFIX.exec(event.text.toString('latin1', 0, Math.min(event.text.length, 256)))
+    if (!m) {
+      for (const drv of failedDrvs(event.text.toString('utf8'))) this.markFailed(drvDisplayName(drv), event.offset)
+      return false
+    }
+    this.releaseHeader()
+    const name = m[1]!
+    let scope = this.builds.get(name)
+    if (!scope || !this.openIds.has(scope.base)) {
+      scope = this.openBuild(name, event.offset)
+      this.builds.set(name, scope)
+    }
+    dropPrefix(event, m[0].length)
+    if (event.text.length > RUNNING_PHASE.length && event.text.toString('latin1', 0, RUNNING_PHASE.length) === RUNNING_PHASE) {
+      this.phase(scope, event.text.toString('utf8', RUNNING_PHASE.length), event.offset)
+      event.head = true
+    }
+    this.emitLine(event, scope)
+    return true
+  }
+
+  /** A build is its own scope: it lives beside the root's sections, not inside their stack. */
+  private openBuild(name: string, offset: number): Scope {
+    const id = this.context.nextSectionId()
+    const stack = this.root.stack
+    const parent = stack.length > 0 ? stack[stack.length - 1]!.id : 0
+    this.openIds.add(id)
+    this.buildParents.set(id, parent)
+    this.emit({ type: 'open', id, parent, kind: 'build', title: name, priority: 1, offset, attrs: { name } })
+    return { stack: [{ id, kind: 'build' }], base: id }
+  }
+
+  private markFailed(name: string, offset: number): void {
+    const scope = this.builds.get(name)
+    if (!scope || this.failedBuilds.has(scope.base)) return
+    this.failedBuilds.add(scope.base)
+    this.emit({ type: 'status', id: scope.base, offset, attrs: { failed: true } })
+  }
+
+  /** A phase ends the scope's current phase (and what was opened inside it) and opens the next (§5.4). */
+  private phase(scope: Scope, name: string, offset: number): void {
     const header = this.heldHeader
     this.heldHeader = null
     const adopt = header !== null && header.text.toString('utf8') === RUNNING_PHASE + name
-    if (header && !adopt) this.emitLine(header)
-    const current = this.stack.findLastIndex((s) => s.kind === 'phase')
-    if (current !== -1) while (this.stack.length > current) this.emit({ type: 'close', id: this.stack.pop()!.id, offset })
-    this.openSection('phase', offset, 1, name)
+    if (header && !adopt) this.emitLine(header, this.root)
+    const current = scope.stack.findLastIndex((s) => s.kind === 'phase')
+    if (current !== -1) this.closeSection(scope, scope.stack[current]!.id, offset)
+    this.openSection(scope, 'phase', offset, 1, name)
     if (header && adopt) {
       header.head = true
-      this.emitLine(header)
+      this.emitLine(header, scope)
     }
   }
 
-  private openSection(kind: SectionKind, offset: number, priority: number, title?: string): void {
+  private openSection(scope: Scope, kind: SectionKind, offset: number, priority: number, title?: string, attrs?: Record<string, string | number | boolean>): Section {
     const id = this.context.nextSectionId()
-    this.stack.push({ id, kind })
-    this.emit(title === undefined ? { type: 'open', id, kind, priority, offset } : { type: 'open', id, kind, title, priority, offset })
+    const parent = scope.stack.length > 0 ? scope.stack[scope.stack.length - 1]!.id : 0
+    const section: Section = { id, kind }
+    scope.stack.push(section)
+    this.openIds.add(id)
+    this.emit({ type: 'open', id, parent, kind, ...(title === undefined ? {} : { title }), priority, offset, ...(attrs ? { attrs } : {}) })
+    return section
+  }
+
+  /** Closes section `id` and everything opened inside it, innermost first. */
+  private closeSection(scope: Scope, id: number, offset: number): void {
+    const at = scope.stack.findIndex((s) => s.id === id)
+    if (at !== -1) this.closeAbove(scope, at, offset)
+  }
+
+  private closeAbove(scope: Scope, depth: number, offset: number): void {
+    while (scope.stack.length > depth) {
+      const section = scope.stack.pop()!
+      const nest = this.framerNests.lastIndexOf(section.id)
+      if (nest !== -1) this.framerNests[nest] = 0
+      // Builds opened inside a closing section end with it.
+      for (const build of this.builds.values()) {
+        if (build.base !== section.id && this.openIds.has(build.base) && this.parentOf(build) === section.id) this.closeScope(build, offset)
+      }
+      this.openIds.delete(section.id)
+      const close: SectionCloseEvent = { type: 'close', id: section.id, offset }
+      if (this.failedBuilds.has(section.id)) close.status = 'failed'
+      this.emit(close)
+    }
+  }
+
+  private readonly buildParents = new Map<number, number>()
+
+  private parentOf(build: Scope): number {
+    return this.buildParents.get(build.base) ?? 0
+  }
+
+  private closeScope(scope: Scope, offset: number): void {
+    if (this.openIds.has(scope.base)) this.closeAbove(scope, 0, offset)
   }
 
   private releaseHeader(): void {
     if (this.heldHeader) {
       const held = this.heldHeader
       this.heldHeader = null
-      this.emitLine(held)
+      this.emitLine(held, this.root)
     }
   }
 
-  private emitLine(event: LineEvent): void {
+  private emitLine(event: LineEvent, scope: Scope): void {
     event.index = this.context.nextLineIndex()
+    const stack = scope.stack
+    event.section = stack.length > 0 ? stack[stack.length - 1]!.id : scope.base
     this.emit(event)
   }
 }

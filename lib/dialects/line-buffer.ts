@@ -1,3 +1,4 @@
+import { copyBytes } from '../bytes.js'
 import type { CsiSequence } from '../tokenizer/tokenizer.js'
 
 /**
@@ -5,6 +6,38 @@ import type { CsiSequence } from '../tokenizer/tokenizer.js'
  * so a 1 GB line without a newline costs 1 MiB, not 1 GB.
  */
 export const MAX_LINE_BYTES = 1 << 20
+
+/** Flat pairs [start, end) of inline SGR sequences in a line's bytes, in a reused typed array. */
+export class SgrMarks {
+  data = new Int32Array(16)
+  /** Numbers used (twice the number of sequences). */
+  length = 0
+
+  push(start: number, end: number): void {
+    if (this.length + 2 > this.data.length) {
+      const grown = new Int32Array(this.data.length * 2)
+      grown.set(this.data)
+      this.data = grown
+    }
+    this.data[this.length++] = start
+    this.data[this.length++] = end
+  }
+}
+
+export const NO_SGR = new SgrMarks()
+
+/** A line's text bytes with its inline SGR sequences left out. */
+export function textWithoutSgr(buf: Uint8Array, start: number, end: number, sgr: SgrMarks, textLength: number): Buffer {
+  const text = Buffer.allocUnsafe(textLength)
+  let at = 0
+  let cursor = start
+  for (let k = 0; k < sgr.length; k += 2) {
+    at += copyBytes(buf, cursor, sgr.data[k]!, text, at)
+    cursor = sgr.data[k + 1]!
+  }
+  copyBytes(buf, cursor, end, text, at)
+  return text
+}
 
 /**
  * The pending line: its text bytes with the SGR sequences that are kept as styles stored inline,
@@ -17,7 +50,7 @@ export class LineBuffer {
   /** Bytes of text, excluding the inline SGR sequences. */
   textLength = 0
   /** Flat pairs [start, end) of inline SGR sequences, in order. */
-  readonly sgr: number[] = []
+  readonly sgr = new SgrMarks()
 
   private reserve(extra: number): void {
     const need = this.length + extra
@@ -25,14 +58,14 @@ export class LineBuffer {
     let size = this.bytes.length * 2
     while (size < need) size *= 2
     const grown = Buffer.allocUnsafe(size)
-    grown.set(this.bytes.subarray(0, this.length))
+    copyBytes(this.bytes, 0, this.length, grown, 0)
     this.bytes = grown
   }
 
   append(src: Uint8Array, start: number, end: number): void {
     const n = end - start
     this.reserve(n)
-    this.bytes.set(src.subarray(start, end), this.length)
+    copyBytes(src, start, end, this.bytes, this.length)
     this.length += n
     this.textLength += n
   }
@@ -53,9 +86,9 @@ export class LineBuffer {
     let kept = 0
     let text = 0
     let cursor = 0
-    const sgr = this.sgr
+    const sgr = this.sgr.data
     // Text bytes before `at` survive; count them, skipping SGR spans.
-    for (let k = 0; k < sgr.length; k += 2) {
+    for (let k = 0; k < this.sgr.length; k += 2) {
       const s = sgr[k]!
       const e = sgr[k + 1]!
       if (s < at) {
@@ -71,9 +104,16 @@ export class LineBuffer {
       }
     }
     if (cursor < at) text += at - cursor
-    sgr.length = kept
+    this.sgr.length = kept
     this.length = write
     this.textLength = text
+  }
+
+  /** The text (SGR removed) if it is short and starts like a CI marker (`s…`, `t…`), else null. */
+  markerCandidate(max: number): Buffer | null {
+    if (this.textLength === 0 || this.textLength > max) return null
+    const text = textWithoutSgr(this.bytes, 0, this.length, this.sgr, this.textLength)
+    return text[0] === 0x73 || text[0] === 0x74 ? text : null
   }
 
   clear(): void {

@@ -107,7 +107,7 @@ function parseValue(key: string | null): JsonValue {
   const c = buf[pos]!
   switch (c) {
     case 0x22: // "
-      return parseString()
+      return key === 'action' ? parseWordString() : parseString()
     case 0x7b: // {
       return parseObject()
     case 0x5b: // [
@@ -328,10 +328,57 @@ function parseArray(): JsonValue[] {
   }
 }
 
+// Interned strings for the keys (and `action` values) of Nix log messages: comparing bytes is
+// cheaper than slicing a new string, and interned keys keep object shapes monomorphic.
+const INTERNED: Map<number, string[]> = new Map()
+for (const w of [
+  'action', 'fields', 'id', 'type', 'level', 'parent', 'text', 'msg', 'raw_msg', 'file', 'line', 'column',
+  'phase', 'trace', 'result', 'start', 'stop', 'setPhase',
+]) {
+  const k = (w.length << 8) | w.charCodeAt(0)
+  const list = INTERNED.get(k)
+  if (list) list.push(w)
+  else INTERNED.set(k, [w])
+}
+
+/** The interned string for `buf[s, e)` when it is a known word, else null. */
+function interned(s: number, e: number): string | null {
+  const n = e - s
+  if (n > 8 || n === 0) return null
+  const list = INTERNED.get((n << 8) | buf[s]!)
+  if (list === undefined) return null
+  outer: for (let j = 0; j < list.length; j++) {
+    const w = list[j]!
+    for (let k = 1; k < n; k++) if (buf[s + k] !== w.charCodeAt(k)) continue outer
+    return w
+  }
+  return null
+}
+
+/** A string that is probably a known word (object keys, `action` values). */
+function parseWordString(): string {
+  const s = pos + 1
+  let i = s
+  while (i < lim && i - s <= 8) {
+    const c = buf[i]!
+    if (c === 0x22) {
+      const w = interned(s, i)
+      if (w !== null) {
+        pos = i + 1
+        return w
+      }
+      break
+    }
+    if (c === 0x5c || c < 0x20 || c >= 0x80) break
+    i++
+  }
+  return parseString()
+}
+
 function parseKey(): string {
   skipWs()
   if (pos >= lim || buf[pos] !== 0x22) fail('expected string key', pos)
-  return parseString()
+  return parseWordString()
 }
 
 function parseObject(): JsonObject {
@@ -419,6 +466,42 @@ export function parseNixJson(input: Uint8Array | string, start?: number, end?: n
 }
 
 const EMPTY = Buffer.alloc(0) as FastBuffer
+
+let prefixEnd = 0
+
+/**
+ * Parse one JSON value that *starts* at `input[start]` (leading whitespace skipped) and may be
+ * followed by anything before `end`. `key` is the object key the value belongs to (so that `id` /
+ * `parent` integers come back as strings). On success the position just after the value is
+ * available from {@link lastPrefixEnd}. Returns {@link JSON_FAIL} on failure. Building block for
+ * hand-written fast paths over known line layouts.
+ */
+export function tryParseNixJsonPrefix(
+  input: Uint8Array,
+  start: number,
+  end: number,
+  key: string | null = null,
+): JsonValue | JsonFail {
+  buf = toBuffer(input)
+  pos = start
+  lim = end > buf.length ? buf.length : end
+  depth = 0
+  try {
+    const v = parseValue(key)
+    prefixEnd = pos
+    return v
+  } catch (e) {
+    if (e === FAIL_SIGNAL) return JSON_FAIL
+    throw e
+  } finally {
+    buf = EMPTY
+  }
+}
+
+/** End position of the last successful {@link tryParseNixJsonPrefix}. */
+export function lastPrefixEnd(): number {
+  return prefixEnd
+}
 
 /** True when `v` is a plain JSON object (not null, not an array). */
 export function isJsonObject(v: JsonValue | JsonFail | undefined): v is JsonObject {

@@ -31,6 +31,11 @@
  * Typing: ids (`id`, `parent`) are exact decimal strings (64-bit safe, §6.3); `parent` absent → "0".
  * `level` is truncated to an integer (Nix casts it to the Verbosity enum). Big unsigned fields
  * (> 2^53) come back as decimal strings, indistinguishable from string fields.
+ *
+ * Known leniencies versus nlohmann::json / Nix (all harmless for real producers): a JSON *string*
+ * of digits is accepted where Nix wants a number id (`"id":"7"`); a big negative integer inside
+ * `fields` passes as a string; invalid UTF-8 inside strings decodes to U+FFFD where nlohmann
+ * rejects the whole line as bad JSON.
  */
 
 import { JSON_FAIL, isJsonObject, tryParseNixJson } from './nix-json.js'

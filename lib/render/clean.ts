@@ -1,10 +1,14 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
+import { matchCiMarker, mayBeCiMarker } from '../dialects/ci-markers.js'
+import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
+import { copyBytes } from '../bytes.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { BEL, LF } from '../tokenizer/table.js'
+import { C1_LEAD, forEachSafeRange } from './terminal-safe.js'
 
-const C1_LEAD = 0xc2
 const OUTPUT_BLOCK = 64 * 1024
+const MIN_PIECE = 4096
 
 export interface CleanOptions {
   /** Keep handled `@nix` lines instead of dropping them (D-13). */
@@ -35,6 +39,7 @@ export class CleanWriter implements FramerSink {
 
   line(view: LineView): void {
     if (!this.options.keepNixLines && view.atLineStart && isNixCandidate(view.buf, view.start, view.end) && classifyNixLine(view.buf, view.start, view.end) !== null) return
+    if (mayBeCiMarker(view.beforeCr ? view.beforeCr[0] : firstTextByte(view)) && this.isHiddenMarker(view)) return
     const withLf = view.ended === 'lf'
     const buf = view.buf as Buffer
     if (view.direct && withLf && buf[view.end] === LF && this.isSafe(buf, view.start, view.end + 1, view.chunkBase)) {
@@ -43,6 +48,15 @@ export class CleanWriter implements FramerSink {
     }
     this.copySanitized(buf, view.start, view.end)
     if (withLf) this.copy(NEWLINE, 0, 1)
+  }
+
+  /**
+   * CI fold markers are structure, not text (D-22): they go, except that a GitLab section start
+   * shows its header, which is what the line holds after its carriage return.
+   */
+  private isHiddenMarker(view: LineView): boolean {
+    const marker = matchCiMarker(textOf(view), view.beforeCr ? view.beforeCr.toString('utf8') : null)
+    return marker !== null && !(marker.system === 'gitlab' && marker.action === 'open')
   }
 
   trailingStyles(buf: Uint8Array, start: number, end: number): void {
@@ -80,16 +94,21 @@ export class CleanWriter implements FramerSink {
       return
     }
     this.endRun()
-    this.endBlock()
     this.runBuf = buf
     this.runStart = start
     this.runEnd = end
   }
 
+  /** Long runs are handed out as they are; short ones are cheaper copied than kept as pieces. */
   private endRun(): void {
-    if (this.runBuf !== null) {
-      this.pieces.push(this.runBuf.subarray(this.runStart, this.runEnd))
-      this.runBuf = null
+    const run = this.runBuf
+    if (run === null) return
+    this.runBuf = null
+    if (this.runEnd - this.runStart >= MIN_PIECE) {
+      this.endBlock()
+      this.pieces.push(run.subarray(this.runStart, this.runEnd))
+    } else {
+      this.copy(run, this.runStart, this.runEnd)
     }
   }
 
@@ -102,19 +121,7 @@ export class CleanWriter implements FramerSink {
 
   /** Copies bytes, dropping BEL and C1 controls. */
   private copySanitized(buf: Buffer, start: number, end: number): void {
-    let cursor = start
-    for (let i = start; i < end; i++) {
-      const b = buf[i]!
-      if (b === BEL) {
-        this.copy(buf, cursor, i)
-        cursor = i + 1
-      } else if (b === C1_LEAD && i + 1 < end && buf[i + 1]! >= 0x80 && buf[i + 1]! <= 0x9f) {
-        this.copy(buf, cursor, i)
-        cursor = i + 2
-        i++
-      }
-    }
-    this.copy(buf, cursor, end)
+    forEachSafeRange(buf, start, end, (s, e) => this.copy(buf, s, e))
   }
 
   private copy(buf: Buffer, start: number, end: number): void {
@@ -130,8 +137,19 @@ export class CleanWriter implements FramerSink {
       this.block = Buffer.allocUnsafe(OUTPUT_BLOCK)
       this.blockStart = this.blockEnd = 0
     }
-    this.blockEnd += buf.copy(this.block, this.blockEnd, start, end)
+    this.blockEnd += copyBytes(buf, start, end, this.block, this.blockEnd)
   }
 }
 
 const NEWLINE = Buffer.from('\n')
+
+function firstTextByte(view: LineView): number | undefined {
+  let at = view.start
+  for (let k = 0; k < view.sgr.length && view.sgr.data[k] === at; k += 2) at = view.sgr.data[k + 1]!
+  return at < view.end ? view.buf[at] : undefined
+}
+
+/** A line's text without its inline SGR, as a string (only for the rare lines that may be markers). */
+function textOf(view: LineView): string {
+  return textWithoutSgr(view.buf, view.start, view.end, view.sgr, view.textLength).toString('utf8')
+}

@@ -1,27 +1,33 @@
 import { Transform, type TransformCallback } from 'node:stream'
+import { SniffTimer } from '../decoder.js'
 import { BuildLogFramer } from '../dialects/build-log-framer.js'
-import { CleanWriter, type CleanOptions } from './clean.js'
+import { Cleaner, type CleanerOptions } from './cleaner.js'
 import { XmlWriter } from './xml.js'
 
 /** `nixlog-clean` as a Transform: log bytes in, cleaned bytes out, as each chunk arrives. */
 export class CleanStream extends Transform {
-  private readonly writer: CleanWriter
-  private readonly framer: BuildLogFramer
+  private readonly cleaner: Cleaner
+  private readonly sniffTimer: SniffTimer
 
-  constructor(options: CleanOptions & { color: boolean }) {
+  constructor(options: CleanerOptions) {
     super()
-    this.writer = new CleanWriter(options)
-    this.framer = new BuildLogFramer(this.writer, { keepSgr: options.color })
+    this.cleaner = new Cleaner(options)
+    this.sniffTimer = new SniffTimer(this.cleaner.decoder, () => {
+      const out = this.cleaner.take()
+      if (out) this.push(out)
+    })
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.framer.write(chunk)
-    callback(null, this.writer.take() ?? undefined)
+    this.cleaner.write(chunk)
+    this.sniffTimer.afterWrite()
+    callback(null, this.cleaner.take() ?? undefined)
   }
 
   override _flush(callback: TransformCallback): void {
-    this.framer.end()
-    callback(null, this.writer.take() ?? undefined)
+    this.sniffTimer.cancel()
+    this.cleaner.end()
+    callback(null, this.cleaner.take() ?? undefined)
   }
 }
 

@@ -1,14 +1,13 @@
 import { BuildLogFramer } from '../dialects/build-log-framer.js'
-import { CleanWriter, type CleanOptions } from './clean.js'
+import { Cleaner, type CleanerOptions } from './cleaner.js'
 import { XmlWriter } from './xml.js'
 
 /** `nixlog-clean` on a whole buffer. `color` keeps SGR; without it every escape goes. */
-export function cleanBuffer(input: Uint8Array, options: CleanOptions & { color: boolean }): Buffer {
-  const writer = new CleanWriter(options)
-  const framer = new BuildLogFramer(writer, { keepSgr: options.color })
-  framer.write(input)
-  framer.end()
-  return writer.take() ?? Buffer.alloc(0)
+export function cleanBuffer(input: Uint8Array, options: CleanerOptions): Buffer {
+  const cleaner = new Cleaner(options)
+  cleaner.write(input)
+  cleaner.end()
+  return cleaner.take() ?? Buffer.alloc(0)
 }
 
 /** The log2xml-compatible XML of a whole buffer, with the diagnostics the reference wrote to stderr. */

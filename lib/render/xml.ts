@@ -1,4 +1,5 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
+import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { log2xmlStoreRefAt, nextStoreDir } from '../dialects/store-paths.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: false })
@@ -26,17 +27,9 @@ function lineBody(view: LineView): string {
   let start = view.start
   let end = view.end
   if (view.sgr.length > 0) {
-    const text = Buffer.allocUnsafe(view.textLength)
-    let at = 0
-    let cursor = start
-    for (let k = 0; k < view.sgr.length; k += 2) {
-      at += Buffer.prototype.copy.call(buf, text, at, cursor, view.sgr[k]!) as number
-      cursor = view.sgr[k + 1]!
-    }
-    Buffer.prototype.copy.call(buf, text, at, cursor, end)
-    buf = text
+    buf = textWithoutSgr(buf, start, end, view.sgr, view.textLength)
     start = 0
-    end = text.length
+    end = buf.length
   }
   let out = ''
   let cursor = start

@@ -71,10 +71,8 @@ export class CsiSequence {
   writeTo(out: Uint8Array, at: number): number {
     out[at++] = ESC
     out[at++] = 0x5b
-    out.set(this.params.subarray(0, this.paramLength), at)
-    at += this.paramLength
-    out.set(this.intermediates.subarray(0, this.intermediateLength), at)
-    at += this.intermediateLength
+    for (let i = 0; i < this.paramLength; i++) out[at++] = this.params[i]!
+    for (let i = 0; i < this.intermediateLength; i++) out[at++] = this.intermediates[i]!
     out[at++] = this.final
     return at
   }

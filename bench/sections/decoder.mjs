@@ -1,0 +1,47 @@
+// The library decoder: bench/decoder.mjs streams the file through `new LogDecoderStream()` and
+// counts the events it emits.
+export const name = 'decoder'
+export const description = '`LogDecoderStream` (bytes → events), via bench/decoder.mjs'
+
+const TARGETS = {
+  legacy: [{ issue: 2, text: 'decoder into events ≥ 150 MiB/s (legacy)', metric: 'mibs', min: 150 }],
+  modern: [{ issue: 3, text: 'decoder on @nix modern log ≥ 150 MiB/s', metric: 'mibs', min: 150 }],
+  prefixed: [{ issue: 3, text: 'decoder on `nix build -L` prefixed log ≥ 150 MiB/s', metric: 'mibs', min: 150 }],
+  'internal-json': [{ issue: 3, text: 'internal-json decoding ≥ 80 MiB/s', metric: 'mibs', min: 80 }],
+}
+
+export function decoderSpec(ctx, input, group, extra = {}) {
+  return {
+    id: `decoder:${group}:${input.flavour}`,
+    group,
+    input,
+    label: '`LogDecoderStream` (`bench/decoder.mjs`)',
+    cmd: ctx.node,
+    args: [ctx.path('bench/decoder.mjs'), input.file, ctx.dist],
+    stdout: 'pipe',
+    parse(stdout) {
+      const line = stdout.trim().split('\n').pop()
+      return JSON.parse(line)
+    },
+    describe(summary) {
+      const x = summary.extra
+      if (!x) return ''
+      const inproc = x.seconds > 0 ? input.size / 1048576 / summary.medianInner : NaN
+      const evs = x.events / summary.medianWall
+      const parts = [`${fmtCount(x.events)} events (${fmtCount(x.lines)} lines, ${fmtCount(x.sections)} sections)`, `${fmtCount(evs)} events/s`]
+      if (Number.isFinite(inproc)) parts.push(`${inproc.toFixed(0)} MiB/s in-process`)
+      return parts.join('; ')
+    },
+    ...extra,
+  }
+}
+
+function fmtCount(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`
+  return String(Math.round(n))
+}
+
+export function measurements(ctx) {
+  return ctx.flavours.map((flavour) => decoderSpec(ctx, ctx.inputs[flavour], flavour, { targets: TARGETS[flavour] ?? [] }))
+}

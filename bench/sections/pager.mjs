@@ -1,0 +1,156 @@
+// `buildlog view` (issue 5): first screen, index speed and size, key latency (incl. expand-all on
+// 20,000 sections), search over the file; `less` and `lnav` on the same file where installed.
+// Usage from bench/run.mjs: `await run({ corpusDir, runs })` → markdown.
+// Standalone: node bench/sections/pager.mjs [corpusDir] [runs]
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const dist = (p) => pathToFileURL(path.join(root, 'dist', p)).href
+
+function pick(corpusDir, re) {
+  if (!fs.existsSync(corpusDir)) return []
+  return fs.readdirSync(corpusDir).filter((f) => re.test(f)).map((f) => path.join(corpusDir, f)).sort((a, b) => fs.statSync(a).size - fs.statSync(b).size)
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil(xs.length * 0.95) - 1)]
+const mib = (b) => (b / 1048576).toFixed(0)
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
+
+/** First paint from process start: a child that opens the pager headless and exits after the first render. */
+function firstScreen(file) {
+  // the real CLI writes to a TTY synchronously; here a fake TTY records when the first rows arrive
+  const script = `
+    const t0 = performance.timeOrigin
+    const { PassThrough, Writable } = await import('node:stream')
+    const { LogSource } = await import(${JSON.stringify(dist('tree/source.js'))})
+    const { Pager } = await import(${JSON.stringify(dist('tui/pager.js'))})
+    let bytes = ''
+    const output = Object.assign(new Writable({ write(c, _e, cb) { bytes += c.toString('latin1'); cb() } }), { isTTY: true, columns: 120, rows: 40 })
+    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode() { return this } })
+    const pager = new Pager(LogSource.open(${JSON.stringify(file)}), { input, output }, { term: 'xterm-256color' })
+    const ms = performance.timeOrigin + performance.now() - t0
+    process.stdout.write(JSON.stringify({ ms, ok: /building|[a-z]{4}/.test(bytes) }))
+    process.exit(0)`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+  try {
+    return JSON.parse(r.stdout)
+  } catch {
+    return { ms: NaN, ok: false, err: r.stderr.slice(0, 200) }
+  }
+}
+
+function lessFirstScreen(file) {
+  if (!has('tmux')) return NaN
+  const t = ['-L', `bench${process.pid}`]
+  spawnSync('tmux', [...t, 'kill-server'])
+  const t0 = performance.now()
+  spawnSync('tmux', [...t, 'new-session', '-d', '-s', 'b', '-x', '120', '-y', '40', `less -R ${file}`])
+  let ms = NaN
+  while (performance.now() - t0 < 10000) {
+    const s = spawnSync('tmux', [...t, 'capture-pane', '-p', '-t', 'b'], { encoding: 'utf8' }).stdout
+    if (s && s.trim().length > 0) {
+      ms = performance.now() - t0
+      break
+    }
+  }
+  spawnSync('tmux', [...t, 'kill-server'])
+  return ms
+}
+
+export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 3 } = {}) {
+  const { LogSource } = await import(dist('tree/source.js'))
+  const { SearchJob } = await import(dist('tree/search.js'))
+  const { openHeadless, until } = await import(dist('tui/headless.js'))
+  const out = ['## Pager (`buildlog view`, issue 5)', '']
+  const legacy = pick(corpusDir, /^legacy-.*\.log$/)
+  if (legacy.length === 0) return out.concat(['_no legacy corpus in ' + corpusDir + '; run bench/corpus.mjs first_', '']).join('\n')
+  const biggest = legacy.at(-1)
+  const mid = legacy.find((f) => fs.statSync(f).size >= 150e6) ?? biggest
+
+  // 1. first screen on every size
+  out.push('| Measure | File | Result | Target | less | lnav |', '|---|---|---|---|---|---|')
+  for (const f of legacy) {
+    const xs = []
+    let ok = true
+    for (let k = 0; k < runs; k++) {
+      const r = firstScreen(f)
+      xs.push(r.ms)
+      ok &&= r.ok
+    }
+    const lessMs = has('less') ? median(Array.from({ length: runs }, () => lessFirstScreen(f))) : NaN
+    out.push(`| first screen (from process start) | ${path.basename(f)} | ${median(xs).toFixed(0)} ms${ok ? '' : ' (empty!)'} | ≤ 100 ms | ${Number.isNaN(lessMs) ? '—' : lessMs.toFixed(0) + ' ms (tmux poll)'} | ${has('lnav') ? 'not measured' : 'not installed'} |`)
+  }
+
+  // 2. index speed and size
+  const size = fs.statSync(mid).size
+  const src = LogSource.open(mid)
+  const t0 = performance.now()
+  src.start()
+  await new Promise((r) => src.on('eof', r))
+  const wall = (performance.now() - t0) / 1000
+  const tree = src.tree
+  const perGiB = wall / (size / 2 ** 30)
+  const bpl = tree.lines.byteSize / tree.lines.length
+  out.push(`| index + section tree | ${path.basename(mid)} | ${wall.toFixed(2)} s = ${perGiB.toFixed(1)} s/GiB (${tree.lines.length.toLocaleString('en-US')} lines, ${(tree.sections.length - 1).toLocaleString('en-US')} sections) | ≤ 1 s/GiB | — | — |`)
+  out.push(`| index bytes per line | ${path.basename(mid)} | ${bpl.toFixed(1)} B (line table; sections ≈ ${mib(tree.byteSize - tree.lines.byteSize)} MiB) | ≤ 16 B | — | — |`)
+
+  // 3. search over the indexed file, scaled to 1 GiB
+  for (const [label, pattern, target] of [['literal', { source: 'zzz-not-present-zzz', literal: true }, 1], ['regex', { source: 'not[- ]present\\d{3}x', literal: false }, 2]]) {
+    const xs = []
+    for (let k = 0; k < runs; k++) {
+      const t1 = performance.now()
+      const job = new SearchJob(src.fd, tree, pattern)
+      await job.promise
+      xs.push((performance.now() - t1) / 1000)
+    }
+    const s = median(xs)
+    out.push(`| search ${label}, no hit (whole file) | ${path.basename(mid)} | ${s.toFixed(2)} s = ${(s / (size / 2 ** 30)).toFixed(2)} s/GiB | ≤ ${target} s/GiB | — | — |`)
+  }
+  src.close()
+
+  // 4. key latency p95 in the headless pager, incl. zR/zM on 20,000 sections
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-pager-'))
+  const E = '\x1b'
+  let s20k = ''
+  for (let k = 0; k < 10000; k++) s20k += `${E}[pbuilding pkg${k}\n${E}[pconfiguring\nchecking ${k}\n${E}[q${E}[pbuilding\ncc ${k}.c\ncc ${k}b.c\n${E}[q${E}[q`
+  const f20k = path.join(tmp, 's20k.log')
+  fs.writeFileSync(f20k, s20k)
+  for (const [label, file] of [['20,000 sections', f20k], [path.basename(mid), mid]]) {
+    const h = await openHeadless(file, { cols: 120, rows: 40 })
+    await until(() => !h.pager.source.indexing, 600000)
+    await h.settle()
+    const keys = ['j', 'j', 'k', ' ', 'b', 'G', 'g', 'zR', 'G', 'g', 'zM', '\t', '\t', 'e', 'zx', '}', '{', 'J', 'K']
+    const lat = []
+    const zr = []
+    for (let k = 0; k < Math.max(3, runs) * 3; k++) {
+      for (const key of keys) {
+        const t1 = performance.now()
+        h.pager['onKey'](key.length === 1 ? key : key[1], { name: key === ' ' ? 'space' : key === '\t' ? 'tab' : key.length === 1 ? (key >= 'A' && key <= 'Z' ? `S-${key.toLowerCase()}` : key) : key[1], full: key === ' ' ? 'space' : key === '\t' ? 'tab' : key.length === 1 ? (key >= 'A' && key <= 'Z' ? `S-${key.toLowerCase()}` : key) : key[1] })
+        const ms = performance.now() - t1
+        if (key.length === 2) {
+          // prefix keys: the second key does the work
+          const t2 = performance.now()
+          h.pager['onKey'](key[1], { name: key[1] >= 'A' && key[1] <= 'Z' ? `S-${key[1].toLowerCase()}` : key[1], full: key[1] >= 'A' && key[1] <= 'Z' ? `S-${key[1].toLowerCase()}` : key[1] })
+          const ms2 = performance.now() - t2
+          lat.push(ms + ms2)
+          if (key === 'zR' || key === 'zM') zr.push(ms + ms2)
+        } else lat.push(ms)
+      }
+    }
+    await h.close()
+    out.push(`| key latency p95 (all keys) | ${label} | ${p95(lat).toFixed(1)} ms (max ${Math.max(...lat).toFixed(1)}) | ≤ 16 ms | — | — |`)
+    out.push(`| zR / zM p95 | ${label} | ${p95(zr).toFixed(1)} ms | ≤ 16 ms | — | — |`)
+  }
+  fs.rmSync(tmp, { recursive: true, force: true })
+  out.push('', `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Index time is the decoder's throughput plus the tree; the first screen does not wait for it.`, '')
+  return out.join('\n')
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.stdout.write(await run({ corpusDir: process.argv[2] ?? path.join(root, 'bench/corpus'), runs: Number(process.argv[3] ?? 3) }))
+}

@@ -1,0 +1,1412 @@
+/**
+ * The internal-json container dialect (spec §6): `nix … --log-format internal-json` (every line
+ * `@nix {…}`) and the `json-log-path` framing (the same JSON without the prefix).
+ *
+ * Pieces:
+ * - {@link parseInternalJsonLine}: one line → a typed {@link InternalJsonMessage}, or `null` for a
+ *   plain text line (no JSON object / no string `action` / missing required keys). Ids are exact
+ *   decimal strings (64-bit safe, §6.3). A hand-written fast path matches Nix's compact sorted-key
+ *   layout byte by byte; anything else goes through the general parser (`nix-json.ts`), so the fast
+ *   path changes speed only, never results.
+ * - {@link ActivityTree}: consumes messages in stream order and emits `lib/events.ts` events.
+ * - {@link InternalJsonDecoder}: a chunked byte-stream front end (LF splitting + ActivityTree).
+ *
+ * ## Event design: live, with explicit ownership
+ *
+ * Events follow the ownership model of `lib/events.ts`: every `open` names its `parent`, every
+ * `line` its `section`. Activities are emitted *live*: a section opens when its activity starts
+ * and closes when it stops, so concurrent activities (parallel builds, downloads) are open at the
+ * same time and close in any order, while the sections *inside* one activity (phases, the
+ * decoder's legacy nests) open and close LIFO. Nothing is buffered: memory is O(running
+ * activities) (plus a 64-entry offset ring per activity decoder), independent of the log size,
+ * and Nix's messages appear the moment they arrive. Every open gets exactly one close (at stop,
+ * or at end of input).
+ *
+ * ## Mapping (spec §6.5)
+ * - start → section kind `'build'` (type 105) or `'activity'`; title = `text` (when empty: type
+ *   name + first field); attrs `{activityType, activityId, level, group, typeName, drv, machine
+ *   (105) | uri (101) | path/from/to (100) | path/substituter (108, 109) | path (110, 113)}`.
+ *   priority 1 for level ≤ 3 (Info), else 3 (unimportant). `parent` = section of the `parent`
+ *   activity when non-zero and running, else 0 (root).
+ * - D-18 grouping fallback: reordering root children is the tree's job; every activity carries
+ *   `attrs.group` = `'builds'` (105) | `'transfers'` (100, 101, 108, 109) | `'other'`.
+ * - Types 0/102/103/104 with empty text are hidden: no section. Their progress (105/106) goes out
+ *   as `status` events with `id: 0` (root/global) and attrs `activityId`/`activityType`. A hidden
+ *   activity that receives log lines or a phase opens its section at that moment. Children of a
+ *   hidden activity hang under its nearest visible ancestor.
+ * - result 101/107 → `payload + "\n"` into the activity's own build-log decoder (from the injected
+ *   {@link LineDecoderFactory}, created lazily, one per activity, never shared). Its events get
+ *   section ids and line indexes from the shared DecodeContext (renumbered as they pass, so they
+ *   stay unique and in stream order whatever context the decoder used), `parent` / `section` =
+ *   the activity's innermost open section, and `offset`/`end` mapped back from the decoder's own
+ *   byte positions to the raw JSON line(s) the bytes came from.
+ * - result 104 → a phase section: it closes the current phase (and whatever opened inside it) and
+ *   opens the next inside the innermost open section (§5.4, as `BuildLogDecoder` does). The last
+ *   phase closes with the activity, with the activity's status. Preamble: implicit, as in
+ *   `BuildLogDecoder` — lines before the first phase are direct children of the build section (a
+ *   live stream cannot wrap lines already emitted; a tree view may present them as the preamble).
+ *   D-17: the build-log decoder holds a `Running phase: P` line back; when it is released as the
+ *   first line after our phase P opened, it becomes that phase's head.
+ * - result 105 → `status` `{done, expected, running, failed}`; 106 → `{"expected.<type>": n}`;
+ *   100 (cumulative `bytesLinked`/`blocksLinked`), 102, 103, 108, 109 and unknown result types →
+ *   status attrs. Identical repeated 105/106/108 updates are suppressed. Never errors.
+ * - result on an unknown id → a root-level `'orphan results'` section (attrs `orphans: true`,
+ *   opened at the first orphan, closed at end of input) holding one section per unknown id (attrs
+ *   `orphan: true`; its lines, phases and status), plus one `orphan-result` diagnostic per unknown
+ *   id (`line` = 1-based input line number).
+ * - stop → close with status `'ok'` (or `'failed'`). At end of input running activities close with
+ *   `'interrupted'` (or `'failed'`), latest-started first.
+ * - msg → root-level line events (`section: 0`; text split at LF, each piece one line with the
+ *   same flags; `level` set; level 0 error, 1 warning; priority as above). SGR becomes `styles`,
+ *   other escapes are stripped ({@link stripAndStyle}). D-19: an Error msg containing `builder for
+ *   '<drv>' failed` or `Cannot build '<drv>'.` (after stripping SGR) marks the build whose
+ *   `fields[0]` is `<drv>` failed: a `status {failed: true}` for the build and its current phase,
+ *   and close status `'failed'` for both. If the build already stopped, the status goes to its
+ *   closed section (the last 4096 finished builds are remembered).
+ * - Plain text lines (no JSON) go to the root through a root-level build-log decoder from the same
+ *   factory (offsets map exactly).
+ */
+
+import { Buffer } from 'node:buffer'
+import { DecodeContext } from './context.js'
+import type { EventSink, LineEvent, LogEvent, SectionCloseEvent, SectionOpenEvent, StyleMark } from '../events.js'
+import { JSON_FAIL, isJsonObject, lastPrefixEnd, tryParseNixJson, tryParseNixJsonPrefix } from './nix-json.js'
+import type { JsonObject, JsonValue } from './nix-json.js'
+import { toNixId } from './nix-line.js'
+import type { NixField } from './nix-line.js'
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+export interface InternalJsonMsg {
+  action: 'msg'
+  level: number
+  msg: string
+  raw?: string
+  file?: string | null
+  line?: number | null
+  column?: number | null
+}
+export interface InternalJsonStart {
+  action: 'start'
+  id: string
+  /** "0" when absent (Nix < 2.18). */
+  parent: string
+  type: number
+  level: number
+  text: string
+  fields: NixField[]
+}
+export interface InternalJsonStop {
+  action: 'stop'
+  id: string
+}
+export interface InternalJsonResult {
+  action: 'result'
+  id: string
+  type: number
+  fields: NixField[]
+}
+/** A JSON object with a string `action` that is not one of the four: ignored (forward compatibility). */
+export interface InternalJsonUnknown {
+  action: 'unknown'
+  name: string
+}
+export type InternalJsonMessage =
+  | InternalJsonMsg
+  | InternalJsonStart
+  | InternalJsonStop
+  | InternalJsonResult
+  | InternalJsonUnknown
+
+function looseFields(v: JsonValue | undefined): NixField[] {
+  if (!Array.isArray(v)) return []
+  for (let i = 0; i < v.length; i++) {
+    const t = typeof v[i]
+    if (t !== 'string' && t !== 'number') {
+      return v.map((x) => (typeof x === 'string' || typeof x === 'number' ? x : JSON.stringify(x)))
+    }
+  }
+  return v as NixField[]
+}
+
+function num(v: JsonValue | undefined, dflt: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : dflt
+}
+
+/** Typed view of a parsed internal-json object; `null` when it is not a usable message. */
+export function internalJsonMessageFromObject(o: JsonObject): InternalJsonMessage | null {
+  const action = o['action']
+  switch (action) {
+    case 'result': {
+      const id = toNixId(o['id'])
+      const type = o['type']
+      if (id === null || typeof type !== 'number') return null
+      return { action, id, type: Math.trunc(type), fields: looseFields(o['fields']) }
+    }
+    case 'msg': {
+      const msg = o['msg']
+      const level = o['level']
+      if (typeof msg !== 'string' || typeof level !== 'number' || !Number.isFinite(level)) return null
+      const m: InternalJsonMsg = { action, level: Math.trunc(level), msg }
+      const raw = o['raw_msg']
+      if (typeof raw === 'string') m.raw = raw
+      if ('file' in o) m.file = typeof o['file'] === 'string' ? (o['file'] as string) : null
+      if ('line' in o) m.line = typeof o['line'] === 'number' ? (o['line'] as number) : null
+      if ('column' in o) m.column = typeof o['column'] === 'number' ? (o['column'] as number) : null
+      return m
+    }
+    case 'start': {
+      const id = toNixId(o['id'])
+      if (id === null) return null
+      const p = o['parent']
+      const parent = p === undefined || p === null ? '0' : (toNixId(p) ?? '0')
+      const text = o['text']
+      return {
+        action,
+        id,
+        parent,
+        type: num(o['type'], 0),
+        level: num(o['level'], 0),
+        text: typeof text === 'string' ? text : '',
+        fields: looseFields(o['fields']),
+      }
+    }
+    case 'stop': {
+      const id = toNixId(o['id'])
+      return id === null ? null : { action, id }
+    }
+    default:
+      return typeof action === 'string' ? { action: 'unknown', name: action } : null
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast path for Nix's own compact, sorted-key layout (§6.1). Anything else (other key orders,
+// spaces, error-info msgs, unknown keys, escapes in ids…) falls back to the general parser, so
+// the fast path only changes speed, never results.
+
+interface FastBuffer extends Buffer {
+  latin1Slice(start: number, end: number): string
+  utf8Slice(start: number, end: number): string
+}
+
+function asBuffer(u: Uint8Array): FastBuffer {
+  return (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)) as FastBuffer
+}
+
+const enc = (t: string): Uint8Array => new Uint8Array(Buffer.from(t, 'latin1'))
+const L_ACTION = enc('{"action":"')
+const L_RESULT = enc('result",')
+const L_START = enc('start",')
+const L_STOP = enc('stop","id":')
+const L_MSG = enc('msg","level":')
+const L_FIELDS = enc('"fields":')
+const L_ID = enc('"id":')
+const L_TYPE = enc(',"type":')
+const L_LEVEL = enc(',"level":')
+const L_PARENT = enc('"parent":')
+const L_TEXT = enc('"text":')
+const L_MSGKEY = enc(',"msg":')
+
+/** Scratch state filled by {@link fastScan} (not re-entrant; synchronous use only). */
+const sc = {
+  action: '' as '' | 'result' | 'start' | 'stop' | 'msg',
+  id: '',
+  parent: '0',
+  type: 0,
+  level: 0,
+  text: '',
+  /** Parsed fields, or null when the fields were a single unescaped string at [payStart, payEnd). */
+  fields: [] as NixField[] | null,
+  payStart: 0,
+  payEnd: 0,
+  payAscii: true,
+}
+
+const NO_FIELDS: NixField[] = []
+
+/** `l` at `b[i]`: the index after it, or -1. */
+function lit(b: FastBuffer, i: number, e: number, l: Uint8Array): number {
+  const n = l.length
+  if (i + n > e) return -1
+  for (let k = 0; k < n; k++) if (b[i + k] !== l[k]) return -1
+  return i + n
+}
+
+/** Integer results of {@link smallInt}. */
+let outInt = 0
+
+/** A small non-negative integer (≤ 9 digits) at `b[i]` into `outInt`: the index after it, or -1. */
+function smallInt(b: FastBuffer, i: number, e: number): number {
+  const d = i
+  let v = 0
+  while (i < e) {
+    const c = b[i]!
+    if (c < 0x30 || c > 0x39) break
+    if (i - d === 9) return -1
+    v = v * 10 + (c - 0x30)
+    i++
+  }
+  if (i === d) return -1
+  if (i < e) {
+    const c = b[i]
+    if (c === 0x2e || c === 0x65 || c === 0x45) return -1
+  }
+  outInt = v
+  return i
+}
+
+/** Recently seen id texts (direct-mapped by a digit hash), so that hot ids are not re-sliced. */
+const ID_CACHE_SIZE = 16
+const idCacheBytes: Array<Uint8Array | undefined> = new Array(ID_CACHE_SIZE)
+const idCacheText: string[] = new Array<string>(ID_CACHE_SIZE).fill('')
+let outId = ''
+
+/** An id (integer literal) at `b[i]` into `outId` (exact text): the index after it, or -1. */
+function idText(b: FastBuffer, i: number, e: number): number {
+  const s = i
+  if (i < e && b[i] === 0x2d) i++
+  const d = i
+  let h = 0
+  while (i < e) {
+    const c = b[i]!
+    if (c < 0x30 || c > 0x39) break
+    h = (h * 31 + c) | 0
+    i++
+  }
+  const n = i - s
+  if (i === d || n > 21) return -1
+  if (i < e) {
+    const c = b[i]
+    if (c === 0x2e || c === 0x65 || c === 0x45) return -1
+  }
+  const k = (h ^ (h >>> 7)) & (ID_CACHE_SIZE - 1)
+  const cb = idCacheBytes[k]
+  if (cb !== undefined && cb.length === n) {
+    let j = n - 1
+    while (j >= 0 && cb[j] === b[s + j]) j--
+    if (j < 0) {
+      outId = idCacheText[k]!
+      return i
+    }
+  }
+  const text = b.latin1Slice(s, i)
+  idCacheBytes[k] = new Uint8Array(b.subarray(s, i)) // a copy
+  idCacheText[k] = text
+  outId = text
+  return i
+}
+
+/** `fields` value at `b[i]` into sc.fields (null for a raw single-string payload): index after, or -1. */
+function fieldsValue(b: FastBuffer, i: number, e: number): number {
+  if (i + 1 < e && b[i] === 0x5b) {
+    if (b[i + 1] === 0x22) {
+      // ["…"]: raw bytes when unescaped.
+      let j = i + 2
+      let ascii = true
+      while (j < e) {
+        const c = b[j]!
+        if (c === 0x22 || c === 0x5c || c < 0x20) break
+        if (c >= 0x80) ascii = false
+        j++
+      }
+      if (j + 1 < e && b[j] === 0x22 && b[j + 1] === 0x5d) {
+        sc.fields = null
+        sc.payStart = i + 2
+        sc.payEnd = j
+        sc.payAscii = ascii
+        return j + 2
+      }
+    } else {
+      // [int, int, …] of small unsigned ints.
+      const arr: number[] = []
+      let j = i + 1
+      for (;;) {
+        j = smallInt(b, j, e)
+        if (j < 0) break
+        arr.push(outInt)
+        const c = b[j]
+        if (c === 0x2c) {
+          j++
+          continue
+        }
+        if (c === 0x5d) {
+          sc.fields = arr
+          return j + 1
+        }
+        break
+      }
+    }
+  }
+  const v = tryParseNixJsonPrefix(b, i, e, 'fields')
+  if (v === JSON_FAIL || !Array.isArray(v)) return -1
+  sc.fields = looseFields(v)
+  return lastPrefixEnd()
+}
+
+let outStr = ''
+
+/** A JSON string at `b[i]` into `outStr`: the index after it, or -1. */
+function stringValue(b: FastBuffer, i: number, e: number): number {
+  if (i >= e || b[i] !== 0x22) return -1
+  // Fast path: no escapes.
+  let j = i + 1
+  let ascii = true
+  while (j < e) {
+    const c = b[j]!
+    if (c === 0x22 || c === 0x5c || c < 0x20) break
+    if (c >= 0x80) ascii = false
+    j++
+  }
+  if (j < e && b[j] === 0x22) {
+    outStr = ascii ? b.latin1Slice(i + 1, j) : b.utf8Slice(i + 1, j)
+    return j + 1
+  }
+  const v = tryParseNixJsonPrefix(b, i, e, null)
+  if (typeof v !== 'string') return -1
+  outStr = v
+  return lastPrefixEnd()
+}
+
+/** `}` then only whitespace up to `e`. */
+function closeObject(b: FastBuffer, i: number, e: number): boolean {
+  if (i < 0 || i >= e || b[i] !== 0x7d) return false
+  i++
+  while (i < e) {
+    const c = b[i]
+    if (c !== 0x20 && c !== 0x0d && c !== 0x09 && c !== 0x0a) return false
+    i++
+  }
+  return true
+}
+
+/** Try the compact layouts; true when `sc` describes the whole line `b[s, e)`. */
+function fastScan(b: FastBuffer, s: number, e: number): boolean {
+  let i = lit(b, s, e, L_ACTION)
+  if (i < 0) return false
+  const c = b[i]
+  if (c === 0x72) {
+    i = lit(b, i, e, L_RESULT)
+    if (i < 0) return false
+    sc.action = 'result'
+    sc.fields = NO_FIELDS
+    const j = lit(b, i, e, L_FIELDS)
+    if (j >= 0) {
+      i = fieldsValue(b, j, e)
+      if (i < 0 || b[i] !== 0x2c) return false
+      i++
+    }
+    i = lit(b, i, e, L_ID)
+    if (i < 0) return false
+    i = idText(b, i, e)
+    if (i < 0) return false
+    sc.id = outId
+    i = lit(b, i, e, L_TYPE)
+    if (i < 0) return false
+    i = smallInt(b, i, e)
+    if (i < 0) return false
+    sc.type = outInt
+    return closeObject(b, i, e)
+  }
+  if (c === 0x73) {
+    const j = lit(b, i, e, L_STOP)
+    if (j >= 0) {
+      sc.action = 'stop'
+      i = idText(b, j, e)
+      if (i < 0) return false
+      sc.id = outId
+      return closeObject(b, i, e)
+    }
+    i = lit(b, i, e, L_START)
+    if (i < 0) return false
+    sc.action = 'start'
+    sc.fields = NO_FIELDS
+    const k = lit(b, i, e, L_FIELDS)
+    if (k >= 0) {
+      i = fieldsValue(b, k, e)
+      if (i < 0 || b[i] !== 0x2c) return false
+      i++
+    }
+    i = lit(b, i, e, L_ID)
+    if (i < 0) return false
+    i = idText(b, i, e)
+    if (i < 0) return false
+    sc.id = outId
+    i = lit(b, i, e, L_LEVEL)
+    if (i < 0) return false
+    i = smallInt(b, i, e)
+    if (i < 0 || b[i] !== 0x2c) return false
+    sc.level = outInt
+    i++
+    sc.parent = '0'
+    const p = lit(b, i, e, L_PARENT)
+    if (p >= 0) {
+      i = idText(b, p, e)
+      if (i < 0 || b[i] !== 0x2c) return false
+      sc.parent = outId
+      i++
+    }
+    i = lit(b, i, e, L_TEXT)
+    if (i < 0) return false
+    i = stringValue(b, i, e)
+    if (i < 0) return false
+    sc.text = outStr
+    i = lit(b, i, e, L_TYPE)
+    if (i < 0) return false
+    i = smallInt(b, i, e)
+    if (i < 0) return false
+    sc.type = outInt
+    return closeObject(b, i, e)
+  }
+  if (c === 0x6d) {
+    i = lit(b, i, e, L_MSG)
+    if (i < 0) return false
+    sc.action = 'msg'
+    i = smallInt(b, i, e)
+    if (i < 0) return false
+    sc.level = outInt
+    i = lit(b, i, e, L_MSGKEY)
+    if (i < 0) return false
+    i = stringValue(b, i, e)
+    if (i < 0) return false
+    sc.text = outStr
+    return closeObject(b, i, e)
+  }
+  return false
+}
+
+function scFields(b: FastBuffer): NixField[] {
+  if (sc.fields === NO_FIELDS) return []
+  if (sc.fields !== null) return sc.fields
+  return [sc.payAscii ? b.latin1Slice(sc.payStart, sc.payEnd) : b.utf8Slice(sc.payStart, sc.payEnd)]
+}
+
+/** Build the message for a successful fast scan. */
+function messageFromScan(b: FastBuffer): InternalJsonMessage {
+  switch (sc.action) {
+    case 'result':
+      return { action: 'result', id: sc.id, type: sc.type, fields: scFields(b) }
+    case 'stop':
+      return { action: 'stop', id: sc.id }
+    case 'msg':
+      return { action: 'msg', level: sc.level, msg: sc.text }
+    default:
+      return {
+        action: 'start',
+        id: sc.id,
+        parent: sc.parent,
+        type: sc.type,
+        level: sc.level,
+        text: sc.text,
+        fields: scFields(b),
+      }
+  }
+}
+
+/** Index after an optional `@nix ` prefix, or -1 when the line cannot be a JSON object. */
+function jsonStart(buf: Uint8Array, start: number, end: number): number {
+  let s = start
+  if (
+    end - s >= 5 &&
+    buf[s] === 0x40 &&
+    buf[s + 1] === 0x6e &&
+    buf[s + 2] === 0x69 &&
+    buf[s + 3] === 0x78 &&
+    buf[s + 4] === 0x20
+  ) {
+    s += 5
+  }
+  // Cheap rejection of plain text: the first non-blank byte must open an object.
+  let i = s
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++
+  return i < end && buf[i] === 0x7b ? i : -1
+}
+
+function slowParse(buf: Uint8Array, s: number, end: number): InternalJsonMessage | null {
+  const v = tryParseNixJson(buf, s, end)
+  if (v === JSON_FAIL || !isJsonObject(v)) return null
+  return internalJsonMessageFromObject(v)
+}
+
+/**
+ * Parse one internal-json line `buf[start, end)` (LF excluded; a trailing CR is JSON whitespace).
+ * Accepts `@nix {…}` and the unprefixed `{…}` (json-log-path) framing. Returns `null` for a plain
+ * text line.
+ */
+export function parseInternalJsonLine(buf: Uint8Array, start: number, end: number): InternalJsonMessage | null {
+  const s = jsonStart(buf, start, end)
+  if (s < 0) return null
+  const b = asBuffer(buf)
+  if (fastScan(b, s, end)) return messageFromScan(b)
+  return slowParse(b, s, end)
+}
+
+// ---------------------------------------------------------------------------------------------
+// SGR / escape handling for msg text
+
+export interface StyledText {
+  /** The text with every escape sequence removed, UTF-8 encoded. */
+  text: Buffer
+  /** SGR sequences as style marks (`at` = byte index in `text`); absent when none. */
+  styles?: StyleMark[]
+}
+
+/**
+ * Strip escape sequences from one line of message text, keeping SGR (`ESC [ params m`) as
+ * {@link StyleMark}s. Handles ECMA-48 CSI (`ESC [` params/intermediates/final), OSC (`ESC ]` … BEL or
+ * `ESC \`), other two-byte/nF escapes (`ESC` intermediates* final), and a lone trailing ESC. Other
+ * characters, including C0 controls, pass through. Kept in one function so that it can be replaced
+ * by the project tokenizer.
+ */
+export function stripAndStyle(text: string): StyledText {
+  let esc = text.indexOf('\x1b')
+  if (esc < 0) return { text: Buffer.from(text, 'utf8') }
+  const n = text.length
+  let out = ''
+  let outBytes = 0
+  let styles: StyleMark[] | undefined
+  let runStart = 0
+  while (esc >= 0) {
+    if (esc > runStart) {
+      const seg = text.slice(runStart, esc)
+      out += seg
+      outBytes += Buffer.byteLength(seg, 'utf8')
+    }
+    let i = esc + 1
+    if (i >= n) {
+      runStart = n
+      break
+    }
+    const c = text.charCodeAt(i)
+    if (c === 0x5b) {
+      // CSI: parameters 0x30–0x3F, intermediates 0x20–0x2F, final 0x40–0x7E.
+      i++
+      const ps = i
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d < 0x30 || d > 0x3f) break
+        i++
+      }
+      const pe = i
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d < 0x20 || d > 0x2f) break
+        i++
+      }
+      if (i < n) {
+        const f = text.charCodeAt(i)
+        if (f >= 0x40 && f <= 0x7e) {
+          if (f === 0x6d && pe === i) (styles ??= []).push({ at: outBytes, params: text.slice(ps, pe) })
+          i++
+        }
+        // else: malformed CSI; drop what was consumed, keep the offending character
+      }
+    } else if (c === 0x5d) {
+      // OSC: until BEL or ST (ESC \); unterminated → to end of text.
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === 0x07) {
+          i++
+          break
+        }
+        if (d === 0x1b && i + 1 < n && text.charCodeAt(i + 1) === 0x5c) {
+          i += 2
+          break
+        }
+        i++
+      }
+    } else {
+      // nF / Fp / Fe / Fs: intermediates 0x20–0x2F then one final 0x30–0x7E.
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d < 0x20 || d > 0x2f) break
+        i++
+      }
+      if (i < n) {
+        const f = text.charCodeAt(i)
+        if (f >= 0x30 && f <= 0x7e) i++
+      }
+    }
+    runStart = i
+    esc = text.indexOf('\x1b', i)
+  }
+  if (runStart < n) out += text.slice(runStart)
+  const res: StyledText = { text: Buffer.from(out, 'utf8') }
+  if (styles) res.styles = styles
+  return res
+}
+
+/** SGR-stripped plain text (for failure attribution matching). */
+function plain(text: string): string {
+  return text.indexOf('\x1b') < 0 ? text : stripAndStyle(text).text.toString('utf8')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity tree
+
+/** A per-activity build-log decoder: bytes in, events out through the sink it was created with. */
+export interface LineDecoder {
+  write(bytes: Uint8Array): void
+  end(): void
+}
+
+/**
+ * Creates one build-log decoder per activity (and one for root-level plain text). Contract:
+ * - call `sink` synchronously, in order; do not wrap the output in a build section of its own (the
+ *   activity's section is the build);
+ * - `ctx` is a private DecodeContext for this decoder (the factory may also make its own): the tree
+ *   replaces every section id and line index the decoder assigns with ones from the shared context,
+ *   and sets `parent`/`section` to the activity's innermost open section where the decoder says 0;
+ * - offsets are positions in the decoder's own input (the bytes it was given, from 0); the tree
+ *   maps them back to raw input offsets.
+ * The bytes passed to `write` are owned by the decoder (the tree never reuses them). The event
+ * objects it emits are handed over: the tree rewrites them in place before passing them on.
+ * Example: `(sink, ctx) => new BuildLogDecoder(sink, ctx)`.
+ */
+export interface LineDecoderFactory {
+  (sink: EventSink, ctx: DecodeContext): LineDecoder
+}
+
+export type ActivityStatus = 'ok' | 'failed' | 'running' | 'interrupted'
+
+/** Activity type names (spec §6.4), for titles and attrs. */
+export const ACTIVITY_TYPE_NAMES: Readonly<Record<number, string>> = {
+  0: 'unknown',
+  100: 'copyPath',
+  101: 'fileTransfer',
+  102: 'realise',
+  103: 'copyPaths',
+  104: 'builds',
+  105: 'build',
+  106: 'optimiseStore',
+  107: 'verifyPaths',
+  108: 'substitute',
+  109: 'queryPathInfo',
+  110: 'postBuildHook',
+  111: 'buildWaiting',
+  112: 'fetchTree',
+  113: 'fetchToStore',
+}
+
+const RING = 64
+
+/**
+ * Maps positions in a line decoder's own input back to raw input offsets. Each fed line is one
+ * entry; only the last {@link RING} lines are kept (decoders hold back at most a line or two).
+ */
+class OffsetMap {
+  private readonly dec = new Array<number>(RING).fill(0)
+  private readonly raw0 = new Array<number>(RING).fill(0)
+  private readonly raw1 = new Array<number>(RING).fill(0)
+  /** 1 when the fed bytes are the raw bytes themselves (plain text), so offsets map exactly. */
+  private readonly exact = new Array<number>(RING).fill(0)
+  private head = 0
+  private n = 0
+  /** Bytes fed so far. */
+  pos = 0
+  /** Raw offset for events at or after the end of the fed bytes (set when the decoder is ended). */
+  endOffset = -1
+
+  add(len: number, rawStart: number, rawEnd: number, exact: boolean): void {
+    const k = this.head
+    this.dec[k] = this.pos
+    this.raw0[k] = rawStart
+    this.raw1[k] = rawEnd
+    this.exact[k] = exact ? 1 : 0
+    this.pos += len
+    this.head = (k + 1) % RING
+    if (this.n < RING) this.n++
+  }
+
+  private find(p: number): number {
+    let k = (this.head + RING - 1) % RING
+    for (let c = 0; c < this.n; c++) {
+      if (this.dec[k]! <= p) return k
+      k = (k + RING - 1) % RING
+    }
+    return (this.head + RING - this.n) % RING // oldest
+  }
+
+  start(p: number): number {
+    if (p >= this.pos && this.endOffset >= 0) return this.endOffset
+    if (this.n === 0) return 0
+    if (p >= this.pos) return this.raw1[(this.head + RING - 1) % RING]!
+    const k = this.find(p)
+    return this.exact[k] ? Math.min(this.raw0[k]! + Math.max(0, p - this.dec[k]!), this.raw1[k]!) : this.raw0[k]!
+  }
+
+  end(p: number): number {
+    if (p > this.pos && this.endOffset >= 0) return this.endOffset
+    if (this.n === 0) return 0
+    if (p >= this.pos) return this.raw1[(this.head + RING - 1) % RING]!
+    const k = this.find(p - 1)
+    return this.exact[k] ? Math.min(this.raw0[k]! + Math.max(0, p - this.dec[k]!), this.raw1[k]!) : this.raw1[k]!
+  }
+}
+
+interface StackEntry {
+  id: number
+  phase: boolean
+}
+
+class Act {
+  /** Section id; 0 while hidden. */
+  section = 0
+  /** Open sections inside the activity (phases and decoder sections), innermost last. */
+  readonly stack: StackEntry[] = []
+  decoder: LineDecoder | null = null
+  offsets: OffsetMap | null = null
+  /** Decoder section id → our section id, for the decoder's open sections. */
+  readonly decIds = new Map<number, number>()
+  failed = false
+  done = false
+  /** Set while the activity is being closed. */
+  finalStatus: ActivityStatus | null = null
+  /** The last phase opened, until its first line (D-17 header adoption). */
+  freshPhase: string | null = null
+  lastFields: Map<number | string, NixField[]> | null = null
+  last105: NixField[] | null = null
+  bytesLinked = 0
+  blocksLinked = 0
+  orphan = false
+
+  constructor(
+    readonly id: string,
+    readonly type: number,
+    readonly level: number,
+    readonly text: string,
+    readonly fields: NixField[],
+    /** Section of the nearest visible ancestor activity (0 = root). */
+    readonly parentSection: number,
+    public hidden: boolean,
+    readonly offset: number,
+  ) {}
+
+  /** Innermost open section of the activity. */
+  top(): number {
+    const s = this.stack
+    return s.length > 0 ? s[s.length - 1]!.id : this.section
+  }
+}
+
+function sameFields(a: NixField[], b: NixField[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function groupOf(type: number): string {
+  if (type === 105) return 'builds'
+  if (type === 100 || type === 101 || type === 108 || type === 109) return 'transfers'
+  return 'other'
+}
+
+const FAIL_RE_OLD = /builder for '([^']+)' failed/
+const FAIL_RE_NEW = /Cannot build '([^']+)'\./
+const RUNNING_PHASE = 'Running phase: '
+/** Finished builds remembered for late failure attribution (D-19). */
+const RECENT_BUILDS = 4096
+
+/**
+ * Consumes internal-json messages in stream order and emits `lib/events.ts` events live (see the
+ * module header for the mapping).
+ */
+export class ActivityTree {
+  private readonly sink: EventSink
+  private readonly ctx: DecodeContext
+  private readonly factory: LineDecoderFactory
+
+  /** Running activities by id, in start order. */
+  private readonly running = new Map<string, Act>()
+  /** Running builds by drv path (D-19). */
+  private readonly builds = new Map<string, Act>()
+  /** Recently finished builds by drv path: their section ids (D-19 after stop). */
+  private readonly finishedBuilds = new Map<string, number>()
+  private bucket = 0
+  private rootDecoder: LineDecoder | null = null
+  private rootOffsets: OffsetMap | null = null
+  private readonly rootIds = new Map<number, number>()
+  private lineNo = 0
+  private ended = false
+  private lastEnd = 0
+
+  constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory) {
+    this.sink = sink
+    this.ctx = ctx
+    this.factory = lineFactory
+  }
+
+  /**
+   * Process one raw input line: `buf[start, end)` is the line without its LF; `offset` is the
+   * absolute input offset of `buf[start]` (default `start`); `terminated` says whether an LF
+   * followed (it is included in the raw range of the resulting events).
+   */
+  feedLine(buf: Uint8Array, start: number, end: number, offset: number = start, terminated = true): void {
+    const rawEnd = offset + (end - start) + (terminated ? 1 : 0)
+    const s = jsonStart(buf, start, end)
+    if (s < 0) {
+      this.plainLine(buf.subarray(start, end), offset, rawEnd, terminated)
+      return
+    }
+    const b = asBuffer(buf)
+    if (fastScan(b, s, end)) {
+      // Hot path: a build-log line with a raw (unescaped) payload goes to its decoder as bytes.
+      if (sc.action === 'result' && sc.fields === null && (sc.type === 101 || sc.type === 107)) {
+        const act = this.running.get(sc.id)
+        if (act !== undefined && !act.hidden) {
+          this.lineNo++
+          this.lastEnd = rawEnd
+          const n = sc.payEnd - sc.payStart
+          const line = Buffer.allocUnsafe(n + 1)
+          b.copy(line, 0, sc.payStart, sc.payEnd)
+          line[n] = 0x0a
+          this.feedBytes(act, line, offset, rawEnd)
+          return
+        }
+      }
+      if (sc.action === 'result') {
+        this.lineNo++
+        this.lastEnd = rawEnd
+        this.onResult(sc.id, sc.type, scFields(b), offset, rawEnd)
+        return
+      }
+      this.consume(messageFromScan(b), offset, rawEnd)
+      return
+    }
+    const msg = slowParse(b, s, end)
+    if (msg === null) this.plainLine(buf.subarray(start, end), offset, rawEnd, terminated)
+    else this.consume(msg, offset, rawEnd)
+  }
+
+  /** Process one parsed message whose raw line occupies [offset, end) (LF included). */
+  consume(msg: InternalJsonMessage, offset: number, end: number): void {
+    this.lineNo++
+    this.lastEnd = end
+    switch (msg.action) {
+      case 'result':
+        this.onResult(msg.id, msg.type, msg.fields, offset, end)
+        return
+      case 'msg':
+        this.onMsg(msg, offset, end)
+        return
+      case 'start':
+        this.onStart(msg, offset)
+        return
+      case 'stop': {
+        const act = this.running.get(msg.id)
+        if (act) this.finish(act, act.failed ? 'failed' : 'ok', offset)
+        return
+      }
+      default:
+        return // unknown action: ignored (forward compatibility)
+    }
+  }
+
+  /** A non-JSON line at the root, through the root-level build-log decoder. */
+  plainLine(text: Uint8Array, offset: number, end: number, terminated = true): void {
+    this.lineNo++
+    this.lastEnd = end
+    if (this.rootDecoder === null) {
+      const map = (this.rootOffsets = new OffsetMap())
+      this.rootDecoder = this.factory((ev) => this.onRootDecoderEvent(ev, map), new DecodeContext())
+    }
+    const n = text.length
+    const line = Buffer.allocUnsafe(terminated ? n + 1 : n)
+    line.set(text, 0)
+    if (terminated) line[n] = 0x0a
+    this.rootOffsets!.add(line.length, offset, end, true)
+    this.rootDecoder.write(line)
+  }
+
+  /** End of input at absolute offset `offset`: close everything still running ('interrupted'). */
+  end(offset: number = this.lastEnd): void {
+    if (this.ended) return
+    this.ended = true
+    const acts = [...this.running.values()]
+    for (let i = acts.length - 1; i >= 0; i--) {
+      const act = acts[i]!
+      if (!act.done) this.finish(act, act.failed ? 'failed' : 'interrupted', offset)
+    }
+    if (this.bucket !== 0) {
+      this.sink({ type: 'close', id: this.bucket, offset })
+      this.bucket = 0
+    }
+    if (this.rootDecoder) {
+      this.rootOffsets!.endOffset = offset
+      this.rootDecoder.end()
+      this.rootDecoder = null
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // activities
+
+  private onStart(msg: InternalJsonStart, offset: number): void {
+    const prev = this.running.get(msg.id)
+    if (prev) this.finish(prev, prev.failed ? 'failed' : 'interrupted', offset) // id reuse
+    let parentSection = 0
+    if (msg.parent !== '0') {
+      const p = this.running.get(msg.parent)
+      if (p) parentSection = p.hidden ? p.parentSection : p.section
+    }
+    const hidden =
+      msg.text === '' && (msg.type === 0 || msg.type === 102 || msg.type === 103 || msg.type === 104)
+    const act = new Act(msg.id, msg.type, msg.level, msg.text, msg.fields, parentSection, hidden, offset)
+    this.running.set(msg.id, act)
+    if (msg.type === 105 && msg.fields.length > 0) this.builds.set(String(msg.fields[0]), act)
+    if (!hidden) this.openAct(act, offset)
+  }
+
+  private openAct(act: Act, offset: number): void {
+    act.hidden = false
+    act.section = this.ctx.nextSectionId()
+    const f = act.fields
+    const attrs: Record<string, string | number | boolean> = {
+      activityType: act.type,
+      activityId: act.id,
+      level: act.level,
+      group: groupOf(act.type),
+    }
+    const tn = ACTIVITY_TYPE_NAMES[act.type]
+    if (tn !== undefined) attrs['typeName'] = tn
+    if (act.type === 105) {
+      if (f.length > 0) attrs['drv'] = String(f[0])
+      if (f.length > 1) attrs['machine'] = String(f[1])
+    } else if (act.type === 101) {
+      if (f.length > 0) attrs['uri'] = String(f[0])
+    } else if (act.type === 100) {
+      if (f.length > 0) attrs['path'] = String(f[0])
+      if (f.length > 1) attrs['from'] = String(f[1])
+      if (f.length > 2) attrs['to'] = String(f[2])
+    } else if (act.type === 108 || act.type === 109) {
+      if (f.length > 0) attrs['path'] = String(f[0])
+      if (f.length > 1) attrs['substituter'] = String(f[1])
+    } else if (act.type === 110 || act.type === 113) {
+      if (f.length > 0) attrs['path'] = String(f[0])
+    }
+    let title = act.text
+    if (act.orphan) {
+      title = `activity ${act.id}`
+      attrs['orphan'] = true
+    } else if (title === '') {
+      title = tn ?? `activity type ${act.type}`
+      if (f.length > 0 && f[0] !== '') title += ` '${String(f[0])}'`
+    }
+    this.sink({
+      type: 'open',
+      id: act.section,
+      parent: act.parentSection,
+      kind: act.type === 105 ? 'build' : 'activity',
+      title,
+      priority: act.level <= 3 ? 1 : 3,
+      offset,
+      attrs,
+    })
+  }
+
+  /** Stop (or end of input) for a running activity. */
+  private finish(act: Act, status: ActivityStatus, offset: number): void {
+    if (act.done) return
+    act.done = true
+    act.finalStatus = status
+    this.running.delete(act.id)
+    if (act.decoder) {
+      const d = act.decoder
+      act.decoder = null
+      act.offsets!.endOffset = offset
+      d.end() // its last events still arrive: the activity's sections are open until below
+    }
+    if (act.type === 105 && act.fields.length > 0) {
+      const drv = String(act.fields[0])
+      if (this.builds.get(drv) === act) this.builds.delete(drv)
+      if (act.section !== 0) {
+        this.finishedBuilds.set(drv, act.section)
+        if (this.finishedBuilds.size > RECENT_BUILDS) {
+          this.finishedBuilds.delete(this.finishedBuilds.keys().next().value as string)
+        }
+      }
+    }
+    if (act.hidden) return
+    // Close what is open inside (innermost first; the last phase gets the activity's status).
+    const st = act.stack
+    while (st.length > 0) {
+      const e = st.pop()!
+      const ev: SectionCloseEvent = { type: 'close', id: e.id, offset }
+      if (e.phase) ev.status = status
+      this.sink(ev)
+    }
+    this.sink({ type: 'close', id: act.section, offset, status })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // results
+
+  private orphan(id: string, type: number, offset: number): Act {
+    if (this.bucket === 0) {
+      this.bucket = this.ctx.nextSectionId()
+      this.sink({
+        type: 'open',
+        id: this.bucket,
+        parent: 0,
+        kind: 'activity',
+        title: 'orphan results',
+        priority: 1,
+        offset,
+        attrs: { orphans: true },
+      })
+    }
+    this.sink({
+      type: 'diagnostic',
+      code: 'orphan-result',
+      message: `result (type ${type}) for unknown activity ${id}`,
+      offset,
+      line: this.lineNo,
+      column: 1,
+    })
+    const act = new Act(id, -1, 3, '', [], this.bucket, false, offset)
+    act.orphan = true
+    this.running.set(id, act)
+    this.openAct(act, offset)
+    return act
+  }
+
+  private onResult(id: string, type: number, f: NixField[], offset: number, end: number): void {
+    let act = this.running.get(id)
+    if (act === undefined) act = this.orphan(id, type, offset)
+    switch (type) {
+      case 101:
+      case 107: {
+        if (act.hidden) this.openAct(act, offset)
+        const p = f.length > 0 ? f[0]! : ''
+        this.feedBytes(act, Buffer.from((typeof p === 'string' ? p : String(p)) + '\n', 'utf8'), offset, end)
+        return
+      }
+      case 104: {
+        if (act.hidden) this.openAct(act, offset)
+        this.onPhase(act, f.length > 0 ? String(f[0]) : '', offset)
+        return
+      }
+      case 105: {
+        const prev = act.last105
+        act.last105 = f
+        if (prev !== null && sameFields(prev, f)) return
+        if (act.hidden) {
+          const attrs = { done: f[0] ?? 0, expected: f[1] ?? 0, running: f[2] ?? 0, failed: f[3] ?? 0, activityId: act.id, activityType: act.type }
+          this.sink({ type: 'status', id: 0, offset, attrs })
+        } else {
+          this.sink({ type: 'status', id: act.section, offset, attrs: { done: f[0] ?? 0, expected: f[1] ?? 0, running: f[2] ?? 0, failed: f[3] ?? 0 } })
+        }
+        return
+      }
+      case 106: {
+        const t = f.length > 0 ? f[0]! : '?'
+        if (this.unchanged(act, typeof t === 'number' ? 106000 + t : `106.${t}`, f)) return
+        this.status(act, { [`expected.${t}`]: f[1] ?? 0 }, offset)
+        return
+      }
+      case 100:
+        act.bytesLinked += typeof f[0] === 'number' ? f[0] : 0
+        act.blocksLinked += typeof f[1] === 'number' ? f[1] : 0
+        this.status(act, { bytesLinked: act.bytesLinked, blocksLinked: act.blocksLinked }, offset)
+        return
+      case 102:
+        this.status(act, { untrustedPath: String(f[0] ?? '') }, offset)
+        return
+      case 103:
+        this.status(act, { corruptedPath: String(f[0] ?? '') }, offset)
+        return
+      case 108:
+        if (this.unchanged(act, 108, f)) return
+        this.status(act, { fetchStatus: String(f[0] ?? '') }, offset)
+        return
+      case 109:
+        this.status(act, { storePath: String(f[0] ?? '') }, offset)
+        return
+      default:
+        this.status(act, { [`result.${type}`]: f.map(String).join(' ') }, offset)
+        return
+    }
+  }
+
+  /** True when `f` repeats the last fields seen for `key` on this activity (nothing changes). */
+  private unchanged(act: Act, key: number | string, f: NixField[]): boolean {
+    const m = (act.lastFields ??= new Map())
+    const prev = m.get(key)
+    m.set(key, f)
+    return prev !== undefined && sameFields(prev, f)
+  }
+
+  private status(act: Act, attrs: Record<string, string | number | boolean>, offset: number): void {
+    if (act.hidden) {
+      // Root/global status (id 0) for hidden activities (e.g. the "Builds" progress).
+      attrs['activityId'] = act.id
+      attrs['activityType'] = act.type
+      this.sink({ type: 'status', id: 0, offset, attrs })
+      return
+    }
+    this.sink({ type: 'status', id: act.section, offset, attrs })
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // build-log lines
+
+  /** Feed one build-log line (payload bytes ending in LF, owned by the decoder) to the activity. */
+  private feedBytes(act: Act, line: Buffer, offset: number, end: number): void {
+    if (act.decoder === null) {
+      const map = (act.offsets = new OffsetMap())
+      act.decoder = this.factory((ev) => this.onDecoderEvent(act, map, ev), new DecodeContext())
+    }
+    act.offsets!.add(line.length, offset, end, false)
+    act.decoder.write(line)
+  }
+
+  private onDecoderEvent(act: Act, map: OffsetMap, ev: LogEvent): void {
+    if (act.section === 0) return
+    switch (ev.type) {
+      case 'line': {
+        ev.index = this.ctx.nextLineIndex()
+        ev.offset = map.start(ev.offset)
+        ev.end = map.end(ev.end)
+        if (act.freshPhase !== null) {
+          // D-17: a decoder that held `Running phase: P` back releases it after our phase P opened.
+          if (!ev.head && isRunningPhaseHeader(ev.text, act.freshPhase)) ev.head = true
+          act.freshPhase = null
+        }
+        ev.section = act.top()
+        this.sink(ev)
+        return
+      }
+      case 'open': {
+        act.freshPhase = null
+        const id = this.ctx.nextSectionId()
+        act.decIds.set(ev.id, id)
+        ev.id = id
+        ev.offset = map.start(ev.offset)
+        ev.parent = act.top()
+        act.stack.push({ id, phase: ev.kind === 'phase' })
+        this.sink(ev)
+        return
+      }
+      case 'close': {
+        const id = act.decIds.get(ev.id)
+        if (id === undefined) return
+        act.decIds.delete(ev.id)
+        const st = act.stack
+        let k = st.length - 1
+        while (k >= 0 && st[k]!.id !== id) k--
+        if (k < 0) return // already closed by a phase boundary
+        ev.id = id
+        ev.offset = map.start(ev.offset)
+        while (st.length > k + 1) {
+          const e = st.pop()!
+          const c: SectionCloseEvent = { type: 'close', id: e.id, offset: ev.offset }
+          if (e.phase) c.status = act.finalStatus ?? 'ok'
+          this.sink(c)
+        }
+        st.pop()
+        this.sink(ev)
+        return
+      }
+      case 'status': {
+        const id = act.decIds.get(ev.id)
+        if (id === undefined) return
+        ev.id = id
+        ev.offset = map.start(ev.offset)
+        this.sink(ev)
+        return
+      }
+      case 'diagnostic':
+        ev.offset = map.start(ev.offset)
+        this.sink(ev)
+        return
+    }
+  }
+
+  private onRootDecoderEvent(ev: LogEvent, map: OffsetMap): void {
+    const ids = this.rootIds
+    switch (ev.type) {
+      case 'line':
+        ev.index = this.ctx.nextLineIndex()
+        ev.section = ev.section === 0 ? 0 : (ids.get(ev.section) ?? 0)
+        ev.offset = map.start(ev.offset)
+        ev.end = map.end(ev.end)
+        break
+      case 'open': {
+        const id = this.ctx.nextSectionId()
+        ev.parent = ev.parent === 0 ? 0 : (ids.get(ev.parent) ?? 0)
+        ids.set(ev.id, id)
+        ev.id = id
+        ev.offset = map.start(ev.offset)
+        break
+      }
+      case 'close': {
+        const id = ids.get(ev.id)
+        if (id === undefined) return
+        ids.delete(ev.id)
+        ev.id = id
+        ev.offset = map.start(ev.offset)
+        break
+      }
+      case 'status': {
+        const id = ids.get(ev.id)
+        if (id === undefined) return
+        ev.id = id
+        ev.offset = map.start(ev.offset)
+        break
+      }
+      default:
+        ev.offset = map.start(ev.offset)
+        break
+    }
+    this.sink(ev)
+  }
+
+  /** result 104: close the current phase (and what opened inside it), open the next (§5.4). */
+  private onPhase(act: Act, name: string, offset: number): void {
+    const st = act.stack
+    let k = st.length - 1
+    while (k >= 0 && !st[k]!.phase) k--
+    if (k >= 0) {
+      while (st.length > k) {
+        const e = st.pop()!
+        const ev: SectionCloseEvent = { type: 'close', id: e.id, offset }
+        if (e.phase) ev.status = 'ok'
+        this.sink(ev)
+      }
+    }
+    const id = this.ctx.nextSectionId()
+    const open: SectionOpenEvent = { type: 'open', id, parent: act.top(), kind: 'phase', title: name, priority: 1, offset }
+    if (act.failed) open.attrs = { failed: true }
+    st.push({ id, phase: true })
+    this.sink(open)
+    act.freshPhase = name
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // messages
+
+  private onMsg(msg: InternalJsonMsg, offset: number, end: number): void {
+    const text = msg.msg
+    if (msg.level === 0) this.attributeFailure(text, offset)
+    const error = msg.level === 0
+    const warning = msg.level === 1
+    const priority = msg.level <= 3 ? 1 : 3
+    let start = 0
+    for (;;) {
+      const nl = text.indexOf('\n', start)
+      const piece = nl < 0 ? (start === 0 ? text : text.slice(start)) : text.slice(start, nl)
+      const st = stripAndStyle(piece)
+      const ev: LineEvent = {
+        type: 'line',
+        index: this.ctx.nextLineIndex(),
+        section: 0,
+        text: st.text,
+        head: false,
+        priority,
+        error,
+        warning,
+        offset,
+        end,
+        ended: 'lf',
+        level: msg.level,
+      }
+      if (st.styles) ev.styles = st.styles
+      this.sink(ev)
+      if (nl < 0) break
+      start = nl + 1
+    }
+  }
+
+  /** D-19: an error naming a build's drv marks that build failed. */
+  private attributeFailure(text: string, offset: number): void {
+    const p = plain(text)
+    const m = FAIL_RE_OLD.exec(p) ?? FAIL_RE_NEW.exec(p)
+    if (m === null) return
+    const drv = m[1]!
+    const act = this.builds.get(drv)
+    if (act !== undefined && !act.done) {
+      act.failed = true
+      this.sink({ type: 'status', id: act.section, offset, attrs: { failed: true } })
+      const st = act.stack
+      for (let k = st.length - 1; k >= 0; k--) {
+        if (st[k]!.phase) {
+          this.sink({ type: 'status', id: st[k]!.id, offset, attrs: { failed: true } })
+          break
+        }
+      }
+      return
+    }
+    const closed = this.finishedBuilds.get(drv)
+    if (closed !== undefined) this.sink({ type: 'status', id: closed, offset, attrs: { failed: true } })
+  }
+}
+
+function isRunningPhaseHeader(text: Buffer, phase: string): boolean {
+  const expected = RUNNING_PHASE + phase
+  if (text.length !== Buffer.byteLength(expected, 'utf8')) return false
+  return text.toString('utf8') === expected
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunked front end
+
+/**
+ * Chunked byte-stream front end: splits the input at LF (carrying partial lines across chunks),
+ * keeps absolute offsets, and feeds each line to an {@link ActivityTree}.
+ */
+export class InternalJsonDecoder {
+  readonly tree: ActivityTree
+  /** Pieces of an unterminated line (copies), joined once its LF arrives. */
+  private carry: Buffer[] = []
+  private carryLength = 0
+  private base = 0
+
+  constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory) {
+    this.tree = new ActivityTree(sink, ctx, lineFactory)
+  }
+
+  write(chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const n = buf.length
+    let i = 0
+    if (this.carryLength > 0) {
+      const nl = buf.indexOf(0x0a)
+      if (nl < 0) {
+        this.carry.push(Buffer.from(buf)) // copy: the caller may reuse its chunk
+        this.carryLength += n
+        this.base += n
+        return
+      }
+      this.carry.push(buf.subarray(0, nl))
+      const line = Buffer.concat(this.carry, this.carryLength + nl)
+      const off = this.base - this.carryLength
+      this.carry = []
+      this.carryLength = 0
+      this.tree.feedLine(line, 0, line.length, off, true)
+      i = nl + 1
+    }
+    while (i < n) {
+      const nl = buf.indexOf(0x0a, i)
+      if (nl < 0) {
+        this.carry.push(Buffer.from(buf.subarray(i))) // copy: the caller may reuse its chunk
+        this.carryLength = n - i
+        break
+      }
+      this.tree.feedLine(buf, i, nl, this.base + i, true)
+      i = nl + 1
+    }
+    this.base += n
+  }
+
+  end(): void {
+    if (this.carryLength > 0) {
+      const c = Buffer.concat(this.carry, this.carryLength)
+      this.tree.feedLine(c, 0, c.length, this.base - c.length, false)
+    }
+    this.carry = []
+    this.carryLength = 0
+    this.tree.end(this.base)
+  }
+}

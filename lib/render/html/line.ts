@@ -1,0 +1,130 @@
+/**
+ * One log line → HTML: SGR styles become CSS classes (lib/sgr whitelist), store paths are elided to
+ * `…-name` with the full path kept in the DOM (copyable, findable) and on hover, and every character
+ * is escaped (./escape.ts).
+ */
+import type { StyleMark } from '../../events.js'
+import { findStorePaths } from '../../dialects/store-paths.js'
+import { applySgr, DEFAULT_STYLE, isRgb, rgbHex, type Color, type StyleState } from '../../sgr/style.js'
+import { escapeHtml, escapeLogText } from './escape.js'
+
+/** The `class` and `style` attribute values for a style state ('' when nothing applies). */
+export interface StyleAttrs {
+  cls: string
+  style: string
+}
+
+const attrCache = new WeakMap<StyleState, StyleAttrs>()
+
+function colorAttr(prefix: 'f' | 'b', c: Color, cls: string[], style: string[]): void {
+  if (c === undefined) return
+  if (isRgb(c)) style.push(`${prefix === 'f' ? 'color' : 'background-color'}:${rgbHex(c)}`)
+  else cls.push(prefix + c)
+}
+
+/**
+ * CSS classes for a state: `f0`–`f255` / `b0`–`b255` palette colours, `sb` bold, `sd` dim, `si`
+ * italic, `su` underline, `ss` strike; inverse swaps colours (`fi`/`bi` are the swapped defaults).
+ * Truecolour becomes an inline `color:#rrggbb` built from integers (never from log text).
+ */
+export function styleAttrs(s: StyleState): StyleAttrs {
+  const hit = attrCache.get(s)
+  if (hit) return hit
+  const cls: string[] = []
+  const style: string[] = []
+  if (s.inverse) {
+    if (s.bg === undefined) cls.push('fi')
+    else colorAttr('f', s.bg, cls, style)
+    if (s.fg === undefined) cls.push('bi')
+    else colorAttr('b', s.fg, cls, style)
+  } else {
+    colorAttr('f', s.fg, cls, style)
+    colorAttr('b', s.bg, cls, style)
+  }
+  if (s.bold) cls.push('sb')
+  if (s.dim) cls.push('sd')
+  if (s.italic) cls.push('si')
+  if (s.underline) cls.push('su')
+  if (s.strike) cls.push('ss')
+  const attrs = { cls: cls.join(' '), style: style.join(';') }
+  if (Object.isFrozen(s)) attrCache.set(s, attrs)
+  return attrs
+}
+
+function openSpan(extraClass: string, s: StyleState): string {
+  const a = styleAttrs(s)
+  const cls = extraClass && a.cls ? extraClass + ' ' + a.cls : extraClass || a.cls
+  if (!cls && !a.style) return ''
+  return '<span' + (cls ? ` class="${cls}"` : '') + (a.style ? ` style="${a.style}"` : '') + '>'
+}
+
+export interface RenderedLine {
+  html: string
+  /** The style state after the line (carried to the next line of the same section). */
+  end: StyleState
+  /** The decoded text (U+FFFD for invalid UTF-8), for search and classification. */
+  text: string
+}
+
+/** Length of `/nix/store/` + hash: the part of a store path that the display elides. */
+const ELIDED = 43
+
+/**
+ * Renders a line's bytes with its SGR marks, starting in style `start`. Invalid UTF-8 decodes to
+ * U+FFFD (a multi-byte character cut by an SGR mark yields U+FFFD on each side, as the raw bytes
+ * really were cut).
+ */
+export function renderLine(bytes: Uint8Array, styles: readonly StyleMark[] | undefined, start: StyleState = DEFAULT_STYLE): RenderedLine {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  // 1. decode segment by segment, remembering where the style changes (in characters)
+  const changes: { at: number; state: StyleState }[] = [{ at: 0, state: start }]
+  let text = ''
+  let state = start
+  let from = 0
+  if (styles) {
+    for (const mark of styles) {
+      const at = Math.max(from, Math.min(mark.at, buf.length))
+      if (at > from) text += buf.toString('utf8', from, at)
+      from = at
+      state = applySgr(state, mark.params)
+      const last = changes[changes.length - 1]!
+      if (last.at === text.length) last.state = state
+      else changes.push({ at: text.length, state })
+    }
+  }
+  if (from < buf.length) text += buf.toString('utf8', from, buf.length)
+  // 2. store paths, strict grammar (spec §8)
+  const paths = findStorePaths(text)
+  if (paths.length === 0 && changes.length === 1 && changes[0]!.state === DEFAULT_STYLE) {
+    return { html: escapeLogText(text), end: state, text }
+  }
+  // 3. walk the breakpoints: style changes and store-path parts
+  const cuts = new Set<number>([0, text.length])
+  for (const c of changes) cuts.add(c.at)
+  for (const p of paths) {
+    cuts.add(p.start)
+    cuts.add(p.start + ELIDED)
+    cuts.add(p.end)
+  }
+  const points = [...cuts].filter((x) => x <= text.length).sort((a, b) => a - b)
+  let html = ''
+  let ci = 0
+  let pi = 0
+  let cur = start
+  for (let k = 0; k + 1 < points.length; k++) {
+    const a = points[k]!
+    const b = points[k + 1]!
+    while (ci < changes.length && changes[ci]!.at <= a) cur = changes[ci++]!.state
+    while (pi < paths.length && paths[pi]!.end <= a) pi++
+    const p = paths[pi]
+    const inPath = p !== undefined && a >= p.start && a < p.end
+    if (inPath && a === p.start) {
+      const full = text.slice(p.start, p.end)
+      html += `<span class="sp" title="${escapeHtml(full)}">`
+    }
+    const open = openSpan(inPath && a < p!.start + ELIDED ? 'sh' : '', cur)
+    html += open + escapeLogText(text.slice(a, b)) + (open ? '</span>' : '')
+    if (inPath && b === p!.end) html += '</span>'
+  }
+  return { html, end: state, text }
+}

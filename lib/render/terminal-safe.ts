@@ -1,0 +1,40 @@
+import { BEL } from '../tokenizer/table.js'
+
+/** UTF-8 lead byte of U+0080–U+00BF; followed by 0x80–0x9F it encodes a C1 control. */
+export const C1_LEAD = 0xc2
+
+/**
+ * Calls `emit` for the ranges of buf[start, end) that may reach a terminal: everything except BEL
+ * and C1 controls (U+0080–U+009F), which terminals obey. Escapes are the tokenizer's business and
+ * are gone before text gets here.
+ */
+export function forEachSafeRange(buf: Uint8Array, start: number, end: number, emit: (start: number, end: number) => void): void {
+  // Most lines have neither: one bounded scan each before walking bytes.
+  if (end - start > 64) {
+    const range = Buffer.from(buf.buffer, buf.byteOffset + start, end - start)
+    if (range.indexOf(BEL) === -1 && range.indexOf(C1_LEAD) === -1) {
+      emit(start, end)
+      return
+    }
+  }
+  let cursor = start
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!
+    if (b === BEL) {
+      if (i > cursor) emit(cursor, i)
+      cursor = i + 1
+    } else if (b === C1_LEAD && i + 1 < end && buf[i + 1]! >= 0x80 && buf[i + 1]! <= 0x9f) {
+      if (i > cursor) emit(cursor, i)
+      cursor = i + 2
+      i++
+    }
+  }
+  if (end > cursor) emit(cursor, end)
+}
+
+/** A copy of `text` without BEL and C1 controls (the same bytes when it has none). */
+export function terminalSafe(text: Buffer): Buffer {
+  const parts: Buffer[] = []
+  forEachSafeRange(text, 0, text.length, (s, e) => parts.push(text.subarray(s, e)))
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+}

@@ -1,0 +1,106 @@
+import type { LineEvent, LogEvent, SectionKind, SectionOpenEvent } from '../events.js'
+
+export interface Counts {
+  lines: number
+  errors: number
+  warnings: number
+}
+
+export interface TreeLine {
+  type: 'line'
+  event: LineEvent
+}
+
+export interface TreeSection {
+  type: 'section'
+  id: number
+  kind: SectionKind
+  /** The open event's title, else the head line's text. */
+  title: string
+  parent: TreeSection | null
+  open: SectionOpenEvent | null
+  children: Array<TreeSection | TreeLine>
+  /** Lines, error lines and warning lines in this section and all below it. */
+  counts: Counts
+  attrs: Record<string, string | number | boolean>
+  status?: string
+  /** Raw byte offsets of the opening and the closing. */
+  offset: number
+  end?: number
+  /** Seconds, when the dialect says (GitLab section timestamps). */
+  duration?: number
+}
+
+export function isErrorLine(e: LineEvent): boolean {
+  return e.error || e.level === 0
+}
+
+export function isWarningLine(e: LineEvent): boolean {
+  return e.warning || e.level === 1
+}
+
+/**
+ * Builds the whole section tree of a log in memory from its events, placing sections and lines by
+ * the ids the events carry (concurrent internal-json activities and -L builds interleave). For
+ * exports that need the complete tree; the pager keeps a file-backed index instead.
+ */
+export class EventTreeBuilder {
+  readonly root: TreeSection = newSection(0, 'build', '', null, null, 0)
+  private readonly byId = new Map<number, TreeSection>([[0, this.root]])
+
+  readonly sink = (event: LogEvent): void => {
+    switch (event.type) {
+      case 'open': {
+        const parent = this.byId.get(event.parent) ?? this.root
+        const section = newSection(event.id, event.kind, event.title ?? '', parent, event, event.offset)
+        if (event.attrs) Object.assign(section.attrs, event.attrs)
+        parent.children.push(section)
+        this.byId.set(event.id, section)
+        break
+      }
+      case 'line': {
+        const section = this.byId.get(event.section) ?? this.root
+        section.children.push({ type: 'line', event })
+        if (event.head && section.title === '') section.title = event.text.toString('utf8')
+        const error = isErrorLine(event)
+        const warning = isWarningLine(event)
+        for (let s: TreeSection | null = section; s; s = s.parent) {
+          s.counts.lines++
+          if (error) s.counts.errors++
+          if (warning) s.counts.warnings++
+        }
+        break
+      }
+      case 'close': {
+        const section = this.byId.get(event.id)
+        if (!section) break
+        section.end = event.offset
+        if (event.status && section.status !== 'failed') section.status = event.status
+        break
+      }
+      case 'status': {
+        const section = this.byId.get(event.id)
+        if (!section) break
+        Object.assign(section.attrs, event.attrs)
+        if (event.attrs.failed === true) section.status = 'failed'
+        const start = section.attrs.startTime
+        const end = section.attrs.endTime
+        if (typeof start === 'number' && typeof end === 'number') section.duration = end - start
+        break
+      }
+      default:
+        break
+    }
+  }
+}
+
+function newSection(id: number, kind: SectionKind, title: string, parent: TreeSection | null, open: SectionOpenEvent | null, offset: number): TreeSection {
+  return { type: 'section', id, kind, title, parent, open, children: [], counts: { lines: 0, errors: 0, warnings: 0 }, attrs: {}, offset }
+}
+
+/** The titles of a section and its ancestors, outermost first (the root excluded). */
+export function sectionPath(section: TreeSection | null): string[] {
+  const path: string[] = []
+  for (let s = section; s && s.parent; s = s.parent) path.unshift(s.title || s.kind)
+  return path
+}

@@ -1,0 +1,96 @@
+/**
+ * Growable typed arrays in fixed chunks: appending never copies what is already stored (no
+ * doubling peak), and there is no 4 GiB limit. 13 bytes per line: a Float64 raw offset, a Uint32
+ * section id and a Uint8 flag byte.
+ */
+
+const SHIFT = 16
+const CHUNK = 1 << SHIFT
+const MASK = CHUNK - 1
+
+export const LINE_ERROR = 1
+export const LINE_WARNING = 2
+export const LINE_DIM = 4
+export const LINE_HEAD = 8
+export const LINE_HIT = 16
+export const LINE_FILTER = 32
+
+export class LineTable {
+  private readonly offsets: Float64Array[] = []
+  private readonly sections: Uint32Array[] = []
+  private readonly flagChunks: Uint8Array[] = []
+  length = 0
+  /** End of the raw bytes of the last line (the start of the next line, when there is one). */
+  lastEnd = 0
+
+  push(offset: number, section: number, flags: number, end: number): number {
+    const i = this.length
+    const c = i >>> SHIFT
+    if (c === this.offsets.length) {
+      this.offsets.push(new Float64Array(CHUNK))
+      this.sections.push(new Uint32Array(CHUNK))
+      this.flagChunks.push(new Uint8Array(CHUNK))
+    }
+    const k = i & MASK
+    this.offsets[c]![k] = offset
+    this.sections[c]![k] = section
+    this.flagChunks[c]![k] = flags
+    this.length = i + 1
+    this.lastEnd = end
+    return i
+  }
+
+  offset(i: number): number {
+    return this.offsets[i >>> SHIFT]![i & MASK]!
+  }
+
+  /** End of line i's raw range: the next line's start (escapes between lines belong to the next). */
+  end(i: number): number {
+    return i + 1 < this.length ? this.offset(i + 1) : this.lastEnd
+  }
+
+  section(i: number): number {
+    return this.sections[i >>> SHIFT]![i & MASK]!
+  }
+
+  flags(i: number): number {
+    return this.flagChunks[i >>> SHIFT]![i & MASK]!
+  }
+
+  setFlag(i: number, bit: number): void {
+    this.flagChunks[i >>> SHIFT]![i & MASK]! |= bit
+  }
+
+  clearFlagAll(bit: number): void {
+    const keep = ~bit & 0xff
+    for (const f of this.flagChunks) for (let k = 0; k < f.length; k++) f[k]! &= keep
+  }
+
+  /** First line at or after `from` (or before, when `dir` is -1) whose flags have any of `bits`. */
+  findFlag(from: number, dir: 1 | -1, bits: number): number {
+    if (dir === 1) {
+      for (let i = Math.max(0, from); i < this.length; i++) if ((this.flagChunks[i >>> SHIFT]![i & MASK]! & bits) !== 0) return i
+    } else {
+      for (let i = Math.min(from, this.length - 1); i >= 0; i--) if ((this.flagChunks[i >>> SHIFT]![i & MASK]! & bits) !== 0) return i
+    }
+    return -1
+  }
+
+  /** The line whose raw range holds byte `pos` (binary search over offsets). */
+  lineAtByte(pos: number): number {
+    let lo = 0
+    let hi = this.length - 1
+    if (hi < 0) return -1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (this.offset(mid) <= pos) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /** Bytes held by the table (allocated chunks). */
+  get byteSize(): number {
+    return this.offsets.length * CHUNK * 13
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * A log FILE, indexed in the background: the file is read in chunks and fed to the decoder, whose
+ * events build the LogTree (offsets and flags only; no line text is kept). Line text is read on
+ * demand: the raw byte range of the line is pread and decoded again, through a small cache.
+ */
+
+import { EventEmitter } from 'node:events'
+import fs from 'node:fs'
+import { createDecoder, decode, type DialectChoice, type SniffingDecoder } from '../decoder.js'
+import type { LineEvent, LogEvent, StyleMark } from '../events.js'
+import { LogTree } from './tree.js'
+
+export interface LineText {
+  text: Buffer
+  styles?: StyleMark[] | undefined
+}
+
+export interface ByteRange {
+  offset: number
+  end: number
+}
+
+/** Dialect of the input, as far as the index is concerned (re-decoding one line needs it). */
+export type IndexDialect = DialectChoice
+
+const SLICE_BYTES = 256 * 1024
+const SLICE_MS = 12
+const MAX_LINE_READ = 256 * 1024
+const CACHE_SIZE = 4096
+
+/**
+ * Re-decodes one line's raw byte range with the dialect the index used. For build logs (legacy
+ * escapes, @nix lines) the range decodes on its own; the first line event starting at the range
+ * start is the line.
+ */
+export function lineTextAt(raw: Buffer, dialect: IndexDialect = 'build'): LineText {
+  let first: LineEvent | undefined
+  for (const e of decode(raw, { dialect: dialect === 'auto' ? 'build' : dialect })) {
+    if (e.type !== 'line') continue
+    if (e.offset === 0 || first === undefined) {
+      first = e
+      if (e.offset === 0) break
+    }
+  }
+  if (!first) return { text: Buffer.alloc(0) }
+  return { text: first.text, styles: first.styles }
+}
+
+export interface LogSourceOptions {
+  /** Keep reading after EOF (follow mode, or a pipe still being spooled). */
+  follow?: boolean
+  /** The input may still grow (a spool file fed by a pipe): EOF is not the end until `complete()`. */
+  growing?: boolean
+  pollMs?: number
+  dialect?: DialectChoice
+}
+
+export declare interface LogSource {
+  on(event: 'progress' | 'eof' | 'grow', listener: () => void): this
+}
+
+export class LogSource extends EventEmitter {
+  readonly tree = new LogTree()
+  private readonly pendingEvents: LogEvent[] = []
+  private readonly decoder: SniffingDecoder
+  private readonly readBuf = Buffer.allocUnsafe(SLICE_BYTES)
+  private readonly cache = new Map<number, LineText>()
+  private pos = 0
+  private size = 0
+  private ended = false
+  private running = false
+  private timer: NodeJS.Timeout | undefined
+  private closed = false
+  follow: boolean
+  growing: boolean
+  /** Time spent indexing (ms of CPU slices), for the bench. */
+  indexMs = 0
+
+  constructor(readonly fd: number, options: LogSourceOptions = {}) {
+    super()
+    this.follow = options.follow ?? false
+    this.growing = options.growing ?? false
+    this.size = fs.fstatSync(fd).size
+    this.pollMs = options.pollMs ?? 200
+    this.decoder = createDecoder((e) => this.pendingEvents.push(e), { dialect: options.dialect ?? 'auto' })
+  }
+
+  /** The dialect the decoder chose (auto-detected from the first bytes), used to re-decode lines. */
+  get dialect(): IndexDialect {
+    const d = this.decoder.detection
+    if (!d) return 'build'
+    return d.dialect === 'internal-json' ? 'internal-json' : d.prefixed ? 'prefixed' : 'build'
+  }
+
+  /**
+   * A growing input shorter than the sniff window would show nothing until it grows: decide the
+   * dialect from what there is.
+   */
+  private decideEarly(): void {
+    if (this.decoder.detection === null) {
+      this.decoder.decideNow()
+      this.drain()
+    }
+  }
+
+  readonly pollMs: number
+
+  static open(path: string, options: LogSourceOptions = {}): LogSource {
+    return new LogSource(fs.openSync(path, 'r'), options)
+  }
+
+  /** Bytes in the file as last seen. */
+  get fileSize(): number {
+    return this.size
+  }
+
+  get indexedBytes(): number {
+    return this.pos
+  }
+
+  get indexing(): boolean {
+    return !this.tree.done || this.pos < this.size
+  }
+
+  /** Index synchronously up to `bytes` more (the first screen). */
+  indexSync(bytes: number): void {
+    const stop = Math.min(this.size, this.pos + bytes)
+    while (this.pos < stop) if (!this.step(Math.min(SLICE_BYTES, stop - this.pos))) break
+  }
+
+  /** Starts (or resumes) background indexing. */
+  start(): void {
+    if (this.running || this.closed) return
+    this.running = true
+    setImmediate(() => this.slice())
+  }
+
+  private slice(): void {
+    if (this.closed) return
+    const t0 = performance.now()
+    let progressed = false
+    while (performance.now() - t0 < SLICE_MS) {
+      if (this.pos >= this.size) {
+        this.size = fs.fstatSync(this.fd).size
+        if (this.pos >= this.size) break
+      }
+      if (!this.step(SLICE_BYTES)) break
+      progressed = true
+    }
+    this.indexMs += performance.now() - t0
+    if (progressed) this.emit('progress')
+    if (this.pos < this.size) {
+      setImmediate(() => this.slice())
+      return
+    }
+    this.running = false
+    if (this.follow || this.growing) this.decideEarly()
+    if (!this.follow && !this.growing) this.finish()
+    this.emit('eof')
+    if ((this.follow || this.growing) && !this.closed) this.poll()
+  }
+
+  private poll(): void {
+    if (this.timer || this.closed) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      const size = fs.fstatSync(this.fd).size
+      if (size > this.pos) {
+        this.size = size
+        this.emit('grow')
+        this.start()
+      } else if (this.follow || this.growing) this.poll()
+      else this.finish()
+    }, this.pollMs)
+  }
+
+  /** The input will not grow any more (the pipe ended). */
+  complete(): void {
+    this.growing = false
+    if (!this.running && !this.follow) {
+      this.size = fs.fstatSync(this.fd).size
+      if (this.pos < this.size) this.start()
+      else this.finish()
+    }
+  }
+
+  setFollow(on: boolean): void {
+    this.follow = on
+    if (on) {
+      this.size = fs.fstatSync(this.fd).size
+      if (this.pos < this.size) this.start()
+      else this.poll()
+    }
+  }
+
+  private finish(): void {
+    if (this.tree.done) return
+    // A file whose last byte is LF has had all its lines decoded; keeping the decoder open lets
+    // `F` pick up appended bytes later. Otherwise flush the last, unterminated line.
+    let lastIsLf = this.pos === 0
+    if (this.pos > 0) {
+      const b = Buffer.alloc(1)
+      fs.readSync(this.fd, b, 0, 1, this.pos - 1)
+      lastIsLf = b[0] === 0x0a
+    }
+    if (!lastIsLf && !this.ended) {
+      this.ended = true
+      this.decoder.end()
+      this.drain()
+    }
+    this.tree.done = true
+    this.emit('progress')
+  }
+
+  private step(max: number): boolean {
+    const n = fs.readSync(this.fd, this.readBuf, 0, max, this.pos)
+    if (n <= 0) return false
+    this.pos += n
+    if (this.ended) return true // a finished file grew after its last line was flushed; ignore
+    this.decoder.write(Buffer.from(this.readBuf.subarray(0, n))) // events may view the chunk
+    this.drain()
+    this.tree.indexedBytes = this.pos
+    return true
+  }
+
+  private drain(): void {
+    const events = this.pendingEvents
+    for (let k = 0; k < events.length; k++) this.tree.add(events[k]!)
+    events.length = 0
+  }
+
+  /** Raw bytes of a range (capped). */
+  readRange(range: ByteRange, cap = MAX_LINE_READ): Buffer {
+    const len = Math.max(0, Math.min(range.end - range.offset, cap))
+    const buf = Buffer.allocUnsafe(len)
+    const n = len === 0 ? 0 : fs.readSync(this.fd, buf, 0, len, range.offset)
+    return buf.subarray(0, n)
+  }
+
+  /** Decoded text of line i, read from the file. */
+  lineText(i: number): LineText {
+    const hit = this.cache.get(i)
+    if (hit) return hit
+    const lines = this.tree.lines
+    const t = lineTextAt(this.readRange({ offset: lines.offset(i), end: lines.end(i) }), this.dialect)
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!)
+    this.cache.set(i, t)
+    return t
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    try {
+      fs.closeSync(this.fd)
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,374 @@
+/**
+ * The section tree of one log and its fold state. Lines live in a LineTable (13 bytes each);
+ * sections in plain arrays (one entry per section). Each section's content is a list of segments:
+ * runs of consecutive direct lines and child sections, in order. The visible-row mapping keeps a
+ * prefix array per section over its segments' visible sizes, recomputed lazily for sections marked
+ * dirty, so a toggle costs O(depth · segments of the ancestors) and zR/zM cost O(sections).
+ */
+
+import type { LogEvent, SectionKind } from '../events.js'
+import { looksLikeError, looksLikeWarning } from './classify.js'
+import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
+
+export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
+
+export interface Section {
+  id: number
+  kind: SectionKind | 'root'
+  title: string
+  parent: number
+  depth: number
+  /** Line index of the head line (the title line of legacy nests), or -1. */
+  head: number
+  firstLine: number
+  lastLine: number
+  /** Content lines, descendants included (head lines excluded). */
+  lines: number
+  errors: number
+  warnings: number
+  /** First error line in the subtree, or -1. */
+  firstError: number
+  status: SectionStatus
+  /** Milliseconds, when known (dialect timing, or arrival while following). */
+  startedAt?: number
+  endedAt?: number
+  hits: number
+  /** The section or a descendant failed (status), whether or not it has error lines. */
+  failedBelow: boolean
+  /** The user toggled it: automatic folding (follow) leaves it alone. */
+  manual: boolean
+  attrs?: Record<string, string | number | boolean>
+}
+
+/** A visible row: a header (section id) or a line (line index). */
+export type Row = { header: number; line?: undefined } | { line: number; header?: undefined }
+
+export class LogTree {
+  readonly lines = new LineTable()
+  readonly sections: Section[] = []
+  // segments, per section: key = first line index; a >= 0 line run start, a < 0 child -a; n = run length
+  private readonly segA: number[][] = []
+  private readonly segN: number[][] = []
+  private readonly segKey: number[][] = []
+  private readonly segIdx: number[] = [] // index of a section's segment in its parent
+  private readonly pref: number[][] = []
+  private readonly dirty: boolean[] = []
+  readonly open: boolean[] = []
+  private readonly stack: number[] = [0]
+  private readonly byDecoderId = new Map<number, number>()
+  private pendingHead = -1
+  /** Bytes of input consumed so far (the decoder's view). */
+  indexedBytes = 0
+  done = false
+  /** Called for sections closing (follow mode folds finished clean sections). */
+  onClose: ((section: number) => void) | undefined
+  /** Called for each new section (follow mode keeps running sections open). */
+  onOpen: ((section: number) => void) | undefined
+  now: (() => number) | undefined
+
+  constructor() {
+    this.addSection('root', '', -1, 0)
+    this.open[0] = true
+  }
+
+  private addSection(kind: Section['kind'], title: string, parent: number, offsetLine: number): number {
+    const id = this.sections.length
+    this.sections.push({
+      id, kind, title, parent, depth: parent < 0 ? 0 : this.sections[parent]!.depth + 1, head: -1,
+      firstLine: offsetLine, lastLine: offsetLine - 1, lines: 0, errors: 0, warnings: 0, firstError: -1,
+      status: 'open', hits: 0, manual: false, failedBelow: false,
+    })
+    this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push([0])
+    this.dirty.push(true)
+    this.open.push(false)
+    this.segIdx.push(-1)
+    if (parent >= 0) {
+      this.segIdx[id] = this.segA[parent]!.length
+      this.segA[parent]!.push(-id)
+      this.segN[parent]!.push(0)
+      this.segKey[parent]!.push(offsetLine)
+      this.markDirty(parent)
+    }
+    return id
+  }
+
+  get current(): number {
+    return this.stack[this.stack.length - 1]!
+  }
+
+  /** Feeds one decoder event. Sections are found by id (concurrent sections close in any order). */
+  add(e: LogEvent): void {
+    switch (e.type) {
+      case 'open': {
+        const parent = (e.parent !== undefined ? this.byDecoderId.get(e.parent) : undefined) ?? (e.parent === 0 ? 0 : this.current)
+        const s = this.addSection(e.kind, e.title ?? '', parent, this.lines.length)
+        if (e.attrs) this.sections[s]!.attrs = { ...e.attrs }
+        if (this.now) this.sections[s]!.startedAt = this.now()
+        this.byDecoderId.set(e.id, s)
+        this.stack.push(s)
+        this.pendingHead = s
+        this.onOpen?.(s)
+        break
+      }
+      case 'line': {
+        const s = (e.section !== undefined ? (e.section === 0 ? 0 : this.byDecoderId.get(e.section)) : undefined) ?? this.current
+        const text = e.text.toString('utf8')
+        let flags = 0
+        const err = e.error || e.level === 0 || looksLikeError(text)
+        const warn = !err && (e.warning || e.level === 1 || looksLikeWarning(text))
+        if (err) flags |= LINE_ERROR
+        if (warn) flags |= LINE_WARNING
+        if (e.priority >= 3) flags |= LINE_DIM
+        const sec = this.sections[s]!
+        const isHead = e.head && s !== 0 && sec.head < 0 && sec.lines === 0 && this.pendingHead === s
+        if (isHead) flags |= LINE_HEAD
+        const i = this.lines.push(e.offset, s, flags, e.end)
+        this.pendingHead = -1
+        if (isHead) {
+          sec.head = i
+          if (!sec.title) sec.title = text.length > 300 ? text.slice(0, 300) : text
+          sec.firstLine = i
+          this.segKey[sec.parent]![this.segIdx[s]!] = i
+        } else {
+          const a = this.segA[s]!
+          const last = a.length - 1
+          const n = this.segN[s]!
+          if (last >= 0 && a[last]! >= 0 && a[last]! + n[last]! === i) n[last]!++
+          else {
+            a.push(i); n.push(1); this.segKey[s]!.push(i)
+          }
+          if (sec.lastLine < sec.firstLine) sec.firstLine = i
+          this.markDirty(s)
+        }
+        for (let p = s; p >= 0; p = this.sections[p]!.parent) {
+          const ps = this.sections[p]!
+          if (!isHead || p !== s) ps.lines++
+          ps.lastLine = i
+          if (err) { ps.errors++; if (ps.firstError < 0) ps.firstError = i }
+          if (warn) ps.warnings++
+        }
+        break
+      }
+      case 'close': {
+        const s = this.byDecoderId.get(e.id)
+        if (s === undefined) break
+        const at = this.stack.lastIndexOf(s)
+        if (at > 0) this.stack.splice(at, 1)
+        const sec = this.sections[s]!
+        sec.status = e.status ?? 'ok'
+        if (this.now) sec.endedAt = this.now()
+        if (sec.status === 'failed') this.markFailed(s)
+        this.onClose?.(s)
+        break
+      }
+      case 'status': {
+        const s = this.byDecoderId.get(e.id)
+        if (s === undefined) break
+        Object.assign((this.sections[s]!.attrs ??= {}), e.attrs)
+        const st = e.attrs.status
+        if (st === 'failed') {
+          this.sections[s]!.status = 'failed'
+          this.markFailed(s)
+        }
+        break
+      }
+      default:
+        break
+    }
+  }
+
+  private markFailed(s: number): void {
+    // a failed section opens its ancestors even without error lines
+    for (let p = s; p >= 0; p = this.sections[p]!.parent) this.sections[p]!.failedBelow = true
+  }
+
+  /** Input ended: sections still open are unclosed. */
+  finish(): void {
+    for (const t of this.stack.slice(1)) this.sections[t]!.status = 'unclosed'
+    this.stack.length = 1
+    this.done = true
+  }
+
+  /** The chain of open (still running) sections, innermost last. */
+  get running(): readonly number[] {
+    return this.stack.slice(1)
+  }
+
+  // ---- fold model -------------------------------------------------------------------------
+
+  private markDirty(s: number): void {
+    for (let p = s; p >= 0 && !this.dirty[p]; p = this.sections[p]!.parent) this.dirty[p] = true
+  }
+
+  private markDirtyAll(s: number): void {
+    for (let p = s; p >= 0; p = this.sections[p]!.parent) this.dirty[p] = true
+  }
+
+  private ensure(s: number): void {
+    if (!this.dirty[s]) return
+    const a = this.segA[s]!
+    const n = this.segN[s]!
+    const pref = this.pref[s]!
+    pref.length = a.length + 1
+    let sum = 0
+    pref[0] = 0
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i]!
+      sum += v >= 0 ? n[i]! : this.sizeOf(-v)
+      pref[i + 1] = sum
+    }
+    this.dirty[s] = false
+  }
+
+  /** Visible rows of a section, its header included (root has none). */
+  sizeOf(s: number): number {
+    if (s !== 0 && !this.open[s]) return 1
+    this.ensure(s)
+    const p = this.pref[s]!
+    return (s === 0 ? 0 : 1) + p[p.length - 1]!
+  }
+
+  get rowCount(): number {
+    return this.sizeOf(0)
+  }
+
+  setOpen(s: number, open: boolean, manual = false): void {
+    if (s === 0) return
+    if (manual) this.sections[s]!.manual = true
+    if (this.open[s] === open) return
+    this.open[s] = open
+    this.markDirtyAll(this.sections[s]!.parent)
+  }
+
+  /** Sets every section's fold state from a predicate: O(sections). */
+  setAll(pred: (s: Section) => boolean, clearManual = true): void {
+    for (let s = 1; s < this.sections.length; s++) {
+      this.open[s] = pred(this.sections[s]!)
+      if (clearManual) this.sections[s]!.manual = false
+    }
+    this.dirty.fill(true)
+  }
+
+  /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
+  foldDefault(): void {
+    this.setAll((s) => s.errors > 0 || s.failedBelow)
+    if (this.done && this.sections[0]!.errors > 0) {
+      // the innermost unclosed section at EOF of a failed build is expanded too
+      for (let s = this.sections.length - 1; s > 0; s--) {
+        if (this.sections[s]!.status === 'unclosed') {
+          this.reveal(s)
+          this.setOpen(s, true)
+          break
+        }
+      }
+    }
+    for (const s of this.running) this.setOpen(s, true)
+  }
+
+  /** Opens every ancestor of a section (not the section itself). */
+  reveal(s: number): void {
+    for (let p = this.sections[s]!.parent; p > 0; p = this.sections[p]!.parent) this.setOpen(p, true)
+  }
+
+  /** Opens the path to a line (its own section included, unless the line is that section's head). */
+  revealLine(line: number): void {
+    const s = this.lines.section(line)
+    if (this.sections[s]!.head === line) this.reveal(s)
+    else {
+      this.reveal(s)
+      this.setOpen(s, true)
+    }
+  }
+
+  isVisibleLine(line: number): boolean {
+    const s = this.lines.section(line)
+    const sec = this.sections[s]!
+    let p = sec.head === line ? sec.parent : s
+    for (; p > 0; p = this.sections[p]!.parent) if (!this.open[p]) return false
+    return true
+  }
+
+  /** The row at visible position r. */
+  rowAt(r: number): Row | undefined {
+    if (r < 0 || r >= this.rowCount) return undefined
+    let s = 0
+    for (;;) {
+      this.ensure(s)
+      const pref = this.pref[s]!
+      let lo = 0
+      let hi = pref.length - 2
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1
+        if (pref[mid]! <= r) lo = mid
+        else hi = mid - 1
+      }
+      const v = this.segA[s]![lo]!
+      const rr = r - pref[lo]!
+      if (v >= 0) return { line: v + rr }
+      if (rr === 0) return { header: -v }
+      s = -v
+      r = rr - 1
+    }
+  }
+
+  /** Row of a section's header (its ancestors must be open). */
+  rowOfHeader(s: number): number {
+    if (s === 0) return -1
+    const p = this.sections[s]!.parent
+    this.ensure(p)
+    return this.contentStart(p) + this.pref[p]![this.segIdx[s]!]!
+  }
+
+  private contentStart(s: number): number {
+    return s === 0 ? 0 : this.rowOfHeader(s) + 1
+  }
+
+  /** Row of a line, or of the header of the nearest closed ancestor when it is folded away. */
+  rowOfLine(line: number): number {
+    const s0 = this.lines.section(line)
+    const sec = this.sections[s0]!
+    // nearest visible container
+    let visibleHeader = -1
+    for (let p = sec.head === line ? sec.parent : s0; p > 0; p = this.sections[p]!.parent) if (!this.open[p]) visibleHeader = p
+    if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
+    if (sec.head === line) return this.rowOfHeader(s0)
+    const key = this.segKey[s0]!
+    const a = this.segA[s0]!
+    const n = this.segN[s0]!
+    let lo = 0
+    let hi = key.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (key[mid]! <= line) lo = mid
+      else hi = mid - 1
+    }
+    let i = lo
+    while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
+    this.ensure(s0)
+    return this.contentStart(s0) + this.pref[s0]![i]! + (line - a[i]!)
+  }
+
+  /** The innermost section that contains a visible row (for the breadcrumb). */
+  sectionOfRow(row: Row): number {
+    if (row.header !== undefined) return row.header
+    return this.lines.section(row.line)
+  }
+
+  ancestors(s: number): number[] {
+    const out: number[] = []
+    for (let p = s; p > 0; p = this.sections[p]!.parent) out.unshift(p)
+    return out
+  }
+
+  /** Direct child sections, in order. */
+  children(s: number): number[] {
+    return this.segA[s]!.filter((v) => v < 0).map((v) => -v)
+  }
+
+  /** Approximate bytes held by the index. */
+  get byteSize(): number {
+    let segs = 0
+    for (const a of this.segA) segs += a.length
+    return this.lines.byteSize + this.sections.length * 200 + segs * 32
+  }
+}

@@ -1,0 +1,862 @@
+/**
+ * The pager: one blessed screen, a breadcrumb row, a body box whose content is set to just the
+ * visible rows at render time, and a status row. Keys go through one keypress handler with a small
+ * state machine (counts, prefixes, prompts); the key map is pager.md §2.
+ */
+
+import blessed from 'blessed'
+import type { Widgets } from 'blessed'
+import fs from 'node:fs'
+import { LINE_DIM, LINE_ERROR, LINE_FILTER, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
+import { SearchJob, type Pattern } from '../tree/search.js'
+import type { LogSource } from '../tree/source.js'
+import type { Row } from '../tree/tree.js'
+import { DIM_GREY, GREY, RED, YELLOW, lineSpans, sliceSpans, span, spansToString, spansWidth, type Attr, type Span } from './cells.js'
+import { HELP_TEXT } from './help.js'
+import { createScreen, enableWheel, suspend, type ScreenStreams } from './screen.js'
+import { FilterModel, TreeModel, type RowModel } from './view-model.js'
+
+export interface PagerOptions {
+  /** Elide store paths (`-H` toggles). */
+  elide?: boolean
+  /** Chop long lines instead of wrapping (`-S`). */
+  chop?: boolean
+  /** Line numbers (`-N`). */
+  lineNumbers?: boolean
+  color?: boolean
+  follow?: boolean
+  mouse?: boolean
+  term?: string
+  /** Bytes indexed synchronously before the first paint. */
+  firstBytes?: number
+}
+
+type Prompt = { kind: '/' | '?' | '&' | ':'; text: string; literal: boolean }
+
+const RENDER_THROTTLE_MS = 50
+
+export class Pager {
+  readonly screen: Widgets.Screen
+  private readonly body: Widgets.BoxElement
+  private readonly crumb: Widgets.BoxElement
+  private readonly status: Widgets.BoxElement
+  private help: Widgets.BoxElement | undefined
+  private readonly treeModel: TreeModel
+  private model: RowModel
+  private anchor: Row = { line: 0 }
+  private left = 0
+  private count = ''
+  private prefix = ''
+  private prompt: Prompt | undefined
+  private message = ''
+  private search: { pattern: Pattern; backward: boolean; job: SearchJob; highlight: RegExp | string } | undefined
+  private filter: { job: SearchJob; model: FilterModel } | undefined
+  private readonly marks = new Map<string, Row>()
+  private lastJump: Row | undefined
+  private following = false
+  private touched = false
+  private foldLevel = 0
+  private renderTimer: NodeJS.Timeout | undefined
+  private destroyed = false
+  private exitResolve!: (code: number) => void
+  readonly exited: Promise<number>
+  readonly opts: Required<Omit<PagerOptions, 'term' | 'firstBytes'>>
+  /** Last render duration in ms (bench). */
+  lastRenderMs = 0
+
+  constructor(readonly source: LogSource, streams: ScreenStreams, options: PagerOptions = {}) {
+    this.opts = {
+      elide: options.elide ?? true,
+      chop: options.chop ?? false,
+      lineNumbers: options.lineNumbers ?? false,
+      color: options.color ?? true,
+      follow: options.follow ?? false,
+      mouse: options.mouse ?? true,
+    }
+    this.exited = new Promise((r) => (this.exitResolve = r))
+    this.treeModel = new TreeModel(source.tree)
+    this.model = this.treeModel
+    const tree = source.tree
+    tree.onOpen = (s) => {
+      if (this.following) tree.setOpen(s, true)
+    }
+    tree.onClose = (s) => {
+      const sec = tree.sections[s]!
+      if (this.following && !sec.manual && sec.errors === 0 && !sec.failedBelow) tree.setOpen(s, false)
+    }
+    source.indexSync(options.firstBytes ?? 32 * 1024)
+    tree.foldDefault()
+    this.startAtFailure()
+
+    this.screen = createScreen(streams, options.term)
+    this.crumb = blessed.box({ parent: this.screen, top: 0, left: 0, width: '100%', height: 1, tags: false, wrap: false })
+    this.body = blessed.box({ parent: this.screen, top: 1, left: 0, width: '100%', height: '100%-2', tags: false, wrap: false, scrollable: false })
+    this.status = blessed.box({ parent: this.screen, bottom: 0, left: 0, width: '100%', height: 1, tags: false, wrap: false })
+    this.screen.on('prerender', () => this.fill())
+    this.screen.on('keypress', (ch: string | undefined, key: Widgets.Events.IKeyEventArg) => this.guard(() => this.onKey(ch, key)))
+    this.screen.on('resize', () => this.guard(() => this.render()))
+    if (this.opts.mouse) enableWheel(this.screen, this.body, (d) => this.guard(() => this.scroll(d, d < 0)))
+
+    source.on('progress', () => this.onProgress())
+    source.on('eof', () => this.onProgress())
+    source.start()
+    if (this.opts.follow) this.startFollow()
+    this.render()
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.crash(err)
+    }
+  }
+
+  /** Called by the CLI on an internal error: the terminal is restored before the error is shown. */
+  onCrash: ((err: unknown) => void) | undefined
+
+  private crash(err: unknown): void {
+    if (this.onCrash) this.onCrash(err)
+    else throw err
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  quit(code = 0): void {
+    if (this.destroyed) return
+    this.destroy()
+    this.exitResolve(code)
+  }
+
+  destroy(): void {
+    if (this.destroyed) return
+    this.destroyed = true
+    if (this.renderTimer) clearTimeout(this.renderTimer)
+    this.search?.job.cancel()
+    this.filter?.job.cancel()
+    this.source.close()
+    try {
+      this.screen.destroy()
+    } catch {
+      // the terminal is gone
+    }
+  }
+
+  private onProgress(): void {
+    const tree = this.source.tree
+    if (tree.done && !this.foldedAtEnd) {
+      this.foldedAtEnd = true
+      if (!this.touched) {
+        tree.foldDefault()
+        this.startAtFailure()
+      } else {
+        const manual = tree.sections.map((s, i) => (s.manual ? tree.open[i] : undefined))
+        tree.foldDefault()
+        manual.forEach((m, i) => m !== undefined && tree.setOpen(i, m))
+      }
+    }
+    if (this.filter) this.filter.model.extend(this.filter.job.scannedLines)
+    if (this.following) this.toBottom()
+    this.scheduleRender()
+  }
+
+  private foldedAtEnd = false
+
+  private startAtFailure(): void {
+    const tree = this.source.tree
+    const e = tree.sections[0]!.firstError
+    if (e >= 0) {
+      tree.revealLine(e)
+      this.anchor = { line: e }
+    } else {
+      const failed = tree.sections.findIndex((s, i) => i > 0 && s.status === 'failed')
+      this.anchor = failed > 0 ? { header: failed } : this.model.rowAt(0) ?? { line: 0 }
+      if (failed > 0) tree.reveal(failed)
+    }
+  }
+
+  private scheduleRender(): void {
+    if (this.renderTimer || this.destroyed) return
+    this.renderTimer = setTimeout(() => {
+      this.renderTimer = undefined
+      this.guard(() => this.render())
+    }, RENDER_THROTTLE_MS)
+  }
+
+  render(): void {
+    if (this.destroyed) return
+    const t0 = performance.now()
+    this.screen.render()
+    this.lastRenderMs = performance.now() - t0
+  }
+
+  // ---- geometry ---------------------------------------------------------------------------
+
+  get height(): number {
+    return Math.max(1, (this.screen.height as number) - 2)
+  }
+
+  get width(): number {
+    return Math.max(1, this.screen.width as number)
+  }
+
+  /** Row of the focus (the anchor). */
+  get focus(): number {
+    if (this.model.rowCount === 0) return 0
+    return Math.max(0, Math.min(this.model.indexOf(this.anchor), this.model.rowCount - 1))
+  }
+
+  /** First displayed row: the focus, unless that would leave the last page part empty. */
+  get top(): number {
+    return Math.max(0, Math.min(this.focus, this.model.rowCount - this.height))
+  }
+
+  private setTop(r: number): void {
+    const n = this.model.rowCount
+    const t = Math.max(0, Math.min(r, Math.max(0, n - this.height)))
+    this.anchor = this.model.rowAt(t) ?? this.anchor
+  }
+
+  private scroll(delta: number, pauseFollow = delta < 0): void {
+    if (pauseFollow) this.following = false
+    this.touched = true
+    this.setTop(this.top + delta)
+    this.render()
+  }
+
+  private toBottom(): void {
+    this.setTop(this.model.rowCount)
+  }
+
+  private jumpTo(row: Row, reveal = true): void {
+    this.lastJump = this.anchor
+    this.touched = true
+    if (reveal && this.model === this.treeModel) {
+      if (row.line !== undefined) this.source.tree.revealLine(row.line)
+      else this.source.tree.reveal(row.header!)
+    }
+    this.anchor = row
+    // show the target at the top unless that would leave the screen half empty at the end
+    this.render()
+  }
+
+  /** The section that fold commands act on. */
+  private focusSection(): number {
+    const a = this.anchor
+    if (a.header !== undefined) return a.header
+    return this.source.tree.lines.section(a.line)
+  }
+
+  /** Line index from which forward (dir 1) / backward scans start. */
+  private scanFrom(dir: 1 | -1): number {
+    const tree = this.source.tree
+    const a = this.anchor
+    if (a.line !== undefined) return a.line + dir
+    const sec = tree.sections[a.header!]!
+    const first = sec.head >= 0 ? sec.head : sec.firstLine
+    return dir === 1 ? (sec.head >= 0 ? sec.head + 1 : sec.firstLine) : first - 1
+  }
+
+  // ---- drawing ----------------------------------------------------------------------------
+
+  private fill(): void {
+    const h = this.height
+    const w = this.width
+    const out: string[] = []
+    let r = this.top
+    const focus = this.focus
+    const numW = this.opts.lineNumbers ? Math.max(4, String(this.source.tree.lines.length).length) + 1 : 0
+    while (out.length < h) {
+      const row = this.model.rowAt(r++)
+      if (!row) break
+      let spans = this.rowSpans(row, numW)
+      if (r - 1 === focus && focus !== this.top) spans = spans.map((sp) => ({ ...sp, attr: { ...sp.attr, bg: sp.attr.bg >= 0 ? sp.attr.bg : 236 } }))
+      if (this.opts.chop || row.header !== undefined) out.push(spansToString(sliceSpans(spans, this.left, w)))
+      else {
+        const total = spansWidth(spans)
+        for (let c = 0; c < Math.max(1, total) && out.length < h; c += w) out.push(spansToString(sliceSpans(spans, c, w)))
+      }
+    }
+    while (out.length < h) out.push('\x1b[0;38;5;' + DIM_GREY + 'm~\x1b[0m')
+    this.body.setContent(out.join('\n'))
+    this.crumb.setContent(spansToString(this.breadcrumb(w)))
+    this.status.setContent(spansToString(this.statusLine(w)))
+  }
+
+  private rowSpans(row: Row, numW: number): Span[] {
+    const tree = this.source.tree
+    const out: Span[] = []
+    if (row.header !== undefined) {
+      const sec = tree.sections[row.header]!
+      if (numW) out.push(span(sec.head >= 0 ? String(sec.head + 1).padStart(numW - 1) + ' ' : ' '.repeat(numW), { fg: GREY }))
+      const indent = '  '.repeat(Math.max(0, sec.depth - 1))
+      const isOpen = tree.open[row.header] && this.model === this.treeModel
+      const bad = sec.errors > 0 || sec.failedBelow
+      const empty = sec.lines === 0 && tree.children(row.header).length === 0
+      out.push(span(indent + (this.model !== this.treeModel || empty ? '∙ ' : isOpen ? '▾ ' : '▸ '), { fg: bad ? RED : sec.warnings > 0 ? YELLOW : GREY, bold: true }))
+      if (sec.head >= 0) {
+        const t = this.source.lineText(sec.head)
+        out.push(...lineSpans(t.text, t.styles, { elide: this.opts.elide, color: this.opts.color, base: { bold: true }, highlight: this.highlights(t.text) }, 400))
+      } else out.push(...lineSpans(Buffer.from(sec.title || sec.kind), undefined, { elide: this.opts.elide, color: false, base: { bold: true } }, 400))
+      const meta: Span[] = []
+      const dot = () => meta.push(span(' ∙ ', { fg: GREY }))
+      dot()
+      meta.push(span(`${sec.lines.toLocaleString('en-US')} line${sec.lines === 1 ? '' : 's'}`, { fg: GREY }))
+      if (sec.errors > 0) {
+        dot()
+        meta.push(span(`${sec.errors.toLocaleString('en-US')} error${sec.errors === 1 ? '' : 's'}`, { fg: RED, bold: true }))
+      }
+      if (sec.warnings > 0) {
+        dot()
+        meta.push(span(`${sec.warnings.toLocaleString('en-US')} warning${sec.warnings === 1 ? '' : 's'}`, { fg: YELLOW }))
+      }
+      if (sec.status === 'failed') {
+        dot()
+        meta.push(span('failed', { fg: RED, bold: true }))
+      }
+      const dur = sec.startedAt !== undefined ? (sec.endedAt ?? (tree.running.includes(row.header) ? Date.now() : undefined)) : undefined
+      if (dur !== undefined && sec.startedAt !== undefined) {
+        dot()
+        meta.push(span(formatDuration(dur - sec.startedAt), { fg: GREY }))
+      }
+      if (this.search && sec.hits > 0) {
+        dot()
+        meta.push(span(`⌕ ${sec.hits}`, { fg: YELLOW }))
+      }
+      out.push(...meta)
+      return out
+    }
+    const i = row.line
+    const f = tree.lines.flags(i)
+    if (numW) out.push(span(String(i + 1).padStart(numW - 1) + ' ', { fg: GREY }))
+    const s = tree.lines.section(i)
+    const depth = tree.sections[s]!.depth
+    if (depth > 0) out.push(span('  '.repeat(depth)))
+    const t = this.source.lineText(i)
+    const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
+    const max = this.opts.chop ? this.left + this.width + 8 : 64 * 1024
+    out.push(...lineSpans(t.text, t.styles, { elide: this.opts.elide, color: this.opts.color, base, highlight: (f & LINE_HIT) !== 0 || this.filter ? this.highlights(t.text) : undefined }, max))
+    return out
+  }
+
+  private highlights(text: Buffer): Array<[number, number]> | undefined {
+    if (!this.search) return undefined
+    const plain = text.toString('utf8')
+    const h = this.search.highlight
+    const out: Array<[number, number]> = []
+    if (typeof h === 'string') {
+      if (h === '') return undefined
+      for (let at = plain.indexOf(h); at !== -1 && out.length < 100; at = plain.indexOf(h, at + h.length)) out.push([at, at + h.length])
+    } else {
+      h.lastIndex = 0
+      for (const m of plain.matchAll(h)) {
+        if (m[0].length === 0) break
+        out.push([m.index!, m.index! + m[0].length])
+        if (out.length >= 100) break
+      }
+    }
+    return out
+  }
+
+  private breadcrumb(w: number): Span[] {
+    const tree = this.source.tree
+    const row = this.model.rowAt(this.focus)
+    if (!row) return [span(' ')]
+    const s = row.header !== undefined ? tree.sections[row.header]!.parent : tree.lines.section(row.line)
+    const path = tree.ancestors(s)
+    const parts = path.map((p) => {
+      const sec = tree.sections[p]!
+      const title = (sec.title || sec.kind).replace(/[\x00-\x1f\x7f-\x9f]/g, '∙')
+      return lineSpans(Buffer.from(title), undefined, { elide: this.opts.elide, color: false }, 60)
+    })
+    let spans: Span[] = []
+    parts.forEach((p, k) => {
+      if (k > 0) spans.push(span(' › ', { fg: GREY }))
+      spans.push(...p)
+    })
+    if (parts.length === 0) spans = [span(this.source.tree.done ? '(top level)' : '(top level)', { fg: GREY })]
+    const total = spansWidth(spans)
+    if (total > w) spans = [span('…', { fg: GREY }), ...sliceSpans(spans, total - w + 1, w - 1)]
+    return spans.map((sp) => ({ ...sp, attr: { ...sp.attr, underline: true } }))
+  }
+
+  private statusLine(w: number): Span[] {
+    const tree = this.source.tree
+    if (this.prompt) {
+      const p = this.prompt
+      const label = p.kind + (p.literal ? '^R' : '')
+      return sliceSpans([span(label + p.text), span(' ', { inverse: true })], 0, w)
+    }
+    const right: string[] = []
+    const row = this.model.rowAt(this.focus)
+    const total = tree.lines.length
+    if (row) {
+      const line = row.line !== undefined ? row.line : tree.sections[row.header!]!.head >= 0 ? tree.sections[row.header!]!.head : tree.sections[row.header!]!.firstLine
+      right.push(`L${(line + 1).toLocaleString('en-US')}/${total.toLocaleString('en-US')}${this.source.indexing ? '+' : ''}`)
+      const rc = this.model.rowCount
+      right.push(rc <= this.height ? 'all' : `${Math.round((100 * Math.min(rc, this.top + this.height)) / rc)}%`)
+    }
+    if (this.source.indexing && !this.source.follow) right.push(`indexing ${this.source.fileSize ? Math.floor((100 * this.source.indexedBytes) / this.source.fileSize) : 100}%`)
+    if (this.search) right.push(`⌕ ${this.search.job.hits.toLocaleString('en-US')}${this.search.job.done ? '' : '…'}`)
+    if (this.filter) right.push(`& ${this.filter.job.hits.toLocaleString('en-US')}${this.filter.job.done ? '' : '…'}`)
+    if (this.following) right.push('FOLLOW')
+    else if (this.source.follow) right.push('follow paused')
+    const errs = tree.sections[0]!.errors
+    if (errs > 0) right.push(`${errs} error${errs === 1 ? '' : 's'}`)
+    const rightText = ' ' + right.join(' ∙ ') + ' '
+    const pending = this.count + this.prefix
+    const leftText = this.message || (pending ? pending : '')
+    const spans = [span(leftText, { bold: !!this.message })]
+    const rw = spansWidth([span(rightText)])
+    const lw = spansWidth(spans)
+    const leftPart = lw + rw > w ? sliceSpans(spans, 0, Math.max(0, w - rw)) : spans
+    const gap = Math.max(0, w - spansWidth(leftPart) - rw)
+    return sliceSpans([...leftPart, span(' '.repeat(gap)), span(rightText, { inverse: true })], 0, w)
+  }
+
+  // ---- keys -------------------------------------------------------------------------------
+
+  private onKey(ch: string | undefined, key: Widgets.Events.IKeyEventArg): void {
+    if (this.destroyed) return
+    const name = key?.full ?? key?.name ?? ''
+    if (name === 'return') return // blessed reports CR as both 'return' and 'enter'
+    if (this.help) {
+      if (name === 'q' || name === 'escape' || name === 'S-h' || name === 'f1' || name === 'enter') {
+        this.help.destroy()
+        this.help = undefined
+        this.render()
+      }
+      return
+    }
+    if (this.prompt) return this.promptKey(ch, key)
+    const hadMessage = this.message
+    this.message = ''
+    // a pending prefix consumes the next key
+    if (this.prefix) {
+      const p = this.prefix
+      this.prefix = ''
+      this.prefixKey(p, ch, name)
+      this.count = ''
+      this.render()
+      return
+    }
+    if (ch && /^[0-9]$/.test(ch) && !key.ctrl && !key.meta) {
+      this.count += ch
+      this.render()
+      return
+    }
+    const n = this.count === '' ? undefined : Number(this.count)
+    this.count = ''
+    const handled = this.command(ch, name, key, n)
+    if (!handled && hadMessage && !this.message) this.message = ''
+    if (!this.destroyed) this.render()
+  }
+
+  private command(ch: string | undefined, name: string, key: Widgets.Events.IKeyEventArg, n: number | undefined): boolean {
+    const tree = this.source.tree
+    const count = n ?? 1
+    const h = this.height
+    switch (name) {
+      case 'j': case 'down': case 'C-n': case 'C-e':
+        this.scroll(count, false); return true
+      case 'k': case 'up': case 'C-p': case 'C-y': case 'y':
+        this.scroll(-count); return true
+      case 'space': case 'f': case 'C-f': case 'pagedown':
+        this.scroll(count * h, false); return true
+      case 'b': case 'C-b': case 'pageup':
+        this.scroll(-count * h); return true
+      case 'd': case 'C-d':
+        this.scroll(n ?? Math.floor(h / 2), false); return true
+      case 'u': case 'C-u':
+        this.scroll(-(n ?? Math.floor(h / 2))); return true
+      case 'g': case '<': case 'home':
+        if (n !== undefined) this.gotoLine(n)
+        else { this.lastJump = this.anchor; this.following = false; this.setTop(0) }
+        return true
+      case 'S-g': case '>': case 'end':
+        if (n !== undefined) this.gotoLine(n)
+        else { this.lastJump = this.anchor; this.toBottom() }
+        return true
+      case '%':
+        if (n !== undefined) this.setTop(Math.floor((this.model.rowCount * Math.min(100, n)) / 100))
+        return true
+      case 'S-left': this.left = 0; return true
+      case 'S-right': this.left = Math.max(0, this.maxWidth() - this.width); return true
+      case '/': case '?': case '&': case ':':
+        this.prompt = { kind: name as Prompt['kind'], text: '', literal: false }; return true
+      case 'n': this.repeatSearch(false); return true
+      case 'S-n': this.repeatSearch(true); return true
+      case 'S-f': this.startFollow(); return true
+      case 'C-c':
+        if (this.source.follow || this.following) { this.following = false; this.source.setFollow(false); this.message = 'follow stopped' }
+        else if (this.search && !this.search.job.done) { this.search.job.cancel(); this.message = 'search cancelled' }
+        else this.quit(0)
+        return true
+      case 'm': case "'": case 'z': case '[': case ']': case '-': case 'escape': case 'S-z':
+        this.prefix = name === 'S-z' ? 'Z' : name === 'escape' ? 'ESC' : name; return true
+      case 'tab': case 'enter':
+        this.toggle(); return true
+      case 'l': case 'right': this.openOrDescend(); return true
+      case 'h': case 'left': this.closeOrAscend(); return true
+      case 'S-j': this.sibling(1); return true
+      case 'S-k': this.sibling(-1); return true
+      case '}': this.nextHeader(1); return true
+      case '{': this.nextHeader(-1); return true
+      case 'e': this.nextFlag(1, LINE_ERROR, 'error'); return true
+      case 'S-e': this.nextFlag(-1, LINE_ERROR, 'error'); return true
+      case 'w': this.nextFlag(1, LINE_WARNING, 'warning'); return true
+      case 'S-w': this.nextFlag(-1, LINE_WARNING, 'warning'); return true
+      case 'x': this.firstFailure(); return true
+      case 'S-x': this.message = 'extract view: not implemented yet'; return true
+      case '=': this.info(); return true
+      case 'r': case 'C-l': this.screen.realloc(); return true
+      case 'S-h': case 'f1': this.showHelp(); return true
+      case 'C-z': suspend(this.screen, () => this.render()); return true
+      case 'q': case 'S-q': this.quit(0); return true
+      default:
+        if (ch === '<') { this.setTop(0); return true }
+        if (ch === '>') { this.toBottom(); return true }
+        if (ch === '%' && n !== undefined) { this.setTop(Math.floor((this.model.rowCount * Math.min(100, n)) / 100)); return true }
+        if (ch === '=') { this.info(); return true }
+        if (ch === '{' || ch === '}') { this.nextHeader(ch === '}' ? 1 : -1); return true }
+        if (key.meta && (ch === '(' || ch === ')' || name === 'M-(' || name === 'M-)')) { this.hscroll(ch === ')' || name === 'M-)' ? 1 : -1); return true }
+        return false
+    }
+    void tree
+  }
+
+  private prefixKey(p: string, ch: string | undefined, name: string): void {
+    const tree = this.source.tree
+    const c = ch ?? ''
+    switch (p) {
+      case 'z':
+        switch (c) {
+          case 'a': this.toggle(); break
+          case 'o': this.setFocusOpen(true); break
+          case 'c': this.setFocusOpen(false); break
+          case 'O': this.setRecursive(true); break
+          case 'C': this.setRecursive(false); break
+          case 'R': this.foldLevel = 99; tree.setAll(() => true, false); this.touched = true; break
+          case 'M': this.foldLevel = 0; tree.setAll(() => false, false); this.touched = true; this.anchorToVisible(); break
+          case 'x': tree.foldDefault(); this.anchorToVisible(); break
+          case 'r': this.foldLevel++; tree.setAll((s) => tree.open[s.id]! || s.depth <= this.foldLevel, false); break
+          case 'm': this.foldLevel = Math.max(0, this.foldLevel - 1); tree.setAll((s) => tree.open[s.id]! && s.depth <= this.foldLevel, false); this.anchorToVisible(); break
+          case 'v':
+            if (this.anchor.line !== undefined) tree.revealLine(this.anchor.line)
+            else tree.reveal(this.anchor.header!)
+            break
+          default: this.message = `unknown command z${c}`
+        }
+        return
+      case 'm':
+        if (/^[a-z]$/.test(c)) { this.marks.set(c, this.anchor); this.message = `mark ${c} set` }
+        return
+      case "'":
+        if (c === "'") { if (this.lastJump) this.jumpTo(this.lastJump) }
+        else { const m = this.marks.get(c); if (m) this.jumpTo(m); else this.message = `mark ${c} not set` }
+        return
+      case '[':
+        if (c === 'z') this.parentHeader()
+        else if (c === '[') this.nextHeader(-1)
+        return
+      case ']':
+        if (c === ']') this.nextHeader(1)
+        return
+      case '-':
+        if (c === 'S') { this.opts.chop = !this.opts.chop; this.left = 0; this.message = this.opts.chop ? 'chop long lines' : 'wrap long lines' }
+        else if (c === 'N') this.opts.lineNumbers = !this.opts.lineNumbers
+        else if (c === 'H') { this.opts.elide = !this.opts.elide; this.message = this.opts.elide ? 'store paths shortened' : 'store paths in full' }
+        else if (c === 'R') this.message = 'escapes are always shown as placeholders'
+        else this.message = `unknown option -${c}`
+        return
+      case 'Z':
+        if (c === 'Z') this.quit(0)
+        return
+      case 'ESC':
+        if (c === '(' ) this.hscroll(-1)
+        else if (c === ')') this.hscroll(1)
+        else if (c === 'u') { this.search = undefined }
+        return
+      default:
+        void name
+    }
+  }
+
+  private promptKey(ch: string | undefined, key: Widgets.Events.IKeyEventArg): void {
+    const p = this.prompt!
+    const name = key?.full ?? key?.name
+    if (name === 'escape' || name === 'C-c' || name === 'C-g') this.prompt = undefined
+    else if (name === 'return') return
+    else if (name === 'enter') {
+      this.prompt = undefined
+      this.submit(p)
+    } else if (name === 'backspace') {
+      if (p.text === '') this.prompt = undefined
+      else p.text = [...p.text].slice(0, -1).join('')
+    } else if (name === 'C-r') p.literal = !p.literal
+    else if (name === 'C-u') p.text = ''
+    else if (ch && !key.ctrl && !key.meta && ch >= ' ' && ch !== '\x7f') p.text += ch
+    this.render()
+  }
+
+  private submit(p: Prompt): void {
+    if (p.kind === ':') {
+      const t = p.text.trim()
+      if (t === 'q' || t === 'q!' || t === 'quit') this.quit(0)
+      else if (/^\d+$/.test(t)) this.gotoLine(Number(t))
+      else if (t !== '') this.message = `unknown command :${t}`
+      return
+    }
+    let text = p.text
+    let invert = false
+    if (text.startsWith('!')) {
+      invert = true
+      text = text.slice(1)
+    }
+    if (p.kind === '&') return this.setFilter(text, invert, p.literal)
+    if (text === '' && this.search) {
+      this.search.backward = p.kind === '?'
+      return this.repeatSearch(false)
+    }
+    if (text === '') return
+    const pattern: Pattern = { source: text, literal: p.literal, invert }
+    let highlight: RegExp | string
+    try {
+      highlight = p.literal ? text : new RegExp(text, 'g')
+    } catch (err) {
+      this.message = `bad pattern: ${(err as Error).message}`
+      return
+    }
+    this.search?.job.cancel()
+    const job = new SearchJob(this.source.fd, this.source.tree, pattern, LINE_HIT)
+    job.onProgress(() => this.scheduleRender())
+    this.search = { pattern, backward: p.kind === '?', job, highlight: invert ? '' : highlight }
+    this.repeatSearch(false)
+  }
+
+  private setFilter(text: string, invert: boolean, literal: boolean): void {
+    this.filter?.job.cancel()
+    const keep = this.anchor
+    if (text === '') {
+      this.filter = undefined
+      this.model = this.treeModel
+      this.anchor = keep
+      this.message = 'filter off'
+      return
+    }
+    try {
+      if (!literal) new RegExp(text)
+    } catch (err) {
+      this.message = `bad pattern: ${(err as Error).message}`
+      return
+    }
+    const job = new SearchJob(this.source.fd, this.source.tree, { source: text, literal, invert }, LINE_FILTER)
+    const model = new FilterModel(this.source.tree)
+    this.filter = { job, model }
+    this.model = model
+    job.onProgress(() => {
+      model.extend(job.scannedLines)
+      this.scheduleRender()
+    })
+    if (!this.search) this.search = { pattern: { source: text, literal }, backward: false, job, highlight: invert ? '' : literal ? text : new RegExp(text, 'g') }
+    this.anchor = { line: 0 }
+  }
+
+  private repeatSearch(reverse: boolean): void {
+    const s = this.search
+    if (!s) {
+      this.message = 'no previous search'
+      return
+    }
+    const dir: 1 | -1 = s.backward !== reverse ? -1 : 1
+    const from = this.scanFrom(dir)
+    const job = s.job
+    const lines = this.source.tree.lines
+    const attempt = (): void => {
+      if (this.destroyed || this.search !== s) return
+      const hit = from < 0 ? -1 : lines.findFlag(from, dir, LINE_HIT)
+      const settled = dir === 1 ? hit >= 0 && hit < job.scannedLines : job.scannedLines > from || job.done
+      if (hit >= 0 && (settled || job.done) && (dir === -1 || hit < job.scannedLines || job.done)) {
+        this.message = ''
+        this.jumpTo(this.filter ? { line: hit } : { line: hit })
+        return
+      }
+      if (job.done) {
+        this.message = 'Pattern not found'
+        this.render()
+        return
+      }
+      this.message = 'searching…'
+      setTimeout(attempt, 20)
+    }
+    attempt()
+  }
+
+  private gotoLine(n: number): void {
+    const lines = this.source.tree.lines
+    if (lines.length === 0) return
+    const i = Math.max(0, Math.min(lines.length - 1, n - 1))
+    const s = lines.section(i)
+    const sec = this.source.tree.sections[s]!
+    this.jumpTo(sec.head === i ? { header: s } : { line: i })
+  }
+
+  private nextFlag(dir: 1 | -1, bit: number, what: string): void {
+    const from = this.scanFrom(dir)
+    const hit = from < 0 ? -1 : this.source.tree.lines.findFlag(from, dir, bit)
+    if (hit < 0) {
+      this.message = `no ${dir === 1 ? 'next' : 'previous'} ${what}`
+      return
+    }
+    const tree = this.source.tree
+    const s = tree.lines.section(hit)
+    this.jumpTo(tree.sections[s]!.head === hit ? { header: s } : { line: hit })
+  }
+
+  private firstFailure(): void {
+    const tree = this.source.tree
+    const e = tree.sections[0]!.firstError
+    if (e >= 0) {
+      const s = tree.lines.section(e)
+      return this.jumpTo(tree.sections[s]!.head === e ? { header: s } : { line: e })
+    }
+    const failed = tree.sections.findIndex((s, i) => i > 0 && s.status === 'failed')
+    if (failed > 0) {
+      tree.setOpen(failed, true)
+      return this.jumpTo({ header: failed })
+    }
+    this.message = 'no failure in this log'
+  }
+
+  private toggle(): void {
+    if (this.model !== this.treeModel) return
+    const tree = this.source.tree
+    const s = this.focusSection()
+    if (s === 0) return
+    const open = !tree.open[s]
+    tree.setOpen(s, open, true)
+    this.touched = true
+    if (!open) this.anchor = { header: s }
+  }
+
+  private setFocusOpen(open: boolean): void {
+    const tree = this.source.tree
+    const s = this.focusSection()
+    if (s === 0) return
+    tree.setOpen(s, open, true)
+    if (!open) this.anchor = { header: s }
+  }
+
+  private setRecursive(open: boolean): void {
+    const tree = this.source.tree
+    const s = this.focusSection()
+    const stack = [s]
+    while (stack.length) {
+      const t = stack.pop()!
+      tree.setOpen(t, open, true)
+      stack.push(...tree.children(t))
+    }
+    if (!open && s !== 0) this.anchor = { header: s }
+  }
+
+  private openOrDescend(): void {
+    const tree = this.source.tree
+    const a = this.anchor
+    if (a.header !== undefined && !tree.open[a.header]) {
+      tree.setOpen(a.header, true, true)
+      return
+    }
+    if (a.header !== undefined) this.scroll(1, false)
+  }
+
+  private closeOrAscend(): void {
+    const tree = this.source.tree
+    const a = this.anchor
+    if (a.header !== undefined && tree.open[a.header]) {
+      tree.setOpen(a.header, false, true)
+      return
+    }
+    this.parentHeader()
+  }
+
+  private parentHeader(): void {
+    const tree = this.source.tree
+    const a = this.anchor
+    const p = a.header !== undefined ? tree.sections[a.header]!.parent : tree.lines.section(a.line)
+    if (p > 0) this.jumpTo({ header: p }, false)
+  }
+
+  private sibling(dir: 1 | -1): void {
+    const tree = this.source.tree
+    const s = this.focusSection()
+    if (s === 0) return
+    const sibs = tree.children(tree.sections[s]!.parent)
+    const k = sibs.indexOf(s) + dir
+    if (k >= 0 && k < sibs.length) this.jumpTo({ header: sibs[k]! }, false)
+    else this.message = dir === 1 ? 'no next sibling' : 'no previous sibling'
+  }
+
+  private nextHeader(dir: 1 | -1): void {
+    for (let r = this.focus + dir; r >= 0 && r < this.model.rowCount; r += dir) {
+      const row = this.model.rowAt(r)!
+      if (row.header !== undefined) {
+        this.lastJump = this.anchor
+        this.anchor = row
+        return
+      }
+    }
+    this.message = 'no more sections'
+  }
+
+  private anchorToVisible(): void {
+    this.anchor = this.model.rowAt(this.focus) ?? { line: 0 }
+  }
+
+  private hscroll(dir: 1 | -1): void {
+    this.left = Math.max(0, this.left + dir * Math.max(1, Math.floor(this.width / 2)))
+  }
+
+  private maxWidth(): number {
+    let m = 0
+    for (let r = this.top; r < this.top + this.height; r++) {
+      const row = this.model.rowAt(r)
+      if (!row) break
+      m = Math.max(m, spansWidth(this.rowSpans(row, 0)))
+    }
+    return m
+  }
+
+  private info(): void {
+    const tree = this.source.tree
+    const row = this.model.rowAt(this.focus)
+    const line = row?.line ?? (row ? tree.sections[row.header!]!.head : -1)
+    this.message = `#L${line + 1} · ${tree.lines.length.toLocaleString('en-US')} lines · ${(tree.sections.length - 1).toLocaleString('en-US')} sections · ${tree.sections[0]!.errors} errors · ${this.source.fileSize.toLocaleString('en-US')} bytes`
+  }
+
+  private startFollow(): void {
+    this.following = true
+    this.source.setFollow(true)
+    const tree = this.source.tree
+    for (const s of tree.running) tree.setOpen(s, true)
+    this.toBottom()
+  }
+
+  private showHelp(): void {
+    this.help = blessed.box({
+      parent: this.screen, top: 1, left: 0, width: '100%', height: '100%-2', tags: false, wrap: false, content: HELP_TEXT,
+    })
+  }
+
+  /** Saves the input (s FILE) — used by tests and the `s` key later. */
+  saveInput(path: string): void {
+    fs.copyFileSync(`/proc/self/fd/${this.source.fd}`, path)
+  }
+}
+
+function formatDuration(ms: number): string {
+  const s = ms / 1000
+  if (s < 10) return `${s.toFixed(1)} s`
+  if (s < 120) return `${Math.round(s)} s`
+  const m = Math.floor(s / 60)
+  return `${m} min ${Math.round(s - m * 60)} s`
+}

@@ -1,0 +1,90 @@
+/**
+ * What the viewport scrolls over: either the fold tree, or (while a `&` filter is on) a flat list
+ * of matching lines with the headers of the sections that hold them.
+ */
+
+import { LINE_FILTER } from '../tree/lines.js'
+import type { Row, LogTree } from '../tree/tree.js'
+
+export interface RowModel {
+  readonly rowCount: number
+  rowAt(r: number): Row | undefined
+  /** Index of a row, or the nearest visible stand-in (a closed ancestor's header). */
+  indexOf(row: Row): number
+}
+
+export class TreeModel implements RowModel {
+  constructor(private readonly tree: LogTree) {}
+  get rowCount(): number {
+    return this.tree.rowCount
+  }
+  rowAt(r: number): Row | undefined {
+    return this.tree.rowAt(r)
+  }
+  indexOf(row: Row): number {
+    if (row.header !== undefined) {
+      let s = row.header
+      for (let p = this.tree.sections[s]!.parent; p > 0; p = this.tree.sections[p]!.parent) if (!this.tree.open[p]) s = p
+      return this.tree.rowOfHeader(s)
+    }
+    return this.tree.rowOfLine(row.line)
+  }
+}
+
+/** Rows: ≥ 0 a line, < 0 the header of section -v. Built incrementally as the filter scan advances. */
+export class FilterModel implements RowModel {
+  private readonly rows: number[] = []
+  private scanned = 0
+  private chain: number[] = []
+
+  constructor(private readonly tree: LogTree) {}
+
+  /** Appends rows for lines [scanned, upTo) that carry the filter flag. */
+  extend(upTo: number): void {
+    const lines = this.tree.lines
+    for (let i = this.scanned; i < upTo; i++) {
+      if ((lines.flags(i) & LINE_FILTER) === 0) continue
+      const s = lines.section(i)
+      const sec = this.tree.sections[s]!
+      const path = this.tree.ancestors(sec.head === i ? sec.parent : s)
+      let k = 0
+      while (k < path.length && k < this.chain.length && path[k] === this.chain[k]) k++
+      for (let j = k; j < path.length; j++) this.rows.push(-path[j]!)
+      this.chain = path
+      if (sec.head === i) {
+        this.rows.push(-s)
+        this.chain = [...path, s]
+      } else this.rows.push(i)
+    }
+    this.scanned = Math.max(this.scanned, upTo)
+  }
+
+  get rowCount(): number {
+    return this.rows.length
+  }
+
+  rowAt(r: number): Row | undefined {
+    if (r < 0 || r >= this.rows.length) return undefined
+    const v = this.rows[r]!
+    return v >= 0 ? { line: v } : { header: -v }
+  }
+
+  indexOf(row: Row): number {
+    // binary search by line order: headers sort at their first line
+    const key = (v: number): number => (v >= 0 ? v : this.headerKey(-v))
+    const target = row.line !== undefined ? row.line : this.headerKey(row.header!)
+    let lo = 0
+    let hi = this.rows.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (key(this.rows[mid]!) <= target) lo = mid
+      else hi = mid - 1
+    }
+    return Math.max(0, lo)
+  }
+
+  private headerKey(s: number): number {
+    const sec = this.tree.sections[s]!
+    return (sec.head >= 0 ? sec.head : sec.firstLine) - 0.5
+  }
+}

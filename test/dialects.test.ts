@@ -1,0 +1,118 @@
+import t from 'tap'
+import { decode } from '../dist/index.js'
+import { brief, invariantProblems } from './helpers/events.js'
+import { splits } from './helpers/fixtures.js'
+
+const events = (input: string, dialect?: 'prefixed' | 'build') => decode(Buffer.from(input, 'latin1'), dialect ? { dialect } : {})
+
+t.test('phases: both setPhase spellings, header adoption, nests inside phases', async (t) => {
+  const log = 'pre\nRunning phase: unpackPhase\n@nix { "action": "setPhase", "phase": "unpackPhase" }\nunpacking\n@nix {"action":"setPhase","phase":"buildPhase"}\nmake\n\x1b[pnest\ninner\n\x1b[q@nix {"action":"msg","level":0,"msg":"boom"}\n'
+  t.same(brief(events(log)), [
+    'line 0 "pre"',
+    'open 1<0 phase "unpackPhase"',
+    'line 1 "Running phase: unpackPhase" head',
+    'line 1 "unpacking"',
+    'close 1',
+    'open 2<0 phase "buildPhase"',
+    'line 2 "make"',
+    'open 3<2 nest',
+    'line 3 "nest" head',
+    'line 3 "inner"',
+    'close 3',
+    'line 2 "boom" error',
+    'close 2',
+  ])
+})
+
+t.test('a Running phase line for another phase is not adopted', async (t) => {
+  t.same(brief(events('Running phase: configurePhase\n@nix {"action":"setPhase","phase":"buildPhase"}\n')), [
+    'line 0 "Running phase: configurePhase"',
+    'open 1<0 phase "buildPhase"',
+    'close 1',
+  ])
+})
+
+t.test('CI markers: GitHub, GitLab, Travis, TeamCity (spec §7)', async (t) => {
+  const log =
+    '::group::Build %25 it\nx\n::GROUP::Two\ny\n::endgroup::\n' +
+    '\x1b[0Ksection_start:1700000000:tests[collapsed=true]\r\x1b[0KRunning tests\n\x1b[pleg\nt1\n\x1b[0Ksection_end:1700000060:tests\r\x1b[0K\n' +
+    'travis_fold:start:inst\r\x1b[0K\nz\ntravis_fold:end:inst\n' +
+    "##teamcity[blockOpened name='b1' description='Block |'one|'']\nw\n##teamcity[blockClosed name='b1']\n" +
+    '::endgroup::\nsection_end:1:nothing\r\x1b[0K\n'
+  const ev = events(log)
+  t.same(brief(ev), [
+    'open 1<0 ci "Build % it"',
+    'line 1 "x"',
+    'close 1',
+    'open 2<0 ci "Two"',
+    'line 2 "y"',
+    'close 2',
+    'open 3<0 ci "Running tests"',
+    'open 4<3 nest',
+    'line 4 "leg" head',
+    'line 4 "t1"',
+    'status 3 {"endTime":1700000060}',
+    'close 4',
+    'close 3',
+    'open 5<0 ci "inst"',
+    'line 5 "z"',
+    'close 5',
+    'open 6<0 ci "Block \'one\'"',
+    'line 6 "w"',
+    'close 6',
+    'diagnostic unclosed-at-eof', // the legacy stream itself never closed the nest the CI close ended
+  ], 'a GitHub group ends the open one (D-20); a CI close ends legacy nests inside it; unmatched closes vanish (D-21)')
+  const gitlab = ev.find((e) => e.type === 'open' && e.id === 3)
+  t.same(gitlab?.type === 'open' && gitlab.attrs, { system: 'gitlab', name: 'tests', startTime: 1700000000, collapsed: true })
+  t.same(invariantProblems(ev), [])
+})
+
+t.test('a legacy close after a CI close ended its nest closes nothing else', async (t) => {
+  const ev = events('\x1b[pouter\n::group::g\n\x1b[pinner\n::endgroup::\nafter\n\x1b[q\x1b[q')
+  t.same(invariantProblems(ev), [])
+  t.same(brief(ev).filter((l) => l.startsWith('open') || l.startsWith('close')), ['open 1<0 nest', 'open 2<1 ci "g"', 'open 3<2 nest', 'close 3', 'close 2', 'close 1'])
+})
+
+t.test('nix build -L output: one section per build, interleaved lines stay in order', async (t) => {
+  const log =
+    'these 2 derivations will be built:\n' +
+    'hello> Running phase: unpackPhase\nworld> a\nhello> b\n\x1b[2mhello> \x1b[0m\x1b[31mred\x1b[0m\nworld> c\n' +
+    "error: builder for '/nix/store/0c8bgvyx2kv4mjz3qc7ipj6j5ak2bhz6-hello-2.12.drv' failed with exit code 1\n"
+  const ev = events(log)
+  t.same(brief(ev), [
+    'line 0 "these 2 derivations will be built:"',
+    'open 1<0 build "hello"',
+    'open 2<1 phase "unpackPhase"',
+    'line 2 "Running phase: unpackPhase" head',
+    'open 3<0 build "world"',
+    'line 3 "a"',
+    'line 2 "b"',
+    'line 2 "red"',
+    'line 3 "c"',
+    'status 1 {"failed":true}',
+    `line 0 "error: builder for '/nix/store/0c8bgvyx2kv4mjz3qc7ipj6j5ak2bhz6-hello-2.12.drv' failed with exit code 1"`,
+    'close 2',
+    'close 1 failed',
+    'close 3',
+  ], 'detected automatically; the failed build is marked')
+  const red = ev.find((e) => e.type === 'line' && e.text.toString() === 'red')
+  t.same(red?.type === 'line' && red.styles, [{ at: 0, params: '31' }, { at: 3, params: '0' }], 'styles after the prefix are kept and shifted')
+  t.same(invariantProblems(ev), [])
+  t.same(brief(events('hello> x\n', 'build')), ['line 0 "hello> x"'], '--dialect build turns demultiplexing off')
+})
+
+t.test('events do not depend on chunking (every split of a mixed log)', async (t) => {
+  const input = Buffer.from('pre\nRunning phase: buildPhase\n@nix {"action":"setPhase","phase":"buildPhase"}\n::group::G\r\n\x1b[pH\nx\x1b[31my\x1b[0m\r\n::endgroup::\n\x1b[0Ksection_start:1:s\r\x1b[0KS\nz\n\x1b[0Ksection_end:2:s\r\x1b[0K\n', 'latin1')
+  const serialise = (ev: unknown) => JSON.stringify(ev)
+  const whole = serialise(decode(input))
+  let bad = 0
+  for (const chunks of splits(input, 0)) {
+    const out: unknown[] = []
+    const { createDecoder } = await import('../dist/decoder.js')
+    const d = createDecoder((e) => out.push(e))
+    for (const c of chunks) d.write(c)
+    d.end()
+    if (serialise(out) !== whole) bad++
+  }
+  t.equal(bad, 0)
+})

@@ -1,0 +1,104 @@
+// End-to-end: the real CLI in tmux (send-keys, capture-pane), from a file and from a pipe.
+import { execFileSync, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const hasTmux = spawnSync('tmux', ['-V']).status === 0
+if (!hasTmux) {
+  t.plan(0, 'tmux not installed')
+} else {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-tmux-'))
+  const server = `bvtest${process.pid}`
+  const tm = (...args: string[]): string => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8' })
+  t.teardown(() => {
+    spawnSync('tmux', ['-L', server, 'kill-server'])
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  const cmd = `node ${path.join(root, 'bin/buildlog')} view`
+
+  const E = '\x1b'
+  let log = ''
+  for (let k = 0; k < 40; k++) {
+    log += `${E}[pbuilding /nix/store/0c8bgvyx2kv4mjz3qc7ipj6j5ak2bhz6-pkg${k}-1.0\n${E}[pbuildPhase\n`
+    for (let i = 0; i < 20; i++) log += `cc -c f${i}.c # pkg${k}\n`
+    if (k === 25) log += `error: boom in pkg25\n`
+    log += `${E}[q${E}[q`
+  }
+  log += `title ${E}]0;PWNED-TITLE\x07 clip ${E}]52;c;Y3VybCBldmlsfHNo\x07 end\n`
+  const file = path.join(dir, 'build.log')
+  fs.writeFileSync(file, log)
+
+  const capture = (): string => tm('capture-pane', '-p', '-t', 'v')
+  const waitFor = async (re: RegExp, ms = 8000): Promise<string> => {
+    const t0 = Date.now()
+    let s = ''
+    while (Date.now() - t0 < ms) {
+      s = capture()
+      if (re.test(s)) return s
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    return s
+  }
+  // The shell around the pager prints its exit status: tmux's own #{pane_dead_status} is empty
+  // now and then when a process exits right after a signal.
+  const waitDead = async (ms = 10000): Promise<string> => {
+    const m = /EXIT:(\d+)/.exec(await waitFor(/EXIT:\d+/, ms))
+    return m ? m[1]! : 'alive'
+  }
+  const pagerPid = (): number => {
+    const shell = tm('display', '-p', '-t', 'v', '#{pane_pid}').trim()
+    return Number(execFileSync('pgrep', ['-P', shell, 'node'], { encoding: 'utf8' }).trim().split('\n')[0])
+  }
+  const start = (shell: string): void => {
+    spawnSync('tmux', ['-L', server, 'kill-session', '-t', 'v'])
+    tm('new-session', '-d', '-s', 'v', '-x', '100', '-y', '30', `TERM=xterm-256color sh -c '${shell}; echo EXIT:$?; sleep 120'`)
+    tm('set', '-t', 'v', 'remain-on-exit', 'on')
+    tm('set', '-g', 'set-clipboard', 'on')
+  }
+
+  t.test('from a file: first failure, keys, hostile title/clipboard, restore on q', async (t) => {
+    start(`${cmd} ${file}`)
+    const s = await waitFor(/error: boom in pkg25/)
+    t.match(s, /error: boom in pkg25/, 'opens at the first error')
+    t.match(s, /…-pkg25-1\.0 › buildPhase/, 'breadcrumb')
+    tm('send-keys', '-t', 'v', 'G')
+    t.match(await waitFor(/title\s+clip\s+end/), /title\s+clip\s+end/, 'OSC removed from the text')
+    const title = tm('display', '-p', '-t', 'v', '#{pane_title}')
+    t.notMatch(title, /PWNED/, 'pane title unchanged')
+    t.equal(spawnSync('tmux', ['-L', server, 'list-buffers'], { encoding: 'utf8' }).stdout.trim(), '', 'no OSC 52 clipboard write')
+    tm('send-keys', '-t', 'v', 'g')
+    t.match(await waitFor(/^▸ building …-pkg0-1\.0/m), /^▸ building …-pkg0-1\.0/m)
+    tm('send-keys', '-l', '-t', 'v', '\x1b[<65;10;3M')
+    t.match(await waitFor(/^▸ building …-pkg3-1\.0/m), /^▸ building …-pkg3-1\.0/m, 'wheel scrolls')
+    tm('resize-window', '-t', 'v', '-x', '50', '-y', '8')
+    t.ok((await waitFor(/L\d/)).split('\n').every((l) => l.length <= 50), 'reflows to 50 columns')
+    tm('send-keys', '-t', 'v', 'q')
+    t.equal(await waitDead(), '0', 'exit 0 on q')
+    t.equal(tm('display', '-p', '-t', 'v', '#{alternate_on}|#{mouse_any_flag}').trim(), '0|0', 'terminal restored')
+  })
+
+  t.test('from a pipe: keys from /dev/tty', async (t) => {
+    start(`cat ${file} | ${cmd} -`)
+    t.match(await waitFor(/error: boom in pkg25/), /error: boom in pkg25/)
+    tm('send-keys', '-t', 'v', 'g')
+    t.match(await waitFor(/^▸ building …-pkg0-1\.0/m), /^▸ building …-pkg0-1\.0/m, 'keys arrive')
+    tm('send-keys', '-t', 'v', 'q')
+    t.equal(await waitDead(), '0')
+    t.equal(tm('display', '-p', '-t', 'v', '#{alternate_on}|#{mouse_any_flag}').trim(), '0|0')
+  })
+
+  for (const [sig, code] of [['TERM', '143'], ['HUP', '129'], ['INT', '130']] as const) {
+    t.test(`SIG${sig} restores the terminal, exit ${code}`, async (t) => {
+      start(`${cmd} ${file}`)
+      await waitFor(/error: boom/)
+      process.kill(pagerPid(), `SIG${sig}`)
+      t.equal(await waitDead(), code)
+      t.equal(tm('display', '-p', '-t', 'v', '#{alternate_on}|#{mouse_any_flag}').trim(), '0|0')
+    })
+  }
+}

@@ -1,0 +1,193 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { openHeadless, until, type Headless } from '../dist/tui/headless.js'
+
+const E = '\x1b'
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-pager-'))
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+function write(name: string, text: string | Buffer): string {
+  const p = path.join(dir, name)
+  fs.writeFileSync(p, text)
+  return p
+}
+
+const HASH = '0c8bgvyx2kv4mjz3qc7ipj6j5ak2bhz6'
+
+/** A build of n packages; package `bad` fails in its build phase. */
+function buildLog(n: number, bad: number): string {
+  let s = ''
+  for (let k = 0; k < n; k++) {
+    s += `${E}[pbuilding /nix/store/${HASH}-pkg${k}-1.0\n${E}[pconfiguring\n`
+    for (let i = 0; i < 30; i++) s += `checking feature ${i} of pkg${k}... yes\n`
+    s += `${E}[q${E}[pbuilding\n`
+    for (let i = 0; i < 30; i++) s += `cc -c file${i}.c # pkg${k}\n`
+    if (k === bad) s += `file7.c:3: error: boom in pkg${k}\n`
+    s += `${E}[q${E}[q`
+  }
+  return s
+}
+
+async function open(p: string, opts: Parameters<typeof openHeadless>[1] = {}): Promise<Headless> {
+  const h = await openHeadless(p, { cols: 100, rows: 20, ...opts })
+  await until(() => !h.pager.source.indexing)
+  await new Promise((r) => setTimeout(r, 70)) // the throttled render after indexing
+  await h.settle()
+  return h
+}
+
+const text = (h: Headless): string => h.screen().join('\n')
+const body = (h: Headless): string[] => h.screen().slice(1, -1)
+
+t.test('failure-aware folding: starts at the first error, breadcrumb shows the path', async (t) => {
+  const h = await open(write('fail.log', buildLog(30, 12)))
+  const s = h.screen()
+  t.match(s[0], /…-pkg12-1\.0 › building/, 'breadcrumb: build › phase')
+  t.ok(body(h).some((l) => /error: boom in pkg12/.test(l)), 'the error line is on screen')
+  t.ok(body(h).some((l) => /▸ building …-pkg13-1\.0 ∙ 62 lines/.test(l)), 'a clean build is a closed header with its line count')
+  t.notOk(text(h).includes(HASH), 'store hashes are elided')
+  t.match(s[s.length - 1], /1 error/)
+  t.equal(await h.close(), 0)
+})
+
+t.test('keys: g, G, j/k, Tab toggles, zR/zM, -N, -H, help', async (t) => {
+  const h = await open(write('keys.log', buildLog(30, 12)))
+  await h.press('g')
+  t.match(body(h)[0], /^▸ building …-pkg0-1\.0/)
+  await h.press('j')
+  t.match(body(h)[0], /^▸ building …-pkg1-1\.0/)
+  await h.press('k\t')
+  t.match(body(h)[0], /^▾ building …-pkg0-1\.0/, 'Tab opens')
+  t.match(body(h)[1], /^ {2}▸ configuring ∙ 30 lines/)
+  await h.press('\t')
+  t.match(body(h)[1], /^▸ building …-pkg1-1\.0/, 'Tab closes')
+  await h.press('zR')
+  t.match(body(h)[2], /checking feature 0 of pkg0/, 'zR opens everything')
+  await h.press('zM')
+  t.equal(body(h).filter((l) => /^▸ building/.test(l)).length, 18, 'zM: only top-level headers')
+  await h.press('G')
+  t.match(body(h).at(-1)!, /pkg29-1\.0/, 'G: the last row at the bottom')
+  await h.press('-H')
+  t.ok(text(h).includes(HASH), '-H shows hashes')
+  await h.press('-N')
+  t.match(body(h).at(-1)!, /^\s*\d+ ▸ building/, '-N numbers rows')
+  await h.press('H')
+  t.match(text(h), /buildlog view — keys/)
+  await h.press('q')
+  t.notMatch(text(h), /buildlog view — keys/, 'q closes help, not the pager')
+  await h.press('5g')
+  t.match(h.screen().at(-1)!, /L5\//)
+  t.equal(await h.close(), 0)
+})
+
+t.test('search reveals hits inside closed folds; n/N; headers count hits', async (t) => {
+  const h = await open(write('search.log', buildLog(40, 3)))
+  await h.press('zM')
+  await h.press('g/file5\\.c # pkg2[0-9]\r')
+  await until(() => /file5\.c # pkg20/.test(text(h)))
+  t.match(body(h)[0], /cc -c file5\.c # pkg20/, 'first hit at the top, its folds opened')
+  t.match(h.screen()[0], /pkg20-1\.0 › building/)
+  await h.press('n')
+  t.match(body(h)[0], /file5\.c # pkg21/)
+  await h.press('N')
+  t.match(body(h)[0], /file5\.c # pkg20/)
+  t.ok(body(h).some((l) => /pkg20-1\.0 .*⌕ 1/.test(l)) || /⌕ 10/.test(h.screen().at(-1)!), 'hit counts shown')
+  t.match(h.screen().at(-1)!, /⌕ 10/)
+  // backward search from the end
+  await h.press('G?checking feature 2 of pkg5\\.\r')
+  await until(() => /checking feature 2 of pkg5\./.test(body(h)[0] ?? ''))
+  t.match(body(h)[0], /checking feature 2 of pkg5\./)
+  await h.press('/no such thing\r')
+  await until(() => /Pattern not found/.test(text(h)))
+  t.match(h.screen().at(-1)!, /Pattern not found/)
+  t.equal(await h.close(), 0)
+})
+
+t.test('error jump e/E and x; filter &', async (t) => {
+  const log = buildLog(20, 4) + `${E}[pbuilding extra\nwarning: careful\nerror: second failure\n${E}[q`
+  const h = await open(write('err.log', log))
+  await h.press('g')
+  await h.press('e')
+  t.match(body(h)[0], /error: boom in pkg4/)
+  await h.press('e')
+  t.match(body(h).join('\n'), /error: second failure/)
+  await h.press('E')
+  t.match(body(h)[0], /error: boom in pkg4/)
+  await h.press('gx')
+  t.match(body(h)[0], /error: boom in pkg4/, 'x: first failure')
+  await h.press('&pkg1[0-9]$\r')
+  await until(() => /& \d+$|& \d+ /.test(h.screen().at(-1)!))
+  await h.press('g')
+  const rows = body(h).filter((l) => l.trim() !== '~')
+  t.ok(rows.every((l) => /pkg1\d|∙ building/.test(l)), 'only matching lines and their headers')
+  await h.press('&\r')
+  t.notMatch(h.screen().at(-1)!, /&/)
+  t.equal(await h.close(), 0)
+})
+
+t.test('follow: new lines arrive, running section open, finished clean sections close', async (t) => {
+  const p = write('follow.log', `${E}[pbuilding a\n` + 'a1\n'.repeat(3))
+  const h = await open(p, { source: { pollMs: 20 } })
+  await h.press('F')
+  t.match(h.screen().at(-1)!, /FOLLOW/)
+  fs.appendFileSync(p, `a-last\n${E}[q${E}[pbuilding b\nb-first\n`)
+  t.ok(await until(() => /b-first/.test(text(h))), 'new lines shown')
+  const s = body(h)
+  t.ok(s.some((l) => /^▸ building a ∙ 4 lines/.test(l)), 'finished clean section folded')
+  t.ok(s.some((l) => /^▾ building b/.test(l)), 'running section open')
+  fs.appendFileSync(p, `error: b broke\n${E}[q`)
+  t.ok(await until(() => /error: b broke/.test(text(h))), 'an error keeps its section open')
+  await h.press('\x03')
+  t.notMatch(h.screen().at(-1)!, /FOLLOW/, '^C stops following')
+  t.equal(await h.close(), 0)
+})
+
+t.test('hostile escapes never reach the terminal', async (t) => {
+  const hostile = Buffer.concat([
+    Buffer.from(`${E}[pbuilding evil\n`),
+    Buffer.from(`title ${E}]0;PWNED-TITLE\x07 after\n`),
+    Buffer.from(`clip ${E}]52;c;Y3VybCBldmlsfHNo\x07 after\n`),
+    Buffer.from(`clear ${E}[2J${E}[H${E}[10;10H moved\n`),
+    Buffer.from(`link ${E}]8;;http://evil/${E}\\click${E}]8;;${E}\\\n`),
+    Buffer.from(`dcs ${E}P1$qm${E}\\ done\n`),
+    Buffer.from('c1 \u009b31mRED\u009d0;C1TITLE\u0007 done\n'),
+    Buffer.from(`bel \x07 nul \x00 del \x7f cr-overwrite\rVISIBLE\n`),
+    Buffer.from(`colour ${E}[31mred${E}[0m ${E}[38;5;208morange${E}[m ${E}[38:2::1:2:3mtc${E}[0m\n`),
+    Buffer.from(`error: make it open\n${E}[q`),
+  ])
+  const h = await open(write('hostile.log', hostile), { cols: 120 })
+  await h.press('gzR')
+  const out = Buffer.concat(h.written).toString('latin1')
+  t.notOk(out.includes('\x1b]'), 'no OSC introducer written')
+  t.notOk(out.includes('\x1bP'), 'no DCS written')
+  t.notOk(out.includes('\x07'), 'no BEL written')
+  t.notOk(/[\x80-\x9f]/.test(Buffer.concat(h.written).toString('utf8')), 'no C1 control written')
+  t.notOk(out.includes('PWNED-TITLE\x07'), 'title payload not terminated as OSC')
+  const sgr = out.match(/\x1b\[[0-9;]*m/g) ?? []
+  t.ok(sgr.length > 0)
+  t.ok(/\x1b\[[0-9;]*38;5;208/.test(out) || /\x1b\[[0-9;]*38;5;20[0-9]/.test(out), 'allow-listed 256-colour SGR passes')
+  const screen = text(h)
+  t.match(screen, /title\s+after/, 'OSC text removed')
+  t.match(screen, /clear\s+moved/)
+  t.match(screen, /␛|␇|␀|␡/, 'residue shown as placeholders')
+  t.match(screen, /VISIBLE/)
+  t.notMatch(screen, /PWNED-TITLE/, 'OSC payload not shown as text either')
+  t.equal(h.term.buffer.active.getLine(0) !== undefined, true)
+  t.equal(await h.close(), 0)
+})
+
+t.test('resize reflows; wheel scrolls', async (t) => {
+  const h = await open(write('resize.log', buildLog(30, 12)))
+  await h.press('g')
+  await h.resize(50, 8)
+  t.equal(h.screen().length, 8)
+  t.match(body(h)[0], /^▸ building …-pkg0/)
+  t.ok(h.screen().every((l) => l.length <= 50))
+  await h.press('\x1b[<65;10;3M')
+  t.match(body(h)[0], /^▸ building …-pkg3/, 'wheel down scrolls 3 rows')
+  await h.press('\x1b[<64;10;3M')
+  t.match(body(h)[0], /^▸ building …-pkg0/)
+  t.equal(await h.close(), 0)
+})

@@ -1,0 +1,146 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { LogSource } from '../dist/tree/source.js'
+import { SearchJob } from '../dist/tree/search.js'
+import { LINE_ERROR } from '../dist/tree/lines.js'
+
+const E = '\x1b'
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-tree-'))
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+function write(name: string, text: string): string {
+  const p = path.join(dir, name)
+  fs.writeFileSync(p, text)
+  return p
+}
+
+async function indexed(p: string): Promise<LogSource> {
+  const src = LogSource.open(p)
+  src.start()
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  return src
+}
+
+/** n sections, each with m lines; section k % every has an error line. */
+function synthetic(n: number, m: number, every = 0): string {
+  let s = ''
+  for (let k = 0; k < n; k++) {
+    s += `${E}[pbuilding pkg${k}\n${E}[pconfiguring\n`
+    for (let i = 0; i < m; i++) s += `line ${i} of pkg${k}\n`
+    if (every && k % every === every - 1) s += `error: pkg${k} failed\n`
+    s += `${E}[q${E}[q`
+  }
+  return s
+}
+
+t.test('index: offsets, sections, counts, text on demand', async (t) => {
+  const p = write('a.log', synthetic(3, 4, 2))
+  const src = await indexed(p)
+  const tree = src.tree
+  t.equal(tree.sections.length, 1 + 6, 'root + 2 sections per package')
+  t.equal(tree.lines.length, 3 * (2 + 4) + 1)
+  t.equal(tree.sections[0]!.errors, 1)
+  const pkg1 = tree.sections.find((s) => s.title === 'building pkg1')!
+  t.ok(pkg1, 'legacy nest titled by its head line')
+  t.equal(pkg1.errors, 1)
+  t.equal(pkg1.lines, 1 + 4 + 1, 'content lines incl. descendants, heads of children count, own head does not')
+  // text read back from the file
+  for (let i = 0; i < tree.lines.length; i++) t.notMatch(src.lineText(i).text.toString(), /\x1b/)
+  t.equal(src.lineText(tree.sections[0]!.firstError).text.toString(), 'error: pkg1 failed')
+  t.ok(tree.lines.flags(tree.sections[0]!.firstError) & LINE_ERROR)
+  t.ok(tree.lines.byteSize / Math.max(tree.lines.length, 65536) <= 16, '≤ 16 bytes per line')
+  src.close()
+})
+
+t.test('fold model: failure-aware default, zR/zM, row mapping round-trips', async (t) => {
+  const p = write('b.log', synthetic(50, 10, 7))
+  const src = await indexed(p)
+  const tree = src.tree
+  tree.foldDefault()
+  const failing = tree.sections.filter((s) => s.id > 0 && s.errors > 0)
+  t.ok(failing.length > 0)
+  for (const s of tree.sections.slice(1)) t.equal(tree.open[s.id], s.errors > 0, `section ${s.id} open iff it holds an error`)
+  // every visible row maps back to itself
+  const check = (label: string) => {
+    for (let r = 0; r < tree.rowCount; r++) {
+      const row = tree.rowAt(r)!
+      const back = row.header !== undefined ? tree.rowOfHeader(row.header) : tree.rowOfLine(row.line)
+      if (back !== r) return t.fail(`${label}: row ${r} maps back to ${back}`)
+    }
+    t.pass(`${label}: ${tree.rowCount} rows round-trip`)
+  }
+  check('default')
+  tree.setAll(() => true)
+  t.equal(tree.rowCount, tree.lines.length, 'all open: every line is a row (heads are headers)')
+  check('all open')
+  tree.setAll(() => false)
+  t.equal(tree.rowCount, 50)
+  check('all closed')
+  // reveal a line deep inside a closed fold
+  const target = tree.sections[0]!.firstError
+  t.notOk(tree.isVisibleLine(target))
+  tree.revealLine(target)
+  t.ok(tree.isVisibleLine(target))
+  t.equal(tree.rowAt(tree.rowOfLine(target))!.line, target)
+  src.close()
+})
+
+t.test('expand-all on 20,000 sections is fast', async (t) => {
+  const p = write('c.log', synthetic(10000, 3))
+  const src = await indexed(p)
+  const tree = src.tree
+  t.equal(tree.sections.length - 1, 20000)
+  const times: number[] = []
+  for (let k = 0; k < 10; k++) {
+    let t0 = performance.now()
+    tree.setAll(() => true)
+    void tree.rowCount
+    void tree.rowAt(Math.floor(tree.rowCount / 2))
+    times.push(performance.now() - t0)
+    t0 = performance.now()
+    tree.setAll(() => false)
+    void tree.rowCount
+    times.push(performance.now() - t0)
+  }
+  times.sort((a, b) => a - b)
+  // the median, so a loaded CI machine does not make it flaky; bench/sections/pager.mjs reports p95
+  const med = times[Math.floor(times.length / 2)]!
+  t.ok(med < 16, `zR/zM median ${med.toFixed(2)} ms < 16 ms`)
+  src.close()
+})
+
+t.test('search: literal, regex, inverted; hits counted per section', async (t) => {
+  const p = write('d.log', synthetic(20, 5, 5))
+  const src = await indexed(p)
+  const tree = src.tree
+  const lit = new SearchJob(src.fd, tree, { source: 'of pkg1\n', literal: true })
+  await lit.promise
+  t.equal(lit.hits, 5)
+  const re = new SearchJob(src.fd, tree, { source: 'error: pkg\\d+ failed', literal: false })
+  await re.promise
+  t.equal(re.hits, 4)
+  t.equal(tree.sections[0]!.hits, 4)
+  const pkg4 = tree.sections.find((s) => s.title === 'building pkg4')!
+  t.equal(pkg4.hits, 1, 'hit counted in the enclosing sections')
+  const inv = new SearchJob(src.fd, tree, { source: 'line', literal: true, invert: true })
+  await inv.promise
+  t.equal(inv.hits, tree.lines.length - 20 * 5)
+  src.close()
+})
+
+t.test('a growing file is followed', async (t) => {
+  const p = write('e.log', `${E}[pbuilding x\nfirst\n`)
+  const src = LogSource.open(p, { follow: true, pollMs: 20 })
+  src.start()
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  t.equal(src.tree.lines.length, 2)
+  t.same(src.tree.running.length, 1, 'the section is running')
+  fs.appendFileSync(p, `second\n${E}[q`)
+  await new Promise<void>((r) => src.on('grow', () => r()))
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  t.equal(src.tree.lines.length, 3)
+  t.equal(src.tree.running.length, 0, 'closed')
+  src.close()
+})
