@@ -13,7 +13,7 @@ t.test('json: a versioned tree with counts, byte ranges and every line', async (
   const doc = JSON.parse(r.stdout.toString())
   t.equal(doc.format, 'buildlog')
   t.equal(doc.version, 1)
-  t.same(doc.root.counts, { lines: 17, errors: 0, warnings: 0 })
+  t.same(doc.root.counts, { lines: 17, errors: 1, warnings: 1 }, 'error: and : warning: lines count (spec D-24)')
   const top = doc.root.children[0]
   t.match(top, { type: 'section', kind: 'nest', title: 'building /nix/store/0c8bgvyx2kv4mjz3qc7ipj6j5ak2bhz6-hello-2.10', offset: 0, end: legacy.length - 3 }, 'a section ends where its closing ESC[q starts')
   const lines: number[] = []

@@ -73,40 +73,17 @@ import type { EventSink, LineEvent, LogEvent, SectionCloseEvent, SectionOpenEven
 import { JSON_FAIL, isJsonObject, lastPrefixEnd, tryParseNixJson, tryParseNixJsonPrefix } from './nix-json.js'
 import type { JsonObject, JsonValue } from './nix-json.js'
 import { toNixId } from './nix-line.js'
-import type { NixField } from './nix-line.js'
+import type { NixField, NixMsgLine, NixResultLine, NixStartLine, NixStopLine } from './nix-line.js'
 
 // ---------------------------------------------------------------------------------------------
 // Messages
 
-export interface InternalJsonMsg {
-  action: 'msg'
-  level: number
-  msg: string
-  raw?: string
-  file?: string | null
-  line?: number | null
-  column?: number | null
-}
-export interface InternalJsonStart {
-  action: 'start'
-  id: string
-  /** "0" when absent (Nix < 2.18). */
-  parent: string
-  type: number
-  level: number
-  text: string
-  fields: NixField[]
-}
-export interface InternalJsonStop {
-  action: 'stop'
-  id: string
-}
-export interface InternalJsonResult {
-  action: 'result'
-  id: string
-  type: number
-  fields: NixField[]
-}
+/** The same messages as `@nix` lines in build logs carry (nix-line.ts), tagged by `action`. */
+type AsAction<T extends { kind: string }, A extends string> = Omit<T, 'kind'> & { action: A }
+export type InternalJsonMsg = AsAction<NixMsgLine, 'msg'>
+export type InternalJsonStart = AsAction<NixStartLine, 'start'>
+export type InternalJsonStop = AsAction<NixStopLine, 'stop'>
+export type InternalJsonResult = AsAction<NixResultLine, 'result'>
 /** A JSON object with a string `action` that is not one of the four: ignored (forward compatibility). */
 export interface InternalJsonUnknown {
   action: 'unknown'
@@ -381,6 +358,23 @@ function closeObject(b: FastBuffer, i: number, e: number): boolean {
   return true
 }
 
+/** `"fields":[…],` (optional, keys are sorted) then `"id":N`; the index after the id, or -1. */
+function fieldsThenId(b: FastBuffer, i: number, e: number): number {
+  sc.fields = NO_FIELDS
+  const j = lit(b, i, e, L_FIELDS)
+  if (j >= 0) {
+    i = fieldsValue(b, j, e)
+    if (i < 0 || b[i] !== 0x2c) return -1
+    i++
+  }
+  i = lit(b, i, e, L_ID)
+  if (i < 0) return -1
+  i = idText(b, i, e)
+  if (i < 0) return -1
+  sc.id = outId
+  return i
+}
+
 /** Try the compact layouts; true when `sc` describes the whole line `b[s, e)`. */
 function fastScan(b: FastBuffer, s: number, e: number): boolean {
   let i = lit(b, s, e, L_ACTION)
@@ -390,18 +384,8 @@ function fastScan(b: FastBuffer, s: number, e: number): boolean {
     i = lit(b, i, e, L_RESULT)
     if (i < 0) return false
     sc.action = 'result'
-    sc.fields = NO_FIELDS
-    const j = lit(b, i, e, L_FIELDS)
-    if (j >= 0) {
-      i = fieldsValue(b, j, e)
-      if (i < 0 || b[i] !== 0x2c) return false
-      i++
-    }
-    i = lit(b, i, e, L_ID)
+    i = fieldsThenId(b, i, e)
     if (i < 0) return false
-    i = idText(b, i, e)
-    if (i < 0) return false
-    sc.id = outId
     i = lit(b, i, e, L_TYPE)
     if (i < 0) return false
     i = smallInt(b, i, e)
@@ -421,18 +405,8 @@ function fastScan(b: FastBuffer, s: number, e: number): boolean {
     i = lit(b, i, e, L_START)
     if (i < 0) return false
     sc.action = 'start'
-    sc.fields = NO_FIELDS
-    const k = lit(b, i, e, L_FIELDS)
-    if (k >= 0) {
-      i = fieldsValue(b, k, e)
-      if (i < 0 || b[i] !== 0x2c) return false
-      i++
-    }
-    i = lit(b, i, e, L_ID)
+    i = fieldsThenId(b, i, e)
     if (i < 0) return false
-    i = idText(b, i, e)
-    if (i < 0) return false
-    sc.id = outId
     i = lit(b, i, e, L_LEVEL)
     if (i < 0) return false
     i = smallInt(b, i, e)

@@ -1,4 +1,5 @@
 import type { LineEvent, LogEvent, SectionKind, SectionOpenEvent } from '../events.js'
+import { lineSeverity } from './severity.js'
 
 export interface Counts {
   lines: number
@@ -32,11 +33,7 @@ export interface TreeSection {
 }
 
 export function isErrorLine(e: LineEvent): boolean {
-  return e.error || e.level === 0
-}
-
-export function isWarningLine(e: LineEvent): boolean {
-  return e.warning || e.level === 1
+  return lineSeverity(e) === 'error'
 }
 
 /**
@@ -62,8 +59,9 @@ export class EventTreeBuilder {
         const section = this.byId.get(event.section) ?? this.root
         section.children.push({ type: 'line', event })
         if (event.head && section.title === '') section.title = event.text.toString('utf8')
-        const error = isErrorLine(event)
-        const warning = isWarningLine(event)
+        const severity = lineSeverity(event)
+        const error = severity === 'error'
+        const warning = severity === 'warning'
         for (let s: TreeSection | null = section; s; s = s.parent) {
           s.counts.lines++
           if (error) s.counts.errors++

@@ -7,7 +7,7 @@
  */
 
 import type { LogEvent, SectionKind } from '../events.js'
-import { looksLikeError, looksLikeWarning } from './classify.js'
+import { looksLikeError, looksLikeWarning } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'

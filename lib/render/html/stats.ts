@@ -5,7 +5,7 @@
  * trailing data block).
  */
 import type { LogEvent, SectionOpenEvent } from '../../events.js'
-import { lineSeverity } from './severity.js'
+import { lineSeverity } from '../../tree/severity.js'
 
 export interface SectionStats {
   /** Lines inside the section, descendants and their heads included, its own head excluded. */

@@ -20,7 +20,7 @@ import { DEFAULT_STYLE, type StyleState } from '../../sgr/style.js'
 import { escapeHtml, escapeLogText, jsonForScript } from './escape.js'
 import { renderLine } from './line.js'
 import { CSP, PAGE_CSS, PAGE_JS } from './page.js'
-import { lineSeverity } from './severity.js'
+import { lineSeverity } from '../../tree/severity.js'
 import { formatDuration, StatsCollector, statsText, type Plan } from './stats.js'
 
 /** Lines per `<div class="c">` block. */
