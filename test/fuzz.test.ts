@@ -43,7 +43,7 @@ const serialise = (events: LogEvent[]): string => JSON.stringify(events, (_k, v)
 
 t.test('random input: never throws, invariants hold, chunking does not matter', async (t) => {
   const rnd = prng(20261129)
-  for (let n = 0; n < 300; n++) {
+  for (let n = 0; n < 600; n++) {
     const input = fuzzInput(rnd, 1 + rnd(60))
     const label = `case ${n} ${JSON.stringify(input.toString('latin1'))}`
     for (const color of [true, false]) {
@@ -57,7 +57,7 @@ t.test('random input: never throws, invariants hold, chunking does not matter', 
     const streamedEvents = (await streamed(new LogDecoderStream(), randomChunks(rnd, input))) as LogEvent[]
     if (serialise(streamedEvents) !== serialise(events)) t.fail(`${label}: events depend on chunking`)
   }
-  t.pass('300 random logs')
+  t.pass('600 random logs')
 })
 
 t.test('mutated real logs', async (t) => {

@@ -52,6 +52,14 @@ export interface FramerSink {
   trailingStyles?(buf: Uint8Array, start: number, end: number): void
   /** An escape that is neither legacy nor kept SGR was removed at `start` (for visible placeholders). */
   removed?(kind: DroppedKind | 'csi', start: number, end: number): void
+  /**
+   * The fast path, for sinks that only want bytes (the clean filter): whole plain lines —
+   * no escape, no CR — handed over as one range instead of line by line. `spanLimit` says where
+   * the sink needs lines again (a line that may be `@nix`, a CI marker, BEL …). A sink with
+   * spans gets diagnostics without line and column (0): the framer stops counting lines.
+   */
+  span?(buf: Uint8Array, start: number, end: number): void
+  spanLimit?(buf: Uint8Array, from: number, end: number, base: number): number
 }
 
 export interface FramerOptions {
@@ -100,8 +108,11 @@ export class BuildLogFramer implements TokenHandler {
   private lineFeeds = 0
   private lastLineFeed = -1
 
+  private readonly spans: boolean
+
   constructor(private readonly sink: FramerSink, options: FramerOptions = {}) {
     this.keepSgr = options.keepSgr ?? true
+    this.spans = sink.span !== undefined && sink.spanLimit !== undefined
   }
 
   write(chunk: Uint8Array): void {
@@ -137,6 +148,15 @@ export class BuildLogFramer implements TokenHandler {
     const base = offset - start
     let i = start
     while (i < end) {
+      if (this.spans && this.atFreshLine()) {
+        const spanEnd = this.plainSpanEnd(buf, i, end, base)
+        if (spanEnd > i) {
+          this.sink.span!(buf, i, spanEnd)
+          this.afterSpan(base + spanEnd)
+          i = spanEnd
+          continue
+        }
+      }
       if (this.pendingCr) {
         this.pendingCr = false
         if (buf[i] !== LF) this.carriageReset()
@@ -227,6 +247,32 @@ export class BuildLogFramer implements TokenHandler {
 
   chunkEnd(): void {
     this.materialize()
+  }
+
+  // --- the span fast path ---
+
+  /** Nothing pending: the next byte starts a line (not the rest of one a CR restarted). */
+  private atFreshLine(): boolean {
+    return !this.direct && this.buffer.length === 0 && !this.pendingCr && !this.ignoreLf && !this.hadCarriageReset
+  }
+
+  /** End (after its LF) of the longest run of whole lines from `from` that the sink takes as bytes. */
+  private plainSpanEnd(buf: Uint8Array, from: number, end: number, base: number): number {
+    const limit = Math.min(end, this.crFinder.next(buf, from, base), this.sink.spanLimit!(buf, from, end, base))
+    if (limit <= from) return from
+    const lastLf = buf.lastIndexOf(LF, limit - 1)
+    return lastLf >= from ? lastLf + 1 : from
+  }
+
+  private afterSpan(rawEnd: number): void {
+    this.inHeader = false
+    this.priority = 1
+    this.warning = false
+    this.error = false
+    this.lineOffset = rawEnd
+    this.atLineStartOfRawLine = true
+    this.atLineStart = true
+    this.escapeSinceReset = false
   }
 
   // --- line assembly ---

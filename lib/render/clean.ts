@@ -34,6 +34,11 @@ export class CleanWriter implements FramerSink {
   private blockEnd = 0
   private readonly belFinder = new ByteFinder(BEL)
   private readonly c1Finder = new ByteFinder(C1_LEAD)
+  // Line starts the filter must look at: `@nix ` lines and CI markers that need no CR.
+  private readonly nixFinder = new ByteFinder(Buffer.from('\n@nix '))
+  private readonly colonsFinder = new ByteFinder(Buffer.from('\n::'))
+  private readonly hashesFinder = new ByteFinder(Buffer.from('\n##'))
+  private readonly travisFinder = new ByteFinder(Buffer.from('\ntravis_fold:'))
 
   constructor(private readonly options: CleanOptions = {}) {}
 
@@ -57,6 +62,23 @@ export class CleanWriter implements FramerSink {
   private isHiddenMarker(view: LineView): boolean {
     const marker = matchCiMarker(textOf(view), view.beforeCr ? view.beforeCr.toString('utf8') : null)
     return marker !== null && !(marker.system === 'gitlab' && marker.action === 'open')
+  }
+
+  span(buf: Uint8Array, start: number, end: number): void {
+    this.addRun(buf as Buffer, start, end)
+  }
+
+  /** Where plain byte ranges must stop: at BEL or a possible C1, or before a line we must inspect. */
+  spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
+    if (mayBeCiMarker(buf[from]) || buf[from] === 0x40) return from
+    let limit = Math.min(this.belFinder.next(buf, from, base), this.c1Finder.next(buf, from, base))
+    if (limit > end) limit = end
+    // The needles start with the LF before the line: stop after that LF.
+    for (const finder of [this.nixFinder, this.colonsFinder, this.hashesFinder, this.travisFinder]) {
+      const at = finder.next(buf, from, base)
+      if (at < limit) limit = at + 1
+    }
+    return limit
   }
 
   trailingStyles(buf: Uint8Array, start: number, end: number): void {
