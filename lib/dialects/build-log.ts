@@ -1,6 +1,6 @@
-import type { EventSink, LineEvent, SectionCloseEvent, SectionKind, StyleMark } from '../events.js'
+import type { EventSink, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
-import { matchCiMarker, mayBeCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
+import { hasCiMarkerPrefix, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
 import { textWithoutSgr } from './line-buffer.js'
 import { drvDisplayName, failedDrvs } from './drv-name.js'
@@ -47,6 +47,13 @@ export function lineContent(view: LineView): { text: Buffer; styles: StyleMark[]
     cursor = view.sgr.data[k + 1]!
   }
   return { text, styles }
+}
+
+const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
+
+function startsWithRunningPhase(text: Buffer): boolean {
+  if (text.length <= RUNNING_PHASE_BYTES.length || text[0] !== 0x52 /* R */) return false
+  return text.compare(RUNNING_PHASE_BYTES, 0, RUNNING_PHASE_BYTES.length, 0, RUNNING_PHASE_BYTES.length) === 0
 }
 
 /** Removes the first `n` text bytes of a line and shifts its style marks. */
@@ -123,7 +130,8 @@ export class BuildLogDecoder implements FramerSink {
       if (message !== null) return this.nixLine(message, view)
     }
     const { text, styles } = lineContent(view)
-    if (mayBeCiMarker(view.beforeCr ? view.beforeCr[0] : text[0])) {
+    const head = view.beforeCr ?? text
+    if (hasCiMarkerPrefix(head, 0, head.length)) {
       const marker = matchCiMarker(text.toString('utf8'), view.beforeCr ? view.beforeCr.toString('utf8') : null)
       if (marker) return this.ciMarker(marker, view.offset)
     }
@@ -143,7 +151,7 @@ export class BuildLogDecoder implements FramerSink {
     if (styles) event.styles = styles
     if (this.prefixed && this.buildLine(event)) return
     this.releaseHeader()
-    if (!view.head && text.length > RUNNING_PHASE.length && text.toString('latin1', 0, RUNNING_PHASE.length) === RUNNING_PHASE) {
+    if (!view.head && startsWithRunningPhase(text)) {
       this.heldHeader = event
       return
     }
@@ -234,7 +242,7 @@ export class BuildLogDecoder implements FramerSink {
       this.builds.set(name, scope)
     }
     dropPrefix(event, m[0].length)
-    if (event.text.length > RUNNING_PHASE.length && event.text.toString('latin1', 0, RUNNING_PHASE.length) === RUNNING_PHASE) {
+    if (startsWithRunningPhase(event.text)) {
       this.phase(scope, event.text.toString('utf8', RUNNING_PHASE.length), event.offset)
       event.head = true
     }
@@ -281,7 +289,10 @@ export class BuildLogDecoder implements FramerSink {
     const section: Section = { id, kind }
     scope.stack.push(section)
     this.openIds.add(id)
-    this.emit({ type: 'open', id, parent, kind, ...(title === undefined ? {} : { title }), priority, offset, ...(attrs ? { attrs } : {}) })
+    const open: SectionOpenEvent = { type: 'open', id, parent, kind, priority, offset }
+    if (title !== undefined) open.title = title
+    if (attrs) open.attrs = attrs
+    this.emit(open)
     return section
   }
 

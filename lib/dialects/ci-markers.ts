@@ -38,9 +38,21 @@ function teamcityDecode(s: string): string {
   })
 }
 
-/** Cheap pre-check on the first byte, so ordinary lines cost one comparison. */
-export function mayBeCiMarker(firstByte: number | undefined): boolean {
-  return firstByte === 0x3a /* : */ || firstByte === 0x23 /* # */ || firstByte === 0x73 /* s */ || firstByte === 0x74 /* t */
+const PREFIXES = ['::', '##', 'section_start:', 'section_end:', 'travis_fold:'].map((p) => Buffer.from(p))
+
+/**
+ * Cheap pre-check on the bytes a line starts with, so ordinary lines cost a comparison or two and
+ * no string: only lines starting like a marker are matched.
+ */
+export function hasCiMarkerPrefix(buf: Uint8Array, start: number, end: number): boolean {
+  const first = buf[start]
+  if (first !== 0x3a && first !== 0x23 && first !== 0x73 && first !== 0x74) return false
+  next: for (const prefix of PREFIXES) {
+    if (prefix[0] !== first || end - start < prefix.length) continue
+    for (let k = 1; k < prefix.length; k++) if (buf[start + k] !== prefix[k]) continue next
+    return true
+  }
+  return false
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
-import { matchCiMarker, mayBeCiMarker } from '../dialects/ci-markers.js'
+import { hasCiMarkerPrefix, matchCiMarker } from '../dialects/ci-markers.js'
 import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
 import { copyBytes } from '../bytes.js'
@@ -44,7 +44,7 @@ export class CleanWriter implements FramerSink {
 
   line(view: LineView): void {
     if (!this.options.keepNixLines && view.atLineStart && isNixCandidate(view.buf, view.start, view.end) && classifyNixLine(view.buf, view.start, view.end) !== null) return
-    if (mayBeCiMarker(view.beforeCr ? view.beforeCr[0] : firstTextByte(view)) && this.isHiddenMarker(view)) return
+    if (this.mayBeMarker(view) && this.isHiddenMarker(view)) return
     const withLf = view.ended === 'lf'
     const buf = view.buf as Buffer
     if (view.direct && withLf && buf[view.end] === LF && this.isSafe(buf, view.start, view.end + 1, view.chunkBase)) {
@@ -53,6 +53,12 @@ export class CleanWriter implements FramerSink {
     }
     this.copySanitized(buf, view.start, view.end)
     if (withLf) this.copy(NEWLINE, 0, 1)
+  }
+
+  private mayBeMarker(view: LineView): boolean {
+    if (view.beforeCr) return hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length)
+    const first = firstTextByte(view)
+    return first !== undefined && hasCiMarkerPrefix(view.buf, first, view.end)
   }
 
   /**
@@ -70,7 +76,7 @@ export class CleanWriter implements FramerSink {
 
   /** Where plain byte ranges must stop: at BEL or a possible C1, or before a line we must inspect. */
   spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
-    if (mayBeCiMarker(buf[from]) || buf[from] === 0x40) return from
+    if (buf[from] === 0x40 || hasCiMarkerPrefix(buf, from, end)) return from
     let limit = Math.min(this.belFinder.next(buf, from, base), this.c1Finder.next(buf, from, base))
     if (limit > end) limit = end
     // The needles start with the LF before the line: stop after that LF.
@@ -165,10 +171,11 @@ export class CleanWriter implements FramerSink {
 
 const NEWLINE = Buffer.from('\n')
 
+/** Index of the first text byte (after leading inline SGR), or undefined for an empty line. */
 function firstTextByte(view: LineView): number | undefined {
   let at = view.start
   for (let k = 0; k < view.sgr.length && view.sgr.data[k] === at; k += 2) at = view.sgr.data[k + 1]!
-  return at < view.end ? view.buf[at] : undefined
+  return at < view.end ? at : undefined
 }
 
 /** A line's text without its inline SGR, as a string (only for the rare lines that may be markers). */
