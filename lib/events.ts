@@ -63,6 +63,11 @@ export interface LineEvent {
   text: Buffer
   /** SGR styling within `text`, in order; absent when the line had none. */
   styles?: StyleMark[]
+  /**
+   * Byte positions in `text` where an escape sequence (OSC, cursor movement, …: anything but kept
+   * SGR and the legacy codes) was removed, so a face can show a visible placeholder; absent when none.
+   */
+  removed?: number[]
   /** True when this line is the head (title) of the section opened just before it. */
   head: boolean
   priority: number

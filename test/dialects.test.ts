@@ -116,3 +116,12 @@ t.test('events do not depend on chunking (every split of a mixed log)', async (t
   }
   t.equal(bad, 0)
 })
+
+t.test('line events say where escapes were removed (placeholders), across carriage returns', async (t) => {
+  const lines = decode(Buffer.from('a\x1b]0;t\x07b\x1b[31mc\x1b[2Kd\r\nxx\x1b[Ky\rz\x1b[1Aw\nplain\n', 'latin1')).filter((e) => e.type === 'line')
+  t.same(lines.map((e) => e.type === 'line' && [e.text.toString(), e.removed]), [
+    ['abcd', [1, 3]],
+    ['zw', [1]],
+    ['plain', undefined],
+  ])
+})

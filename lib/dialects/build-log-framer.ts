@@ -14,6 +14,8 @@ export class LineView {
   buf: Uint8Array = new Uint8Array(0)
   start = 0
   end = 0
+  /** Positions in `buf` where escapes were removed (only when the framer tracks them). */
+  removed: SgrMarks = NO_SGR
   /** Inline SGR sequences inside `buf` (none unless styles are kept). */
   sgr: SgrMarks = NO_SGR
   textLength = 0
@@ -60,11 +62,15 @@ export interface FramerSink {
    */
   span?(buf: Uint8Array, start: number, end: number): void
   spanLimit?(buf: Uint8Array, from: number, end: number, base: number): number
+  /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
+  chunk?(buf: Uint8Array, base: number): void
 }
 
 export interface FramerOptions {
   /** Keep SGR sequences inline in line bytes (colour output, styles). Default true. */
   keepSgr?: boolean
+  /** Record where escapes other than kept SGR and legacy codes were removed (`LineView.removed`). */
+  markRemoved?: boolean
 }
 
 /**
@@ -109,15 +115,19 @@ export class BuildLogFramer implements TokenHandler {
   private lastLineFeed = -1
 
   private readonly spans: boolean
+  private readonly markRemoved: boolean
 
   constructor(private readonly sink: FramerSink, options: FramerOptions = {}) {
     this.keepSgr = options.keepSgr ?? true
+    this.markRemoved = options.markRemoved ?? false
     this.spans = sink.span !== undefined && sink.spanLimit !== undefined
   }
 
   write(chunk: Uint8Array): void {
     // Faces copy with Buffer methods; a plain Uint8Array gets a Buffer view (no copy).
-    this.tokenizer.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    this.sink.chunk?.(buf, this.tokenizer.offset)
+    this.tokenizer.write(buf)
   }
 
   /** Bytes consumed so far. */
@@ -192,8 +202,9 @@ export class BuildLogFramer implements TokenHandler {
         this.materialize()
         if (this.buffer.length + seq.byteLength > MAX_LINE_BYTES) this.split(seq.start)
         this.buffer.appendSgr(seq)
-      } else if (this.sink.removed) {
-        this.sink.removed('csi', seq.start, seq.end)
+      } else {
+        this.noteRemoved()
+        if (this.sink.removed) this.sink.removed('csi', seq.start, seq.end)
       }
       return
     }
@@ -242,7 +253,15 @@ export class BuildLogFramer implements TokenHandler {
   dropped(kind: DroppedKind, start: number, end: number): void {
     this.resolvePendingCr()
     this.escapeSinceReset = true
+    this.noteRemoved()
     if (this.sink.removed) this.sink.removed(kind, start, end)
+  }
+
+  /** Remembers where in the pending line an escape was removed, for visible placeholders. */
+  private noteRemoved(): void {
+    if (!this.markRemoved) return
+    this.materialize()
+    this.buffer.markRemoved()
   }
 
   chunkEnd(): void {
@@ -296,7 +315,7 @@ export class BuildLogFramer implements TokenHandler {
       const stop = Math.min(end, start + room)
       if (this.direct && this.directBuf === buf && this.directEnd === start) {
         this.directEnd = stop
-      } else if (!this.direct && this.buffer.length === 0) {
+      } else if (!this.direct && this.buffer.length === 0 && this.buffer.removed.length === 0) {
         this.direct = true
         this.directBuf = buf
         this.directBase = base
@@ -356,6 +375,7 @@ export class BuildLogFramer implements TokenHandler {
       view.start = this.directStart
       view.end = this.directEnd
       view.sgr = NO_SGR
+      view.removed = NO_SGR
       view.textLength = this.directEnd - this.directStart
       view.direct = true
       view.chunkBase = this.directBase
@@ -365,6 +385,7 @@ export class BuildLogFramer implements TokenHandler {
       view.start = 0
       view.end = buffer.length
       view.sgr = buffer.sgr
+      view.removed = buffer.removed
       view.textLength = buffer.textLength
       view.direct = false
     }

@@ -32,11 +32,28 @@ export interface BuildLogOptions {
   prefixed?: boolean
 }
 
+/** Text positions (SGR bytes not counted) of the escapes removed from a line. */
+function removedPositions(view: LineView): number[] {
+  const out: number[] = []
+  let k = 0
+  let sgrBefore = 0
+  for (let r = 0; r < view.removed.length; r += 2) {
+    const at = view.removed.data[r]!
+    while (k < view.sgr.length && view.sgr.data[k + 1]! <= at) {
+      sgrBefore += view.sgr.data[k + 1]! - view.sgr.data[k]!
+      k += 2
+    }
+    out.push(at - view.start - sgrBefore)
+  }
+  return out
+}
+
 /** Copies a line's text without its inline SGR sequences, and lists those as style marks. */
-export function lineContent(view: LineView): { text: Buffer; styles: StyleMark[] | undefined } {
+export function lineContent(view: LineView): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
   const buf = view.buf as Buffer
   const text = textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength)
-  if (view.sgr.length === 0) return { text, styles: undefined }
+  const removed = view.removed.length > 0 ? removedPositions(view) : undefined
+  if (view.sgr.length === 0) return removed ? { text, styles: undefined, removed } : { text, styles: undefined }
   const styles: StyleMark[] = []
   let at = 0
   let cursor = view.start
@@ -46,7 +63,7 @@ export function lineContent(view: LineView): { text: Buffer; styles: StyleMark[]
     styles.push({ at, params: buf.toString('latin1', s + 2, view.sgr.data[k + 1]! - 1) })
     cursor = view.sgr.data[k + 1]!
   }
-  return { text, styles }
+  return removed ? { text, styles, removed } : { text, styles }
 }
 
 const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
@@ -70,6 +87,11 @@ function dropPrefix(event: LineEvent, n: number): void {
     if (last && last.params !== '0' && last.params !== '') kept.unshift(last)
     if (kept.length > 0) event.styles = kept
     else delete event.styles
+  }
+  if (event.removed) {
+    const removed = event.removed.filter((at) => at >= n).map((at) => at - n)
+    if (removed.length > 0) event.removed = removed
+    else delete event.removed
   }
 }
 
@@ -101,7 +123,7 @@ export class BuildLogDecoder implements FramerSink {
     private readonly context: DecodeContext = new DecodeContext(),
     options: BuildLogOptions = {},
   ) {
-    this.framer = new BuildLogFramer(this, { keepSgr: true })
+    this.framer = new BuildLogFramer(this, { keepSgr: true, markRemoved: true })
     this.prefixed = options.prefixed ?? false
   }
 
@@ -129,7 +151,7 @@ export class BuildLogDecoder implements FramerSink {
       const message = classifyNixLine(view.buf, view.start, view.end)
       if (message !== null) return this.nixLine(message, view)
     }
-    const { text, styles } = lineContent(view)
+    const { text, styles, removed } = lineContent(view)
     const head = view.beforeCr ?? text
     if (hasCiMarkerPrefix(head, 0, head.length)) {
       const marker = matchCiMarker(text.toString('utf8'), view.beforeCr ? view.beforeCr.toString('utf8') : null)
@@ -149,6 +171,7 @@ export class BuildLogDecoder implements FramerSink {
       ended: view.ended,
     }
     if (styles) event.styles = styles
+    if (removed) event.removed = removed
     if (this.prefixed && this.buildLine(event)) return
     this.releaseHeader()
     if (!view.head && startsWithRunningPhase(text)) {

@@ -51,6 +51,8 @@ export class LineBuffer {
   textLength = 0
   /** Flat pairs [start, end) of inline SGR sequences, in order. */
   readonly sgr = new SgrMarks()
+  /** Where escapes were removed: byte positions in `bytes` (each stored as a pair [at, at]). */
+  readonly removed = new SgrMarks()
 
   private reserve(extra: number): void {
     const need = this.length + extra
@@ -75,6 +77,10 @@ export class LineBuffer {
     const start = this.length
     this.length = seq.writeTo(this.bytes, start)
     this.sgr.push(start, this.length)
+  }
+
+  markRemoved(): void {
+    this.removed.push(this.length, this.length)
   }
 
   /**
@@ -104,6 +110,10 @@ export class LineBuffer {
       }
     }
     if (cursor < at) text += at - cursor
+    // Marks of removed escapes in the discarded text go with it.
+    let keptRemoved = 0
+    for (let k = 0; k < this.removed.length; k += 2) if (this.removed.data[k]! <= at) keptRemoved += 2
+    this.removed.length = keptRemoved
     this.sgr.length = kept
     this.length = write
     this.textLength = text
@@ -120,6 +130,7 @@ export class LineBuffer {
     this.length = 0
     this.textLength = 0
     this.sgr.length = 0
+    this.removed.length = 0
   }
 
   /** Gives the buffer back to the allocator after an unusually long line. */

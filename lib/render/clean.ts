@@ -39,6 +39,9 @@ export class CleanWriter implements FramerSink {
   private readonly colonsFinder = new ByteFinder(Buffer.from('\n::'))
   private readonly hashesFinder = new ByteFinder(Buffer.from('\n##'))
   private readonly travisFinder = new ByteFinder(Buffer.from('\ntravis_fold:'))
+  private readonly lineStartFinders = [this.nixFinder, this.colonsFinder, this.hashesFinder, this.travisFinder]
+  /** Absolute end of the last input chunk that held a BEL or a C1 lead byte: lines before it need sanitizing. */
+  private controlsUntil = 0
 
   constructor(private readonly options: CleanOptions = {}) {}
 
@@ -51,7 +54,8 @@ export class CleanWriter implements FramerSink {
       this.addRun(buf, view.start, view.end + 1)
       return
     }
-    this.copySanitized(buf, view.start, view.end)
+    if (view.offset < this.controlsUntil) this.copySanitized(buf, view.start, view.end)
+    else this.copy(buf, view.start, view.end)
     if (withLf) this.copy(NEWLINE, 0, 1)
   }
 
@@ -70,6 +74,10 @@ export class CleanWriter implements FramerSink {
     return marker !== null && !(marker.system === 'gitlab' && marker.action === 'open')
   }
 
+  chunk(buf: Uint8Array, base: number): void {
+    if (buf.indexOf(BEL) !== -1 || buf.indexOf(C1_LEAD) !== -1) this.controlsUntil = base + buf.length
+  }
+
   span(buf: Uint8Array, start: number, end: number): void {
     this.addRun(buf as Buffer, start, end)
   }
@@ -80,7 +88,7 @@ export class CleanWriter implements FramerSink {
     let limit = Math.min(this.belFinder.next(buf, from, base), this.c1Finder.next(buf, from, base))
     if (limit > end) limit = end
     // The needles start with the LF before the line: stop after that LF.
-    for (const finder of [this.nixFinder, this.colonsFinder, this.hashesFinder, this.travisFinder]) {
+    for (const finder of this.lineStartFinders) {
       const at = finder.next(buf, from, base)
       if (at < limit) limit = at + 1
     }

@@ -6,7 +6,12 @@
 
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
-import { createDecoder, decode, type DialectChoice, type SniffingDecoder } from '../decoder.js'
+import { SniffingDecoder, decode, forcedDetection, type ByteDecoder, type DialectChoice } from '../decoder.js'
+import { BuildLogDecoder } from '../dialects/build-log.js'
+import { DecodeContext } from '../dialects/context.js'
+import type { Detection } from '../dialects/detect.js'
+import { InternalJsonDecoder } from '../dialects/internal-json.js'
+import { IndexDecoder } from './index-decoder.js'
 import type { LineEvent, LogEvent, StyleMark } from '../events.js'
 import { LogTree } from './tree.js'
 
@@ -53,6 +58,11 @@ export interface LogSourceOptions {
   growing?: boolean
   pollMs?: number
   dialect?: DialectChoice
+  /**
+   * How build logs are indexed: `fast` (default) writes offsets straight into the tree and uses
+   * events only for structure (IndexDecoder); `events` feeds every decoder event to the tree.
+   */
+  index?: 'fast' | 'events'
 }
 
 export declare interface LogSource {
@@ -82,8 +92,23 @@ export class LogSource extends EventEmitter {
     this.growing = options.growing ?? false
     this.size = fs.fstatSync(fd).size
     this.pollMs = options.pollMs ?? 200
-    this.decoder = createDecoder((e) => this.pendingEvents.push(e), { dialect: options.dialect ?? 'auto' })
+    const fast = (options.index ?? 'fast') === 'fast'
+    this.decoder = new SniffingDecoder((d) => this.createDecoder(d, fast), forcedDetection(options.dialect ?? 'auto'))
   }
+
+  /** The decoder for the detected dialect (as createDecoder picks it), or the index fast path. */
+  private createDecoder(d: Detection, fast: boolean): ByteDecoder {
+    const emit = (e: LogEvent): void => {
+      this.pendingEvents.push(e)
+    }
+    if (d.dialect === 'internal-json') return new InternalJsonDecoder(emit, new DecodeContext(), (sink) => new BuildLogDecoder(sink, new DecodeContext()))
+    if (d.prefixed || !fast) return new BuildLogDecoder(emit, new DecodeContext(), { prefixed: d.prefixed })
+    // structure events go to the tree at once: the fast path adds lines to it directly, in order
+    return (this.indexDecoder = new IndexDecoder(this.tree))
+  }
+
+  /** The index fast path, when the input is a build log it handles. */
+  indexDecoder: IndexDecoder | undefined
 
   /** The dialect the decoder chose (auto-detected from the first bytes), used to re-decode lines. */
   get dialect(): IndexDialect {
@@ -203,6 +228,8 @@ export class LogSource extends EventEmitter {
       fs.readSync(this.fd, b, 0, 1, this.pos - 1)
       lastIsLf = b[0] === 0x0a
     }
+    // A log shorter than the sniff window ending in LF: decide on all of it (EOF decides otherwise).
+    if (lastIsLf) this.decideEarly()
     if (!lastIsLf && !this.ended) {
       this.ended = true
       this.decoder.end()

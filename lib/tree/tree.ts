@@ -119,34 +119,7 @@ export class LogTree {
         if (err) flags |= LINE_ERROR
         if (warn) flags |= LINE_WARNING
         if (e.priority >= 3) flags |= LINE_DIM
-        const sec = this.sections[s]!
-        const isHead = e.head && s !== 0 && sec.head < 0 && sec.lines === 0 && this.pendingHead === s
-        if (isHead) flags |= LINE_HEAD
-        const i = this.lines.push(e.offset, s, flags, e.end)
-        this.pendingHead = -1
-        if (isHead) {
-          sec.head = i
-          if (!sec.title) sec.title = text.length > 300 ? text.slice(0, 300) : text
-          sec.firstLine = i
-          this.segKey[sec.parent]![this.segIdx[s]!] = i
-        } else {
-          const a = this.segA[s]!
-          const last = a.length - 1
-          const n = this.segN[s]!
-          if (last >= 0 && a[last]! >= 0 && a[last]! + n[last]! === i) n[last]!++
-          else {
-            a.push(i); n.push(1); this.segKey[s]!.push(i)
-          }
-          if (sec.lastLine < sec.firstLine) sec.firstLine = i
-          this.markDirty(s)
-        }
-        for (let p = s; p >= 0; p = this.sections[p]!.parent) {
-          const ps = this.sections[p]!
-          if (!isHead || p !== s) ps.lines++
-          ps.lastLine = i
-          if (err) { ps.errors++; if (ps.firstError < 0) ps.firstError = i }
-          if (warn) ps.warnings++
-        }
+        this.addLine(s, e.offset, e.end, flags, e.head, text)
         break
       }
       case 'close': {
@@ -175,6 +148,73 @@ export class LogTree {
       default:
         break
     }
+  }
+
+  /**
+   * Appends one line to section `s` (the index fast path calls this without an event). `flags`
+   * holds LINE_ERROR / LINE_WARNING / LINE_DIM; `head` says the framer saw it as a nest's head.
+   * `title` is the line's text (a string or its bytes), read only when the line becomes a title.
+   */
+  addLine(s: number, offset: number, end: number, flags: number, head: boolean, title: string | Buffer | null): number {
+    const err = (flags & LINE_ERROR) !== 0
+    const warn = (flags & LINE_WARNING) !== 0
+    const sec = this.sections[s]!
+    const isHead = head && s !== 0 && sec.head < 0 && sec.lines === 0 && this.pendingHead === s
+    if (isHead) flags |= LINE_HEAD
+    const i = this.lines.push(offset, s, flags, end)
+    this.pendingHead = -1
+    if (isHead) {
+      sec.head = i
+      if (!sec.title && title !== null) {
+        const text = typeof title === 'string' ? title : title.toString('utf8')
+        sec.title = text.length > 300 ? text.slice(0, 300) : text
+      }
+      sec.firstLine = i
+      this.segKey[sec.parent]![this.segIdx[s]!] = i
+    } else {
+      this.extendRun(s, i, 1)
+    }
+    for (let p = s; p >= 0; p = this.sections[p]!.parent) {
+      const ps = this.sections[p]!
+      if (!isHead || p !== s) ps.lines++
+      ps.lastLine = i
+      if (err) { ps.errors++; if (ps.firstError < 0) ps.firstError = i }
+      if (warn) ps.warnings++
+    }
+    return i
+  }
+
+  /**
+   * Accounts for `count` plain lines (no head) that the caller has just pushed to `lines`, all in
+   * the current section: one segment update and one walk up the ancestors for the whole run.
+   */
+  addPlainRun(count: number, errors: number, warnings: number, firstError: number): void {
+    if (count === 0) return
+    const s = this.current
+    const last = this.lines.length - 1
+    const first = last - count + 1
+    this.pendingHead = -1
+    this.extendRun(s, first, count)
+    for (let p = s; p >= 0; p = this.sections[p]!.parent) {
+      const ps = this.sections[p]!
+      ps.lines += count
+      ps.lastLine = last
+      if (errors > 0) { ps.errors += errors; if (ps.firstError < 0) ps.firstError = firstError }
+      ps.warnings += warnings
+    }
+  }
+
+  private extendRun(s: number, i: number, count: number): void {
+    const sec = this.sections[s]!
+    const a = this.segA[s]!
+    const last = a.length - 1
+    const n = this.segN[s]!
+    if (last >= 0 && a[last]! >= 0 && a[last]! + n[last]! === i) n[last]! += count
+    else {
+      a.push(i); n.push(count); this.segKey[s]!.push(i)
+    }
+    if (sec.lastLine < sec.firstLine) sec.firstLine = i
+    this.markDirty(s)
   }
 
   private markFailed(s: number): void {

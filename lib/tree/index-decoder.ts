@@ -1,0 +1,192 @@
+/**
+ * The index-only path for build logs (legacy escapes, `@nix` phases, CI markers; not `-L` prefixed
+ * logs, not internal-json): a FramerSink that writes line offsets and flags straight into the
+ * LogTree, with no event object and no text copy for ordinary lines.
+ *
+ * - Runs of whole plain lines (no escape, no CR, no line the dialect must look at) arrive from the
+ *   framer as one byte range (`span`); their lines are found with indexOf(LF) and their severity
+ *   with a byte-level pre-filter (needles any error/warning rule needs), so only candidate lines
+ *   are decoded and matched against the rules in severity.ts.
+ * - Other ordinary lines (`line`) are added directly, with the framer's head/priority/e/w state.
+ * - Structure — legacy opens and closes, `@nix` lines, CI markers, `Running phase:` lines (which
+ *   the decoder holds back to adopt as a phase head) — goes to a real BuildLogDecoder, whose events
+ *   feed the tree as before. So sections, phases and markers follow the decoder exactly.
+ *
+ * The tree is the one the event decoder gives (test/tree-index.test.ts compares them).
+ */
+
+import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
+import { BuildLogDecoder } from '../dialects/build-log.js'
+import { hasCiMarkerPrefix } from '../dialects/ci-markers.js'
+import { DecodeContext } from '../dialects/context.js'
+import { textWithoutSgr } from '../dialects/line-buffer.js'
+import { isNixCandidate } from '../dialects/nix-line.js'
+import { ByteFinder } from '../tokenizer/byte-finder.js'
+import type { ByteDecoder } from '../decoder.js'
+import type { LogEvent } from '../events.js'
+import { LINE_DIM, LINE_ERROR, LINE_WARNING } from './lines.js'
+import { looksLikeError, looksLikeWarning } from './severity.js'
+import type { LogTree } from './tree.js'
+
+const LF = 0x0a
+const RUNNING_PHASE = Buffer.from('Running phase: ')
+
+/**
+ * Every error or warning rule of severity.ts needs one of these substrings (ERROR_RE: error,
+ * fatal error, ERROR, FAIL:, ` *** `, LaTeX Error, BUILD FAILED, FAILURE, [ERROR], ` error: `;
+ * WARNING_RE: warning, WARNING, : warning: , [WARN]). A line without any of them has no severity.
+ */
+export const SEVERITY_NEEDLES = ['error', 'ERROR', 'FAIL', ' *** ', 'LaTeX Error', 'warning', 'WARNING', '[WARN']
+
+/** Line starts the dialect must see as lines (the needles begin with the LF before the line). */
+const STRUCTURE_NEEDLES = ['\n@nix ', '\n::', '\n##', '\nsection_', '\ntravis_fold:', '\nRunning phase: ']
+
+/** Severity flags of a line's text (escape-free bytes), by the rules of severity.ts. */
+export function severityFlags(buf: Uint8Array, start: number, end: number): number {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+  const text = b.toString('latin1', start, end)
+  return looksLikeError(text) ? LINE_ERROR : looksLikeWarning(text) ? LINE_WARNING : 0
+}
+
+function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer): boolean {
+  if (end - start < prefix.length) return false
+  for (let k = 0; k < prefix.length; k++) if (buf[start + k] !== prefix[k]) return false
+  return true
+}
+
+/** Next position at or after `from` where any of several needles occurs (each chunk scanned once per needle). */
+class MultiFinder {
+  private readonly finders: ByteFinder[]
+  constructor(needles: readonly string[]) {
+    this.finders = needles.map((n) => new ByteFinder(Buffer.from(n, 'latin1')))
+  }
+  next(buf: Uint8Array, from: number, base: number): number {
+    let min = buf.length
+    for (const f of this.finders) {
+      const at = f.next(buf, from, base)
+      if (at < min) min = at
+    }
+    return min
+  }
+}
+
+export class IndexDecoder implements ByteDecoder, FramerSink {
+  private readonly framer: BuildLogFramer
+  private readonly decoder: BuildLogDecoder
+  private readonly severity = new MultiFinder(SEVERITY_NEEDLES)
+  private readonly structure = new MultiFinder(STRUCTURE_NEEDLES)
+  /** Absolute end of the last line or span delivered: an escape in between shows as a gap. */
+  private next = 0
+  private spanBase = 0
+  /** The decoder may be holding a `Running phase:` line: the next line must go through it. */
+  private holding = false
+  /** Lines that went the fast ways (for tests and the bench). */
+  fastLines = 0
+  spanLines = 0
+
+  constructor(private readonly tree: LogTree, emit: (e: LogEvent) => void = (e) => tree.add(e)) {
+    this.decoder = new BuildLogDecoder(emit, new DecodeContext())
+    this.framer = new BuildLogFramer(this, { keepSgr: true })
+  }
+
+  write(chunk: Uint8Array): void {
+    this.framer.write(chunk)
+  }
+
+  end(): void {
+    this.framer.end()
+    this.decoder.end()
+  }
+
+  // ---- FramerSink ----
+
+  open(priority: number, offset: number): void {
+    this.holding = false
+    this.decoder.open(priority, offset)
+  }
+
+  close(offset: number): void {
+    this.holding = false
+    this.decoder.close(offset)
+  }
+
+  diagnostic(code: 'unbalanced-close' | 'unclosed-at-eof' | 'line-split', message: string, offset: number, line: number, column: number): void {
+    this.decoder.diagnostic(code, message, offset, line, column)
+  }
+
+  line(view: LineView): void {
+    this.next = view.rawEnd
+    // the text the decoder would match: without inline SGR
+    let buf = view.buf
+    let start = view.start
+    let end = view.end
+    const styled = view.sgr.length > 0
+    if (styled) {
+      buf = textWithoutSgr(view.buf, view.start, view.end, view.sgr, view.textLength)
+      start = 0
+      end = buf.length
+    }
+    const structural =
+      this.holding ||
+      (view.atLineStart && isNixCandidate(view.buf, view.start, view.end)) ||
+      (view.beforeCr !== null ? hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length) : hasCiMarkerPrefix(buf, start, end)) ||
+      (!view.head && startsWith(buf, start, end, RUNNING_PHASE))
+    if (structural) {
+      this.holding = !view.head && startsWith(buf, start, end, RUNNING_PHASE)
+      this.decoder.line(view)
+      return
+    }
+    let flags = 0
+    if (view.error) flags = LINE_ERROR
+    else if (!styled && view.direct && this.severity.next(buf, start, view.chunkBase) >= end) {
+      if (view.warning) flags = LINE_WARNING
+    } else {
+      flags = severityFlags(buf, start, end)
+      if (view.warning && flags === 0) flags = LINE_WARNING
+    }
+    if (view.priority >= 3) flags |= LINE_DIM
+    this.fastLines++
+    const tree = this.tree
+    tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, view.head ? Buffer.from(buf.subarray(start, end)) : null)
+  }
+
+  spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
+    if (this.holding || base + from !== this.next) return from
+    if (buf[from] === 0x40 || buf[from] === 0x52 /* R */ && startsWith(buf, from, end, RUNNING_PHASE) || hasCiMarkerPrefix(buf, from, end)) return from
+    const at = this.structure.next(buf, from, base)
+    this.spanBase = base
+    return at < end ? at + 1 : end
+  }
+
+  span(buf: Uint8Array, start: number, end: number): void {
+    const base = this.spanBase
+    const lines = this.tree.lines
+    const section = this.tree.current
+    let candidate = this.severity.next(buf, start, base)
+    let count = 0
+    let errors = 0
+    let warnings = 0
+    let firstError = -1
+    let at = start
+    while (at < end) {
+      let lf = buf.indexOf(LF, at)
+      if (lf === -1 || lf >= end) lf = end - 1 // spans end after an LF
+      let flags = 0
+      if (candidate < lf) {
+        if (candidate >= at) {
+          flags = severityFlags(buf, at, lf)
+          if (flags === LINE_ERROR) {
+            if (errors++ === 0) firstError = lines.length
+          } else if (flags === LINE_WARNING) warnings++
+        }
+        candidate = this.severity.next(buf, lf + 1, base)
+      }
+      lines.push(base + at, section, flags, base + lf + 1)
+      count++
+      at = lf + 1
+    }
+    this.spanLines += count
+    this.tree.addPlainRun(count, errors, warnings, firstError)
+    this.next = base + end
+  }
+}
