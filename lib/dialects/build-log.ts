@@ -11,8 +11,27 @@ const LEVEL_ERROR = 0
 const LEVEL_WARN = 1
 
 const RUNNING_PHASE = 'Running phase: '
-/** `nix build -L` prefixes: a derivation name, `> `, then the builder's line. */
-const BUILD_PREFIX = /^([A-Za-z0-9+_?=][A-Za-z0-9+._?=-]*)> /
+/** Bytes of a derivation name (`[A-Za-z0-9+._?=-]`), the first not `.` or `-`. */
+const NAME_BYTE = new Uint8Array(256)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+._?=-') NAME_BYTE[c.charCodeAt(0)] = 1
+
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** `nix build -L` prefixes: a derivation name, `> `, then the builder's line. The name's length, or -1. */
+function prefixNameLength(text: Buffer): number {
+  const first = text[0]
+  if (first === undefined || NAME_BYTE[first] === 0 || first === 0x2e || first === 0x2d) return -1
+  const max = Math.min(text.length - 1, 256)
+  for (let i = 1; i < max; i++) {
+    const b = text[i]!
+    if (b === 0x3e) return text[i + 1] === 0x20 ? i : -1
+    if (NAME_BYTE[b] === 0) return -1
+  }
+  return -1
+}
 
 interface Section {
   id: number
@@ -113,6 +132,7 @@ export class BuildLogDecoder implements FramerSink {
   private readonly prefixed: boolean
   private readonly builds = new Map<string, Scope>()
   private readonly failedBuilds = new Set<number>()
+  private lastPrefix = { name: '', length: -1, bytes: Buffer.alloc(0) }
   /** A `setPhase` was handled (spec §1 `hasPhases`). */
   hasPhases = false
   /** A legacy nesting code was seen (spec §1 `hasLegacy`). */
@@ -252,19 +272,25 @@ export class BuildLogDecoder implements FramerSink {
 
   /** `nix build -L`: route a `name> ` line into its build's section. */
   private buildLine(event: LineEvent): boolean {
-    const m = BUILD_PREFIX.exec(event.text.toString('latin1', 0, Math.min(event.text.length, 256)))
-    if (!m) {
-      for (const drv of failedDrvs(event.text.toString('utf8'))) this.markFailed(drvDisplayName(drv), event.offset)
+    const text = event.text
+    const length = prefixNameLength(text)
+    if (length < 0) {
+      if (text.indexOf('builder for') !== -1 || text.indexOf('Cannot build') !== -1) {
+        for (const drv of failedDrvs(text.toString('utf8'))) this.markFailed(drvDisplayName(drv), event.offset)
+      }
       return false
     }
     this.releaseHeader()
-    const name = m[1]!
+    // Consecutive lines mostly come from the same build: reuse its name instead of a new string.
+    const last = this.lastPrefix
+    const name = last.length === length && sameBytes(text, last.bytes, length) ? last.name : text.toString('latin1', 0, length)
+    if (name !== last.name) this.lastPrefix = { name, length, bytes: Buffer.from(name, 'latin1') }
     let scope = this.builds.get(name)
     if (!scope || !this.openIds.has(scope.base)) {
       scope = this.openBuild(name, event.offset)
       this.builds.set(name, scope)
     }
-    dropPrefix(event, m[0].length)
+    dropPrefix(event, length + 2)
     if (startsWithRunningPhase(event.text)) {
       this.phase(scope, event.text.toString('utf8', RUNNING_PHASE.length), event.offset)
       event.head = true

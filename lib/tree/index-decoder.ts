@@ -41,11 +41,21 @@ export const SEVERITY_NEEDLES = ['error', 'ERROR', 'FAIL', ' *** ', 'LaTeX Error
 /** Line starts the dialect must see as lines (the needles begin with the LF before the line). */
 const STRUCTURE_NEEDLES = ['\n@nix ', '\n::', '\n##', '\nsection_', '\ntravis_fold:', '\nRunning phase: ']
 
+/** Consecutive byte pairs inside the needles: (a << 8) | b. */
+const NEEDLE_PAIRS = new Uint8Array(65536)
+for (const n of SEVERITY_NEEDLES) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
+
+function asBuffer(buf: Uint8Array): Buffer {
+  return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+function severityOfText(text: string): number {
+  return looksLikeError(text) ? LINE_ERROR : looksLikeWarning(text) ? LINE_WARNING : 0
+}
+
 /** Severity flags of a line's text (escape-free bytes), by the rules of severity.ts. */
 export function severityFlags(buf: Uint8Array, start: number, end: number): number {
-  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
-  const text = b.toString('latin1', start, end)
-  return looksLikeError(text) ? LINE_ERROR : looksLikeWarning(text) ? LINE_WARNING : 0
+  return severityOfText(asBuffer(buf).toString('latin1', start, end))
 }
 
 function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer): boolean {
@@ -116,38 +126,88 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   line(view: LineView): void {
     this.next = view.rawEnd
-    // the text the decoder would match: without inline SGR
-    let buf = view.buf
-    let start = view.start
-    let end = view.end
+    const buf = view.buf
     const styled = view.sgr.length > 0
+    // the first text bytes, as the decoder sees them (without inline SGR)
+    let head = buf
+    let hs = view.start
+    let he = view.end
     if (styled) {
-      buf = textWithoutSgr(view.buf, view.start, view.end, view.sgr, view.textLength)
-      start = 0
-      end = buf.length
+      he = this.textHead(view)
+      head = this.head
+      hs = 0
     }
-    const structural =
+    const running = !view.head && startsWith(head, hs, he, RUNNING_PHASE)
+    if (
       this.holding ||
-      (view.atLineStart && isNixCandidate(view.buf, view.start, view.end)) ||
-      (view.beforeCr !== null ? hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length) : hasCiMarkerPrefix(buf, start, end)) ||
-      (!view.head && startsWith(buf, start, end, RUNNING_PHASE))
-    if (structural) {
-      this.holding = !view.head && startsWith(buf, start, end, RUNNING_PHASE)
+      running ||
+      (view.atLineStart && isNixCandidate(buf, view.start, view.end)) ||
+      (view.beforeCr !== null ? hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length) : hasCiMarkerPrefix(head, hs, he))
+    ) {
+      this.holding = running
       this.decoder.line(view)
       return
     }
     let flags = 0
     if (view.error) flags = LINE_ERROR
-    else if (!styled && view.direct && this.severity.next(buf, start, view.chunkBase) >= end) {
-      if (view.warning) flags = LINE_WARNING
-    } else {
-      flags = severityFlags(buf, start, end)
+    else {
+      if (!view.direct || this.severity.next(buf, view.start, view.chunkBase) < view.end || (styled && this.mayJoinNeedle(view))) {
+        flags = styled ? severityOfText(this.styledText(view)) : severityFlags(buf, view.start, view.end)
+      }
       if (view.warning && flags === 0) flags = LINE_WARNING
     }
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++
     const tree = this.tree
-    tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, view.head ? Buffer.from(buf.subarray(start, end)) : null)
+    const title = view.head ? (styled ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : Buffer.from(buf.subarray(view.start, view.end))) : null
+    tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, title)
+  }
+
+  private readonly head = Buffer.alloc(16)
+
+  /** Copies the first text bytes of a styled line (SGR skipped) into `head`; returns their count. */
+  private textHead(view: LineView): number {
+    const buf = view.buf
+    const marks = view.sgr.data
+    let n = 0
+    let at = view.start
+    for (let k = 0; k <= view.sgr.length && n < 16; k += 2) {
+      const stop = k < view.sgr.length ? marks[k]! : view.end
+      while (at < stop && n < 16) this.head[n++] = buf[at++]!
+      if (k < view.sgr.length) at = marks[k + 1]!
+    }
+    return n
+  }
+
+  /** The text of a styled line as a latin1 string (for the severity rules). */
+  private styledText(view: LineView): string {
+    const b = asBuffer(view.buf)
+    const marks = view.sgr.data
+    let text = ''
+    let at = view.start
+    for (let k = 0; k < view.sgr.length; k += 2) {
+      text += b.toString('latin1', at, marks[k]!)
+      at = marks[k + 1]!
+    }
+    return text + b.toString('latin1', at, view.end)
+  }
+
+  /**
+   * Whether removing the SGR sequences could join two text bytes into part of a severity needle
+   * (`err\x1b[0mor`): the bytes on either side of a sequence are consecutive in some needle.
+   */
+  private mayJoinNeedle(view: LineView): boolean {
+    const buf = view.buf
+    const marks = view.sgr.data
+    let before = -1
+    let at = view.start
+    for (let k = 0; k < view.sgr.length; k += 2) {
+      if (marks[k]! > at) before = buf[marks[k]! - 1]!
+      at = marks[k + 1]!
+      const stop = k + 2 < view.sgr.length ? marks[k + 2]! : view.end
+      if (at < stop && before >= 0 && NEEDLE_PAIRS[(before << 8) | buf[at]!] === 1) return true
+    }
+    return false
   }
 
   spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
