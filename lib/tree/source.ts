@@ -244,7 +244,9 @@ export class LogSource extends EventEmitter {
     if (n <= 0) return false
     this.pos += n
     if (this.ended) return true // a finished file grew after its last line was flushed; ignore
-    this.decoder.write(Buffer.from(this.readBuf.subarray(0, n))) // events may view the chunk
+    // events may view the chunk; the index fast path keeps no view of it (its events copy text)
+    const chunk = this.readBuf.subarray(0, n)
+    this.decoder.write(this.indexDecoder ? chunk : Buffer.from(chunk))
     this.drain()
     this.tree.indexedBytes = this.pos
     return true
