@@ -19,9 +19,69 @@ export interface Pattern {
 const CHUNK = 8 * 1024 * 1024
 const SLICE_MS = 14
 
+/** Regexes match per line: `^` and `$` are line boundaries (as in less). */
 export function compilePattern(p: Pattern): RegExp | Buffer {
   if (p.literal) return Buffer.from(p.source)
-  return new RegExp(p.source, 'g')
+  return new RegExp(p.source, 'gm')
+}
+
+/**
+ * The longest run of plain ASCII characters that every match of the regex source must contain,
+ * or null when none is found (alternation, or nothing literal outside groups and classes). Used
+ * as a Buffer#indexOf pre-filter: only lines holding it are handed to the regex.
+ */
+export function requiredLiteral(source: string): string | null {
+  let best = ''
+  let run = ''
+  let depth = 0
+  const end = (): void => {
+    if (run.length > best.length) best = run
+    run = ''
+  }
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!
+    let lit: string | null = null
+    if (c === '\\') {
+      const d = source[++i]
+      if (d === undefined) return null
+      if (/[\^$.*+?()[\]{}|\/\\-]/.test(d)) lit = d
+      else {
+        end()
+        continue
+      }
+    } else if (c === '|') return null
+    else if (c === '(') {
+      end()
+      depth++
+      continue
+    } else if (c === ')') {
+      end()
+      depth--
+      continue
+    } else if (c === '[') {
+      end()
+      // skip the class
+      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++
+      continue
+    } else if ('^$.'.includes(c)) {
+      end()
+      continue
+    } else if ('?*+{'.includes(c)) {
+      // the quantified atom: '?', '*' and '{0' make it optional; keep what precedes it
+      const optional = c === '?' || c === '*' || (c === '{' && /^\{0*[,}]/.test(source.slice(i)))
+      if (optional) run = run.slice(0, -1)
+      end()
+      if (c === '{') while (i < source.length && source[i] !== '}') i++
+      continue
+    } else lit = c
+    if (depth > 0 || lit.charCodeAt(0) > 0x7e || lit.charCodeAt(0) < 0x20) {
+      end()
+      continue
+    }
+    run += lit
+  }
+  end()
+  return best.length >= 2 ? best : null
 }
 
 /**
@@ -37,6 +97,9 @@ export class SearchJob {
   readonly promise: Promise<void>
   private readonly matcher: RegExp | Buffer
   private readonly ascii: boolean
+  /** A literal every regex match contains (pre-filter), as bytes. */
+  private readonly needle: Buffer | null
+  private readonly lineRe: RegExp | null
   private listeners: Array<() => void> = []
 
   constructor(
@@ -47,6 +110,9 @@ export class SearchJob {
   ) {
     this.matcher = compilePattern(pattern)
     this.ascii = /^[\x00-\x7f]*$/.test(pattern.source)
+    const lit = pattern.literal || !this.ascii ? null : requiredLiteral(pattern.source)
+    this.needle = lit === null ? null : Buffer.from(lit, 'latin1')
+    this.lineRe = lit === null ? null : new RegExp(pattern.source, 'm')
     tree.lines.clearFlagAll(flag)
     if (flag === LINE_HIT) for (const s of tree.sections) s.hits = 0
     this.promise = this.run()
@@ -124,6 +190,7 @@ export class SearchJob {
       }
       return
     }
+    if (this.needle !== null) return this.scanFiltered(view, base, firstLine, lastLine)
     const text = this.ascii ? view.toString('latin1') : view.toString('utf8')
     m.lastIndex = 0
     let line = firstLine
@@ -137,6 +204,23 @@ export class SearchJob {
       const nextByte = lines.end(line) - base
       m.lastIndex = this.ascii ? nextByte : view.subarray(0, nextByte).toString('utf8').length
       if (r[0].length === 0 && m.lastIndex <= r.index) m.lastIndex = r.index + 1
+    }
+  }
+
+  /** Regex with a required literal: Buffer#indexOf finds candidate lines, the regex checks each line. */
+  private scanFiltered(view: Buffer, base: number, firstLine: number, lastLine: number): void {
+    const lines = this.tree.lines
+    const needle = this.needle!
+    const re = this.lineRe!
+    let line = firstLine
+    let at = view.indexOf(needle, 0)
+    while (at !== -1) {
+      line = this.lineOf(base + at, line, lastLine)
+      const a = lines.offset(line) - base
+      const b = Math.min(view.length, lines.end(line) - base)
+      if (re.test(view.toString('latin1', Math.max(0, a), b))) this.mark(line)
+      if (line >= lastLine || b >= view.length) break
+      at = view.indexOf(needle, b)
     }
   }
 

@@ -1,0 +1,138 @@
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { LogSource } from '../dist/tree/source.js'
+import { SearchJob, requiredLiteral } from '../dist/tree/search.js'
+import { LINE_DIM, LINE_ERROR, LINE_WARNING } from '../dist/tree/lines.js'
+
+const E = '\x1b'
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-tree-index-'))
+t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+function write(name: string, text: string | Buffer): string {
+  const p = path.join(dir, name)
+  fs.writeFileSync(p, text)
+  return p
+}
+
+async function indexed(p: string, index: 'fast' | 'events'): Promise<LogSource> {
+  const src = LogSource.open(p, { index })
+  src.start()
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  return src
+}
+
+/** The fast index and the event index of a file, compared line by line and section by section. */
+async function same(t: typeof import("tap").default, p: string): Promise<LogSource> {
+  const a = await indexed(p, 'fast')
+  const b = await indexed(p, 'events')
+  const A = a.tree
+  const B = b.tree
+  t.equal(A.lines.length, B.lines.length, `${path.basename(p)}: line count`)
+  let bad = -1
+  for (let i = 0; i < Math.min(A.lines.length, B.lines.length) && bad < 0; i++) {
+    if (A.lines.offset(i) !== B.lines.offset(i) || A.lines.end(i) !== B.lines.end(i) || A.lines.section(i) !== B.lines.section(i) || A.lines.flags(i) !== B.lines.flags(i)) bad = i
+  }
+  t.equal(bad, -1, `${path.basename(p)}: every line's offset, end, section and flags`)
+  t.same(A.sections, B.sections, `${path.basename(p)}: sections`)
+  t.equal(A.rowCount, B.rowCount)
+  b.close()
+  return a
+}
+
+t.test('fast index = event index on the samples', async (t) => {
+  const samples = path.resolve('test/fixtures/samples')
+  for (const f of fs.readdirSync(samples)) (await same(t, path.join(samples, f))).close()
+})
+
+t.test('fast index = event index on generated logs of every flavour', async (t) => {
+  for (const flavour of ['legacy', 'modern', 'plain', 'prefixed', 'internal-json']) {
+    const p = path.join(dir, `${flavour}.log`)
+    execFileSync(process.execPath, ['bench/corpus.mjs', '--flavour', flavour, '--size', '3M', '--out', p], { stdio: 'ignore' })
+    const src = await same(t, p)
+    if (flavour === 'legacy' || flavour === 'modern' || flavour === 'plain') {
+      t.ok(src.indexDecoder, `${flavour}: the fast path was used`)
+      t.ok(src.indexDecoder!.spanLines > 0, `${flavour}: runs of plain lines went as spans`)
+    } else t.notOk(src.indexDecoder, `${flavour}: the event path was used`)
+    src.close()
+  }
+})
+
+t.test('fast index: edge cases of the dialect', async (t) => {
+  const log = [
+    `plain\nerror: at line start\nnot an error\n`,
+    `${E}[pbuilding foo\nline in foo\n${E}[3spriority three\n`,
+    `err${E}[0mor: joined by removing SGR\n`,
+    `${E}[31mwarning:${E}[0m styled warning\n`,
+    `x${E}[ecoded error\n`,
+    `Running phase: buildPhase\n@nix {"action":"setPhase","phase":"buildPhase"}\nbuilding\n`,
+    `Running phase: checkPhase\nnot followed by setPhase\n`,
+    `::group::Group title\nin group\n::endgroup::\n`,
+    `##[group]Other\nin other\n##[endgroup]\n`,
+    `section_start:1700000000:gl[collapsed=true]\r${E}[0KGitLab header\nin gitlab\nsection_end:1700000010:gl\r${E}[0K\n`,
+    `progress 1\rprogress 2\rdone\n`,
+    `${E}[q${E}[q`,
+    `@nix {"action":"msg","level":0,"msg":"nix error message"}\n`,
+    `@nix not json\n`,
+    `FAIL: a test\n  *** make error\n[WARN] w\n[ERROR] e\n`,
+    'tail without newline',
+  ].join('')
+  const src = await same(t, write('edge.log', log))
+  const tree = src.tree
+  const text = (i: number): string => src.lineText(i).text.toString()
+  const flagsOf = (needle: string): number => {
+    for (let i = 0; i < tree.lines.length; i++) if (text(i).includes(needle)) return tree.lines.flags(i)
+    return -1
+  }
+  t.ok(flagsOf('error: at line start') & LINE_ERROR)
+  t.equal(flagsOf('not an error') & (LINE_ERROR | LINE_WARNING), 0)
+  t.ok(flagsOf('priority three') & LINE_DIM)
+  t.ok(flagsOf('joined by removing SGR') & LINE_ERROR, 'a needle split by SGR is found')
+  t.ok(flagsOf('styled warning') & LINE_WARNING)
+  t.ok(flagsOf('[ERROR] e') & LINE_ERROR)
+  t.ok(flagsOf('[WARN] w') & LINE_WARNING)
+  t.ok(tree.sections.some((s) => s.kind === 'phase' && s.title === 'buildPhase' && s.head >= 0), 'Running phase line adopted as the phase head')
+  t.ok(tree.sections.some((s) => s.kind === 'ci' && s.title === 'Group title'))
+  src.close()
+})
+
+t.test('regex search: required literal pre-filter', async (t) => {
+  t.equal(requiredLiteral('not[- ]present\\d{3}x'), 'present')
+  t.equal(requiredLiteral('error: pkg\\d+ failed'), 'error: pkg')
+  t.equal(requiredLiteral('a|bc'), null, 'alternation: no filter')
+  t.equal(requiredLiteral('colou?r'), 'colo')
+  t.equal(requiredLiteral('(foo)?barx'), 'barx', 'groups are not required')
+  t.equal(requiredLiteral('ab*c'), null)
+  t.equal(requiredLiteral('\\.so\\.1'), '.so.1')
+  t.equal(requiredLiteral('x{0,3}yz'), 'yz')
+})
+
+t.test('regex and literal search agree with a per-line scan', async (t) => {
+  const p = path.join(dir, 'search.log')
+  execFileSync(process.execPath, ['bench/corpus.mjs', '--flavour', 'legacy', '--size', '2M', '--out', p], { stdio: 'ignore' })
+  const src = await indexed(p, 'fast')
+  const raw = fs.readFileSync(p)
+  const lines = src.tree.lines
+  const patterns = [
+    { source: 'warning: [a-z]+', literal: false },
+    { source: '^make', literal: false },
+    { source: 'error', literal: true },
+    { source: 'gcc.*-O2', literal: false },
+    { source: 'c(c|\\+\\+) ', literal: false },
+    { source: '\\.so\\b', literal: false },
+  ]
+  for (const pattern of patterns) {
+    const job = new SearchJob(src.fd, src.tree, pattern)
+    await job.promise
+    const re = pattern.literal ? null : new RegExp(pattern.source, 'm')
+    let expected = 0
+    for (let i = 0; i < lines.length; i++) {
+      const s = raw.toString('latin1', lines.offset(i), lines.end(i))
+      if (re ? re.test(s) : s.includes(pattern.source)) expected++
+    }
+    t.equal(job.hits, expected, `${pattern.source}: ${expected} lines`)
+  }
+  src.close()
+})
