@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import { exportMain } from './export.js'
 import { packageVersion } from './io.js'
 import { runMain } from './run.js'
+import { gcMain, isStoreRef, listMain, showMain } from './store-commands.js'
 import { viewMain } from './view.js'
 
 export const BUILDLOG_HELP = `Usage: buildlog COMMAND [OPTION]... [ARG]...
@@ -15,6 +16,12 @@ Commands:
   export --format FORMAT [FILE|-]   convert a log (xml, json, jsonl, text, html)
   run [OPTION]... -- BUILDER [ARG]...
                                     run a build in a sandbox, its log live in the pager
+  list [--failed] [-n N] [--json]   the recorded runs, newest first
+  show [--raw] [ID|last|last-failed]
+                                    print a recorded run's log (cleaned, or raw)
+  gc --keep N | --older-than AGE    remove old runs
+
+view and export take a run id, last or last-failed wherever they take a file.
 
 Options:
   -h, --help       show this help (or 'buildlog COMMAND --help') and exit
@@ -27,6 +34,9 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   export: exportMain,
   view: viewMain,
   run: runMain,
+  list: listMain,
+  show: showMain,
+  gc: gcMain,
 }
 
 export async function buildlogMain(argv: readonly string[]): Promise<number> {
@@ -47,7 +57,7 @@ export async function buildlogMain(argv: readonly string[]): Promise<number> {
   const command = COMMANDS[first]
   if (!command) {
     // `buildlog FILE` and `buildlog -` view a log.
-    if (first === '-' || (!first.startsWith('-') && fs.existsSync(first))) return viewMain(argv)
+    if (first === '-' || (!first.startsWith('-') && (fs.existsSync(first) || isStoreRef(first)))) return viewMain(argv)
     throw new UsageError(`unknown command '${first}'`)
   }
   return command(rest)

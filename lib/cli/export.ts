@@ -12,11 +12,12 @@ import { writeErrors, writeOutline } from '../render/text.js'
 import { EventTreeBuilder } from '../tree/event-tree.js'
 import { flag, parseArgs, stringOption, UsageError, type ParsedArgs } from './args.js'
 import { concatInputs, InputError, openInputs } from './io.js'
+import { resolveLogOperand, STORE_DIR_OPTION, storeDirOf } from './store-commands.js'
 
 export const EXPORT_FORMATS = ['xml', 'json', 'jsonl', 'text', 'html'] as const
 
-export const EXPORT_HELP = `Usage: buildlog export --format FORMAT [OPTION]... [FILE|-]
-Convert a build log. With no FILE, or when FILE is -, read standard input.
+export const EXPORT_HELP = `Usage: buildlog export --format FORMAT [OPTION]... [FILE|-|ID|last|last-failed]
+Convert a build log: a file, standard input (no FILE, or -), or a recorded run.
 
 Formats:
   xml     log2xml-compatible XML (nests, heads, lines, store references); diagnostics for
@@ -37,6 +38,7 @@ Options:
                         and context, the first error first); exit status 1 if there are errors
       --context N       lines of context around each error (default 3)
       --title TITLE     html: the page title (default: the file name)
+      --store-dir DIR   where recorded runs live (for ID, last, last-failed)
   -h, --help            show this help and exit
 `
 
@@ -86,6 +88,7 @@ export async function exportMain(argv: readonly string[]): Promise<number> {
     errors: {},
     context: { value: true },
     title: { value: true },
+    ...STORE_DIR_OPTION,
     help: { short: 'h' },
   })
   if (flag(args, 'help')) {
@@ -101,7 +104,7 @@ export async function exportMain(argv: readonly string[]): Promise<number> {
   if (format !== 'text' && (depth !== undefined || flag(args, 'errors'))) throw new UsageError('--depth and --errors go with --format text')
   if (format !== 'html' && stringOption(args, 'title') !== undefined) throw new UsageError('--title goes with --format html')
 
-  const inputs = openInputs(args.operands)
+  const inputs = openInputs(await Promise.all(args.operands.map((o) => resolveLogOperand(o, storeDirOf(args)))))
   const out = openOutput(stringOption(args, 'output'))
   const source = concatInputs(inputs)
 

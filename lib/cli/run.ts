@@ -8,7 +8,14 @@ import { CleanStream } from '../render/streams.js'
 import { UsageError } from './args.js'
 import { wantColor } from './color.js'
 import { InputError } from './io.js'
+import { extractStoreOptions, openRecording } from './store-commands.js'
 import { pageFile } from './view.js'
+
+const STORE_HELP = `
+Recording (see 'buildlog list'):
+  --store-dir DIR         record the run in DIR instead of $XDG_STATE_HOME/buildlog
+  --no-record             do not record this run
+`
 
 /** A temporary file for the live log, private to the user and removed when the run ends. */
 function liveLogFile(): { path: string; remove: () => void } {
@@ -24,9 +31,10 @@ function liveLogFile(): { path: string; remove: () => void } {
  * builder's status (lib/launcher/exit-codes.ts).
  */
 export async function runMain(argv: readonly string[]): Promise<number> {
-  const { options, errors } = parseRunArgs([...argv])
+  const storeOptions = extractStoreOptions(argv)
+  const { options, errors } = parseRunArgs([...storeOptions.argv])
   if (options.help) {
-    process.stdout.write(RUN_HELP)
+    process.stdout.write(RUN_HELP + STORE_HELP)
     return 0
   }
   if (errors.length > 0) throw new UsageError(errors[0]!)
@@ -54,11 +62,22 @@ export async function runMain(argv: readonly string[]): Promise<number> {
   }
 
   const view = options.view && process.stdout.isTTY === true && process.stdin.isTTY === true
+  // Store warnings wait until the pager is gone: they must not scribble over it.
+  const deferred: string[] = []
+  const recording = storeOptions.record
+    ? openRecording({
+        command: options.argv,
+        cwd: process.cwd(),
+        ...(storeOptions.storeDir !== undefined ? { storeDir: storeOptions.storeDir } : {}),
+        ...(view ? { warn: (m: string) => void deferred.push(m) } : {}),
+      })
+    : null
   const live = view ? liveLogFile() : undefined
   const liveFd = live ? fs.openSync(live.path, 'w+', 0o600) : undefined
   // Every byte goes to --log and to the face, in order; nothing is lost on a kill.
   const relay = new PassThrough()
   run.log.on('data', (chunk: Buffer) => {
+    recording?.write(chunk)
     if (logFd !== undefined) fs.writeSync(logFd, chunk)
     if (liveFd !== undefined) {
       fs.writeSync(liveFd, chunk)
@@ -68,6 +87,15 @@ export async function runMain(argv: readonly string[]): Promise<number> {
   })
   run.log.on('end', () => relay.end())
   let wake: (() => void) | undefined
+
+  /** The run is over: the whole log is in, the recording is closed, the messages are out. */
+  const finish = async (result: { exitCode: number; reason: string; message?: string }): Promise<number> => {
+    if (!run.log.readableEnded) await new Promise((resolve) => run.log.once('end', resolve))
+    await recording?.finish({ exitCode: result.exitCode, reason: result.reason, ...(result.message ? { message: result.message } : {}) })
+    if (result.message) process.stderr.write(`buildlog run: ${result.message}\n`)
+    for (const m of deferred) process.stderr.write(`buildlog run: ${m}\n`)
+    return result.exitCode
+  }
 
   let code: number
   if (view) {
@@ -82,16 +110,14 @@ export async function runMain(argv: readonly string[]): Promise<number> {
       onQuitEarly: () => run.cancel(),
     })
     const [result] = await Promise.all([run.result, pageCode])
-    code = result.exitCode
-    if (result.message) process.stderr.write(`buildlog run: ${result.message}\n`)
+    code = await finish(result)
     live!.remove()
   } else {
     const color = wantColor('auto', process.stdout.isTTY === true, process.env)
     const filtered = pipeline(relay, new CleanStream({ color }), process.stdout, { end: false })
     const result = await run.result
     await filtered
-    code = result.exitCode
-    if (result.message) process.stderr.write(`buildlog run: ${result.message}\n`)
+    code = await finish(result)
   }
   if (logFd !== undefined) fs.closeSync(logFd)
   return code

@@ -12,8 +12,9 @@ import { CleanStream } from '../render/streams.js'
 import { flag, parseArgs, stringOption, UsageError } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
 import { InputError, runFilter } from './io.js'
+import { resolveLogOperand, STORE_DIR_OPTION, storeDirOf } from './store-commands.js'
 
-export const VIEW_HELP = `Usage: buildlog view [OPTION]... [FILE|-]
+export const VIEW_HELP = `Usage: buildlog view [OPTION]... [FILE|-|ID|last|last-failed]
 Page through a build log as a tree of sections: sections with errors open down to the first
 error and the view starts there; the others are closed. With no FILE, or when FILE is -, read
 standard input (spooled to a temporary file; keys come from the terminal).
@@ -21,6 +22,7 @@ When standard output is not a terminal, print the log like nixlog-clean.
 
   -S, --chop         chop long lines instead of wrapping them (the -S key toggles)
   -N, --line-numbers show line numbers (the -N key toggles)
+      --store-dir DIR  where recorded runs live (for ID, last, last-failed)
   -H, --hashes       show store paths in full (default: /nix/store/<hash>-name as …-name)
   -F, --follow       start in follow mode (like less +F)
       --color=WHEN   colours from the log: auto (default), always, never
@@ -75,6 +77,7 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
     follow: { short: 'F' },
     color: { value: true, choices: ['auto', 'always', 'never'] },
     'no-mouse': {},
+    ...STORE_DIR_OPTION,
     help: { short: 'h' },
   })
   if (flag(args, 'help')) {
@@ -82,7 +85,7 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
     return 0
   }
   if (args.operands.length > 1) throw new UsageError('view takes one FILE')
-  const operand = args.operands[0] ?? '-'
+  const operand = await resolveLogOperand(args.operands[0] ?? '-', storeDirOf(args))
   const choice = (stringOption(args, 'color') ?? 'auto') as ColorChoice
 
   if (!process.stdout.isTTY) {

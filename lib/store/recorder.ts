@@ -7,10 +7,10 @@
  */
 import path from 'node:path'
 import process from 'node:process'
-import { errorText, StoreError } from './errors.js'
+import { errorText, StoreError, toStoreError } from './errors.js'
 import { HOST, processStartTime } from './liveness.js'
 import { CompressedLogWriter } from './log-writer.js'
-import { logFileName } from './paths.js'
+import { databasePath, logFileName } from './paths.js'
 import { LogStats } from './stats.js'
 import { openStore, type Store } from './store.js'
 
@@ -57,7 +57,21 @@ function describe(err: unknown): string {
   return err instanceof StoreError ? err.message : errorText(err)
 }
 
+/**
+ * A file size limit (ulimit -f) raises SIGXFSZ, whose default action kills the process: the
+ * launcher would die with its build. Handled, the write fails with EFBIG like a full disk instead.
+ */
+let fileSizeLimitHandled = false
+function surviveFileSizeLimit(): void {
+  if (fileSizeLimitHandled || process.platform === 'win32') return
+  fileSizeLimitHandled = true
+  // Even when others listen: signal-exit (loaded by test harnesses) re-raises the signal when
+  // its own listeners are the only ones.
+  process.on('SIGXFSZ', () => {})
+}
+
 export function openRecording(options: RecordingOptions): Recording {
+  surviveFileSizeLimit()
   const warn = options.warn ?? ((m: string) => void process.stderr.write(`buildlog run: ${m}\n`))
   const progressMs = options.progressMs ?? PROGRESS_MS
   let store: Store
@@ -80,7 +94,7 @@ export function openRecording(options: RecordingOptions): Recording {
       version: options.version ?? null,
     })
   } catch (err) {
-    warn(`not recording this run: ${describe(err)}`)
+    warn(`not recording this run: ${toStoreError(err, databasePath(store.dir)).message}`)
     store.close()
     return NOT_RECORDING
   }
@@ -142,7 +156,7 @@ export function openRecording(options: RecordingOptions): Recording {
             storeError,
           })
         } catch (err) {
-          warn(`cannot record the end of run ${id}: ${describe(err)}`)
+          warn(`cannot record the end of run ${id}: ${toStoreError(err, databasePath(store.dir)).message}`)
         }
         store.checkpoint()
         try {

@@ -74,8 +74,6 @@ function checkVersion(db: Db, file: string): number {
 
 function migrate(db: Db, file: string): void {
   if (checkVersion(db, file) === SCHEMA_VERSION) return
-  // Must precede the first table; a no-op on an existing database.
-  db.pragma('auto_vacuum = INCREMENTAL')
   db.exec('BEGIN IMMEDIATE')
   try {
     // another process may have migrated while this one waited for the lock
@@ -105,6 +103,9 @@ export function openDatabase(dir: string, options: OpenOptions = {}): Db {
     precreatePrivateFile(file)
     db = new Database(file, { timeout })
     checkVersion(db, file)
+    // Before anything creates the database's first page (switching to WAL does): it cannot be
+    // changed afterwards without a VACUUM. (On an existing store the pragma would wait for a lock.)
+    if ((db.pragma('page_count', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL')
     // Switching to WAL takes an exclusive lock that the busy handler does not always wait for
     // (several first runs at once): retry until the timeout.
     const deadline = Date.now() + timeout
