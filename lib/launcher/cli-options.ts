@@ -90,7 +90,7 @@ const FLAGS = new Set(['--network', '--no-view', '--allow-userns', '--no-pty', '
 
 /**
  * Parses `buildlog run` arguments (without the leading "run").  Errors are one-line messages
- * for the CLI to print before exiting with 64/2.
+ * for the CLI to print before exiting with 2.
  */
 export function parseRunArgs(argv: string[]): { options: RunCliOptions; errors: string[] } {
   const o: RunCliOptions = { argv: [], view: true, help: false }

@@ -16,13 +16,11 @@
  * | 130     | cancelled              | cancel(), SIGINT/SIGTERM/SIGHUP to the helper, Node gone     |
  * | 69      | unavailable            | no user namespaces / AppArmor / masked /proc / helper unbuilt |
  * | 65      | disallowed-reference   | --disallow: an output refers to a forbidden store path       |
- * | 64      | (usage)                | bad command line (the CLI, before anything runs)             |
  * | 70      | internal               | the helper ended without an exit event: a bug                |
  *
  * sandbox.md §6 gives 124 to timeout, max-silent and log-limit alike; issue 6 asks for distinct
  * codes, hence 122/123/124.
  */
-export const EXIT_USAGE = 64
 export const EXIT_DISALLOWED_REFERENCE = 65
 export const EXIT_UNAVAILABLE = 69
 export const EXIT_INTERNAL = 70
