@@ -134,3 +134,14 @@ t.test('the shipped legacy sample: colour and plain equal Nix filter outputs', a
   t.equal(c.stdout.toString(), keep.toString().replace('[ 75%][100%] Built target hello', '[100%] Built target hello'))
   t.equal(n.stdout.toString(), all.toString().replace('[ 75%][100%] Built target hello', '[100%] Built target hello'))
 })
+
+t.test('internal-json comes out as Nix prints it (plus -L prefixes)', async (t) => {
+  // The .stderr.txt counterparts come from another run: store hashes differ, so they are masked,
+  // and the drv order in the final summary differs between the runs, so that line is sorted.
+  const mask = (s: string): string[] => s.replace(/\/nix\/store\/[0-9a-z]{32}-/g, '/nix/store/HASH-').split('\n').map((l) => (l.startsWith('error: build of ') ? l.replace(/'[^']+'(?:, '[^']+')*/, (m) => m.split(', ').sort().join(', ')) : l))
+  for (const name of ['nom-integration-standard', 'nom-integration-fail']) {
+    const r = await runBin('nixlog-clean', ['--color=never'], { input: sample(`${name}.stderr.json`) })
+    const ours = r.stdout.toString().replace(/^build\d?> /gm, '')
+    t.same(mask(ours), mask(sample(`${name}.stderr.txt`).toString()), name)
+  }
+})

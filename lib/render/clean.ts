@@ -2,13 +2,11 @@ import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
 import { hasCiMarkerPrefix, matchCiMarker } from '../dialects/ci-markers.js'
 import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
-import { copyBytes } from '../bytes.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { BEL, LF } from '../tokenizer/table.js'
-import { C1_LEAD, forEachSafeRange } from './terminal-safe.js'
+import { OutputBuffer } from './output-buffer.js'
+import { C1_LEAD } from './terminal-safe.js'
 
-const OUTPUT_BLOCK = 64 * 1024
-const MIN_PIECE = 4096
 
 export interface CleanOptions {
   /** Keep handled `@nix` lines instead of dropping them (D-13). */
@@ -25,13 +23,7 @@ export interface CleanOptions {
  * subarrays of the input chunk, which is what makes the filter about as fast as `cat`.
  */
 export class CleanWriter implements FramerSink {
-  private readonly pieces: Buffer[] = []
-  private runBuf: Buffer | null = null
-  private runStart = 0
-  private runEnd = 0
-  private block: Buffer = Buffer.allocUnsafe(OUTPUT_BLOCK)
-  private blockStart = 0
-  private blockEnd = 0
+  private readonly out = new OutputBuffer()
   private readonly belFinder = new ByteFinder(BEL)
   private readonly c1Finder = new ByteFinder(C1_LEAD)
   // Line starts the filter must look at: `@nix ` lines and CI markers that need no CR.
@@ -51,12 +43,12 @@ export class CleanWriter implements FramerSink {
     const withLf = view.ended === 'lf'
     const buf = view.buf as Buffer
     if (view.direct && withLf && buf[view.end] === LF && this.isSafe(buf, view.start, view.end + 1, view.chunkBase)) {
-      this.addRun(buf, view.start, view.end + 1)
+      this.out.run(buf, view.start, view.end + 1)
       return
     }
-    if (view.offset < this.controlsUntil) this.copySanitized(buf, view.start, view.end)
-    else this.copy(buf, view.start, view.end)
-    if (withLf) this.copy(NEWLINE, 0, 1)
+    if (view.offset < this.controlsUntil) this.out.copySafe(buf, view.start, view.end)
+    else this.out.copy(buf, view.start, view.end)
+    if (withLf) this.out.copy(NEWLINE, 0, 1)
   }
 
   private mayBeMarker(view: LineView): boolean {
@@ -79,7 +71,7 @@ export class CleanWriter implements FramerSink {
   }
 
   span(buf: Uint8Array, start: number, end: number): void {
-    this.addRun(buf as Buffer, start, end)
+    this.out.run(buf, start, end)
   }
 
   /** Where plain byte ranges must stop: at BEL or a possible C1, or before a line we must inspect. */
@@ -96,7 +88,7 @@ export class CleanWriter implements FramerSink {
   }
 
   trailingStyles(buf: Uint8Array, start: number, end: number): void {
-    this.copy(buf as Buffer, start, end)
+    this.out.copy(buf, start, end)
   }
 
   open(): void {}
@@ -105,13 +97,7 @@ export class CleanWriter implements FramerSink {
 
   /** The output produced since the last call, or null. */
   take(): Buffer | null {
-    this.endRun()
-    this.endBlock()
-    const pieces = this.pieces
-    if (pieces.length === 0) return null
-    const out = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
-    pieces.length = 0
-    return out
+    return this.out.take()
   }
 
   /** No BEL and no C1 control in buf[start, end), answered from cached scans of the input chunk. */
@@ -124,57 +110,6 @@ export class CleanWriter implements FramerSink {
     return true
   }
 
-  private addRun(buf: Buffer, start: number, end: number): void {
-    if (this.runBuf === buf && this.runEnd === start) {
-      this.runEnd = end
-      return
-    }
-    this.endRun()
-    this.runBuf = buf
-    this.runStart = start
-    this.runEnd = end
-  }
-
-  /** Long runs are handed out as they are; short ones are cheaper copied than kept as pieces. */
-  private endRun(): void {
-    const run = this.runBuf
-    if (run === null) return
-    this.runBuf = null
-    if (this.runEnd - this.runStart >= MIN_PIECE) {
-      this.endBlock()
-      this.pieces.push(run.subarray(this.runStart, this.runEnd))
-    } else {
-      this.copy(run, this.runStart, this.runEnd)
-    }
-  }
-
-  private endBlock(): void {
-    if (this.blockEnd > this.blockStart) {
-      this.pieces.push(this.block.subarray(this.blockStart, this.blockEnd))
-      this.blockStart = this.blockEnd
-    }
-  }
-
-  /** Copies bytes, dropping BEL and C1 controls. */
-  private copySanitized(buf: Buffer, start: number, end: number): void {
-    forEachSafeRange(buf, start, end, (s, e) => this.copy(buf, s, e))
-  }
-
-  private copy(buf: Buffer, start: number, end: number): void {
-    const n = end - start
-    if (n <= 0) return
-    this.endRun()
-    if (this.blockEnd + n > this.block.length) {
-      this.endBlock()
-      if (n > OUTPUT_BLOCK / 2) {
-        this.pieces.push(Buffer.from(buf.subarray(start, end)))
-        return
-      }
-      this.block = Buffer.allocUnsafe(OUTPUT_BLOCK)
-      this.blockStart = this.blockEnd = 0
-    }
-    this.blockEnd += copyBytes(buf, start, end, this.block, this.blockEnd)
-  }
 }
 
 const NEWLINE = Buffer.from('\n')

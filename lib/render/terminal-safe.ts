@@ -31,10 +31,3 @@ export function forEachSafeRange(buf: Uint8Array, start: number, end: number, em
   }
   if (end > cursor) emit(cursor, end)
 }
-
-/** A copy of `text` without BEL and C1 controls (the same bytes when it has none). */
-export function terminalSafe(text: Buffer): Buffer {
-  const parts: Buffer[] = []
-  forEachSafeRange(text, 0, text.length, (s, e) => parts.push(text.subarray(s, e)))
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
-}
