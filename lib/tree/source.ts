@@ -18,6 +18,8 @@ import { LogTree } from './tree.js'
 export interface LineText {
   text: Buffer
   styles?: StyleMark[] | undefined
+  /** Where escapes were removed, in UTF-16 units of the decoded text (for placeholders). */
+  removed?: number[] | undefined
 }
 
 export interface ByteRange {
@@ -48,7 +50,9 @@ export function lineTextAt(raw: Buffer, dialect: IndexDialect = 'build'): LineTe
     }
   }
   if (!first) return { text: Buffer.alloc(0) }
-  return { text: first.text, styles: first.styles }
+  const text = first.text
+  const removed = first.removed?.map((at) => text.toString('utf8', 0, at).length)
+  return { text, styles: first.styles, removed }
 }
 
 export interface LogSourceOptions {

@@ -335,7 +335,7 @@ export class Pager {
     const t = this.source.lineText(i)
     const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
     const max = this.opts.chop ? this.left + this.width + 8 : 64 * 1024
-    out.push(...lineSpans(t.text, t.styles, { elide: this.opts.elide, color: this.opts.color, base, highlight: (f & LINE_HIT) !== 0 || this.filter ? this.highlights(t.text) : undefined }, max))
+    out.push(...lineSpans(t.text, t.styles, { elide: this.opts.elide, color: this.opts.color, base, highlight: (f & LINE_HIT) !== 0 || this.filter ? this.highlights(t.text) : undefined, removed: t.removed }, max))
     return out
   }
 
