@@ -67,7 +67,7 @@ if (!hasTmux) {
     t.match(s, /error: boom in pkg25/, 'opens at the first error')
     t.match(s, /…-pkg25-1\.0 › buildPhase/, 'breadcrumb')
     tm('send-keys', '-t', 'v', 'G')
-    t.match(await waitFor(/title\s+clip\s+end/), /title\s+clip\s+end/, 'OSC removed from the text')
+    t.match(await waitFor(/title ␛ clip ␛ end/), /title ␛ clip ␛ end/, 'OSC removed from the text, a placeholder where it was')
     const title = tm('display', '-p', '-t', 'v', '#{pane_title}')
     t.notMatch(title, /PWNED/, 'pane title unchanged')
     t.equal(spawnSync('tmux', ['-L', server, 'list-buffers'], { encoding: 'utf8' }).stdout.trim(), '', 'no OSC 52 clipboard write')
