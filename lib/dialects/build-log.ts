@@ -21,7 +21,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
 }
 
 /** `nix build -L` prefixes: a derivation name, `> `, then the builder's line. The name's length, or -1. */
-function prefixNameLength(text: Buffer): number {
+export function prefixNameLength(text: Uint8Array): number {
   const first = text[0]
   if (first === undefined || NAME_BYTE[first] === 0 || first === 0x2e || first === 0x2d) return -1
   const max = Math.min(text.length - 1, 256)

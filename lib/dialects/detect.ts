@@ -1,4 +1,7 @@
+import { prefixNameLength } from './build-log.js'
+import { BuildLogFramer } from './build-log-framer.js'
 import { parseInternalJsonLine } from './internal-json.js'
+import { textWithoutSgr } from './line-buffer.js'
 
 /** Sniff limits (spec §1): at most this many bytes or complete lines decide the dialect. */
 export const SNIFF_BYTES = 64 * 1024
@@ -7,7 +10,6 @@ export const SNIFF_LINES = 200
 const JSON_THRESHOLD = 0.9
 /** Share of non-empty lines that must carry a `name> ` prefix to read the log as `nix build -L` output. */
 const PREFIX_THRESHOLD = 0.5
-const PREFIX = /^(?:\x1b\[[0-9;]*m)*[A-Za-z0-9+_?=][A-Za-z0-9+._?=-]*> /
 
 export type Dialect = 'internal-json' | 'build'
 
@@ -19,29 +21,28 @@ export interface Detection {
 
 /**
  * Decides the dialect from the start of a log. `complete` says the sniff buffer holds the whole
- * input (EOF came first), so a last line without LF counts too.
+ * input (EOF came first), so a last line without LF counts too. Lines are framed by the build-log
+ * framer, so the tokenizer alone decides what an escape is (a coloured `-L` prefix included).
  */
 export function detect(head: Buffer, complete: boolean): Detection {
   let lines = 0
   let json = 0
   let prefixed = 0
-  let start = 0
-  while (start < head.length && lines < SNIFF_LINES) {
-    let end = head.indexOf(0x0a, start)
-    if (end === -1) {
-      if (!complete) break
-      end = head.length
-    }
-    let stop = end
-    if (stop > start && head[stop - 1] === 0x0d) stop--
-    if (stop > start) {
+  const framer = new BuildLogFramer({
+    line(view) {
+      if (lines >= SNIFF_LINES || view.textLength === 0) return
       lines++
-      const message = parseInternalJsonLine(head, start, stop)
+      const message = view.sgr.length === 0 ? parseInternalJsonLine(view.buf, view.start, view.end) : null
       if (message !== null && message.action !== 'unknown') json++
-      else if (PREFIX.test(head.toString('latin1', start, Math.min(stop, start + 256)))) prefixed++
-    }
-    start = end + 1
-  }
+      else if (prefixNameLength(textWithoutSgr(view.buf, view.start, view.end, view.sgr, view.textLength)) >= 0) prefixed++
+    },
+    open() {},
+    close() {},
+    diagnostic() {},
+  })
+  const lastLf = head.lastIndexOf(0x0a)
+  framer.write(complete ? head : head.subarray(0, lastLf + 1))
+  framer.end()
   if (lines > 0 && json >= JSON_THRESHOLD * lines) return { dialect: 'internal-json', prefixed: false }
   return { dialect: 'build', prefixed: lines >= 2 && prefixed >= PREFIX_THRESHOLD * lines }
 }

@@ -72,7 +72,8 @@ import { DecodeContext } from './context.js'
 import type { EventSink, LineEvent, LogEvent, SectionCloseEvent, SectionOpenEvent, StyleMark } from '../events.js'
 import { JSON_FAIL, isJsonObject, lastPrefixEnd, tryParseNixJson, tryParseNixJsonPrefix } from './nix-json.js'
 import type { JsonObject, JsonValue } from './nix-json.js'
-import { toNixId } from './nix-line.js'
+import { isNixCandidate, toNixId } from './nix-line.js'
+import { Tokenizer } from '../tokenizer/tokenizer.js'
 import type { NixField, NixMsgLine, NixResultLine, NixStartLine, NixStopLine } from './nix-line.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -480,17 +481,7 @@ function messageFromScan(b: FastBuffer): InternalJsonMessage {
 
 /** Index after an optional `@nix ` prefix, or -1 when the line cannot be a JSON object. */
 function jsonStart(buf: Uint8Array, start: number, end: number): number {
-  let s = start
-  if (
-    end - s >= 5 &&
-    buf[s] === 0x40 &&
-    buf[s + 1] === 0x6e &&
-    buf[s + 2] === 0x69 &&
-    buf[s + 3] === 0x78 &&
-    buf[s + 4] === 0x20
-  ) {
-    s += 5
-  }
+  const s = isNixCandidate(buf, start, end) ? start + 5 : start
   // Cheap rejection of plain text: the first non-blank byte must open an object.
   let i = s
   while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++
@@ -527,87 +518,28 @@ export interface StyledText {
 }
 
 /**
- * Strip escape sequences from one line of message text, keeping SGR (`ESC [ params m`) as
- * {@link StyleMark}s. Handles ECMA-48 CSI (`ESC [` params/intermediates/final), OSC (`ESC ]` … BEL or
- * `ESC \`), other two-byte/nF escapes (`ESC` intermediates* final), and a lone trailing ESC. Other
- * characters, including C0 controls, pass through. Kept in one function so that it can be replaced
- * by the project tokenizer.
+ * Strip escape sequences from one line of message text, keeping SGR as {@link StyleMark}s. The
+ * project tokenizer decides what an escape is, as it does for every other face.
  */
 export function stripAndStyle(text: string): StyledText {
-  let esc = text.indexOf('\x1b')
-  if (esc < 0) return { text: Buffer.from(text, 'utf8') }
-  const n = text.length
-  let out = ''
-  let outBytes = 0
+  if (text.indexOf('\x1b') < 0) return { text: Buffer.from(text, 'utf8') }
+  const out: Buffer[] = []
+  let length = 0
   let styles: StyleMark[] | undefined
-  let runStart = 0
-  while (esc >= 0) {
-    if (esc > runStart) {
-      const seg = text.slice(runStart, esc)
-      out += seg
-      outBytes += Buffer.byteLength(seg, 'utf8')
-    }
-    let i = esc + 1
-    if (i >= n) {
-      runStart = n
-      break
-    }
-    const c = text.charCodeAt(i)
-    if (c === 0x5b) {
-      // CSI: parameters 0x30–0x3F, intermediates 0x20–0x2F, final 0x40–0x7E.
-      i++
-      const ps = i
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d < 0x30 || d > 0x3f) break
-        i++
-      }
-      const pe = i
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d < 0x20 || d > 0x2f) break
-        i++
-      }
-      if (i < n) {
-        const f = text.charCodeAt(i)
-        if (f >= 0x40 && f <= 0x7e) {
-          if (f === 0x6d && pe === i) (styles ??= []).push({ at: outBytes, params: text.slice(ps, pe) })
-          i++
-        }
-        // else: malformed CSI; drop what was consumed, keep the offending character
-      }
-    } else if (c === 0x5d) {
-      // OSC: until BEL or ST (ESC \); unterminated → to end of text.
-      i++
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d === 0x07) {
-          i++
-          break
-        }
-        if (d === 0x1b && i + 1 < n && text.charCodeAt(i + 1) === 0x5c) {
-          i += 2
-          break
-        }
-        i++
-      }
-    } else {
-      // nF / Fp / Fe / Fs: intermediates 0x20–0x2F then one final 0x30–0x7E.
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d < 0x20 || d > 0x2f) break
-        i++
-      }
-      if (i < n) {
-        const f = text.charCodeAt(i)
-        if (f >= 0x30 && f <= 0x7e) i++
-      }
-    }
-    runStart = i
-    esc = text.indexOf('\x1b', i)
-  }
-  if (runStart < n) out += text.slice(runStart)
-  const res: StyledText = { text: Buffer.from(out, 'utf8') }
+  const tokenizer = new Tokenizer({
+    text(buf, start, end) {
+      out.push(Buffer.from(buf.subarray(start, end)))
+      length += end - start
+    },
+    csi(seq) {
+      if (seq.isSgr()) (styles ??= []).push({ at: length, params: seq.paramText() })
+    },
+    dropped() {},
+    chunkEnd() {},
+  })
+  tokenizer.write(Buffer.from(text, 'utf8'))
+  tokenizer.end()
+  const res: StyledText = { text: Buffer.concat(out, length) }
   if (styles) res.styles = styles
   return res
 }
