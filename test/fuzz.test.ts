@@ -1,6 +1,8 @@
 import t from 'tap'
 import ansiRegex from 'ansi-regex'
 import { CleanStream, LogDecoderStream, cleanBuffer, decode, type LogEvent } from '../dist/index.js'
+import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
+import { CleanWriter } from '../dist/render/clean.js'
 import { sample } from './helpers/fixtures.js'
 import { invariantProblems } from './helpers/events.js'
 import { fuzzInput, prng, randomChunks } from './helpers/random.js'
@@ -77,4 +79,62 @@ t.test('mutated real logs', async (t) => {
     checkBalanced(t, decode(base), `mutation ${n}`)
   }
   t.pass('60 mutated logs')
+})
+
+// The pass-through fast path (BuildLogFramer.passThrough) settles whole lines and their escapes
+// itself; it must frame exactly as the byte-by-byte path does, whatever the chunking.
+class RecordingCleanWriter extends CleanWriter {
+  readonly structure: string[] = []
+  override open(priority: number, offset: number): void {
+    this.structure.push(`open ${priority} @${offset}`)
+  }
+  override close(offset: number): void {
+    this.structure.push(`close @${offset}`)
+  }
+  override diagnostic(code: string, _message: string, offset: number): void {
+    this.structure.push(`${code} @${offset}`)
+  }
+}
+class LineByLineCleanWriter extends RecordingCleanWriter {
+  override readonly passThrough = false
+}
+
+function framed(Writer: typeof RecordingCleanWriter, color: boolean, chunks: Buffer[]): { out: Buffer; structure: string[] } {
+  const writer = new Writer()
+  const framer = new BuildLogFramer(writer, { keepSgr: color })
+  const out: Buffer[] = []
+  for (const chunk of chunks) {
+    framer.write(chunk)
+    out.push(...writer.takePieces())
+  }
+  framer.end()
+  out.push(...writer.takePieces())
+  return { out: Buffer.concat(out), structure: writer.structure }
+}
+
+t.test('the pass-through fast path frames exactly as the line-by-line path', async (t) => {
+  const rnd = prng(424242)
+  const inputs: Buffer[] = []
+  for (let n = 0; n < 800; n++) inputs.push(fuzzInput(rnd, 1 + rnd(80)))
+  inputs.push(sample('synthetic-legacy-stdenv-nesting.log'))
+  // Lines around MAX_LINE_BYTES, with escapes inside, in one chunk: the fast path must hand them over.
+  const long = Buffer.alloc(1024 * 1024 + 100, 0x61)
+  long.write('\x1b[31m', 1000, 'latin1')
+  long.write('\x1b[e', 500_000, 'latin1')
+  inputs.push(Buffer.concat([Buffer.from('\x1b[pheader\n'), long, Buffer.from('\n\x1b[qnext\r\nline\x1b[K\n')]))
+  let checked = 0
+  for (const [n, input] of inputs.entries()) {
+    const label = `input ${n} ${JSON.stringify(input.subarray(0, 300).toString('latin1'))}`
+    for (const color of [true, false]) {
+      const reference = framed(LineByLineCleanWriter, color, [input])
+      for (const chunks of [[input], randomChunks(rnd, input), [input.subarray(0, rnd(input.length + 1)), input.subarray(0)].map((c, i, a) => (i === 1 ? input.subarray(a[0]!.length) : c))]) {
+        const fast = framed(RecordingCleanWriter, color, chunks)
+        const slow = framed(LineByLineCleanWriter, color, chunks)
+        if (!fast.out.equals(reference.out) || !slow.out.equals(reference.out)) t.fail(`${label}: output differs (color ${color})`)
+        else if (fast.structure.join('\n') !== reference.structure.join('\n')) t.fail(`${label}: structure differs (color ${color})`)
+        else checked++
+      }
+    }
+  }
+  t.equal(checked, inputs.length * 6, 'every input, both colour modes, three chunkings')
 })

@@ -1,5 +1,5 @@
 import { DIALECTS, type DialectChoice } from '../decoder.js'
-import { CleanStream } from '../render/streams.js'
+import { Cleaner } from '../render/cleaner.js'
 import { flag, parseArgs, stringOption } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
 import { packageVersion, runFilter } from './io.js'
@@ -41,6 +41,6 @@ export async function cleanMain(argv: readonly string[]): Promise<number> {
   const choice = (stringOption(args, 'color') ?? 'auto') as ColorChoice
   const color = wantColor(choice, process.stdout.isTTY === true, process.env)
   const dialect = stringOption(args, 'dialect') as DialectChoice | undefined
-  await runFilter(args.operands, new CleanStream({ color, keepNixLines: flag(args, 'keep-nix-lines'), ...(dialect ? { dialect } : {}) }))
+  await runFilter(args.operands, new Cleaner({ color, keepNixLines: flag(args, 'keep-nix-lines'), ...(dialect ? { dialect } : {}) }))
   return 0
 }

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import tty from 'node:tty'
-import { CleanStream } from '../render/streams.js'
+import { Cleaner } from '../render/cleaner.js'
 import { flag, parseArgs, stringOption, UsageError } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
 import { InputError, runFilter } from './io.js'
@@ -90,7 +90,7 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
 
   if (!process.stdout.isTTY) {
     const color = wantColor(choice, false, process.env)
-    await runFilter([operand], new CleanStream({ color }))
+    await runFilter([operand], new Cleaner({ color }))
     return 0
   }
 

@@ -1,6 +1,6 @@
-import { CR, LF } from '../tokenizer/table.js'
+import { CR, ESC, LF } from '../tokenizer/table.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
-import { Tokenizer, type CsiSequence, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
+import { CsiSequence, scanCsi, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
 import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
@@ -62,6 +62,14 @@ export interface FramerSink {
    */
   span?(buf: Uint8Array, start: number, end: number): void
   spanLimit?(buf: Uint8Array, from: number, end: number, base: number): number
+  /**
+   * With `span`: the sink wants only the output bytes of ordinary lines, so the framer may also run
+   * spans across escapes it can settle by itself (legacy codes, which still reach open/close; kept
+   * SGR, which stays inline; other CSIs and the CR of a CRLF, which are cut out). See passThrough().
+   */
+  passThrough?: boolean
+  /** For pass-through: whether the line whose text starts at `start` is one the sink must see as a line. */
+  mustSeeLine?(buf: Uint8Array, start: number, end: number): boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
 }
@@ -115,12 +123,16 @@ export class BuildLogFramer implements TokenHandler {
   private lastLineFeed = -1
 
   private readonly spans: boolean
+  private readonly passThroughSpans: boolean
   private readonly markRemoved: boolean
+  private readonly escFinder = new ByteFinder(ESC)
+  private readonly seq = new CsiSequence()
 
   constructor(private readonly sink: FramerSink, options: FramerOptions = {}) {
     this.keepSgr = options.keepSgr ?? true
     this.markRemoved = options.markRemoved ?? false
     this.spans = sink.span !== undefined && sink.spanLimit !== undefined
+    this.passThroughSpans = this.spans && sink.passThrough === true && sink.mustSeeLine !== undefined && !this.markRemoved && sink.removed === undefined
   }
 
   write(chunk: Uint8Array): void {
@@ -154,10 +166,18 @@ export class BuildLogFramer implements TokenHandler {
 
   // --- TokenHandler ---
 
-  text(buf: Uint8Array, start: number, end: number, offset: number): void {
+  text(buf: Uint8Array, start: number, end: number, offset: number): number | void {
     const base = offset - start
     let i = start
     while (i < end) {
+      if (this.passThroughSpans && this.atLineBoundary()) {
+        const stop = this.passThrough(buf, i, base)
+        if (stop > end) return stop
+        if (stop > i) {
+          i = stop
+          continue
+        }
+      }
       if (this.spans && this.atFreshLine()) {
         const spanEnd = this.plainSpanEnd(buf, i, end, base)
         if (spanEnd > i) {
@@ -209,31 +229,11 @@ export class BuildLogFramer implements TokenHandler {
       return
     }
     switch (code) {
-      case LegacyCode.Open: {
-        this.finishPending(seq.end)
-        const priority = legacyArgument(seq)
-        this.level++
-        this.sink.open(priority, seq.start)
-        this.inHeader = true
-        this.priority = priority
-        break
-      }
+      case LegacyCode.Open:
       case LegacyCode.Close:
-        this.finishPending(seq.end)
-        if (this.level > 0) {
-          this.level--
-          // A nest closed before its head arrived must not pass its head state on (fixes Q5).
-          this.inHeader = false
-          this.priority = 1
-          this.sink.close(seq.start)
-        } else {
-          const { line, column } = this.position(seq.end - 1)
-          this.sink.diagnostic('unbalanced-close', `not enough nesting levels at line ${line}, character ${column}`, seq.start, line, column)
-        }
-        break
       case LegacyCode.Priority:
         this.finishPending(seq.end)
-        this.priority = legacyArgument(seq)
+        this.legacyStructure(code, seq)
         break
       case LegacyCode.IgnoreLfOn:
         this.ignoreLf = true
@@ -246,6 +246,35 @@ export class BuildLogFramer implements TokenHandler {
         break
       case LegacyCode.Warning:
         this.warning = true
+        break
+    }
+  }
+
+  /** What `p`, `q` and `s` do once the pending line is finished. */
+  private legacyStructure(code: LegacyCode, seq: CsiSequence): void {
+    switch (code) {
+      case LegacyCode.Open: {
+        const priority = legacyArgument(seq)
+        this.level++
+        this.sink.open(priority, seq.start)
+        this.inHeader = true
+        this.priority = priority
+        break
+      }
+      case LegacyCode.Close:
+        if (this.level > 0) {
+          this.level--
+          // A nest closed before its head arrived must not pass its head state on (fixes Q5).
+          this.inHeader = false
+          this.priority = 1
+          this.sink.close(seq.start)
+        } else {
+          const { line, column } = this.position(seq.end - 1)
+          this.sink.diagnostic('unbalanced-close', `not enough nesting levels at line ${line}, character ${column}`, seq.start, line, column)
+        }
+        break
+      case LegacyCode.Priority:
+        this.priority = legacyArgument(seq)
         break
     }
   }
@@ -268,11 +297,17 @@ export class BuildLogFramer implements TokenHandler {
     this.materialize()
   }
 
+
   // --- the span fast path ---
 
   /** Nothing pending: the next byte starts a line (not the rest of one a CR restarted). */
+  private atLineBoundary(): boolean {
+    return !this.direct && this.buffer.length === 0 && !this.pendingCr && !this.hadCarriageReset
+  }
+
+  /** A line boundary outside a newline group, where the plain span path can start. */
   private atFreshLine(): boolean {
-    return !this.direct && this.buffer.length === 0 && !this.pendingCr && !this.ignoreLf && !this.hadCarriageReset
+    return !this.ignoreLf && this.atLineBoundary()
   }
 
   /** End (after its LF) of the longest run of whole lines from `from` that the sink takes as bytes. */
@@ -282,6 +317,145 @@ export class BuildLogFramer implements TokenHandler {
     const lastLf = buf.lastIndexOf(LF, limit - 1)
     return lastLf >= from ? lastLf + 1 : from
   }
+
+  /**
+   * The pass-through fast path: from a fresh line at `from`, runs over whole lines of the chunk and
+   * the escapes between and inside them, handing the sink the bytes that stay (as spans) and
+   * settling legacy codes on the way (open/close reach the sink as usual). It returns where it
+   * stopped, always a line boundary (after an LF, or after a p/q/s that ended a line): everything
+   * before has been framed exactly as the byte-by-byte path would, and the framer's state is that
+   * of the boundary. Whatever it does not settle itself — a bare CR, an escape other than a whole
+   * CSI, a line the sink must see, a line that may exceed MAX_LINE_BYTES, the chunk's end — ends
+   * the run at the boundary before it, and the ordinary path takes that line from its start.
+   */
+  private passThrough(buf: Uint8Array, from: number, base: number): number {
+    const sink = this.sink
+    const n = buf.length
+    const limit = Math.min(n, from + MAX_LINE_BYTES, sink.spanLimit!(buf, from, n, base))
+    const seq = this.seq
+    const keepSgr = this.keepSgr
+    // The last boundary: this.* holds the state there; locals hold what happened since.
+    let boundary = from
+    let ignoreLf = this.ignoreLf
+    let error = this.error
+    let warning = this.warning
+    let escapeSince = this.escapeSinceReset
+    let text = false // text since the boundary (what makes p/q/s end a line)
+    let sgr = false // kept SGR since the boundary
+    // Cuts since the boundary, as [start, end) pairs; committed ones are gone from the output.
+    const cuts = this.cuts
+    let cutCount = 0
+    // Start of the kept run not yet handed to the sink.
+    let runStart = from
+    let p = from
+    for (;;) {
+      // Escapes often come in pairs (ESC[q ESC[p) and segments often end in LF: look before searching.
+      const esc = buf[p] === ESC ? p : this.escFinder.next(buf, p, base)
+      const cr = this.crFinder.next(buf, p, base)
+      const stop = Math.min(esc, cr, limit)
+      if (stop > p) {
+        const lf = ignoreLf ? -1 : buf[stop - 1] === LF ? stop - 1 : buf.lastIndexOf(LF, stop - 1)
+        if (lf >= p) {
+          // Lines ended: commit them (their cuts leave the output), and a fresh line starts.
+          for (let k = 0; k < cutCount; k += 2) {
+            if (cuts[k]! > runStart) sink.span!(buf, runStart, cuts[k]!)
+            runStart = cuts[k + 1]!
+          }
+          cutCount = 0
+          boundary = lf + 1
+          this.inHeader = false
+          this.priority = 1
+          this.error = error = false
+          this.warning = warning = false
+          this.ignoreLf = ignoreLf
+          this.escapeSinceReset = escapeSince = false
+          this.lineOffset = base + boundary
+          this.atLineStartOfRawLine = true
+          this.atLineStart = true
+          text = stop > boundary
+          sgr = false
+        } else {
+          text = true
+        }
+      }
+      if (stop === esc && esc < limit) {
+        const after = scanCsi(buf, esc, base, seq)
+        if (after === -1) break
+        const code = legacyCode(seq)
+        if (code === LegacyCode.None) {
+          escapeSince = true
+          if (keepSgr && seq.isSgr()) {
+            sgr = true
+          } else {
+            cuts[cutCount++] = esc
+            cuts[cutCount++] = after
+          }
+          p = after
+          // Text after leading escapes is where a sink looks for a line it must see (markers).
+          if (!text && after < n && sink.mustSeeLine!(buf, after, n)) break
+          continue
+        }
+        if (code === LegacyCode.Open || code === LegacyCode.Close || code === LegacyCode.Priority) {
+          // An SGR-only pending line would be carried into the next one: the ordinary path does that.
+          if (sgr && !text) break
+          for (let k = 0; k < cutCount; k += 2) {
+            if (cuts[k]! > runStart) sink.span!(buf, runStart, cuts[k]!)
+            runStart = cuts[k + 1]!
+          }
+          cutCount = 0
+          if (esc > runStart) sink.span!(buf, runStart, esc)
+          runStart = after
+          this.ignoreLf = ignoreLf
+          if (text) {
+            // finishLine('escape') as the ordinary path does it.
+            this.inHeader = false
+            this.priority = 1
+            this.error = error = false
+            this.warning = warning = false
+            this.escapeSinceReset = escapeSince = false
+            this.lineOffset = base + after
+            this.atLineStartOfRawLine = false
+            this.atLineStart = false
+          } else {
+            this.error = error
+            this.warning = warning
+            this.escapeSinceReset = escapeSince
+          }
+          this.legacyStructure(code, seq)
+          boundary = after
+          text = false
+          sgr = false
+          p = after
+          // A line the sink must see may start right after the escape, not only after an LF.
+          if (after < n && sink.mustSeeLine!(buf, after, n)) break
+          continue
+        }
+        switch (code) {
+          case LegacyCode.IgnoreLfOn: ignoreLf = true; break
+          case LegacyCode.IgnoreLfOff: ignoreLf = false; break
+          case LegacyCode.Error: error = true; break
+          case LegacyCode.Warning: warning = true; break
+        }
+        cuts[cutCount++] = esc
+        cuts[cutCount++] = after
+        p = after
+        if (!text && after < n && sink.mustSeeLine!(buf, after, n)) break
+        continue
+      }
+      if (stop === cr && cr < limit && cr + 1 < n && buf[cr + 1] === LF) {
+        // CRLF ends a line like LF; the CR does not reach the output.
+        cuts[cutCount++] = cr
+        cuts[cutCount++] = cr + 1
+        p = cr + 1
+        continue
+      }
+      break
+    }
+    if (boundary > runStart) sink.span!(buf, runStart, boundary)
+    return boundary
+  }
+
+  private readonly cuts: number[] = []
 
   private afterSpan(rawEnd: number): void {
     this.inHeader = false

@@ -5,7 +5,7 @@ import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { BEL, LF } from '../tokenizer/table.js'
 import { OutputBuffer } from './output-buffer.js'
-import { C1_LEAD } from './terminal-safe.js'
+import { C1_LEAD, mayBeC1At } from './terminal-safe.js'
 
 
 export interface CleanOptions {
@@ -25,7 +25,7 @@ export interface CleanOptions {
 export class CleanWriter implements FramerSink {
   private readonly out = new OutputBuffer()
   private readonly belFinder = new ByteFinder(BEL)
-  private readonly c1Finder = new ByteFinder(C1_LEAD)
+  private readonly c1Finder = new ByteFinder(C1_LEAD, mayBeC1At)
   // Line starts the filter must look at: `@nix ` lines and CI markers that need no CR.
   private readonly nixFinder = new ByteFinder(Buffer.from('\n@nix '))
   private readonly colonsFinder = new ByteFinder(Buffer.from('\n::'))
@@ -67,16 +67,23 @@ export class CleanWriter implements FramerSink {
   }
 
   chunk(buf: Uint8Array, base: number): void {
-    if (buf.indexOf(BEL) !== -1 || buf.indexOf(C1_LEAD) !== -1) this.controlsUntil = base + buf.length
+    if (this.belFinder.next(buf, 0, base) < buf.length || this.c1Finder.next(buf, 0, base) < buf.length) this.controlsUntil = base + buf.length
   }
 
   span(buf: Uint8Array, start: number, end: number): void {
     this.out.run(buf, start, end)
   }
 
+  readonly passThrough = true
+
+  /** Lines that may be `@nix` lines or CI markers are looked at whole; every other line is bytes. */
+  mustSeeLine(buf: Uint8Array, start: number, end: number): boolean {
+    return buf[start] === 0x40 || hasCiMarkerPrefix(buf, start, end)
+  }
+
   /** Where plain byte ranges must stop: at BEL or a possible C1, or before a line we must inspect. */
   spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
-    if (buf[from] === 0x40 || hasCiMarkerPrefix(buf, from, end)) return from
+    if (this.mustSeeLine(buf, from, end)) return from
     let limit = Math.min(this.belFinder.next(buf, from, base), this.c1Finder.next(buf, from, base))
     if (limit > end) limit = end
     // The needles start with the LF before the line: stop after that LF.
@@ -100,14 +107,13 @@ export class CleanWriter implements FramerSink {
     return this.out.take()
   }
 
+  takePieces(): Buffer[] {
+    return this.out.takePieces()
+  }
+
   /** No BEL and no C1 control in buf[start, end), answered from cached scans of the input chunk. */
   private isSafe(buf: Buffer, start: number, end: number, base: number): boolean {
-    if (this.belFinder.next(buf, start, base) < end) return false
-    for (let at = this.c1Finder.next(buf, start, base); at < end; at = this.c1Finder.next(buf, at + 1, base)) {
-      const next = buf[at + 1]
-      if (next !== undefined && next >= 0x80 && next <= 0x9f) return false
-    }
-    return true
+    return this.belFinder.next(buf, start, base) >= end && this.c1Finder.next(buf, start, base) >= end
   }
 
 }

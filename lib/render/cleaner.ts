@@ -19,7 +19,7 @@ export interface CleanerOptions extends CleanOptions {
  */
 export class Cleaner implements ByteDecoder {
   readonly decoder: SniffingDecoder
-  private output: { take(): Buffer | null } | null = null
+  private output: { take(): Buffer | null; takePieces?(): Buffer[] } | null = null
 
   constructor(options: CleanerOptions) {
     this.decoder = new SniffingDecoder((d) => this.create(d, options), forcedDetection(options.dialect))
@@ -47,5 +47,14 @@ export class Cleaner implements ByteDecoder {
   /** Output produced since the last call. */
   take(): Buffer | null {
     return this.output ? this.output.take() : null
+  }
+
+  /** Output produced since the last call, as pieces to write in order (no joining copy). */
+  takePieces(): Buffer[] {
+    const output = this.output
+    if (output === null) return []
+    if (output.takePieces) return output.takePieces()
+    const out = output.take()
+    return out ? [out] : []
   }
 }

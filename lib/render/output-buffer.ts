@@ -53,13 +53,22 @@ export class OutputBuffer {
 
   /** The output since the last call, or null. */
   take(): Buffer | null {
+    const pieces = this.takePieces()
+    if (pieces.length === 0) return null
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
+  }
+
+  /**
+   * The output since the last call as pieces to write in order, without joining them (a writer
+   * that writes pieces one by one saves copying the input runs again). Runs of the input stay
+   * valid only until the caller's next write into the face.
+   */
+  takePieces(): Buffer[] {
     this.endRun()
     this.endBlock()
-    const pieces = this.pieces
-    if (pieces.length === 0) return null
-    const out = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
-    pieces.length = 0
-    return out
+    const pieces = this.pieces.slice()
+    this.pieces.length = 0
+    return pieces
   }
 
   private endRun(): void {

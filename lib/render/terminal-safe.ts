@@ -3,6 +3,17 @@ import { BEL } from '../tokenizer/table.js'
 /** UTF-8 lead byte of U+0080–U+00BF; followed by 0x80–0x9F it encodes a C1 control. */
 export const C1_LEAD = 0xc2
 
+/** Whether the C1_LEAD at `at` encodes a C1 control (U+0080–U+009F), not a printable character. */
+export function isC1At(buf: Uint8Array, at: number): boolean {
+  const next = buf[at + 1]
+  return next !== undefined && next >= 0x80 && next <= 0x9f
+}
+
+/** isC1At, or the lead is the chunk's last byte and its follower is still to come. */
+export function mayBeC1At(buf: Uint8Array, at: number): boolean {
+  return at + 1 === buf.length || isC1At(buf, at)
+}
+
 /**
  * Calls `emit` for the ranges of buf[start, end) that may reach a terminal: everything except BEL
  * and C1 controls (U+0080–U+009F), which terminals obey. Escapes are the tokenizer's business and
@@ -23,7 +34,7 @@ export function forEachSafeRange(buf: Uint8Array, start: number, end: number, em
     if (b === BEL) {
       if (i > cursor) emit(cursor, i)
       cursor = i + 1
-    } else if (b === C1_LEAD && i + 1 < end && buf[i + 1]! >= 0x80 && buf[i + 1]! <= 0x9f) {
+    } else if (b === C1_LEAD && i + 1 < end && isC1At(buf, i)) {
       if (i > cursor) emit(cursor, i)
       cursor = i + 2
       i++

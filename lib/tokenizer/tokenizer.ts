@@ -90,14 +90,50 @@ export interface TokenHandler {
   /**
    * A run of ground bytes `buf[start, end)`: everything but escape sequences, C0 controls (LF, CR,
    * TAB, BEL, NUL …) and invalid UTF-8 included. `offset` is the absolute offset of `buf[start]`.
+   * A handler that has itself consumed whole sequences past `end` (with scanCsi) returns the index
+   * where tokenizing resumes, in ground state; otherwise nothing.
    */
-  text(buf: Uint8Array, start: number, end: number, offset: number): void
+  text(buf: Uint8Array, start: number, end: number, offset: number): number | void
   /** A complete CSI sequence. */
   csi(seq: CsiSequence): void
   /** A non-CSI sequence (or an aborted one) was consumed and dropped; absolute offsets. */
   dropped(kind: DroppedKind, start: number, end: number): void
   /** The current write() is done: byte ranges passed so far will not stay valid. */
   chunkEnd(): void
+}
+
+/**
+ * The commonest sequence in one step: a whole CSI (`ESC [`, parameter bytes, intermediate bytes,
+ * a final byte, nothing else in between, within the caps) starting at `buf[at]`. Fills `seq` and
+ * returns the index after the final byte; -1 when the bytes are anything else or the sequence is
+ * not finished in `buf`, which leaves the decision to the transition table (it gives the same
+ * answer for every sequence this accepts: test/tokenizer.test.ts compares them).
+ */
+export function scanCsi(buf: Uint8Array, at: number, base: number, seq: CsiSequence): number {
+  const n = buf.length
+  if (at + 2 >= n || buf[at + 1] !== 0x5b) return -1
+  let i = at + 2
+  let params = 0
+  for (let b = buf[i]!; b >= 0x30 && b <= 0x3f; b = buf[i]!) {
+    if (params === MAX_CSI_PARAM_BYTES) return -1
+    seq.params[params++] = b
+    if (++i === n) return -1
+  }
+  let intermediates = 0
+  for (let b = buf[i]!; b >= 0x20 && b <= 0x2f; b = buf[i]!) {
+    if (intermediates === MAX_CSI_INTERMEDIATES) return -1
+    seq.intermediates[intermediates++] = b
+    if (++i === n) return -1
+  }
+  const final = buf[i]!
+  if (final < 0x40 || final > 0x7e) return -1
+  seq.paramLength = params
+  seq.intermediateLength = intermediates
+  seq.overflow = false
+  seq.final = final
+  seq.start = base + at
+  seq.end = base + i + 1
+  return i + 1
 }
 
 const STRING_KINDS: Record<number, DroppedKind> = { 0x50: 'dcs', 0x58: 'sos', 0x5e: 'pm', 0x5f: 'apc' }
@@ -136,8 +172,21 @@ export class Tokenizer {
         // Fast path: everything up to the next ESC is text.
         let esc = buf.indexOf(ESC, i)
         if (esc === -1) esc = n
-        if (esc > i) handler.text(buf, i, esc, base + i)
+        if (esc > i) {
+          const resume = handler.text(buf, i, esc, base + i)
+          if (typeof resume === 'number' && resume > esc) {
+            i = resume
+            continue
+          }
+        }
         if (esc === n) break
+        // Fast path: a whole CSI in this chunk needs no walk through the table.
+        const after = scanCsi(buf, esc, base, this.seq)
+        if (after !== -1) {
+          handler.csi(this.seq)
+          i = after
+          continue
+        }
         this.sequenceStart = base + esc
         state = State.Escape
         i = esc + 1
