@@ -1362,6 +1362,12 @@ int main(int argc, char **argv) {
   size_t pend_off = 0, pend_len = 0;
   int log_open = 1, err_open = 1, ctl_open = 1, out_dead = 0, truncated = 0, started = 0;
   int use_splice = !S.pty, out_wait = 0;
+  /* pty mode: the kernel's n_tty hands out at most 4 KiB per read (N_TTY_BUF_SIZE), so relaying
+     each read at once meant one write to fd 1, and one 'data' event in Node, per 4 KiB.  Reads are
+     coalesced instead: pending bytes go out once PTY_FLUSH_AT have gathered, PTY_HOLD_MS after the
+     batch's first byte, at log EOF, or as soon as a limit or cancel fired.  Pipe mode splices. */
+  enum { PTY_FLUSH_AT = 64 << 10, PTY_HOLD_MS = 2 };
+  uint64_t hold_until = 0;
   uint64_t log_bytes = 0, last_byte = now_ms(), setup_ms = 0, start_ms = 0;
   char errbuf[2048];
   size_t errlen = 0;
@@ -1397,12 +1403,27 @@ int main(int argc, char **argv) {
     if (out_dead) out_wait = 0;
     if (!log_open && !err_open && pend_len == 0) break;
 
+    /* flush: write the pending bytes now (always in pipe mode; in pty mode see PTY_FLUSH_AT) */
+    int flush = pend_len > 0 && (!S.pty || !log_open || trig != R_NONE || pend_len >= PTY_FLUSH_AT || now >= hold_until);
+    if (pend_len > 0 && !flush) {
+      int64_t d = (int64_t)(hold_until - now);
+      if (wait < 0 || d < wait) wait = d;
+    }
+    if (pend_len == 0) pend_off = 0;
+    else if (S.pty && pend_off > 0 && sizeof buf - (pend_off + pend_len) < 4096) {
+      memmove(buf, buf + pend_off, pend_len);
+      pend_off = 0;
+    }
+    /* room for another read: pipe mode reads only when nothing is pending; pty mode while a full
+       n_tty buffer (4 KiB) still fits */
+    int room = S.pty ? sizeof buf - (pend_off + pend_len) >= 4096 : pend_len == 0;
+
     struct pollfd pf[4];
     int np = 0, i_log = -1, i_err = -1, i_ctl = -1, i_out = -1;
-    if (log_open && pend_len == 0 && !out_wait) i_log = np, pf[np++] = (struct pollfd){.fd = log_r, .events = POLLIN};
+    if (log_open && room && !out_wait) i_log = np, pf[np++] = (struct pollfd){.fd = log_r, .events = POLLIN};
     if (err_open) i_err = np, pf[np++] = (struct pollfd){.fd = err_r, .events = POLLIN};
     if (ctl_open) i_ctl = np, pf[np++] = (struct pollfd){.fd = 0, .events = POLLIN};
-    if (pend_len > 0 || out_wait) i_out = np, pf[np++] = (struct pollfd){.fd = 1, .events = POLLOUT};
+    if (flush || out_wait) i_out = np, pf[np++] = (struct pollfd){.fd = 1, .events = POLLOUT};
     struct timespec ts, *tsp = NULL;
     if (wait >= 0) {
       ts.tv_sec = wait / 1000;
@@ -1458,7 +1479,8 @@ int main(int argc, char **argv) {
         use_splice = 0;
       }
     } else if (i_log >= 0 && pf[i_log].revents) {
-      ssize_t n = read(log_r, buf, sizeof buf);
+      char *at = buf + pend_off + pend_len; /* pend_len is 0 here unless in pty mode */
+      ssize_t n = read(log_r, at, sizeof buf - (pend_off + pend_len));
       if (n > 0) {
         last_byte = now_ms();
         size_t keep = (size_t)n;
@@ -1469,12 +1491,12 @@ int main(int argc, char **argv) {
           TRIGGER(R_LOGLIMIT);
         }
         log_bytes += keep;
-        pend_off = 0;
-        pend_len = keep;
-        if (keep > 0) {
-          ssize_t w = write(1, buf, keep);
+        if (keep > 0 && pend_len == 0) hold_until = last_byte + PTY_HOLD_MS;
+        pend_len += keep;
+        if (keep > 0 && (!S.pty || trig != R_NONE || pend_len >= PTY_FLUSH_AT)) {
+          ssize_t w = write(1, buf + pend_off, pend_len);
           if (w > 0) {
-            pend_off = (size_t)w;
+            pend_off += (size_t)w;
             pend_len -= (size_t)w;
           } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
             out_dead = 1;

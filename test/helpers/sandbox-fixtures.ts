@@ -265,11 +265,13 @@ export interface RunOpts extends Partial<SandboxOptions> {
   hashOnly?: boolean
   /** called with the helper pid once the builder has started */
   onStarted?: (pid: number, cancel: () => void) => void
+  /** called with each log chunk as it arrives, while the builder may still be running */
+  onLog?: (chunk: Buffer) => void
 }
 
 /** Runs a /bin/sh script (or argv) in the sandbox as the identity, capturing everything. */
 export async function run(id: Identity, fx: Fixture, script: string | string[], o: RunOpts = {}): Promise<Captured> {
-  const { hashOnly, onStarted, ...opts } = o
+  const { hashOnly, onStarted, onLog, ...opts } = o
   const argv = typeof script === 'string' ? ['/bin/sh', '-c', script] : script
   const t = performance.now()
   const r = runSandboxed({
@@ -289,6 +291,7 @@ export async function run(id: Identity, fx: Fixture, script: string | string[], 
     bytes += b.length
     hash.update(b)
     if (!hashOnly) chunks.push(b)
+    onLog?.(b)
   })
   if (onStarted) r.events.once('started', () => onStarted(r.pid as number, () => r.cancel()))
   const res = await r.result

@@ -373,6 +373,31 @@ export function securitySuite(t: Test, kind: 'root' | 'user'): void {
     })
   }
 
+  t.test('pty: coalesced reads are not held back: the builder waits until its first line is seen', async t => {
+    // the helper gathers pty reads into bigger writes; a short line must still go out while the
+    // builder runs.  If it were held, the builder would wait for `go` until the timeout.
+    const b = fx.buildDir()
+    let seen = ''
+    const r = await run(id, fx, 'echo ping; while ! test -e go; do sleep 0.02; done; echo pong', {
+      pty: true,
+      buildDir: b,
+      timeoutMs: 20000,
+      onLog: chunk => {
+        seen += chunk.toString()
+        if (seen.includes('ping') && !existsSync(join(b, 'go'))) writeFileSync(join(b, 'go'), '')
+      },
+    })
+    t.equal(r.res.reason, 'exited', r.res.message ?? '')
+    t.equal(r.text, 'ping\npong\n')
+  })
+
+  t.test('pty: max-silent-time still fires and keeps what was written', async t => {
+    const r = await run(id, fx, 'echo a; sleep 0.2; echo b; sleep 5', { maxSilentMs: 500, pty: true })
+    t.equal(r.res.reason, 'silence')
+    t.equal(r.res.exitCode, EXIT_SILENCE)
+    t.equal(r.text, 'a\nb\n')
+  })
+
   t.test('pty: the builder sees a terminal of the requested size, no \\r\\n translation', async t => {
     const r = await run(id, fx, "test -t 1 && echo tty; stty size 0<&1; printf 'a\\nb\\n'", { pty: { cols: 123, rows: 45 } })
     t.equal(r.text, 'tty\n45 123\na\nb\n')
