@@ -1,10 +1,7 @@
-import { UsageError } from './args.js'
 import fs from 'node:fs'
-import { exportMain } from './export.js'
+import { isStoreRef } from '../store/paths.js'
+import { UsageError } from './args.js'
 import { packageVersion } from './io.js'
-import { runMain } from './run.js'
-import { gcMain, isStoreRef, listMain, showMain } from './store-commands.js'
-import { viewMain } from './view.js'
 
 export const BUILDLOG_HELP = `Usage: buildlog COMMAND [OPTION]... [ARG]...
        buildlog FILE             (the same as: buildlog view FILE)
@@ -30,13 +27,18 @@ Options:
 For a plain, readable log in a pipe use nixlog-clean.
 `
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  export: exportMain,
+type Command = (argv: readonly string[]) => Promise<number>
+
+// Each command loads only its own modules: start-up is paid on every invocation, and the pager,
+// the HTML writer, the launcher and SQLite have nothing to do with one another.
+const viewMain: Command = async (argv) => (await import('./view.js')).viewMain(argv)
+const COMMANDS: Record<string, Command> = {
+  export: async (argv) => (await import('./export.js')).exportMain(argv),
   view: viewMain,
-  run: runMain,
-  list: listMain,
-  show: showMain,
-  gc: gcMain,
+  run: async (argv) => (await import('./run.js')).runMain(argv),
+  list: async (argv) => (await import('./store-commands.js')).listMain(argv),
+  show: async (argv) => (await import('./store-commands.js')).showMain(argv),
+  gc: async (argv) => (await import('./store-commands.js')).gcMain(argv),
 }
 
 export async function buildlogMain(argv: readonly string[]): Promise<number> {

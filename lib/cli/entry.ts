@@ -1,9 +1,9 @@
-import { buildlogMain } from './buildlog.js'
 import { runMain } from './io.js'
-import { cleanMain } from './nixlog-clean.js'
 
-/** The executables in bin/ are one-line shims into this. */
+/** The executables in bin/ are one-line shims into this; each loads only its own program. */
 export function start(program: 'buildlog' | 'nixlog-clean'): void {
-  const main = program === 'buildlog' ? buildlogMain : cleanMain
-  void runMain(program, () => main(process.argv.slice(2)))
+  void runMain(program, async () => {
+    const argv = process.argv.slice(2)
+    return program === 'buildlog' ? (await import('./buildlog.js')).buildlogMain(argv) : (await import('./nixlog-clean.js')).cleanMain(argv)
+  })
 }

@@ -49,3 +49,8 @@ export function precreatePrivateFile(file: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }
 }
+
+/** Whether a command-line operand names a recorded run (an id, `last`, `last-failed`) rather than a file. */
+export function isStoreRef(ref: string): boolean {
+  return ref === 'last' || ref === 'last-failed' || /^\d{1,15}$/.test(ref)
+}

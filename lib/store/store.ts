@@ -55,6 +55,4 @@ export function openStore(options: StoreOptions = {}): Store {
   }
 }
 
-export function isStoreRef(ref: string): boolean {
-  return ref === 'last' || ref === 'last-failed' || /^\d{1,15}$/.test(ref)
-}
+export { isStoreRef } from './paths.js'
