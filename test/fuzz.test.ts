@@ -99,13 +99,14 @@ class LineByLineCleanWriter extends RecordingCleanWriter {
   override readonly passThrough = false
 }
 
-function framed(Writer: typeof RecordingCleanWriter, color: boolean, chunks: Buffer[]): { out: Buffer; structure: string[] } {
-  const writer = new Writer()
+function framed(Writer: typeof RecordingCleanWriter, color: boolean, chunks: Buffer[], scratchInput = false): { out: Buffer; structure: string[] } {
+  const writer = new Writer({ scratchInput })
   const framer = new BuildLogFramer(writer, { keepSgr: color })
   const out: Buffer[] = []
   for (const chunk of chunks) {
-    framer.write(chunk)
-    out.push(...writer.takePieces())
+    // With scratchInput the writer overwrites the chunk: give it a copy, and copy its output out.
+    framer.write(scratchInput ? Buffer.from(chunk) : chunk)
+    out.push(...writer.takePieces().map((piece) => Buffer.from(piece)))
   }
   framer.end()
   out.push(...writer.takePieces())
@@ -130,7 +131,9 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
       for (const chunks of [[input], randomChunks(rnd, input), [input.subarray(0, rnd(input.length + 1)), input.subarray(0)].map((c, i, a) => (i === 1 ? input.subarray(a[0]!.length) : c))]) {
         const fast = framed(RecordingCleanWriter, color, chunks)
         const slow = framed(LineByLineCleanWriter, color, chunks)
+        const inPlace = framed(RecordingCleanWriter, color, chunks, true)
         if (!fast.out.equals(reference.out) || !slow.out.equals(reference.out)) t.fail(`${label}: output differs (color ${color})`)
+        else if (!inPlace.out.equals(reference.out)) t.fail(`${label}: output differs when written in place (color ${color})`)
         else if (fast.structure.join('\n') !== reference.structure.join('\n')) t.fail(`${label}: structure differs (color ${color})`)
         else checked++
       }

@@ -41,6 +41,6 @@ export async function cleanMain(argv: readonly string[]): Promise<number> {
   const choice = (stringOption(args, 'color') ?? 'auto') as ColorChoice
   const color = wantColor(choice, process.stdout.isTTY === true, process.env)
   const dialect = stringOption(args, 'dialect') as DialectChoice | undefined
-  await runFilter(args.operands, new Cleaner({ color, keepNixLines: flag(args, 'keep-nix-lines'), ...(dialect ? { dialect } : {}) }))
+  await runFilter(args.operands, new Cleaner({ color, keepNixLines: flag(args, 'keep-nix-lines'), scratchInput: true, ...(dialect ? { dialect } : {}) }))
   return 0
 }

@@ -11,6 +11,12 @@ import { C1_LEAD, mayBeC1At } from './terminal-safe.js'
 export interface CleanOptions {
   /** Keep handled `@nix` lines instead of dropping them (D-13). */
   keepNixLines?: boolean
+  /**
+   * The caller hands its input chunks over: the writer may overwrite a chunk with its own output
+   * (kept bytes moved down over removed escapes), and output pieces then point into it. Saves a
+   * copy per removed escape; for callers whose chunks are scratch space (the CLI's read buffer).
+   */
+  scratchInput?: boolean
 }
 
 /**
@@ -23,7 +29,7 @@ export interface CleanOptions {
  * subarrays of the input chunk, which is what makes the filter about as fast as `cat`.
  */
 export class CleanWriter implements FramerSink {
-  private readonly out = new OutputBuffer()
+  private readonly out: OutputBuffer
   private readonly belFinder = new ByteFinder(BEL)
   private readonly c1Finder = new ByteFinder(C1_LEAD, mayBeC1At)
   // Line starts the filter must look at: `@nix ` lines and CI markers that need no CR.
@@ -35,7 +41,9 @@ export class CleanWriter implements FramerSink {
   /** Absolute end of the last input chunk that held a BEL or a C1 lead byte: lines before it need sanitizing. */
   private controlsUntil = 0
 
-  constructor(private readonly options: CleanOptions = {}) {}
+  constructor(private readonly options: CleanOptions = {}) {
+    this.out = new OutputBuffer(options.scratchInput === true)
+  }
 
   line(view: LineView): void {
     if (!this.options.keepNixLines && view.atLineStart && isNixCandidate(view.buf, view.start, view.end) && classifyNixLine(view.buf, view.start, view.end) !== null) return

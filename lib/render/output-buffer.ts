@@ -18,11 +18,24 @@ export class OutputBuffer {
   private blockStart = 0
   private blockEnd = 0
 
+  /**
+   * @param compactInput runs may be moved down inside the caller's buffer (see CleanOptions.scratchInput).
+   */
+  constructor(private readonly compactInput = false) {}
+
   /** A range of the caller's input that stays valid until take(); contiguous runs are merged. */
   run(buf: Uint8Array, start: number, end: number): void {
-    if (this.runBuf === buf && this.runEnd === start) {
-      this.runEnd = end
-      return
+    if (this.runBuf === buf) {
+      if (this.runEnd === start) {
+        this.runEnd = end
+        return
+      }
+      if (this.compactInput) {
+        // Output never gets ahead of input, and nobody reads input behind the caller's position.
+        buf.copyWithin(this.runEnd, start, end)
+        this.runEnd += end - start
+        return
+      }
     }
     this.endRun()
     this.runBuf = buf
