@@ -93,6 +93,22 @@ function run(args: string[], options: { env?: NodeJS.ProcessEnv; shellPrefix?: s
 const record = (spec: Record<string, unknown>, options: { env?: NodeJS.ProcessEnv; shellPrefix?: string } = {}): Promise<Result> => run(['record', JSON.stringify(spec)], options)
 const cli = (cmd: string, storeDir: string, ...argv: string[]): Promise<Result> => run(['cli', cmd, '--store-dir', storeDir, ...argv])
 
+/** Waits until the gzip file, decompressed as far as it goes, contains `text`. */
+async function untilLogHolds(file: string, text: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    let held = ''
+    try {
+      held = zlib.gunzipSync(fs.readFileSync(file), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString()
+    } catch {
+      // not there yet, or no complete block yet
+    }
+    if (held.includes(text)) return
+    if (Date.now() > deadline) throw new Error(`${file} did not receive ${JSON.stringify(text)} within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 let n = 0
 const freshStore = (): string => path.join(tmp, `store-${++n}`)
 
@@ -218,7 +234,9 @@ t.test('SIGKILL mid-build: the log is readable up to the kill, the row says inte
     })
     c.on('exit', () => reject(new Error(`recorder ended early: ${out}`)))
   })
-  await new Promise((r) => setTimeout(r, 600)) // longer than FLUSH_MS: everything before "ready" is on disk
+  // Everything before "ready" reaches the disk within FLUSH_MS; on a loaded machine timers run
+  // late, so wait until the compressed log really holds it (a fixed sleep made this test flaky).
+  await untilLogHolds(path.join(store, 'logs', '1.log.gz'), 'error: boom\n', 20_000)
   const exited = new Promise((r) => c.on('exit', (_code, signal) => r(signal)))
   c.kill('SIGKILL')
   t.equal(await exited, 'SIGKILL')
