@@ -125,7 +125,6 @@ export class BuildLogFramer implements TokenHandler {
   private readonly spans: boolean
   private readonly passThroughSpans: boolean
   private readonly markRemoved: boolean
-  private readonly escFinder = new ByteFinder(ESC)
   private readonly seq = new CsiSequence()
 
   constructor(private readonly sink: FramerSink, options: FramerOptions = {}) {
@@ -348,11 +347,23 @@ export class BuildLogFramer implements TokenHandler {
     // Start of the kept run not yet handed to the sink.
     let runStart = from
     let p = from
+    // The next ESC and CR at or after p (found once, kept while p has not passed them).
+    let esc = -1
+    let cr = -1
     for (;;) {
-      // Escapes often come in pairs (ESC[q ESC[p) and segments often end in LF: look before searching.
-      const esc = buf[p] === ESC ? p : this.escFinder.next(buf, p, base)
-      const cr = this.crFinder.next(buf, p, base)
-      const stop = Math.min(esc, cr, limit)
+      if (esc < p) {
+        // Escapes often come in pairs (ESC[q ESC[p): look before searching.
+        if (buf[p] === ESC) esc = p
+        else {
+          esc = buf.indexOf(ESC, p)
+          if (esc === -1) esc = n
+        }
+      }
+      if (cr < p) {
+        cr = buf.indexOf(CR, p)
+        if (cr === -1) cr = n
+      }
+      const stop = esc < cr ? (esc < limit ? esc : limit) : cr < limit ? cr : limit
       if (stop > p) {
         const lf = ignoreLf ? -1 : buf[stop - 1] === LF ? stop - 1 : buf.lastIndexOf(LF, stop - 1)
         if (lf >= p) {
