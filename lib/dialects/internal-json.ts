@@ -657,6 +657,7 @@ export const ACTIVITY_TYPE_NAMES: Readonly<Record<number, string>> = {
 }
 
 const RING = 64
+const RING_MASK = RING - 1
 /** Most lines in one batched decoder write: well inside the offset ring (see {@link OffsetMap}). */
 const MAX_BATCH = 32
 
@@ -665,50 +666,55 @@ const MAX_BATCH = 32
  * entry; only the last {@link RING} lines are kept (decoders hold back at most a line or two).
  */
 class OffsetMap {
-  private readonly dec = new Array<number>(RING).fill(0)
-  private readonly raw0 = new Array<number>(RING).fill(0)
-  private readonly raw1 = new Array<number>(RING).fill(0)
+  private readonly dec = new Float64Array(RING)
+  private readonly raw0 = new Float64Array(RING)
+  private readonly raw1 = new Float64Array(RING)
   /** 1 when the fed bytes are the raw bytes themselves (plain text), so offsets map exactly. */
-  private readonly exact = new Array<number>(RING).fill(0)
-  private head = 0
-  private n = 0
+  private readonly exact = new Uint8Array(RING)
+  /** Lines added so far; line q (0-based) sits at q & RING_MASK while it is among the last RING. */
+  private count = 0
+  /** The line the last lookup found: events ask about positions in increasing order. */
+  private hint = 0
   /** Bytes fed so far. */
   pos = 0
   /** Raw offset for events at or after the end of the fed bytes (set when the decoder is ended). */
   endOffset = -1
 
   add(len: number, rawStart: number, rawEnd: number, exact: boolean): void {
-    const k = this.head
+    const k = this.count & RING_MASK
     this.dec[k] = this.pos
     this.raw0[k] = rawStart
     this.raw1[k] = rawEnd
     this.exact[k] = exact ? 1 : 0
     this.pos += len
-    this.head = (k + 1) % RING
-    if (this.n < RING) this.n++
+    this.count++
   }
 
+  /** The ring slot of the newest kept line starting at or before `p` (the oldest kept if none). */
   private find(p: number): number {
-    let k = (this.head + RING - 1) % RING
-    for (let c = 0; c < this.n; c++) {
-      if (this.dec[k]! <= p) return k
-      k = (k + RING - 1) % RING
-    }
-    return (this.head + RING - this.n) % RING // oldest
+    const count = this.count
+    const oldest = count > RING ? count - RING : 0
+    const dec = this.dec
+    let q = this.hint
+    if (q < oldest || q >= count) q = count - 1
+    while (q > oldest && dec[q & RING_MASK]! > p) q--
+    while (q + 1 < count && dec[(q + 1) & RING_MASK]! <= p) q++
+    this.hint = q
+    return q & RING_MASK
   }
 
   start(p: number): number {
     if (p >= this.pos && this.endOffset >= 0) return this.endOffset
-    if (this.n === 0) return 0
-    if (p >= this.pos) return this.raw1[(this.head + RING - 1) % RING]!
+    if (this.count === 0) return 0
+    if (p >= this.pos) return this.raw1[(this.count - 1) & RING_MASK]!
     const k = this.find(p)
     return this.exact[k] ? Math.min(this.raw0[k]! + Math.max(0, p - this.dec[k]!), this.raw1[k]!) : this.raw0[k]!
   }
 
   end(p: number): number {
     if (p > this.pos && this.endOffset >= 0) return this.endOffset
-    if (this.n === 0) return 0
-    if (p >= this.pos) return this.raw1[(this.head + RING - 1) % RING]!
+    if (this.count === 0) return 0
+    if (p >= this.pos) return this.raw1[(this.count - 1) & RING_MASK]!
     const k = this.find(p - 1)
     return this.exact[k] ? Math.min(this.raw0[k]! + Math.max(0, p - this.dec[k]!), this.raw1[k]!) : this.raw1[k]!
   }
@@ -837,12 +843,15 @@ export class ActivityTree {
     w.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), 0)
     let i = 0
     while (i < n) {
+      const lf = this.batchLine(w, i, n, offset + i)
+      if (lf >= 0) {
+        i = lf + 1
+        continue
+      }
       const nl = w.indexOf(0x0a, i)
       if (nl < 0 || nl >= n) break
-      if (!this.batchLine(w, i, nl, offset + i)) {
-        this.flush()
-        this.feedLine(w, i, nl, offset + i, true)
-      }
+      this.flush()
+      this.feedLine(w, i, nl, offset + i, true)
       i = nl + 1
     }
     this.flush()
@@ -851,28 +860,31 @@ export class ActivityTree {
 
   /**
    * The hot path: `@nix {"action":"result","fields":["…"],"id":N,"type":101}` (or 107, with or
-   * without the prefix) for a running, visible activity. Appends the payload, decoded to bytes,
-   * plus LF to the batch (moving it within `w`, over bytes of lines already read) and returns
-   * true. Returns false, having changed nothing, for any other line: it takes the general path,
-   * which gives the same result for the lines this one accepts.
+   * without the prefix) for a running, visible activity, starting at `w[s]`, its LF before `lim`.
+   * Appends the payload, decoded to bytes, plus LF to the batch (moving it within `w`, over bytes
+   * of lines already read) and returns the index of the line's LF. Returns -1, having changed
+   * nothing, for any other line: it takes the general path, which gives the same result for the
+   * lines this one accepts. (No step below reads past an LF without failing, so the line's end
+   * need not be known first.)
    */
-  private batchLine(w: FastBuffer, s: number, e: number, offset: number): boolean {
+  private batchLine(w: FastBuffer, s: number, lim: number, offset: number): number {
+    let e = lim
     let p = s
     if (w[p] === 0x40) {
-      if (!isNixCandidate(w, p, e)) return false
+      if (!isNixCandidate(w, p, e)) return -1
       p += 5
     }
     const L = L_RESULT_LINE
     const n = L.length
-    if (p + n + 20 > e) return false
-    for (let k = 0; k < n; k++) if (w[p + k] !== L[k]) return false
+    if (p + n + 20 > e) return -1
+    for (let k = 0; k < n; k++) if (w[p + k] !== L[k]) return -1
     const ps = p + n
     // The payload: up to its closing quote; escapes are checked here and decoded below.
     let j = ps
     while (j < e && STRING_STOP[w[j]!] === 0) j++
-    if (j >= e) return false
+    if (j >= e) return -1
     let c = w[j]!
-    if (c < 0x20) return false
+    if (c < 0x20) return -1
     const escaped = c === 0x5c
     if (escaped) {
       // Raw UTF-8 next to escapes must be valid: the general path decodes it (invalid bytes
@@ -881,38 +893,38 @@ export class ActivityTree {
         if (w[k]! < 0x80) k++
         else {
           const m = utf8Length(w, k, j)
-          if (m < 0) return false
+          if (m < 0) return -1
           k += m
         }
       }
       for (;;) {
-        if (j >= e) return false
+        if (j >= e) return -1
         c = w[j]!
         if (c === 0x22) break
         if (c === 0x5c) {
-          if (j + 1 >= e) return false
+          if (j + 1 >= e) return -1
           const x = w[j + 1]!
           j += 2
           if (x === 0x75) {
             const u = hex4At(w, j, e)
-            if (u < 0) return false
+            if (u < 0) return -1
             j += 4
             if (u >= 0xd800 && u <= 0xdfff) {
               // Only a proper pair (a lone surrogate fails, as in the general parser).
-              if (u > 0xdbff || j + 6 > e || w[j] !== 0x5c || w[j + 1] !== 0x75) return false
+              if (u > 0xdbff || j + 6 > e || w[j] !== 0x5c || w[j + 1] !== 0x75) return -1
               const lo = hex4At(w, j + 2, e)
-              if (lo < 0xdc00 || lo > 0xdfff) return false
+              if (lo < 0xdc00 || lo > 0xdfff) return -1
               j += 6
             }
           } else if (!(x === 0x22 || x === 0x5c || x === 0x2f || x === 0x6e || x === 0x74 || x === 0x72 || x === 0x62 || x === 0x66)) {
-            return false
+            return -1
           }
           continue
         }
-        if (c < 0x20) return false
+        if (c < 0x20) return -1
         if (c >= 0x80) {
           const m = utf8Length(w, j, e)
-          if (m < 0) return false
+          if (m < 0) return -1
           j += m
         } else {
           j++
@@ -921,9 +933,9 @@ export class ActivityTree {
     }
     const q = j // the closing quote
     // `"],"id":N,"type":101}` (or 107), then only whitespace.
-    if (q + 9 > e || w[q + 1] !== 0x5d || w[q + 2] !== 0x2c) return false
+    if (q + 9 > e || w[q + 1] !== 0x5d || w[q + 2] !== 0x2c) return -1
     const is = lit(w, q + 3, e, L_ID)
-    if (is < 0) return false
+    if (is < 0) return -1
     let i = is
     if (w[i] === 0x2d) i++
     while (i < e && w[i]! >= 0x30 && w[i]! <= 0x39) i++
@@ -942,15 +954,23 @@ export class ActivityTree {
     }
     if (act === null) {
       i = idText(w, is, e)
-      if (i < 0) return false
+      if (i < 0) return -1
     }
     i = lit(w, i, e, L_TYPE)
-    if (i < 0) return false
+    if (i < 0) return -1
     i = smallInt(w, i, e)
-    if (i < 0 || (outInt !== 101 && outInt !== 107) || !closeObject(w, i, e)) return false
+    if (i < 0 || (outInt !== 101 && outInt !== 107) || w[i] !== 0x7d) return -1
+    // `}`, then blanks up to the LF.
+    for (i++; ; i++) {
+      if (i >= lim) return -1
+      const b = w[i]
+      if (b === 0x0a) break
+      if (b !== 0x20 && b !== 0x0d && b !== 0x09) return -1
+    }
+    e = i
     if (act === null) {
       const a = this.running.get(outId)
-      if (a === undefined || a.hidden) return false
+      if (a === undefined || a.hidden) return -1
       act = a
     }
     // Accepted: from here on the line's bytes may be overwritten.
@@ -1029,7 +1049,7 @@ export class ActivityTree {
     this.batchLines++
     this.decoderOf(act)
     act.offsets!.add(o - o0, offset, rawEnd, false)
-    return true
+    return e
   }
 
   /** Writes the pending batch to its decoder. */
