@@ -752,6 +752,9 @@ t.test('batched build-log lines give the events of line-by-line feeding (real bu
   for (let k = 0; k < 150; k++) parts.push(raw(k % 3 === 0 ? big : '1', `"run line ${k}${k % 5 === 0 ? ' \\u001b[31mred\\u001b[0m' : ''}"`))
   parts.push(raw('1', JSON.stringify('long '.repeat(30000))))
   parts.push(raw('1', JSON.stringify('long escaped \u001b[1m'.repeat(5000))))
+  // Longer than the window the decoder copies at a time (a whole log written at once is not copied whole).
+  parts.push(raw('1', JSON.stringify('longer than the window '.repeat(15000))))
+  parts.push(raw(big, '"after the longest line"'))
   parts.push(stop(big), stop('1'), stop('-4'), raw('1', '"after stop"'))
   parts.push(raw('1', '"no LF at the end"').trimEnd())
   const input = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)))

@@ -658,6 +658,9 @@ export const ACTIVITY_TYPE_NAMES: Readonly<Record<number, string>> = {
 
 const RING = 64
 const RING_MASK = RING - 1
+/** The most bytes {@link ActivityTree.feedLines} copies at a time. */
+const WORK_WINDOW = 256 * 1024
+const EMPTY_WORK = Buffer.alloc(0)
 /** Most lines in one batched decoder write: well inside the offset ring (see {@link OffsetMap}). */
 const MAX_BATCH = 32
 
@@ -806,7 +809,7 @@ export class ActivityTree {
   private ended = false
   private lastEnd = 0
   /** Private copy of the chunk {@link feedLines} is working on (reused; never the caller's bytes). */
-  private work: Buffer = Buffer.alloc(0)
+  private work: Buffer = EMPTY_WORK
   /**
    * The pending batch (see {@link feedLines}): build-log lines of `batchAct`, payload + LF each,
    * gathered at work[batchStart, batchEnd). Written to the activity's decoder as one chunk before
@@ -837,8 +840,30 @@ export class ActivityTree {
    * never in the caller's bytes.
    */
   feedLines(buf: Uint8Array, start: number, end: number, offset: number): number {
+    // In windows of at most WORK_WINDOW bytes, so that a huge chunk (a whole log in memory) is
+    // not copied whole; a window ends at its last LF and the next starts there.
+    let i = start
+    while (i < end) {
+      const n = Math.min(end - i, WORK_WINDOW)
+      const done = this.feedWindow(buf, i, i + n, offset + (i - start))
+      if (i + n >= end) return done
+      if (done > i) {
+        i = done
+        continue
+      }
+      // A line longer than the window: the general path, straight from the caller's bytes.
+      const nl = buf.indexOf(0x0a, i + n)
+      if (nl < 0 || nl >= end) return i
+      this.feedLine(buf, i, nl, offset + (i - start), true)
+      i = nl + 1
+    }
+    return i
+  }
+
+  /** {@link feedLines} for a range of at most WORK_WINDOW bytes, on the private copy. */
+  private feedWindow(buf: Uint8Array, start: number, end: number, offset: number): number {
     const n = end - start
-    if (this.work.length < n) this.work = Buffer.allocUnsafe(Math.max(n, this.work.length * 2, 4096))
+    if (this.work.length < n) this.work = Buffer.allocUnsafe(Math.min(WORK_WINDOW, Math.max(n, this.work.length * 2, 4096)))
     const w = this.work as FastBuffer
     w.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), 0)
     let i = 0
@@ -1149,6 +1174,7 @@ export class ActivityTree {
   /** End of input at absolute offset `offset`: close everything still running ('interrupted'). */
   end(offset: number = this.lastEnd): void {
     this.flush()
+    this.work = EMPTY_WORK
     if (this.ended) return
     this.ended = true
     const acts = [...this.running.values()]
