@@ -8,7 +8,8 @@
 //   node bench/internal-json-speed.mjs [--mib 100] [--chunk 65536] [--runs 3] [--real]
 //
 // --real uses the project's BuildLogDecoder (dist/dialects/build-log.js) per activity instead of
-// the trivial stand-in.
+// the trivial stand-in. --file PATH decodes that file instead of the repeated samples (e.g. the
+// bench corpus: `--file bench/corpus/internal-json-200M-….log --chunk 1048576 --real`).
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -27,28 +28,34 @@ const targetMiB = arg('--mib', 100)
 const chunkSize = arg('--chunk', 65536)
 const runs = arg('--runs', 3)
 
-const files = [
-  'nom-bench-nom-shell-452e7d5.head5000.internal-json.log',
-  'nom-integration-standard.stderr.json',
-  'nom-integration-fail.stderr.json',
-].map((f) => readFileSync(resolve(samples, f), 'utf8'))
-const base = files.join('')
-
-// Build the log: repetition r shifts every id/parent by r * 2^20 (as exact BigInts).
+const fileArg = process.argv.indexOf('--file')
 const parts = []
-let size = 0
-for (let r = 0; size < targetMiB * 1024 * 1024; r++) {
-  const shift = BigInt(r) << 20n
-  const text = base.replace(/"(id|parent)":(\d+)/g, (_m, k, d) => (d === '0' ? `"${k}":0` : `"${k}":${BigInt(d) + shift}`))
-  const b = Buffer.from(text, 'utf8')
-  parts.push(b)
-  size += b.length
+if (fileArg >= 0) {
+  parts.push(readFileSync(process.argv[fileArg + 1]))
+} else {
+  const files = [
+    'nom-bench-nom-shell-452e7d5.head5000.internal-json.log',
+    'nom-integration-standard.stderr.json',
+    'nom-integration-fail.stderr.json',
+  ].map((f) => readFileSync(resolve(samples, f), 'utf8'))
+  const base = files.join('')
+
+  // Build the log: repetition r shifts every id/parent by r * 2^20 (as exact BigInts).
+  let size = 0
+  for (let r = 0; size < targetMiB * 1024 * 1024; r++) {
+    const shift = BigInt(r) << 20n
+    const text = base.replace(/"(id|parent)":(\d+)/g, (_m, k, d) => (d === '0' ? `"${k}":0` : `"${k}":${BigInt(d) + shift}`))
+    const b = Buffer.from(text, 'utf8')
+    parts.push(b)
+    size += b.length
+  }
 }
-const input = Buffer.concat(parts)
+const input = parts.length === 1 ? parts[0] : Buffer.concat(parts)
 const mib = input.length / (1024 * 1024)
 
 // Stand-in for the real build-log decoder: one `line` event per LF, ids/indexes from ctx,
-// offsets relative to the decoder's own input.
+// offsets relative to the decoder's own input. The bytes it is given are valid only during
+// write(), so line texts are copies.
 function trivialFactory(sink, ctx) {
   let carry = null
   let pos = 0
@@ -67,7 +74,7 @@ function trivialFactory(sink, ctx) {
           line(text, base - carry.length, base + nl + 1, 'lf')
           carry = null
         } else {
-          line(bytes.subarray(i, nl), base + i, base + nl + 1, 'lf')
+          line(Buffer.from(bytes.subarray(i, nl)), base + i, base + nl + 1, 'lf')
         }
         i = nl + 1
       }
@@ -114,5 +121,5 @@ for (let i = 0; i < runs; i++) {
   bestCpu = Math.min(bestCpu, r.cpu)
   console.log(`run ${i + 1}: ${(mib / r.s).toFixed(1)} MiB/s wall (${r.s.toFixed(2)} s), ${(mib / r.cpu).toFixed(1)} MiB/s per CPU-second`)
 }
-console.log(`input ${mib.toFixed(1)} MiB, ${parts.length} repetitions, ${useReal ? 'BuildLogDecoder' : 'trivial line factory'}; events ${JSON.stringify(last)}`)
+console.log(`input ${mib.toFixed(1)} MiB, ${fileArg >= 0 ? process.argv[fileArg + 1] : `${parts.length} repetitions`}, ${useReal ? 'BuildLogDecoder' : 'trivial line factory'}; events ${JSON.stringify(last)}`)
 console.log(`best: ${(mib / best).toFixed(1)} MiB/s wall, ${(mib / bestCpu).toFixed(1)} MiB/s per CPU-second`)

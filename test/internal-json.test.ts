@@ -698,3 +698,97 @@ t.test('ActivityTree.consume with parsed messages; stripAndStyle', async (t) => 
   t.same(stripAndStyle('a\u001b[2Kb\u001b(Bc\u001b]8;;http://x\u001b\\d\u001b'), { text: Buffer.from('abcd') })
   t.same(stripAndStyle('a\u001b[?25lb\u001b[38:2::1:2:3mc'), { text: Buffer.from('abc'), styles: [{ at: 2, params: '38:2::1:2:3' }] })
 })
+
+t.test('batched build-log lines give the events of line-by-line feeding (real build-log decoder)', async (t) => {
+  const { BuildLogDecoder } = await import('../lib/dialects/build-log.js')
+  const real: LineDecoderFactory = (sink) => new BuildLogDecoder(sink, new DecodeContext())
+  const raw = (id: string, payloadJson: string, type = 101) => `@nix {"action":"result","fields":[${payloadJson}],"id":${id},"type":${type}}\n`
+  const big = '18446744073709551615'
+  const parts: Array<string | Buffer> = [
+    start('1', 105, "building '/nix/store/a.drv'", ['/nix/store/a.drv', '', 1, 1]),
+    start(big, 105, "building '/nix/store/b.drv'", ['/nix/store/b.drv', '', 1, 1]),
+    start('3', 0, ''), // hidden until its first line
+    start('-4', 110, 'post-build hook', ['/nix/store/a.drv']),
+    raw('1', '"plain ascii"'),
+    raw('1', '"caf\u00e9 \u2603 raw UTF-8"'),
+    raw('1', '"esc \\"q\\" \\\\ \\/ \\b\\f\\t tab"'),
+    raw('1', '"two\\nlines\\r\\nand CR"'),
+    raw('1', '"\\u00e9\\u2603\\u0041\\u0000\\ud83d\\ude00 and \\u001b[1mbold\\u001b[0m"'),
+    raw('1', '"\\u001b[32m\u2713\\u001b[39m raw UTF-8 next to escapes ‘q’"'),
+    raw(big, '"other build"'),
+    raw('1', '"back"'),
+    raw('3', '"hidden activity opens"'),
+    raw('-4', '"post-build line"', 107),
+    raw('99', '"orphan"'),
+    raw('1', '"Running phase: buildPhase"'),
+    result('1', 104, ['buildPhase']),
+    raw('1', '"after the phase"'),
+    raw('1', '"@nix {\\"action\\":\\"setPhase\\",\\"phase\\":\\"checkPhase\\"}"'),
+    raw('1', '"\\u001b[3pnest head"'),
+    raw('1', '"in the nest"'),
+    raw('1', '"\\u001b[q"'),
+    raw('1', '"\\u001b[aignore LF on"'),
+    raw('1', '"still the same line"'),
+    raw('1', '"\\u001b[b off"'),
+    // Lines the hot path must leave to the general one (same result either way).
+    raw('1', '"lone \\ud83d surrogate"'),
+    raw('1', '"lone low \\ude00"'),
+    raw('1', '"bad \\x escape"'),
+    raw('1', '"raw\ttab"'),
+    raw('1', '"two", "fields"'),
+    raw('1', '"type 999"', 999),
+    '@nix {"action":"result","fields":["unprefixed? no: spaced"] ,"id":1,"type":101}\n',
+    '{"action":"result","fields":["unprefixed json-log-path line"],"id":1,"type":101}\n',
+    '@nix {"action":"result","fields":["crlf"],"id":1,"type":101}\r\n',
+    '@nix {"action":"result","fields":["trailing blanks"],"id":1,"type":101}  \t\n',
+    '@nix  {"action":"result","fields":["two spaces"],"id":1,"type":101}\n',
+    '@nix {"action":"result","fields":["id 1.5"],"id":1.5,"type":101}\n',
+    '@nix {"action":"result","fields":["unterminated],"id":1,"type":101}\n',
+    'plain text line\n',
+  ]
+  // Invalid UTF-8 next to an escape, and raw.
+  parts.push(Buffer.concat([Buffer.from('@nix {"action":"result","fields":["escape \\n then invalid UTF-8 '), Buffer.from([0xff, 0xc3]), Buffer.from('"],"id":1,"type":101}\n')]))
+  parts.push(Buffer.concat([Buffer.from('@nix {"action":"result","fields":["raw invalid '), Buffer.from([0xed, 0xa0, 0x80, 0xc0, 0xaf]), Buffer.from('"],"id":1,"type":101}\n')]))
+  for (let k = 0; k < 150; k++) parts.push(raw(k % 3 === 0 ? big : '1', `"run line ${k}${k % 5 === 0 ? ' \\u001b[31mred\\u001b[0m' : ''}"`))
+  parts.push(raw('1', JSON.stringify('long '.repeat(30000))))
+  parts.push(raw('1', JSON.stringify('long escaped \u001b[1m'.repeat(5000))))
+  // Longer than the window the decoder copies at a time (a whole log written at once is not copied whole).
+  parts.push(raw('1', JSON.stringify('longer than the window '.repeat(15000))))
+  parts.push(raw(big, '"after the longest line"'))
+  parts.push(stop(big), stop('1'), stop('-4'), raw('1', '"after stop"'))
+  parts.push(raw('1', '"no LF at the end"').trimEnd())
+  const input = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)))
+
+  // Reference: one feedLine per line (no batching).
+  const ref: LogEvent[] = []
+  const tree = new ActivityTree((e) => ref.push(e), new DecodeContext(), real)
+  let offset = 0
+  for (const [s, e] of splitLines(input)) {
+    const terminated = e < input.length && input[e] === 0x0a
+    tree.feedLine(input, s, e, s, terminated)
+    offset = terminated ? e + 1 : e
+  }
+  tree.end(offset)
+  checkStream(t, ref)
+  t.ok(lines(ref).some((l) => text(l) === 'é☃A\u0000😀 and bold'), 'escapes decoded')
+  const want = JSON.stringify(ref)
+  for (const chunk of [0, 1, 3, 64, 1000, 65536]) {
+    t.equal(JSON.stringify(decodeAll(input, real, chunk)), want, `chunk ${chunk}`)
+  }
+  // The same with a decoder that records what it was given: the bytes are the same too.
+  const seen = (batched: boolean) => {
+    const out: Buffer[] = []
+    const rec: LineDecoderFactory = (sink, ctx) => {
+      const inner = real(sink, ctx)
+      return { write: (b) => (out.push(Buffer.from(b)), inner.write(b)), end: () => inner.end() }
+    }
+    if (batched) decodeAll(input, rec, 4096)
+    else {
+      const tr = new ActivityTree(() => {}, new DecodeContext(), rec)
+      for (const [s, e] of splitLines(input)) tr.feedLine(input, s, e, s, e < input.length)
+      tr.end()
+    }
+    return Buffer.concat(out)
+  }
+  t.ok(seen(true).equals(seen(false)), 'decoders get the same bytes')
+})

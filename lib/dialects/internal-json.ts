@@ -10,6 +10,10 @@
  *   path changes speed only, never results.
  * - {@link ActivityTree}: consumes messages in stream order and emits `lib/events.ts` events.
  * - {@link InternalJsonDecoder}: a chunked byte-stream front end (LF splitting + ActivityTree).
+ *   Its hot path ({@link ActivityTree.feedLines}) takes the commonest line, a build-log line in
+ *   Nix's own layout, without a string or an allocation: the payload is decoded to bytes inside a
+ *   private copy of the chunk, and consecutive lines of one activity reach its decoder as one
+ *   write. Every other line, and every line the hot path is unsure of, takes the path above.
  *
  * ## Event design: live, with explicit ownership
  *
@@ -451,6 +455,60 @@ function fastScan(b: FastBuffer, s: number, e: number): boolean {
   return false
 }
 
+/** `{"action":"result","fields":["`: the start of a build-log line's JSON. */
+const L_RESULT_LINE = enc('{"action":"result","fields":["')
+
+/** Four hex digits at `b[i]` (a `\\u` escape's value), or -1. */
+function hex4At(b: FastBuffer, i: number, e: number): number {
+  if (i + 4 > e) return -1
+  let v = 0
+  for (let k = 0; k < 4; k++) {
+    const c = b[i + k]!
+    let d: number
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37
+    else return -1
+    v = (v << 4) | d
+  }
+  return v
+}
+
+/** Bytes that end a run of plain string content: controls, `"` and `\\`. */
+const STRING_STOP = new Uint8Array(256)
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1
+STRING_STOP[0x22] = 1
+STRING_STOP[0x5c] = 1
+
+/**
+ * Length of the well-formed UTF-8 sequence starting with the non-ASCII byte `b[i]` (Unicode
+ * table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF), or -1.
+ */
+function utf8Length(b: FastBuffer, i: number, e: number): number {
+  const c = b[i]!
+  let n: number
+  let lo = 0x80
+  let hi = 0xbf
+  if (c >= 0xc2 && c <= 0xdf) n = 2
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3
+    if (c === 0xe0) lo = 0xa0
+    else if (c === 0xed) hi = 0x9f
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4
+    if (c === 0xf0) lo = 0x90
+    else if (c === 0xf4) hi = 0x8f
+  } else return -1
+  if (i + n > e) return -1
+  const c1 = b[i + 1]!
+  if (c1 < lo || c1 > hi) return -1
+  for (let k = 2; k < n; k++) {
+    const ck = b[i + k]!
+    if (ck < 0x80 || ck > 0xbf) return -1
+  }
+  return n
+}
+
 function scFields(b: FastBuffer): NixField[] {
   if (sc.fields === NO_FIELDS) return []
   if (sc.fields !== null) return sc.fields
@@ -567,8 +625,10 @@ export interface LineDecoder {
  *   and sets `parent`/`section` to the activity's innermost open section where the decoder says 0;
  * - offsets are positions in the decoder's own input (the bytes it was given, from 0); the tree
  *   maps them back to raw input offsets.
- * The bytes passed to `write` are owned by the decoder (the tree never reuses them). The event
- * objects it emits are handed over: the tree rewrites them in place before passing them on.
+ * The bytes passed to `write` are valid only during the call (the tree reuses its buffers, as a
+ * stream's caller may reuse its chunks): copy what you keep. A write may hold several complete
+ * lines of the activity (consecutive build-log lines are batched). The event objects the decoder
+ * emits are handed over: the tree rewrites them in place before passing them on.
  * Example: `(sink, ctx) => new BuildLogDecoder(sink, ctx)`.
  */
 export interface LineDecoderFactory {
@@ -597,56 +657,67 @@ export const ACTIVITY_TYPE_NAMES: Readonly<Record<number, string>> = {
 }
 
 const RING = 64
+const RING_MASK = RING - 1
+/** The most bytes {@link ActivityTree.feedLines} copies at a time. */
+const WORK_WINDOW = 256 * 1024
+const EMPTY_WORK = Buffer.alloc(0)
+/** Most lines in one batched decoder write: well inside the offset ring (see {@link OffsetMap}). */
+const MAX_BATCH = 32
 
 /**
  * Maps positions in a line decoder's own input back to raw input offsets. Each fed line is one
  * entry; only the last {@link RING} lines are kept (decoders hold back at most a line or two).
  */
 class OffsetMap {
-  private readonly dec = new Array<number>(RING).fill(0)
-  private readonly raw0 = new Array<number>(RING).fill(0)
-  private readonly raw1 = new Array<number>(RING).fill(0)
+  private readonly dec = new Float64Array(RING)
+  private readonly raw0 = new Float64Array(RING)
+  private readonly raw1 = new Float64Array(RING)
   /** 1 when the fed bytes are the raw bytes themselves (plain text), so offsets map exactly. */
-  private readonly exact = new Array<number>(RING).fill(0)
-  private head = 0
-  private n = 0
+  private readonly exact = new Uint8Array(RING)
+  /** Lines added so far; line q (0-based) sits at q & RING_MASK while it is among the last RING. */
+  private count = 0
+  /** The line the last lookup found: events ask about positions in increasing order. */
+  private hint = 0
   /** Bytes fed so far. */
   pos = 0
   /** Raw offset for events at or after the end of the fed bytes (set when the decoder is ended). */
   endOffset = -1
 
   add(len: number, rawStart: number, rawEnd: number, exact: boolean): void {
-    const k = this.head
+    const k = this.count & RING_MASK
     this.dec[k] = this.pos
     this.raw0[k] = rawStart
     this.raw1[k] = rawEnd
     this.exact[k] = exact ? 1 : 0
     this.pos += len
-    this.head = (k + 1) % RING
-    if (this.n < RING) this.n++
+    this.count++
   }
 
+  /** The ring slot of the newest kept line starting at or before `p` (the oldest kept if none). */
   private find(p: number): number {
-    let k = (this.head + RING - 1) % RING
-    for (let c = 0; c < this.n; c++) {
-      if (this.dec[k]! <= p) return k
-      k = (k + RING - 1) % RING
-    }
-    return (this.head + RING - this.n) % RING // oldest
+    const count = this.count
+    const oldest = count > RING ? count - RING : 0
+    const dec = this.dec
+    let q = this.hint
+    if (q < oldest || q >= count) q = count - 1
+    while (q > oldest && dec[q & RING_MASK]! > p) q--
+    while (q + 1 < count && dec[(q + 1) & RING_MASK]! <= p) q++
+    this.hint = q
+    return q & RING_MASK
   }
 
   start(p: number): number {
     if (p >= this.pos && this.endOffset >= 0) return this.endOffset
-    if (this.n === 0) return 0
-    if (p >= this.pos) return this.raw1[(this.head + RING - 1) % RING]!
+    if (this.count === 0) return 0
+    if (p >= this.pos) return this.raw1[(this.count - 1) & RING_MASK]!
     const k = this.find(p)
     return this.exact[k] ? Math.min(this.raw0[k]! + Math.max(0, p - this.dec[k]!), this.raw1[k]!) : this.raw0[k]!
   }
 
   end(p: number): number {
     if (p > this.pos && this.endOffset >= 0) return this.endOffset
-    if (this.n === 0) return 0
-    if (p >= this.pos) return this.raw1[(this.head + RING - 1) % RING]!
+    if (this.count === 0) return 0
+    if (p >= this.pos) return this.raw1[(this.count - 1) & RING_MASK]!
     const k = this.find(p - 1)
     return this.exact[k] ? Math.min(this.raw0[k]! + Math.max(0, p - this.dec[k]!), this.raw1[k]!) : this.raw1[k]!
   }
@@ -737,6 +808,20 @@ export class ActivityTree {
   private lineNo = 0
   private ended = false
   private lastEnd = 0
+  /** Private copy of the chunk {@link feedLines} is working on (reused; never the caller's bytes). */
+  private work: Buffer = EMPTY_WORK
+  /**
+   * The pending batch (see {@link feedLines}): build-log lines of `batchAct`, payload + LF each,
+   * gathered at work[batchStart, batchEnd). Written to the activity's decoder as one chunk before
+   * anything else happens, so the events and their order are those of line-by-line writes.
+   */
+  private batchAct: Act | null = null
+  private batchLines = 0
+  private batchStart = 0
+  private batchEnd = 0
+  /** The id text (bytes) of `batchAct`. */
+  private readonly batchId = new Uint8Array(24)
+  private batchIdLength = 0
 
   constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory) {
     this.sink = sink
@@ -745,11 +830,269 @@ export class ActivityTree {
   }
 
   /**
+   * Process the complete (LF-terminated) lines of `buf[start, end)`; `offset` is the absolute input
+   * offset of `buf[start]`. Returns the index just after the last LF (where an unterminated rest
+   * begins). The same events as {@link feedLine} per line, all delivered before this returns;
+   * consecutive build-log lines of one activity reach its decoder as one write.
+   *
+   * The lines are read from a private copy of the range: build-log payloads are decoded and moved
+   * together inside it (so a batch is one contiguous range, and no line costs an allocation),
+   * never in the caller's bytes.
+   */
+  feedLines(buf: Uint8Array, start: number, end: number, offset: number): number {
+    // In windows of at most WORK_WINDOW bytes, so that a huge chunk (a whole log in memory) is
+    // not copied whole; a window ends at its last LF and the next starts there.
+    let i = start
+    while (i < end) {
+      const n = Math.min(end - i, WORK_WINDOW)
+      const done = this.feedWindow(buf, i, i + n, offset + (i - start))
+      if (i + n >= end) return done
+      if (done > i) {
+        i = done
+        continue
+      }
+      // A line longer than the window: the general path, straight from the caller's bytes.
+      const nl = buf.indexOf(0x0a, i + n)
+      if (nl < 0 || nl >= end) return i
+      this.feedLine(buf, i, nl, offset + (i - start), true)
+      i = nl + 1
+    }
+    return i
+  }
+
+  /** {@link feedLines} for a range of at most WORK_WINDOW bytes, on the private copy. */
+  private feedWindow(buf: Uint8Array, start: number, end: number, offset: number): number {
+    const n = end - start
+    if (this.work.length < n) this.work = Buffer.allocUnsafe(Math.min(WORK_WINDOW, Math.max(n, this.work.length * 2, 4096)))
+    const w = this.work as FastBuffer
+    w.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), 0)
+    let i = 0
+    while (i < n) {
+      const lf = this.batchLine(w, i, n, offset + i)
+      if (lf >= 0) {
+        i = lf + 1
+        continue
+      }
+      const nl = w.indexOf(0x0a, i)
+      if (nl < 0 || nl >= n) break
+      this.flush()
+      this.feedLine(w, i, nl, offset + i, true)
+      i = nl + 1
+    }
+    this.flush()
+    return start + i
+  }
+
+  /**
+   * The hot path: `@nix {"action":"result","fields":["…"],"id":N,"type":101}` (or 107, with or
+   * without the prefix) for a running, visible activity, starting at `w[s]`, its LF before `lim`.
+   * Appends the payload, decoded to bytes, plus LF to the batch (moving it within `w`, over bytes
+   * of lines already read) and returns the index of the line's LF. Returns -1, having changed
+   * nothing, for any other line: it takes the general path, which gives the same result for the
+   * lines this one accepts. (No step below reads past an LF without failing, so the line's end
+   * need not be known first.)
+   */
+  private batchLine(w: FastBuffer, s: number, lim: number, offset: number): number {
+    let e = lim
+    let p = s
+    if (w[p] === 0x40) {
+      if (!isNixCandidate(w, p, e)) return -1
+      p += 5
+    }
+    const L = L_RESULT_LINE
+    const n = L.length
+    if (p + n + 20 > e) return -1
+    for (let k = 0; k < n; k++) if (w[p + k] !== L[k]) return -1
+    const ps = p + n
+    // The payload: up to its closing quote; escapes are checked here and decoded below.
+    let j = ps
+    while (j < e && STRING_STOP[w[j]!] === 0) j++
+    if (j >= e) return -1
+    let c = w[j]!
+    if (c < 0x20) return -1
+    const escaped = c === 0x5c
+    if (escaped) {
+      // Raw UTF-8 next to escapes must be valid: the general path decodes it (invalid bytes
+      // become U+FFFD) and encodes it again, which for valid UTF-8 gives the same bytes.
+      for (let k = ps; k < j; ) {
+        if (w[k]! < 0x80) k++
+        else {
+          const m = utf8Length(w, k, j)
+          if (m < 0) return -1
+          k += m
+        }
+      }
+      for (;;) {
+        if (j >= e) return -1
+        c = w[j]!
+        if (c === 0x22) break
+        if (c === 0x5c) {
+          if (j + 1 >= e) return -1
+          const x = w[j + 1]!
+          j += 2
+          if (x === 0x75) {
+            const u = hex4At(w, j, e)
+            if (u < 0) return -1
+            j += 4
+            if (u >= 0xd800 && u <= 0xdfff) {
+              // Only a proper pair (a lone surrogate fails, as in the general parser).
+              if (u > 0xdbff || j + 6 > e || w[j] !== 0x5c || w[j + 1] !== 0x75) return -1
+              const lo = hex4At(w, j + 2, e)
+              if (lo < 0xdc00 || lo > 0xdfff) return -1
+              j += 6
+            }
+          } else if (!(x === 0x22 || x === 0x5c || x === 0x2f || x === 0x6e || x === 0x74 || x === 0x72 || x === 0x62 || x === 0x66)) {
+            return -1
+          }
+          continue
+        }
+        if (c < 0x20) return -1
+        if (c >= 0x80) {
+          const m = utf8Length(w, j, e)
+          if (m < 0) return -1
+          j += m
+        } else {
+          j++
+        }
+      }
+    }
+    const q = j // the closing quote
+    // `"],"id":N,"type":101}` (or 107), then only whitespace.
+    if (q + 9 > e || w[q + 1] !== 0x5d || w[q + 2] !== 0x2c) return -1
+    const is = lit(w, q + 3, e, L_ID)
+    if (is < 0) return -1
+    let i = is
+    if (w[i] === 0x2d) i++
+    while (i < e && w[i]! >= 0x30 && w[i]! <= 0x39) i++
+    const idLength = i - is
+    let act = this.batchAct
+    if (act !== null && idLength === this.batchIdLength) {
+      const id = this.batchId
+      for (let k = 0; k < idLength; k++) {
+        if (w[is + k] !== id[k]) {
+          act = null
+          break
+        }
+      }
+    } else {
+      act = null
+    }
+    if (act === null) {
+      i = idText(w, is, e)
+      if (i < 0) return -1
+    }
+    i = lit(w, i, e, L_TYPE)
+    if (i < 0) return -1
+    i = smallInt(w, i, e)
+    if (i < 0 || (outInt !== 101 && outInt !== 107) || w[i] !== 0x7d) return -1
+    // `}`, then blanks up to the LF.
+    for (i++; ; i++) {
+      if (i >= lim) return -1
+      const b = w[i]
+      if (b === 0x0a) break
+      if (b !== 0x20 && b !== 0x0d && b !== 0x09) return -1
+    }
+    e = i
+    if (act === null) {
+      const a = this.running.get(outId)
+      if (a === undefined || a.hidden) return -1
+      act = a
+    }
+    // Accepted: from here on the line's bytes may be overwritten.
+    const rawEnd = offset + (e - s) + 1
+    this.lineNo++
+    this.lastEnd = rawEnd
+    if (act !== this.batchAct || this.batchLines >= MAX_BATCH) {
+      this.flush()
+      this.batchAct = act
+      this.batchStart = this.batchEnd = ps
+      this.batchIdLength = idLength
+      for (let k = 0; k < idLength; k++) this.batchId[k] = w[is + k]!
+    }
+    const o0 = this.batchEnd
+    let o = o0
+    if (!escaped) {
+      if (o !== ps) w.copyWithin(o, ps, q)
+      o += q - ps
+    } else {
+      // Decode in place: the output never runs ahead of the input.
+      j = ps
+      while (j < q) {
+        c = w[j]!
+        if (c !== 0x5c) {
+          w[o++] = c
+          j++
+          continue
+        }
+        const x = w[j + 1]!
+        j += 2
+        switch (x) {
+          case 0x6e:
+            w[o++] = 0x0a
+            break
+          case 0x74:
+            w[o++] = 0x09
+            break
+          case 0x72:
+            w[o++] = 0x0d
+            break
+          case 0x62:
+            w[o++] = 0x08
+            break
+          case 0x66:
+            w[o++] = 0x0c
+            break
+          case 0x75: {
+            let u = hex4At(w, j, e)
+            j += 4
+            if (u >= 0xd800 && u <= 0xdbff) {
+              u = 0x10000 + ((u - 0xd800) << 10) + (hex4At(w, j + 2, e) - 0xdc00)
+              j += 6
+              w[o++] = 0xf0 | (u >> 18)
+              w[o++] = 0x80 | ((u >> 12) & 0x3f)
+              w[o++] = 0x80 | ((u >> 6) & 0x3f)
+              w[o++] = 0x80 | (u & 0x3f)
+            } else if (u < 0x80) {
+              w[o++] = u
+            } else if (u < 0x800) {
+              w[o++] = 0xc0 | (u >> 6)
+              w[o++] = 0x80 | (u & 0x3f)
+            } else {
+              w[o++] = 0xe0 | (u >> 12)
+              w[o++] = 0x80 | ((u >> 6) & 0x3f)
+              w[o++] = 0x80 | (u & 0x3f)
+            }
+            break
+          }
+          default: // " \ /
+            w[o++] = x
+        }
+      }
+    }
+    w[o++] = 0x0a
+    this.batchEnd = o
+    this.batchLines++
+    this.decoderOf(act)
+    act.offsets!.add(o - o0, offset, rawEnd, false)
+    return e
+  }
+
+  /** Writes the pending batch to its decoder. */
+  private flush(): void {
+    const act = this.batchAct
+    if (act === null) return
+    this.batchAct = null
+    this.batchLines = 0
+    act.decoder!.write(this.work.subarray(this.batchStart, this.batchEnd))
+  }
+
+  /**
    * Process one raw input line: `buf[start, end)` is the line without its LF; `offset` is the
    * absolute input offset of `buf[start]` (default `start`); `terminated` says whether an LF
    * followed (it is included in the raw range of the resulting events).
    */
   feedLine(buf: Uint8Array, start: number, end: number, offset: number = start, terminated = true): void {
+    this.flush()
     const rawEnd = offset + (end - start) + (terminated ? 1 : 0)
     const s = jsonStart(buf, start, end)
     if (s < 0) {
@@ -788,6 +1131,7 @@ export class ActivityTree {
 
   /** Process one parsed message whose raw line occupies [offset, end) (LF included). */
   consume(msg: InternalJsonMessage, offset: number, end: number): void {
+    this.flush()
     this.lineNo++
     this.lastEnd = end
     switch (msg.action) {
@@ -812,6 +1156,7 @@ export class ActivityTree {
 
   /** A non-JSON line at the root, through the root-level build-log decoder. */
   plainLine(text: Uint8Array, offset: number, end: number, terminated = true): void {
+    this.flush()
     this.lineNo++
     this.lastEnd = end
     if (this.rootDecoder === null) {
@@ -828,6 +1173,8 @@ export class ActivityTree {
 
   /** End of input at absolute offset `offset`: close everything still running ('interrupted'). */
   end(offset: number = this.lastEnd): void {
+    this.flush()
+    this.work = EMPTY_WORK
     if (this.ended) return
     this.ended = true
     const acts = [...this.running.values()]
@@ -1060,12 +1407,18 @@ export class ActivityTree {
 
   /** Feed one build-log line (payload bytes ending in LF, owned by the decoder) to the activity. */
   private feedBytes(act: Act, line: Buffer, offset: number, end: number): void {
+    const decoder = this.decoderOf(act)
+    act.offsets!.add(line.length, offset, end, false)
+    decoder.write(line)
+  }
+
+  /** The activity's build-log decoder (created at its first line). */
+  private decoderOf(act: Act): LineDecoder {
     if (act.decoder === null) {
       const map = (act.offsets = new OffsetMap())
       act.decoder = this.factory((ev) => this.onDecoderEvent(act, map, ev), new DecodeContext())
     }
-    act.offsets!.add(line.length, offset, end, false)
-    act.decoder.write(line)
+    return act.decoder
   }
 
   private onDecoderEvent(act: Act, map: OffsetMap, ev: LogEvent): void {
@@ -1293,15 +1646,12 @@ export class InternalJsonDecoder {
       this.tree.feedLine(line, 0, line.length, off, true)
       i = nl + 1
     }
-    while (i < n) {
-      const nl = buf.indexOf(0x0a, i)
-      if (nl < 0) {
+    if (i < n) {
+      i = this.tree.feedLines(buf, i, n, this.base + i)
+      if (i < n) {
         this.carry.push(Buffer.from(buf.subarray(i))) // copy: the caller may reuse its chunk
         this.carryLength = n - i
-        break
       }
-      this.tree.feedLine(buf, i, nl, this.base + i, true)
-      i = nl + 1
     }
     this.base += n
   }

@@ -1,6 +1,7 @@
 import { drvDisplayName } from '../dialects/drv-name.js'
 import type { LogEvent, StyleMark } from '../events.js'
-import { OutputBuffer } from './output-buffer.js'
+import { BEL } from '../tokenizer/table.js'
+import { C1_LEAD } from './terminal-safe.js'
 
 /**
  * The clean face for event streams (internal-json): the log as `nix build -L` shows it — Nix's
@@ -8,9 +9,20 @@ import { OutputBuffer } from './output-buffer.js'
  * build's name (`hello> …`, the prefix dimmed in colour).
  */
 export class EventCleanWriter {
-  private readonly out = new OutputBuffer()
   /** For every open section: its parent, and the `name> ` prefix bytes when it is a build. */
   private readonly sections = new Map<number, { parent: number; prefix?: Buffer }>()
+  /** The last prefix lookup (lines of one build come in runs); reset when a section opens or closes. */
+  private lastSection = -1
+  private lastPrefix: Buffer | undefined = undefined
+  /**
+   * Output since the last take(): finished pieces, then block[blockStart, at). Every line is
+   * written whole into the block (no allocation per line); a handed-out range is never written
+   * again.
+   */
+  private readonly pieces: Buffer[] = []
+  private block: Buffer = Buffer.allocUnsafe(OUTPUT_BLOCK)
+  private blockStart = 0
+  private at = 0
 
   constructor(private readonly color: boolean) {}
 
@@ -19,7 +31,8 @@ export class EventCleanWriter {
       case 'open': {
         // Nix's plain logger announces an activity at Info level or above as `text...`.
         const level = event.attrs?.level
-        if (typeof level === 'number' && level <= INFO && event.title && event.attrs?.activityId !== undefined) this.writeLine(null, Buffer.from(event.title + '...'), undefined)
+        if (typeof level === 'number' && level <= INFO && event.title && event.attrs?.activityId !== undefined) this.writeLine(undefined, Buffer.from(event.title + '...'), undefined)
+        this.lastSection = -1
         const drv = event.attrs?.drv
         if (event.kind !== 'build') {
           this.sections.set(event.id, { parent: event.parent })
@@ -31,21 +44,62 @@ export class EventCleanWriter {
       }
       case 'close':
         this.sections.delete(event.id)
+        this.lastSection = -1
         break
       case 'line':
         // Messages above Info (talkative, chatty, debug …) are what `nix -v` adds: not shown.
         if (event.level !== undefined && event.level > INFO) break
-        this.writeLine(this.prefixOf(event.section), event.text, this.color ? event.styles : undefined)
+        if (event.section !== this.lastSection) {
+          this.lastPrefix = this.prefixOf(event.section)
+          this.lastSection = event.section
+        }
+        this.writeLine(this.lastPrefix, event.text, this.color ? event.styles : undefined)
         break
       default:
         break
     }
   }
 
-  private writeLine(prefix: Buffer | undefined | null, text: Buffer, styles: StyleMark[] | undefined): void {
-    if (prefix) this.out.copy(prefix, 0, prefix.length)
-    this.writeText(text, styles)
-    this.out.copy(NEWLINE, 0, 1)
+  private writeLine(prefix: Buffer | undefined, text: Buffer, styles: StyleMark[] | undefined): void {
+    // Room for the whole line: prefix, text, each mark as ESC [ params m, a reset, LF.
+    let need = (prefix ? prefix.length : 0) + text.length + 1
+    if (styles) {
+      for (let k = 0; k < styles.length; k++) need += styles[k]!.params.length + 3
+      need += RESET.length
+    }
+    this.reserve(need)
+    const out = this.block
+    let at = this.at
+    if (prefix) at = copyInto(prefix, 0, prefix.length, out, at)
+    if (!styles || styles.length === 0) {
+      at = copySafe(text, 0, text.length, out, at)
+    } else {
+      // Only SGR ever comes out: marks hold nothing else (a reset at the end if colour was left on).
+      let cursor = 0
+      for (let k = 0; k < styles.length; k++) {
+        const mark = styles[k]!
+        at = copySafe(text, cursor, mark.at, out, at)
+        out[at++] = 0x1b
+        out[at++] = 0x5b
+        const params = mark.params
+        for (let c = 0; c < params.length; c++) out[at++] = params.charCodeAt(c) & 0xff // latin1
+        out[at++] = 0x6d
+        cursor = mark.at
+      }
+      at = copySafe(text, cursor, text.length, out, at)
+      const last = styles[styles.length - 1]!
+      if (last.params !== '0' && last.params !== '') at = copyInto(RESET, 0, RESET.length, out, at)
+    }
+    out[at++] = 0x0a
+    this.at = at
+  }
+
+  /** Makes room for `n` more bytes in the block. */
+  private reserve(n: number): void {
+    if (this.at + n <= this.block.length) return
+    if (this.at > this.blockStart) this.pieces.push(this.block.subarray(this.blockStart, this.at))
+    this.block = Buffer.allocUnsafe(Math.max(OUTPUT_BLOCK, n))
+    this.blockStart = this.at = 0
   }
 
   private prefixOf(section: number): Buffer | undefined {
@@ -58,30 +112,46 @@ export class EventCleanWriter {
     return undefined
   }
 
-  /**
-   * A line's text without BEL and C1 controls, with its SGR marks re-emitted (colour only; a reset
-   * at the end if the line left colour on). Only SGR ever comes out: marks hold nothing else.
-   */
-  private writeText(text: Buffer, styles: StyleMark[] | undefined): void {
-    if (!styles || styles.length === 0) return this.out.copySafe(text, 0, text.length)
-    let cursor = 0
-    for (const mark of styles) {
-      this.out.copySafe(text, cursor, mark.at)
-      const sgr = Buffer.from(`\x1b[${mark.params}m`, 'latin1')
-      this.out.copy(sgr, 0, sgr.length)
-      cursor = mark.at
-    }
-    this.out.copySafe(text, cursor, text.length)
-    const last = styles[styles.length - 1]!
-    if (last.params !== '0' && last.params !== '') this.out.copy(RESET, 0, RESET.length)
-  }
-
   take(): Buffer | null {
-    return this.out.take()
+    if (this.at > this.blockStart) {
+      this.pieces.push(this.block.subarray(this.blockStart, this.at))
+      this.blockStart = this.at
+    }
+    const pieces = this.pieces
+    if (pieces.length === 0) return null
+    const out = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces)
+    pieces.length = 0
+    return out
   }
 }
 
-const NEWLINE = Buffer.from('\n')
+/** Copies src[start, end) to dst at `at`; the index after it. */
+function copyInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+  for (let i = start; i < end; i++) dst[at++] = src[i]!
+  return at
+}
+
+/**
+ * Copies the bytes of src[start, end) that may reach a terminal to dst at `at` (BEL and C1
+ * controls U+0080–U+009F dropped, as `forEachSafeRange` decides, per range); the index after them.
+ */
+function copySafe(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+  for (let i = start; i < end; i++) {
+    const b = src[i]!
+    if (b === BEL) continue
+    if (b === C1_LEAD && i + 1 < end) {
+      const n = src[i + 1]!
+      if (n >= 0x80 && n <= 0x9f) {
+        i++
+        continue
+      }
+    }
+    dst[at++] = b
+  }
+  return at
+}
+
+const OUTPUT_BLOCK = 64 * 1024
 /** Nix's verbosity for ordinary messages (spec §6.4): what `nix build` shows without -v. */
 const INFO = 3
 const RESET = Buffer.from('\x1b[0m')
