@@ -335,6 +335,11 @@ async function main() {
     'Corpus flavours: legacy = nixpkgs stdenv + patched make nesting escapes; modern = the same builds with `Running phase:` / `@nix setPhase` lines (spaced, echo and compact spellings); prefixed = `nix build -L` output, 1–4 (mostly 3) builds interleaved with `name> ` prefixes; internal-json = `nix build --log-format internal-json` (ids > 2^53); plain = a GitHub Actions log. All carry SGR, store paths, CR progress, 10–100 KiB lines and UTF-8; see `bench/corpus.mjs`.',
   ]
   if (options.waitIdle > 0) notes.push(`With --wait-idle ${options.waitIdle}: ${(options.waitIdle - idleBudget).toFixed(1)} s were spent waiting for other processes to calm down before commands.`)
+  notes.push(
+    process.env.NODE_EXTRA_CA_CERTS
+      ? `NODE_EXTRA_CA_CERTS was set for this run (${process.env.NODE_EXTRA_CA_CERTS}): Node reads and parses that certificate bundle at every start, which cost ~100 ms per Node process on this machine and is included in every Node command's wall time.`
+      : 'NODE_EXTRA_CA_CERTS was unset for this run. (This workplace sets it in sessions; Node then parses a certificate bundle at every start, ~100 ms per Node process here, which a user\'s shell normally does not pay. buildlog makes no TLS connections.)',
+  )
   if (!HAVE_GNU_TIME) notes.push('GNU time was not found, so the RSS of `sh -c` pipelines is the shell\'s only.')
   if (staleFiles > 0) notes.push(`Warning: ${staleFiles} file(s) in lib/ were newer than dist/ when this ran; the figures are for dist/ as built.`)
   for (const s of sections) if (s.notes) notes.push(...s.notes(ctx, summaries))
