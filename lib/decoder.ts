@@ -145,17 +145,28 @@ export function decode(input: Uint8Array | string, options: DecodeOptions = {}):
   return events
 }
 
+export interface DecoderStreamOptions extends DecodeOptions {
+  /**
+   * Push one array of events per input chunk instead of one event at a time. The events are the
+   * same; a stream's per-item bookkeeping (a few hundred nanoseconds per push and 'data' event)
+   * is then paid per chunk, which matters at millions of lines.
+   */
+  batch?: boolean
+}
+
 /**
- * A Transform stream: bytes in, LogEvent objects out (object mode on the readable side). The
- * result does not depend on how the input is chunked.
+ * A Transform stream: bytes in, LogEvent objects out (object mode on the readable side; with
+ * `batch`, LogEvent[] arrays). The result does not depend on how the input is chunked.
  */
 export class LogDecoderStream extends Transform {
   private readonly decoder: SniffingDecoder
-  private readonly pending: LogEvent[] = []
+  private pending: LogEvent[] = []
   private readonly sniffTimer: SniffTimer
+  private readonly batch: boolean
 
-  constructor(options: DecodeOptions = {}) {
+  constructor(options: DecoderStreamOptions = {}) {
     super({ readableObjectMode: true, writableObjectMode: false })
+    this.batch = options.batch === true
     this.decoder = createDecoder((e) => this.pending.push(e), options)
     this.sniffTimer = new SniffTimer(this.decoder, () => this.drain())
   }
@@ -175,6 +186,12 @@ export class LogDecoderStream extends Transform {
   }
 
   private drain(): void {
+    if (this.pending.length === 0) return
+    if (this.batch) {
+      this.push(this.pending)
+      this.pending = []
+      return
+    }
     for (const event of this.pending) this.push(event)
     this.pending.length = 0
   }

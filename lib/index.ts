@@ -4,7 +4,7 @@
  * The data path: bytes → tokenizer → dialects → events → tree → faces.
  */
 export type * from './events.js'
-export { decode, decodeStream, createDecoder, LogDecoderStream, DIALECTS, type DecodeOptions, type DialectChoice } from './decoder.js'
+export { decode, decodeStream, createDecoder, LogDecoderStream, DIALECTS, type DecodeOptions, type DecoderStreamOptions, type DialectChoice } from './decoder.js'
 export { detect, type Detection } from './dialects/detect.js'
 export { Tokenizer, CsiSequence, type TokenHandler, type DroppedKind, MAX_CSI_PARAM_BYTES, MAX_CSI_INTERMEDIATES, MAX_STRING_PAYLOAD } from './tokenizer/tokenizer.js'
 export { BuildLogFramer, LineView, type FramerSink } from './dialects/build-log-framer.js'

@@ -141,3 +141,12 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
   }
   t.equal(checked, inputs.length * 6, 'every input, both colour modes, three chunkings')
 })
+
+t.test('LogDecoderStream({ batch: true }) pushes the same events, an array per chunk', async (t) => {
+  const rnd = prng(99)
+  for (const input of [sample('synthetic-legacy-stdenv-nesting.log'), sample('nom-integration-fail.stderr.json'), fuzzInput(rnd, 200)]) {
+    const batches = (await streamed(new LogDecoderStream({ batch: true }), randomChunks(rnd, input))) as LogEvent[][]
+    t.ok(batches.every((b) => Array.isArray(b) && b.length > 0), 'every push is a non-empty array')
+    t.equal(serialise(batches.flat()), serialise(decode(input)), 'flattened, they are decode()')
+  }
+})

@@ -1,5 +1,5 @@
 // The library decoder: bench/decoder.mjs streams the file through `new LogDecoderStream()` and
-// counts the events it emits.
+// counts the events it emits, one event per push and with `{ batch: true }` (an array per chunk).
 export const name = 'decoder'
 export const description = '`LogDecoderStream` (bytes → events), via bench/decoder.mjs'
 
@@ -10,14 +10,14 @@ const TARGETS = {
   'internal-json': [{ issue: 3, text: 'internal-json decoding ≥ 80 MiB/s', metric: 'mibs', min: 80 }],
 }
 
-export function decoderSpec(ctx, input, group, extra = {}) {
+export function decoderSpec(ctx, input, group, extra = {}, batch = false) {
   return {
-    id: `decoder:${group}:${input.flavour}`,
+    id: `decoder${batch ? '-batch' : ''}:${group}:${input.flavour}`,
     group,
     input,
-    label: '`LogDecoderStream` (`bench/decoder.mjs`)',
+    label: batch ? '`LogDecoderStream({ batch: true })` (`bench/decoder.mjs … batch`)' : '`LogDecoderStream` (`bench/decoder.mjs`)',
     cmd: ctx.node,
-    args: [ctx.path('bench/decoder.mjs'), input.file, ctx.dist],
+    args: [ctx.path('bench/decoder.mjs'), input.file, ctx.dist, ...(batch ? ['batch'] : [])],
     stdout: 'pipe',
     parse(stdout) {
       const line = stdout.trim().split('\n').pop()
@@ -43,5 +43,8 @@ function fmtCount(n) {
 }
 
 export function measurements(ctx) {
-  return ctx.flavours.map((flavour) => decoderSpec(ctx, ctx.inputs[flavour], flavour, { targets: TARGETS[flavour] ?? [] }))
+  return ctx.flavours.flatMap((flavour) => [
+    decoderSpec(ctx, ctx.inputs[flavour], flavour, { targets: TARGETS[flavour] ?? [] }),
+    decoderSpec(ctx, ctx.inputs[flavour], flavour, { targets: TARGETS[flavour] ?? [] }, true),
+  ])
 }
