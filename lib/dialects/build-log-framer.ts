@@ -296,7 +296,6 @@ export class BuildLogFramer implements TokenHandler {
     this.materialize()
   }
 
-
   // --- the span fast path ---
 
   /** Nothing pending: the next byte starts a line (not the rest of one a CR restarted). */
