@@ -400,6 +400,12 @@ export class LogTree {
     return out
   }
 
+  /** Whether a section has child sections. */
+  hasChildren(s: number): boolean {
+    for (const v of this.segA[s]!) if (v < 0) return true
+    return false
+  }
+
   /** Direct child sections, in order. */
   children(s: number): number[] {
     return this.segA[s]!.filter((v) => v < 0).map((v) => -v)

@@ -7,7 +7,7 @@
  * blessed sees them.
  */
 
-import blessed from 'blessed'
+import { createRequire } from 'node:module'
 import type { StyleMark } from '../events.js'
 import { findStorePaths } from '../dialects/store-paths.js'
 
@@ -92,7 +92,9 @@ function sameAttr(a: Attr, b: Attr): boolean {
   return a.fg === b.fg && a.bg === b.bg && a.bold === b.bold && a.underline === b.underline && a.inverse === b.inverse
 }
 
-const unicode = (blessed as unknown as { unicode: { charWidth(s: string, i?: number): number } }).unicode
+// blessed's width tables alone (not blessed: the first screen is drawn before blessed loads). The
+// module needs the rest of blessed only for TAB, which never reaches it (tabs are expanded here).
+const unicode = createRequire(import.meta.url)('blessed/lib/unicode.js') as { charWidth(s: string, i?: number): number }
 
 /** Display width of one code point (blessed's tables, so our clipping agrees with its layout). */
 export function cpWidth(ch: string): number {
