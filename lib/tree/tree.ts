@@ -40,6 +40,32 @@ export interface Section {
   attrs?: Record<string, string | number | boolean>
 }
 
+/**
+ * Decoder section id → tree section. Decoders number their sections 1, 2, 3 …, so a dense array
+ * serves them (a Map of 400,000 entries cost more than the rest of the tree); any other id goes
+ * to a Map.
+ */
+class IdMap {
+  private readonly dense: number[] = []
+  private readonly sparse = new Map<number, number>()
+  get(id: number): number | undefined {
+    if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
+      const v = this.dense[id]
+      return v === undefined || v < 0 ? undefined : v
+    }
+    return this.sparse.get(id)
+  }
+  set(id: number, s: number): void {
+    if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
+      // keep the array packed: fill any gap (ids usually arrive in order)
+      while (this.dense.length < id) this.dense.push(-1)
+      this.dense[id] = s
+    } else this.sparse.set(id, s)
+  }
+}
+
+const DENSE_IDS = 1 << 26
+
 /** A visible row: a header (section id) or a line (line index). */
 export type Row = { header: number; line?: undefined } | { line: number; header?: undefined }
 
@@ -55,7 +81,7 @@ export class LogTree {
   private readonly dirty: boolean[] = []
   readonly open: boolean[] = []
   private readonly stack: number[] = [0]
-  private readonly byDecoderId = new Map<number, number>()
+  private readonly byDecoderId = new IdMap()
   private pendingHead = -1
   /** Bytes of input consumed so far (the decoder's view). */
   indexedBytes = 0
