@@ -169,7 +169,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++
     const tree = this.tree
-    const title = view.head ? (styled ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : Buffer.from(buf.subarray(view.start, view.end))) : null
+    // the text only when it becomes a section's title (a string straight from the bytes, no copy)
+    const title = view.head && tree.wantsTitle(tree.current) ? (styled ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : asBuffer(buf).toString('utf8', view.start, view.end)) : null
     tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, title)
   }
 

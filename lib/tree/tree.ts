@@ -77,8 +77,13 @@ export class LogTree {
   private readonly segN: number[][] = []
   private readonly segKey: number[][] = []
   private readonly segIdx: number[] = [] // index of a section's segment in its parent
-  private readonly pref: number[][] = []
-  private readonly dirty: boolean[] = []
+  private readonly pref: Array<number[] | null> = [] // allocated when first needed
+  private readonly dirty: boolean[] = [] // pref is stale
+  // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
+  private readonly size: number[] = []
+  private readonly sizeOk: number[] = []
+  private readonly direct: number[] = [] // content lines directly in a section (its runs)
+  private readonly parentOf: number[] = []
   readonly open: boolean[] = []
   private readonly stack: number[] = [0]
   private readonly byDecoderId = new IdMap()
@@ -104,8 +109,9 @@ export class LogTree {
       firstLine: offsetLine, lastLine: offsetLine - 1, lines: 0, errors: 0, warnings: 0, firstError: -1,
       status: 'open', hits: 0, manual: false, failedBelow: false,
     })
-    this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push([0])
+    this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push(null)
     this.dirty.push(true)
+    this.size.push(1); this.sizeOk.push(0); this.direct.push(0); this.parentOf.push(parent)
     this.open.push(false)
     this.segIdx.push(-1)
     if (parent >= 0) {
@@ -152,7 +158,8 @@ export class LogTree {
         const s = this.byDecoderId.get(e.id)
         if (s === undefined) break
         const at = this.stack.lastIndexOf(s)
-        if (at > 0) this.stack.splice(at, 1)
+        if (at === this.stack.length - 1 && at > 0) this.stack.pop()
+        else if (at > 0) this.stack.splice(at, 1)
         const sec = this.sections[s]!
         sec.status = e.status ?? 'ok'
         if (this.now) sec.endedAt = this.now()
@@ -174,6 +181,12 @@ export class LogTree {
       default:
         break
     }
+  }
+
+  /** Whether a head line added to `s` now would become its title (so the caller need not copy the text otherwise). */
+  wantsTitle(s: number): boolean {
+    const sec = this.sections[s]!
+    return s !== 0 && sec.head < 0 && sec.lines === 0 && this.pendingHead === s && !sec.title
   }
 
   /**
@@ -239,6 +252,7 @@ export class LogTree {
     else {
       a.push(i); n.push(count); this.segKey[s]!.push(i)
     }
+    this.direct[s]! += count
     if (sec.lastLine < sec.firstLine) sec.firstLine = i
     this.markDirty(s)
   }
@@ -262,19 +276,30 @@ export class LogTree {
 
   // ---- fold model -------------------------------------------------------------------------
 
+  /**
+   * Content of `s` changed: its prefix sums and size, and its ancestors', are stale. Stops at a
+   * section whose size is already stale: its ancestors are too (a size is only computed after
+   * those of its open children), or it is closed and its parent does not depend on its content.
+   */
   private markDirty(s: number): void {
-    for (let p = s; p >= 0 && !this.dirty[p]; p = this.sections[p]!.parent) this.dirty[p] = true
+    for (let p = s; p >= 0 && (this.sizeOk[p] === 1 || !this.dirty[p]); p = this.parentOf[p]!) {
+      this.dirty[p] = true
+      this.sizeOk[p] = 0
+    }
   }
 
   private markDirtyAll(s: number): void {
-    for (let p = s; p >= 0; p = this.sections[p]!.parent) this.dirty[p] = true
+    for (let p = s; p >= 0; p = this.parentOf[p]!) {
+      this.dirty[p] = true
+      this.sizeOk[p] = 0
+    }
   }
 
   private ensure(s: number): void {
     if (!this.dirty[s]) return
     const a = this.segA[s]!
     const n = this.segN[s]!
-    const pref = this.pref[s]!
+    const pref = (this.pref[s] ??= [])
     pref.length = a.length + 1
     let sum = 0
     pref[0] = 0
@@ -284,14 +309,38 @@ export class LogTree {
       pref[i + 1] = sum
     }
     this.dirty[s] = false
+    this.size[s] = (s === 0 ? 0 : 1) + sum
+    this.sizeOk[s] = 1
   }
 
   /** Visible rows of a section, its header included (root has none). */
   sizeOf(s: number): number {
     if (s !== 0 && !this.open[s]) return 1
-    this.ensure(s)
-    const p = this.pref[s]!
-    return (s === 0 ? 0 : 1) + p[p.length - 1]!
+    if (this.sizeOk[s] !== 1) this.ensure(s)
+    return this.size[s]!
+  }
+
+  /**
+   * Every section's size from the fold state, bottom-up in one pass (a section's id is above its
+   * parent's); prefix sums are left stale, to be rebuilt only for the sections a frame visits.
+   */
+  private recomputeSizes(): void {
+    const count = this.sections.length
+    const below = new Float64Array(count) // rows of the children, summed into the parent
+    const open = this.open
+    for (let s = count - 1; s >= 0; s--) {
+      this.dirty[s] = true
+      const p = this.parentOf[s]!
+      if (s !== 0 && !open[s]) {
+        this.sizeOk[s] = 0
+        below[p]! += 1
+        continue
+      }
+      const size = (s === 0 ? 0 : 1) + this.direct[s]! + below[s]!
+      this.size[s] = size
+      this.sizeOk[s] = 1
+      if (p >= 0) below[p]! += size
+    }
   }
 
   get rowCount(): number {
@@ -303,7 +352,7 @@ export class LogTree {
     if (manual) this.sections[s]!.manual = true
     if (this.open[s] === open) return
     this.open[s] = open
-    this.markDirtyAll(this.sections[s]!.parent)
+    this.markDirtyAll(this.parentOf[s]!)
   }
 
   /** Sets every section's fold state from a predicate: O(sections). */
@@ -312,7 +361,7 @@ export class LogTree {
       this.open[s] = pred(this.sections[s]!)
       if (clearManual) this.sections[s]!.manual = false
     }
-    this.dirty.fill(true)
+    this.recomputeSizes()
   }
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
