@@ -4,7 +4,7 @@ import path from 'node:path'
 import t from 'tap'
 import { LogSource } from '../dist/tree/source.js'
 import { SearchJob } from '../dist/tree/search.js'
-import { LINE_ERROR } from '../dist/tree/lines.js'
+import { LINE_ERROR, LineTable } from '../dist/tree/lines.js'
 import { LogTree } from '../dist/tree/tree.js'
 
 const E = '\x1b'
@@ -229,4 +229,35 @@ t.test('fold model: rows stay right while the tree grows and folds change (again
     }
     if (ok) t.pass(`round ${round}: ${tree.sections.length - 1} sections, ${tree.lines.length} lines, rows right after every fold change`)
   }
+})
+
+t.test('findFlag skips chunks without the flag and agrees with a scan', async (t) => {
+  const table = new LineTable()
+  const n = 300000 // several 64 Ki-line chunks
+  const flags = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const f = i % 9973 === 0 ? 1 : i % 50021 === 7 ? 2 : 0
+    flags[i] = f
+    table.push(i, 0, f, i + 1)
+  }
+  table.setFlag(123456, 16)
+  table.clearFlagAll(16)
+  table.setFlag(250000, 16)
+  flags[250000] = flags[250000]! | 16
+  const scan = (from: number, dir: 1 | -1, bits: number): number => {
+    if (dir === 1) for (let i = Math.max(0, from); i < n; i++) if (flags[i]! & bits) return i
+    if (dir === -1) for (let i = Math.min(from, n - 1); i >= 0; i--) if (flags[i]! & bits) return i
+    return -1
+  }
+  let seed = 7
+  let bad = 0
+  for (let k = 0; k < 2000; k++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    const from = (seed % (n + 2000)) - 1000
+    const dir = k % 2 === 0 ? 1 : -1
+    const bits = [1, 2, 3, 16, 32][k % 5]!
+    if (table.findFlag(from, dir, bits) !== scan(from, dir, bits)) bad++
+  }
+  t.equal(bad, 0, 'same answers as a line-by-line scan')
+  t.equal(table.findFlag(0, 1, 16), 250000, 'a flag cleared everywhere is gone; one set later is found')
 })

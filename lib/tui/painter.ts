@@ -138,7 +138,8 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   if (depth > 0) out.push(span('  '.repeat(depth)))
   const t = source.lineText(i)
   const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
-  const max = st.opts.chop ? st.left + st.width + 8 : 64 * 1024
+  // chopped: what the window shows; wrapped: no more than fills the body (a 100 KB line is not laid out whole)
+  const max = st.opts.chop ? st.left + st.width + 8 : Math.min(64 * 1024, st.width * st.height + 8)
   out.push(...lineSpans(t.text, t.styles, { elide: st.opts.elide, color: st.opts.color, base, highlight: (f & LINE_HIT) !== 0 || st.filter ? highlights(st, t.text) : undefined, removed: t.removed }, max))
   return out
 }
