@@ -35,8 +35,6 @@ export interface Section {
   hits: number
   /** The section or a descendant failed (status), whether or not it has error lines. */
   failedBelow: boolean
-  /** The user toggled it: automatic folding (follow) leaves it alone. */
-  manual: boolean
   attrs?: Record<string, string | number | boolean>
 }
 
@@ -84,6 +82,9 @@ export class LogTree {
   private readonly sizeOk: number[] = []
   private readonly direct: number[] = [] // content lines directly in a section (its runs)
   private readonly parentOf: number[] = []
+  // per section, flat (fold commands read these for every section; Section objects are scattered)
+  private readonly bad: number[] = [] // 1: errors > 0 or failedBelow (the failure-aware default opens it)
+  private readonly manualFlag: number[] = [] // 1: the user toggled it; automatic folding leaves it alone
   readonly open: boolean[] = []
   private readonly stack: number[] = [0]
   private readonly byDecoderId = new IdMap()
@@ -107,11 +108,12 @@ export class LogTree {
     this.sections.push({
       id, kind, title, parent, depth: parent < 0 ? 0 : this.sections[parent]!.depth + 1, head: -1,
       firstLine: offsetLine, lastLine: offsetLine - 1, lines: 0, errors: 0, warnings: 0, firstError: -1,
-      status: 'open', hits: 0, manual: false, failedBelow: false,
+      status: 'open', hits: 0, failedBelow: false,
     })
     this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push(null)
     this.dirty.push(true)
     this.size.push(1); this.sizeOk.push(0); this.direct.push(0); this.parentOf.push(parent)
+    this.bad.push(0); this.manualFlag.push(0)
     this.open.push(false)
     this.segIdx.push(-1)
     if (parent >= 0) {
@@ -217,7 +219,7 @@ export class LogTree {
       const ps = this.sections[p]!
       if (!isHead || p !== s) ps.lines++
       ps.lastLine = i
-      if (err) { ps.errors++; if (ps.firstError < 0) ps.firstError = i }
+      if (err) { ps.errors++; this.bad[p] = 1; if (ps.firstError < 0) ps.firstError = i }
       if (warn) ps.warnings++
     }
     return i
@@ -238,7 +240,7 @@ export class LogTree {
       const ps = this.sections[p]!
       ps.lines += count
       ps.lastLine = last
-      if (errors > 0) { ps.errors += errors; if (ps.firstError < 0) ps.firstError = firstError }
+      if (errors > 0) { ps.errors += errors; this.bad[p] = 1; if (ps.firstError < 0) ps.firstError = firstError }
       ps.warnings += warnings
     }
   }
@@ -259,7 +261,10 @@ export class LogTree {
 
   private markFailed(s: number): void {
     // a failed section opens its ancestors even without error lines
-    for (let p = s; p >= 0; p = this.sections[p]!.parent) this.sections[p]!.failedBelow = true
+    for (let p = s; p >= 0; p = this.sections[p]!.parent) {
+      this.sections[p]!.failedBelow = true
+      this.bad[p] = 1
+    }
   }
 
   /** Input ended: sections still open are unclosed. */
@@ -349,24 +354,33 @@ export class LogTree {
 
   setOpen(s: number, open: boolean, manual = false): void {
     if (s === 0) return
-    if (manual) this.sections[s]!.manual = true
+    if (manual) this.manualFlag[s] = 1
     if (this.open[s] === open) return
     this.open[s] = open
     this.markDirtyAll(this.parentOf[s]!)
+  }
+
+  /** The user toggled the section: automatic folding (follow) leaves it alone. */
+  isManual(s: number): boolean {
+    return this.manualFlag[s] === 1
   }
 
   /** Sets every section's fold state from a predicate: O(sections). */
   setAll(pred: (s: Section) => boolean, clearManual = true): void {
     for (let s = 1; s < this.sections.length; s++) {
       this.open[s] = pred(this.sections[s]!)
-      if (clearManual) this.sections[s]!.manual = false
     }
+    if (clearManual) this.manualFlag.fill(0)
     this.recomputeSizes()
   }
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
-    this.setAll((s) => s.errors > 0 || s.failedBelow)
+    const open = this.open
+    const bad = this.bad
+    for (let s = 1; s < this.sections.length; s++) open[s] = bad[s] === 1
+    this.manualFlag.fill(0)
+    this.recomputeSizes()
     if (this.done && this.sections[0]!.errors > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
       for (let s = this.sections.length - 1; s > 0; s--) {

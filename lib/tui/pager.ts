@@ -84,7 +84,7 @@ export class Pager {
     }
     tree.onClose = (s) => {
       const sec = tree.sections[s]!
-      if (this.following && !sec.manual && sec.errors === 0 && !sec.failedBelow) tree.setOpen(s, false)
+      if (this.following && !tree.isManual(s) && sec.errors === 0 && !sec.failedBelow) tree.setOpen(s, false)
     }
     source.indexSync(options.firstBytes ?? FIRST_BYTES)
     tree.foldDefault()
@@ -152,7 +152,7 @@ export class Pager {
         tree.foldDefault()
         this.startAtFailure()
       } else {
-        const manual = tree.sections.map((s, i) => (s.manual ? tree.open[i] : undefined))
+        const manual = tree.sections.map((_s, i) => (tree.isManual(i) ? tree.open[i] : undefined))
         tree.foldDefault()
         manual.forEach((m, i) => m !== undefined && tree.setOpen(i, m))
       }
