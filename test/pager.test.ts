@@ -191,3 +191,63 @@ t.test('resize reflows; wheel scrolls', async (t) => {
   t.match(body(h)[0], /^▸ building …-pkg0/)
   t.equal(await h.close(), 0)
 })
+
+/** Our own non-SGR sequences: the first screen's fixed set, and blessed's terminal control. */
+function withoutSgr(bytes: string): string {
+  return bytes.replace(/\x1b\[[0-9;]*m/g, '')
+}
+
+t.test('first screen: drawn before the pager, the same frame, only allow-listed SGR; then the pager takes over', async (t) => {
+  const hostile = Buffer.concat([
+    Buffer.from(`${E}[pbuilding /nix/store/${HASH}-evil-1.0\n`),
+    Buffer.from(`error: make it open\n`),
+    Buffer.from(`title ${E}]0;PWNED-TITLE\x07 after\n`),
+    Buffer.from(`clip ${E}]52;c;Y3VybCBldmlsfHNo\x07 after\n`),
+    Buffer.from(`clear ${E}[2J${E}[H${E}[10;10H moved\n`),
+    Buffer.from(`dcs ${E}P1$qm${E}\\ done\n`),
+    Buffer.from('c1 \u009b31mRED\u009d0;C1TITLE\u0007 done\n'),
+    Buffer.from(`colour ${E}[31mred${E}[0m ${E}[38;5;208morange${E}[m\n${E}[q`),
+    Buffer.from(buildLog(40, 99)),
+  ])
+  const p = write('first.log', hostile)
+  const h = await openHeadless(p, { cols: 100, rows: 20, firstScreen: true })
+  const first = h.first!
+  t.ok(first, 'a first screen was painted')
+  const bytes = first.written.toString('latin1')
+  // the only non-SGR sequences are the fixed ones: alternate screen, hide cursor, clear, cursor position
+  const rest = withoutSgr(bytes).replace(/\x1b\[\?1049h|\x1b\[\?25l|\x1b\[H|\x1b\[2J|\x1b\[\d+;1H/g, '')
+  t.notOk(/[\x1b\x07]/.test(rest), 'no escape but allow-listed SGR and our own positioning')
+  t.notOk(/[\x80-\x9f]/.test(first.written.toString('utf8')), 'no C1 control written')
+  t.ok(/\x1b\[[0-9;]*38;5;208/.test(bytes), 'allow-listed 256-colour SGR passes')
+  const s = first.screen
+  t.match(s[0], /…-evil-1\.0/, 'breadcrumb of the first error')
+  t.ok(s.some((l) => /title ␛ after/.test(l)), 'removed OSC shown as a placeholder')
+  t.ok(s.some((l) => /clear ␛␛␛ moved/.test(l)))
+  t.ok(s.some((l) => /error: make it open/.test(l)), 'failure-aware: the error in the first bytes is open')
+  t.ok(s.some((l) => /^▸ building …-pkg0-1\.0/.test(l)), 'the next build is a closed header')
+  t.notOk(s.join('\n').includes('PWNED'), 'OSC payload not shown')
+  t.notOk(s.join('\n').includes(HASH), 'store hashes elided')
+  // the pager takes over and draws the same body
+  await until(() => !h.pager.source.indexing)
+  await new Promise((r) => setTimeout(r, 70))
+  await h.settle()
+  const after = h.screen()
+  t.same(after.slice(1, 8), s.slice(1, 8), 'the pager shows the same top rows')
+  t.match(after[0], /…-evil-1\.0/)
+  await h.press('g')
+  t.match(body(h)[0], /^▾ building …-evil-1\.0/, 'keys go to the pager')
+  t.equal(await h.close(), 0)
+})
+
+t.test('first screen: a file larger than the first bytes shows its top at once; the pager then starts at the first error', async (t) => {
+  const p = write('first-big.log', buildLog(400, 390))
+  const h = await openHeadless(p, { cols: 100, rows: 20, firstScreen: true })
+  const s = h.first!.screen
+  t.match(s[1], /^▸ building …-pkg0-1\.0/, 'top of the file (the error is not indexed yet)')
+  t.match(s.at(-1)!, /indexing \d+%/, 'the status line shows indexing progress')
+  await until(() => !h.pager.source.indexing)
+  await new Promise((r) => setTimeout(r, 70))
+  await h.settle()
+  t.ok(body(h).some((l) => /error: boom in pkg390/.test(l)), 'once indexed, the pager jumps to the first error')
+  t.equal(await h.close(), 0)
+})

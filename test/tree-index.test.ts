@@ -136,3 +136,22 @@ t.test('regex and literal search agree with a per-line scan', async (t) => {
   }
   src.close()
 })
+
+t.test('fast index: structure and severity inside long plain runs, CRs, read-slice boundaries', async (t) => {
+  const kinds = [
+    (k: number) => `plain line ${k} ${'x'.repeat(k % 97)}\n`,
+    (k: number) => `progress ${k}\rprogress done ${k}\n`,
+    (k: number) => `Running phase: phase${k}\n@nix {"action":"setPhase","phase":"phase${k}"}\n`,
+    (k: number) => `::group::g${k}\nin group ${k}\n::endgroup::\n`,
+    (k: number) => `section_start:1700000000:s${k}\r${E}[0Kheader ${k}\nsection_end:1700000001:s${k}\r${E}[0K\n`,
+    (k: number) => `section_not_a_marker ${k}\n@ not nix ${k}\n@nix not json ${k}\n`,
+    (k: number) => `! LaTeX Error: ${k}\nBUILD FAILED ${k}\nFAILURE ${k}\nfatal error: ${k}\n`,
+    (k: number) => `WARNING: ${k}\nfile.c:1: warning: ${k}\nno Error here ${k}\nERRORS are not ERROR ${k}\n`,
+    (k: number) => `${E}[pbuilding pkg${k}\n${'y'.repeat(k % 61)} inside ${k}\n${E}[q`,
+  ]
+  let log = ''
+  for (let k = 0; log.length < 1.2e6; k++) log += kinds[(k * 7 + (k >> 3)) % kinds.length]!(k)
+  const src = await same(t, write('runs.log', log))
+  t.ok(src.indexDecoder!.spanLines > 1000, 'most plain lines went as spans')
+  src.close()
+})

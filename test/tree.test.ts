@@ -4,7 +4,8 @@ import path from 'node:path'
 import t from 'tap'
 import { LogSource } from '../dist/tree/source.js'
 import { SearchJob } from '../dist/tree/search.js'
-import { LINE_ERROR } from '../dist/tree/lines.js'
+import { LINE_ERROR, LineTable } from '../dist/tree/lines.js'
+import { LogTree } from '../dist/tree/tree.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-tree-'))
@@ -143,4 +144,120 @@ t.test('a growing file is followed', async (t) => {
   t.equal(src.tree.lines.length, 3)
   t.equal(src.tree.running.length, 0, 'closed')
   src.close()
+})
+
+t.test('fold model: rows stay right while the tree grows and folds change (against a brute-force flatten)', async (t) => {
+  let seed = 12345
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    return seed % n
+  }
+  for (let round = 0; round < 4; round++) {
+    const tree = new LogTree()
+    // my own model of each section's content, in order: line index (>= 0) or -child
+    const items: number[][] = [[]]
+    const heads: number[] = [-1]
+    const stack = [0]
+    let nextId = 1
+    let offset = 0
+    const expected = (): Array<[string, number]> => {
+      const out: Array<[string, number]> = []
+      const walk = (s: number): void => {
+        if (s !== 0) out.push(['h', s])
+        if (s !== 0 && !tree.open[s]) return
+        for (const v of items[s]!) if (v >= 0) out.push(['l', v])
+        else walk(-v)
+      }
+      walk(0)
+      return out
+    }
+    const check = (label: string): boolean => {
+      const want = expected()
+      if (tree.rowCount !== want.length) {
+        t.fail(`${label}: rowCount ${tree.rowCount}, want ${want.length}`)
+        return false
+      }
+      for (let r = 0; r < want.length; r++) {
+        const row = tree.rowAt(r)!
+        const [k, v] = want[r]!
+        const got = row.header !== undefined ? ['h', row.header] : ['l', row.line]
+        if (got[0] !== k || got[1] !== v) {
+          t.fail(`${label}: row ${r} is ${got.join('')}, want ${k}${v}`)
+          return false
+        }
+        const back = row.header !== undefined ? tree.rowOfHeader(row.header) : tree.rowOfLine(row.line!)
+        if (back !== r) {
+          t.fail(`${label}: row ${r} maps back to ${back}`)
+          return false
+        }
+      }
+      return true
+    }
+    let ok = true
+    for (let step = 0; step < 1500 && ok; step++) {
+      const op = rand(20)
+      if (op < 3 && stack.length < 5) {
+        const id = nextId++
+        const parent = stack.at(-1)!
+        tree.add({ type: 'open', id, parent, kind: 'nest', priority: 1, offset })
+        const s = tree.sections.length - 1
+        items[s] = []
+        heads[s] = -1
+        items[parent === 0 ? 0 : parent]!.push(-s)
+        stack.push(s)
+        if (rand(2) === 0) {
+          // a head line: the section's title row, not content
+          const i = tree.addLine(s, offset, offset + 5, 0, true, `head ${s}`)
+          heads[s] = i
+          offset += 5
+        }
+      } else if (op < 6 && stack.length > 1) {
+        const s = stack.pop()!
+        tree.add({ type: 'close', id: s, offset })
+      } else if (op < 14) {
+        const s = stack.at(-1)!
+        const i = tree.addLine(s, offset, offset + 5, 0, false, null)
+        items[s]!.push(i)
+        offset += 5
+      } else if (op < 18 && tree.sections.length > 1) {
+        tree.setOpen(1 + rand(tree.sections.length - 1), rand(2) === 0, true)
+      } else if (op === 18) {
+        const k = rand(3)
+        tree.setAll((sec) => (k === 0 ? true : k === 1 ? false : sec.id % 2 === 0), false)
+      }
+      if (step % 25 === 0 || op >= 14) ok = check(`round ${round} step ${step}`)
+    }
+    if (ok) t.pass(`round ${round}: ${tree.sections.length - 1} sections, ${tree.lines.length} lines, rows right after every fold change`)
+  }
+})
+
+t.test('findFlag skips chunks without the flag and agrees with a scan', async (t) => {
+  const table = new LineTable()
+  const n = 300000 // several 64 Ki-line chunks
+  const flags = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const f = i % 9973 === 0 ? 1 : i % 50021 === 7 ? 2 : 0
+    flags[i] = f
+    table.push(i, 0, f, i + 1)
+  }
+  table.setFlag(123456, 16)
+  table.clearFlagAll(16)
+  table.setFlag(250000, 16)
+  flags[250000] = flags[250000]! | 16
+  const scan = (from: number, dir: 1 | -1, bits: number): number => {
+    if (dir === 1) for (let i = Math.max(0, from); i < n; i++) if (flags[i]! & bits) return i
+    if (dir === -1) for (let i = Math.min(from, n - 1); i >= 0; i--) if (flags[i]! & bits) return i
+    return -1
+  }
+  let seed = 7
+  let bad = 0
+  for (let k = 0; k < 2000; k++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    const from = (seed % (n + 2000)) - 1000
+    const dir = k % 2 === 0 ? 1 : -1
+    const bits = [1, 2, 3, 16, 32][k % 5]!
+    if (table.findFlag(from, dir, bits) !== scan(from, dir, bits)) bad++
+  }
+  t.equal(bad, 0, 'same answers as a line-by-line scan')
+  t.equal(table.findFlag(0, 1, 16), 250000, 'a flag cleared everywhere is gone; one set later is found')
 })

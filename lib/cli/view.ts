@@ -8,11 +8,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import tty from 'node:tty'
-import { Cleaner } from '../render/cleaner.js'
 import { flag, parseArgs, stringOption, UsageError } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
 import { InputError, runFilter } from './io.js'
-import { resolveLogOperand, STORE_DIR_OPTION, storeDirOf } from './store-commands.js'
 
 export const VIEW_HELP = `Usage: buildlog view [OPTION]... [FILE|-|ID|last|last-failed]
 Page through a build log as a tree of sections: sections with errors open down to the first
@@ -77,7 +75,8 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
     follow: { short: 'F' },
     color: { value: true, choices: ['auto', 'always', 'never'] },
     'no-mouse': {},
-    ...STORE_DIR_OPTION,
+    // the spec of STORE_DIR_OPTION (store-commands.ts), repeated so that viewing a file never loads the store
+    'store-dir': { value: true },
     help: { short: 'h' },
   })
   if (flag(args, 'help')) {
@@ -85,12 +84,18 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
     return 0
   }
   if (args.operands.length > 1) throw new UsageError('view takes one FILE')
-  const operand = await resolveLogOperand(args.operands[0] ?? '-', storeDirOf(args))
+  // a file (or stdin) opens at once; only a run id (ID, last, last-failed) loads the store
+  let operand = args.operands[0] ?? '-'
+  if (operand !== '-' && !fs.existsSync(operand)) {
+    const { resolveLogOperand, storeDirOf } = await import('./store-commands.js')
+    operand = await resolveLogOperand(operand, storeDirOf(args))
+  }
   const choice = (stringOption(args, 'color') ?? 'auto') as ColorChoice
 
   if (!process.stdout.isTTY) {
     const color = wantColor(choice, false, process.env)
-    await runFilter([operand], new Cleaner({ color }))
+    const { Cleaner } = await import('../render/cleaner.js')
+    await runFilter([operand], new Cleaner({ color, scratchInput: true }))
     return 0
   }
 
@@ -143,8 +148,8 @@ export interface PageOptions {
  * terminal is restored on every path (quit, crash, INT/TERM/QUIT/HUP).
  */
 export async function pageFile(fd: number, options: PageOptions): Promise<number> {
-  // lazy: blessed and the pager load only when there is a terminal to draw on
-  const [{ LogSource: Source }, { Pager }] = await Promise.all([import('../tree/source.js'), import('../tui/pager.js')])
+  // lazy: the index and the painter load first, blessed and the pager only after the first screen
+  const { LogSource: Source } = await import('../tree/source.js')
   const source = new Source(fd, { growing: options.growing !== undefined })
   let finished = options.growing === undefined
   if (options.growing) {
@@ -164,10 +169,13 @@ export async function pageFile(fd: number, options: PageOptions): Promise<number
     }
   }
   const output = process.stdout
+  const streams = { input, output }
   // exit paths first, so a signal during the first paint also restores the terminal
-  let pager: InstanceType<typeof Pager> | undefined
+  let first: import('../tui/first-screen.js').FirstScreen | undefined
+  let pager: import('../tui/pager.js').Pager | undefined
   const cleanup = (): void => {
     pager?.destroy()
+    first?.restore()
     if (input !== process.stdin) (input as tty.ReadStream).destroy()
   }
   const die = (code: number) => (): void => {
@@ -183,14 +191,17 @@ export async function pageFile(fd: number, options: PageOptions): Promise<number
   }
   process.on('uncaughtException', crash)
   process.on('unhandledRejection', crash)
-  pager = new Pager(source, { input, output }, {
-    chop: options.chop,
-    lineNumbers: options.lineNumbers,
-    elide: options.elide,
-    follow: options.follow,
-    color: options.color,
-    mouse: options.mouse,
-  })
+  const look = { chop: options.chop, lineNumbers: options.lineNumbers, elide: options.elide, color: options.color }
+  // A file that is all there gets its first screen before blessed loads; a growing input (a pipe
+  // being spooled, a running build) may have nothing to show yet, and the pager waits for it.
+  if (!options.growing) {
+    const { FirstScreen } = await import('../tui/first-screen.js')
+    first = new FirstScreen(streams)
+    first.paint(source, look)
+  }
+  const { Pager } = await import('../tui/pager.js')
+  pager = new Pager(source, streams, { ...look, follow: options.follow, mouse: options.mouse, firstBytes: first ? 0 : undefined })
+  first?.handOver()
   pager.onCrash = crash
   const code = await pager.exited
   cleanup()

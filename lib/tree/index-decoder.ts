@@ -38,12 +38,23 @@ const RUNNING_PHASE = Buffer.from('Running phase: ')
  */
 export const SEVERITY_NEEDLES = ['error', 'ERROR', 'FAIL', ' *** ', 'LaTeX Error', 'warning', 'WARNING', '[WARN']
 
-/** Line starts the dialect must see as lines (the needles begin with the LF before the line). */
-const STRUCTURE_NEEDLES = ['\n@nix ', '\n::', '\n##', '\nsection_', '\ntravis_fold:', '\nRunning phase: ']
+/**
+ * What the pre-filter scans for: fewer needles, each a substring of one or more of the above
+ * (`rror` ⊂ error, LaTeX Error; `RROR` ⊂ ERROR; `arning` ⊂ warning; `WARN` ⊂ WARNING, [WARN), so
+ * every line holding a needle above holds one of these. Each needle is one memmem pass over the
+ * input: six instead of eight.
+ */
+export const SCAN_NEEDLES = ['rror', 'RROR', 'arning', 'WARN', 'FAIL', ' *** ']
 
-/** Consecutive byte pairs inside the needles: (a << 8) | b. */
+/** Consecutive byte pairs inside the needles (rules' and scan's): (a << 8) | b. */
 const NEEDLE_PAIRS = new Uint8Array(65536)
-for (const n of SEVERITY_NEEDLES) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
+for (const n of [...SEVERITY_NEEDLES, ...SCAN_NEEDLES]) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
+
+function growInt32(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2)
+  b.set(a)
+  return b
+}
 
 function asBuffer(buf: Uint8Array): Buffer {
   return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
@@ -83,8 +94,7 @@ class MultiFinder {
 export class IndexDecoder implements ByteDecoder, FramerSink {
   private readonly framer: BuildLogFramer
   private readonly decoder: BuildLogDecoder
-  private readonly severity = new MultiFinder(SEVERITY_NEEDLES)
-  private readonly structure = new MultiFinder(STRUCTURE_NEEDLES)
+  private readonly severity = new MultiFinder(SCAN_NEEDLES)
   /** Absolute end of the last line or span delivered: an escape in between shows as a gap. */
   private next = 0
   private spanBase = 0
@@ -159,7 +169,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++
     const tree = this.tree
-    const title = view.head ? (styled ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : Buffer.from(buf.subarray(view.start, view.end))) : null
+    // the text only when it becomes a section's title (a string straight from the bytes, no copy)
+    const title = view.head && tree.wantsTitle(tree.current) ? (styled ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : asBuffer(buf).toString('utf8', view.start, view.end)) : null
     tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, title)
   }
 
@@ -210,18 +221,52 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     return false
   }
 
+  /**
+   * Where the next line the dialect must see starts (or `end`, or the next CR, before which a span
+   * stops anyway). Walks the lines from `from` once — a first-byte test per line (`@`, `R`unning
+   * phase, CI marker prefixes) instead of a memmem pass per structure needle — and keeps the line
+   * ends it found for `span`, which is called next for the same bytes.
+   */
   spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
+    this.lfCount = 0
     if (this.holding || base + from !== this.next) return from
-    if (buf[from] === 0x40 || buf[from] === 0x52 /* R */ && startsWith(buf, from, end, RUNNING_PHASE) || hasCiMarkerPrefix(buf, from, end)) return from
-    const at = this.structure.next(buf, from, base)
+    const stop = Math.min(end, this.cr.next(buf, from, base))
+    const lfs = this.lfs
+    let n = 0
+    let at = from
+    while (at < stop) {
+      const c = buf[at]!
+      if (c === 0x40 || (c === 0x52 && startsWith(buf, at, end, RUNNING_PHASE)) || hasCiMarkerPrefix(buf, at, end)) break
+      let lf = buf.indexOf(LF, at)
+      if (lf === -1 || lf >= stop) {
+        at = stop
+        break
+      }
+      if (n === lfs.length) this.lfs = growInt32(lfs)
+      this.lfs[n++] = lf
+      at = lf + 1
+    }
+    this.lfCount = n
+    this.lfBuf = buf
+    this.lfFrom = from
     this.spanBase = base
-    return at < end ? at + 1 : end
+    return at
   }
+
+  /** Line ends (LF positions) found by the last spanLimit walk, from `lfFrom` in `lfBuf`. */
+  private lfs: Int32Array = new Int32Array(1024)
+  private lfCount = 0
+  private lfBuf: Uint8Array | null = null
+  private lfFrom = -1
+  private readonly cr = new ByteFinder(0x0d)
 
   span(buf: Uint8Array, start: number, end: number): void {
     const base = this.spanBase
     const lines = this.tree.lines
     const section = this.tree.current
+    const cached = buf === this.lfBuf && start === this.lfFrom
+    const lfs = this.lfs
+    let k = 0
     let candidate = this.severity.next(buf, start, base)
     let count = 0
     let errors = 0
@@ -229,8 +274,12 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let firstError = -1
     let at = start
     while (at < end) {
-      let lf = buf.indexOf(LF, at)
-      if (lf === -1 || lf >= end) lf = end - 1 // spans end after an LF
+      let lf: number
+      if (cached && k < this.lfCount) lf = lfs[k++]!
+      else {
+        lf = buf.indexOf(LF, at)
+        if (lf === -1 || lf >= end) lf = end - 1 // spans end after an LF
+      }
       let flags = 0
       if (candidate < lf) {
         if (candidate >= at) {
@@ -245,6 +294,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       count++
       at = lf + 1
     }
+    this.lfBuf = null
     this.spanLines += count
     this.tree.addPlainRun(count, errors, warnings, firstError)
     this.next = base + end

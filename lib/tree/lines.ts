@@ -19,6 +19,8 @@ export class LineTable {
   private readonly offsets: Float64Array[] = []
   private readonly sections: Uint32Array[] = []
   private readonly flagChunks: Uint8Array[] = []
+  /** Per chunk, the OR of its lines' flags: a search for a flag skips chunks without it. */
+  private readonly chunkFlags: number[] = []
   length = 0
   /** End of the raw bytes of the last line (the start of the next line, when there is one). */
   lastEnd = 0
@@ -30,7 +32,9 @@ export class LineTable {
       this.offsets.push(new Float64Array(CHUNK))
       this.sections.push(new Uint32Array(CHUNK))
       this.flagChunks.push(new Uint8Array(CHUNK))
+      this.chunkFlags.push(0)
     }
+    this.chunkFlags[c]! |= flags
     const k = i & MASK
     this.offsets[c]![k] = offset
     this.sections[c]![k] = section
@@ -59,19 +63,41 @@ export class LineTable {
 
   setFlag(i: number, bit: number): void {
     this.flagChunks[i >>> SHIFT]![i & MASK]! |= bit
+    this.chunkFlags[i >>> SHIFT]! |= bit
   }
 
   clearFlagAll(bit: number): void {
-    const keep = ~bit & 0xff
-    for (const f of this.flagChunks) for (let k = 0; k < f.length; k++) f[k]! &= keep
+    // four flag bytes at a time (chunks are 64 Ki bytes, a multiple of 4)
+    const keep = (~bit & 0xff) * 0x01010101
+    for (let c = 0; c < this.chunkFlags.length; c++) this.chunkFlags[c]! &= ~bit
+    for (const f of this.flagChunks) {
+      const w = new Uint32Array(f.buffer, f.byteOffset, f.length >>> 2)
+      for (let k = 0; k < w.length; k++) w[k]! &= keep
+    }
   }
 
   /** First line at or after `from` (or before, when `dir` is -1) whose flags have any of `bits`. */
   findFlag(from: number, dir: 1 | -1, bits: number): number {
     if (dir === 1) {
-      for (let i = Math.max(0, from); i < this.length; i++) if ((this.flagChunks[i >>> SHIFT]![i & MASK]! & bits) !== 0) return i
+      for (let i = Math.max(0, from); i < this.length; ) {
+        const c = i >>> SHIFT
+        const chunkEnd = Math.min(this.length, (c + 1) << SHIFT)
+        if ((this.chunkFlags[c]! & bits) !== 0) {
+          const f = this.flagChunks[c]!
+          for (; i < chunkEnd; i++) if ((f[i & MASK]! & bits) !== 0) return i
+        }
+        i = chunkEnd
+      }
     } else {
-      for (let i = Math.min(from, this.length - 1); i >= 0; i--) if ((this.flagChunks[i >>> SHIFT]![i & MASK]! & bits) !== 0) return i
+      for (let i = Math.min(from, this.length - 1); i >= 0; ) {
+        const c = i >>> SHIFT
+        const chunkStart = c << SHIFT
+        if ((this.chunkFlags[c]! & bits) !== 0) {
+          const f = this.flagChunks[c]!
+          for (; i >= chunkStart; i--) if ((f[i & MASK]! & bits) !== 0) return i
+        }
+        i = chunkStart - 1
+      }
     }
     return -1
   }

@@ -16,7 +16,12 @@ export interface Pattern {
   invert?: boolean
 }
 
-const CHUNK = 8 * 1024 * 1024
+/**
+ * Bytes read and scanned at a time. Small enough to stay in the CPU cache between the read (a copy
+ * from the page cache) and the scan: 512 KiB took ~17% less CPU per GiB than 8 MiB, where the scan
+ * re-read from memory what the read had just written.
+ */
+const CHUNK = 512 * 1024
 const SLICE_MS = 14
 
 /** Regexes match per line: `^` and `$` are line boundaries (as in less). */

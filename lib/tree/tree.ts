@@ -35,10 +35,34 @@ export interface Section {
   hits: number
   /** The section or a descendant failed (status), whether or not it has error lines. */
   failedBelow: boolean
-  /** The user toggled it: automatic folding (follow) leaves it alone. */
-  manual: boolean
   attrs?: Record<string, string | number | boolean>
 }
+
+/**
+ * Decoder section id → tree section. Decoders number their sections 1, 2, 3 …, so a dense array
+ * serves them (a Map of 400,000 entries cost more than the rest of the tree); any other id goes
+ * to a Map.
+ */
+class IdMap {
+  private readonly dense: number[] = []
+  private readonly sparse = new Map<number, number>()
+  get(id: number): number | undefined {
+    if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
+      const v = this.dense[id]
+      return v === undefined || v < 0 ? undefined : v
+    }
+    return this.sparse.get(id)
+  }
+  set(id: number, s: number): void {
+    if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
+      // keep the array packed: fill any gap (ids usually arrive in order)
+      while (this.dense.length < id) this.dense.push(-1)
+      this.dense[id] = s
+    } else this.sparse.set(id, s)
+  }
+}
+
+const DENSE_IDS = 1 << 26
 
 /** A visible row: a header (section id) or a line (line index). */
 export type Row = { header: number; line?: undefined } | { line: number; header?: undefined }
@@ -51,11 +75,19 @@ export class LogTree {
   private readonly segN: number[][] = []
   private readonly segKey: number[][] = []
   private readonly segIdx: number[] = [] // index of a section's segment in its parent
-  private readonly pref: number[][] = []
-  private readonly dirty: boolean[] = []
+  private readonly pref: Array<number[] | null> = [] // allocated when first needed
+  private readonly dirty: boolean[] = [] // pref is stale
+  // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
+  private readonly size: number[] = []
+  private readonly sizeOk: number[] = []
+  private readonly direct: number[] = [] // content lines directly in a section (its runs)
+  private readonly parentOf: number[] = []
+  // per section, flat (fold commands read these for every section; Section objects are scattered)
+  private readonly bad: number[] = [] // 1: errors > 0 or failedBelow (the failure-aware default opens it)
+  private readonly manualFlag: number[] = [] // 1: the user toggled it; automatic folding leaves it alone
   readonly open: boolean[] = []
   private readonly stack: number[] = [0]
-  private readonly byDecoderId = new Map<number, number>()
+  private readonly byDecoderId = new IdMap()
   private pendingHead = -1
   /** Bytes of input consumed so far (the decoder's view). */
   indexedBytes = 0
@@ -76,10 +108,12 @@ export class LogTree {
     this.sections.push({
       id, kind, title, parent, depth: parent < 0 ? 0 : this.sections[parent]!.depth + 1, head: -1,
       firstLine: offsetLine, lastLine: offsetLine - 1, lines: 0, errors: 0, warnings: 0, firstError: -1,
-      status: 'open', hits: 0, manual: false, failedBelow: false,
+      status: 'open', hits: 0, failedBelow: false,
     })
-    this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push([0])
+    this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push(null)
     this.dirty.push(true)
+    this.size.push(1); this.sizeOk.push(0); this.direct.push(0); this.parentOf.push(parent)
+    this.bad.push(0); this.manualFlag.push(0)
     this.open.push(false)
     this.segIdx.push(-1)
     if (parent >= 0) {
@@ -126,7 +160,8 @@ export class LogTree {
         const s = this.byDecoderId.get(e.id)
         if (s === undefined) break
         const at = this.stack.lastIndexOf(s)
-        if (at > 0) this.stack.splice(at, 1)
+        if (at === this.stack.length - 1 && at > 0) this.stack.pop()
+        else if (at > 0) this.stack.splice(at, 1)
         const sec = this.sections[s]!
         sec.status = e.status ?? 'ok'
         if (this.now) sec.endedAt = this.now()
@@ -148,6 +183,12 @@ export class LogTree {
       default:
         break
     }
+  }
+
+  /** Whether a head line added to `s` now would become its title (so the caller need not copy the text otherwise). */
+  wantsTitle(s: number): boolean {
+    const sec = this.sections[s]!
+    return s !== 0 && sec.head < 0 && sec.lines === 0 && this.pendingHead === s && !sec.title
   }
 
   /**
@@ -178,7 +219,7 @@ export class LogTree {
       const ps = this.sections[p]!
       if (!isHead || p !== s) ps.lines++
       ps.lastLine = i
-      if (err) { ps.errors++; if (ps.firstError < 0) ps.firstError = i }
+      if (err) { ps.errors++; this.bad[p] = 1; if (ps.firstError < 0) ps.firstError = i }
       if (warn) ps.warnings++
     }
     return i
@@ -199,7 +240,7 @@ export class LogTree {
       const ps = this.sections[p]!
       ps.lines += count
       ps.lastLine = last
-      if (errors > 0) { ps.errors += errors; if (ps.firstError < 0) ps.firstError = firstError }
+      if (errors > 0) { ps.errors += errors; this.bad[p] = 1; if (ps.firstError < 0) ps.firstError = firstError }
       ps.warnings += warnings
     }
   }
@@ -213,13 +254,17 @@ export class LogTree {
     else {
       a.push(i); n.push(count); this.segKey[s]!.push(i)
     }
+    this.direct[s]! += count
     if (sec.lastLine < sec.firstLine) sec.firstLine = i
     this.markDirty(s)
   }
 
   private markFailed(s: number): void {
     // a failed section opens its ancestors even without error lines
-    for (let p = s; p >= 0; p = this.sections[p]!.parent) this.sections[p]!.failedBelow = true
+    for (let p = s; p >= 0; p = this.sections[p]!.parent) {
+      this.sections[p]!.failedBelow = true
+      this.bad[p] = 1
+    }
   }
 
   /** Input ended: sections still open are unclosed. */
@@ -236,19 +281,30 @@ export class LogTree {
 
   // ---- fold model -------------------------------------------------------------------------
 
+  /**
+   * Content of `s` changed: its prefix sums and size, and its ancestors', are stale. Stops at a
+   * section whose size is already stale: its ancestors are too (a size is only computed after
+   * those of its open children), or it is closed and its parent does not depend on its content.
+   */
   private markDirty(s: number): void {
-    for (let p = s; p >= 0 && !this.dirty[p]; p = this.sections[p]!.parent) this.dirty[p] = true
+    for (let p = s; p >= 0 && (this.sizeOk[p] === 1 || !this.dirty[p]); p = this.parentOf[p]!) {
+      this.dirty[p] = true
+      this.sizeOk[p] = 0
+    }
   }
 
   private markDirtyAll(s: number): void {
-    for (let p = s; p >= 0; p = this.sections[p]!.parent) this.dirty[p] = true
+    for (let p = s; p >= 0; p = this.parentOf[p]!) {
+      this.dirty[p] = true
+      this.sizeOk[p] = 0
+    }
   }
 
   private ensure(s: number): void {
     if (!this.dirty[s]) return
     const a = this.segA[s]!
     const n = this.segN[s]!
-    const pref = this.pref[s]!
+    const pref = (this.pref[s] ??= [])
     pref.length = a.length + 1
     let sum = 0
     pref[0] = 0
@@ -258,14 +314,38 @@ export class LogTree {
       pref[i + 1] = sum
     }
     this.dirty[s] = false
+    this.size[s] = (s === 0 ? 0 : 1) + sum
+    this.sizeOk[s] = 1
   }
 
   /** Visible rows of a section, its header included (root has none). */
   sizeOf(s: number): number {
     if (s !== 0 && !this.open[s]) return 1
-    this.ensure(s)
-    const p = this.pref[s]!
-    return (s === 0 ? 0 : 1) + p[p.length - 1]!
+    if (this.sizeOk[s] !== 1) this.ensure(s)
+    return this.size[s]!
+  }
+
+  /**
+   * Every section's size from the fold state, bottom-up in one pass (a section's id is above its
+   * parent's); prefix sums are left stale, to be rebuilt only for the sections a frame visits.
+   */
+  private recomputeSizes(): void {
+    const count = this.sections.length
+    const below = new Float64Array(count) // rows of the children, summed into the parent
+    const open = this.open
+    for (let s = count - 1; s >= 0; s--) {
+      this.dirty[s] = true
+      const p = this.parentOf[s]!
+      if (s !== 0 && !open[s]) {
+        this.sizeOk[s] = 0
+        below[p]! += 1
+        continue
+      }
+      const size = (s === 0 ? 0 : 1) + this.direct[s]! + below[s]!
+      this.size[s] = size
+      this.sizeOk[s] = 1
+      if (p >= 0) below[p]! += size
+    }
   }
 
   get rowCount(): number {
@@ -274,24 +354,33 @@ export class LogTree {
 
   setOpen(s: number, open: boolean, manual = false): void {
     if (s === 0) return
-    if (manual) this.sections[s]!.manual = true
+    if (manual) this.manualFlag[s] = 1
     if (this.open[s] === open) return
     this.open[s] = open
-    this.markDirtyAll(this.sections[s]!.parent)
+    this.markDirtyAll(this.parentOf[s]!)
+  }
+
+  /** The user toggled the section: automatic folding (follow) leaves it alone. */
+  isManual(s: number): boolean {
+    return this.manualFlag[s] === 1
   }
 
   /** Sets every section's fold state from a predicate: O(sections). */
   setAll(pred: (s: Section) => boolean, clearManual = true): void {
     for (let s = 1; s < this.sections.length; s++) {
       this.open[s] = pred(this.sections[s]!)
-      if (clearManual) this.sections[s]!.manual = false
     }
-    this.dirty.fill(true)
+    if (clearManual) this.manualFlag.fill(0)
+    this.recomputeSizes()
   }
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
-    this.setAll((s) => s.errors > 0 || s.failedBelow)
+    const open = this.open
+    const bad = this.bad
+    for (let s = 1; s < this.sections.length; s++) open[s] = bad[s] === 1
+    this.manualFlag.fill(0)
+    this.recomputeSizes()
     if (this.done && this.sections[0]!.errors > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
       for (let s = this.sections.length - 1; s > 0; s--) {
@@ -398,6 +487,12 @@ export class LogTree {
     const out: number[] = []
     for (let p = s; p > 0; p = this.sections[p]!.parent) out.unshift(p)
     return out
+  }
+
+  /** Whether a section has child sections. */
+  hasChildren(s: number): boolean {
+    for (const v of this.segA[s]!) if (v < 0) return true
+    return false
   }
 
   /** Direct child sections, in order. */

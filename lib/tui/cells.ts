@@ -7,7 +7,7 @@
  * blessed sees them.
  */
 
-import blessed from 'blessed'
+import { createRequire } from 'node:module'
 import type { StyleMark } from '../events.js'
 import { findStorePaths } from '../dialects/store-paths.js'
 
@@ -92,14 +92,24 @@ function sameAttr(a: Attr, b: Attr): boolean {
   return a.fg === b.fg && a.bg === b.bg && a.bold === b.bold && a.underline === b.underline && a.inverse === b.inverse
 }
 
-const unicode = (blessed as unknown as { unicode: { charWidth(s: string, i?: number): number } }).unicode
+// blessed's width tables alone (not blessed: the first screen is drawn before blessed loads). The
+// module needs the rest of blessed only for TAB, which never reaches it (tabs are expanded here).
+const unicode = createRequire(import.meta.url)('blessed/lib/unicode.js') as { charWidth(s: string, i?: number): number }
 
 /** Display width of one code point (blessed's tables, so our clipping agrees with its layout). */
 export function cpWidth(ch: string): number {
   const c = ch.codePointAt(0)!
   if (c < 0x300) return 1
-  return unicode.charWidth(ch, 0)
+  let w = widths.get(c)
+  if (w === undefined) {
+    w = unicode.charWidth(ch, 0)
+    if (widths.size < 65536) widths.set(c, w)
+  }
+  return w
 }
+
+/** Widths looked up so far (blessed's lookup is a long chain of range tests; our chrome repeats the same few). */
+const widths = new Map<number, number>()
 
 export interface LineOptions {
   /** Elide store paths to `…-name`. */
@@ -166,19 +176,22 @@ export function lineSpans(text: Buffer, styles: readonly StyleMark[] | undefined
   let ci = 0 // char index in plain (UTF-16 units)
   let ei = 0
   let ri = 0
+  const placeholder = dimAttr(PLAIN)
   for (const piece of pieces) {
     const s = piece.s
+    // the style of the piece, computed once (not per character)
+    const pieceAttr = withBase(piece.attr)
     for (let k = 0; k < s.length && col < maxCols; ) {
       const idx = ci
       while (ri < removed.length && removed[ri]! <= idx) {
-        push('␛', dimAttr(PLAIN), 1)
+        push('␛', placeholder, 1)
         ri++
       }
       const cp = s.codePointAt(k)!
-      const ch = String.fromCodePoint(cp)
+      const ch = cp < 0x10000 ? s[k]! : String.fromCodePoint(cp)
       const len = ch.length
-      let attr = withBase(piece.attr)
-      for (const [a, b] of hl) if (idx >= a && idx < b) attr = { ...attr, inverse: !attr.inverse }
+      let attr = pieceAttr
+      for (let h = 0; h < hl.length; h++) if (idx >= hl[h]![0] && idx < hl[h]![1]) attr = { ...attr, inverse: !attr.inverse }
       while (ei < elide.length && elide[ei]![1] <= idx) ei++
       const inElide = ei < elide.length && idx >= elide[ei]![0] && idx < elide[ei]![1]
       if (inElide) {
@@ -205,7 +218,7 @@ export function lineSpans(text: Buffer, styles: readonly StyleMark[] | undefined
     }
   }
   while (col < maxCols && ri < removed.length) {
-    push('␛', dimAttr(PLAIN), 1)
+    push('␛', placeholder, 1)
     ri++
   }
   return spans

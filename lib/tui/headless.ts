@@ -7,13 +7,16 @@
 import { PassThrough, Writable } from 'node:stream'
 import xterm from '@xterm/headless'
 import { LogSource, type LogSourceOptions } from '../tree/source.js'
+import { FirstScreen } from './first-screen.js'
 import { Pager, type PagerOptions } from './pager.js'
 
 export interface Headless {
   pager: Pager
   term: InstanceType<typeof xterm.Terminal>
-  /** Every byte the pager wrote to the terminal. */
+  /** Every byte written to the terminal (the first screen's, then the pager's). */
   written: Buffer[]
+  /** With `firstScreen`: the bytes of the first screen and the screen they drew, before the pager took over. */
+  first?: { written: Buffer; screen: string[] } | undefined
   press(keys: string): Promise<void>
   settle(): Promise<void>
   /** The screen as text, one string per row, right-trimmed. */
@@ -22,7 +25,11 @@ export interface Headless {
   close(): Promise<number>
 }
 
-export async function openHeadless(path: string, opts: PagerOptions & { cols?: number; rows?: number; source?: LogSourceOptions } = {}): Promise<Headless> {
+/**
+ * Opens the pager on a headless terminal. With `firstScreen`, the CLI's start is reproduced: the
+ * first screen is painted (and captured) before the pager is created and takes over.
+ */
+export async function openHeadless(path: string, opts: PagerOptions & { cols?: number; rows?: number; source?: LogSourceOptions; firstScreen?: boolean } = {}): Promise<Headless> {
   const cols = opts.cols ?? 80
   const rows = opts.rows ?? 24
   const term = new xterm.Terminal({ cols, rows, allowProposedApi: true })
@@ -48,7 +55,22 @@ export async function openHeadless(path: string, opts: PagerOptions & { cols?: n
     },
   })
   const source = LogSource.open(path, opts.source)
-  const pager = new Pager(source, { input, output }, { term: 'xterm-256color', ...opts })
+  const screen = (): string[] => {
+    const out: string[] = []
+    const buf = term.buffer.active
+    for (let y = 0; y < term.rows; y++) out.push(buf.getLine(y)?.translateToString(true).trimEnd() ?? '')
+    return out
+  }
+  let first: Headless['first']
+  let firstScreen: FirstScreen | undefined
+  if (opts.firstScreen) {
+    firstScreen = new FirstScreen({ input, output })
+    firstScreen.paint(source, { elide: opts.elide ?? true, chop: opts.chop ?? false, lineNumbers: opts.lineNumbers ?? false, color: opts.color ?? true })
+    await pending
+    first = { written: Buffer.concat(written), screen: screen() }
+  }
+  const pager = new Pager(source, { input, output }, { term: 'xterm-256color', ...opts, ...(firstScreen ? { firstBytes: 0 } : {}) })
+  firstScreen?.handOver()
   const settle = async (): Promise<void> => {
     await new Promise((r) => setImmediate(r))
     await new Promise((r) => setTimeout(r, 5))
@@ -59,17 +81,13 @@ export async function openHeadless(path: string, opts: PagerOptions & { cols?: n
     pager,
     term,
     written,
+    first,
     settle,
     async press(keys: string) {
       input.write(keys)
       await settle()
     },
-    screen() {
-      const out: string[] = []
-      const buf = term.buffer.active
-      for (let y = 0; y < term.rows; y++) out.push(buf.getLine(y)?.translateToString(true).trimEnd() ?? '')
-      return out
-    },
+    screen,
     async resize(c: number, r: number) {
       output.columns = c
       output.rows = r

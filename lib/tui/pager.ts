@@ -7,12 +7,14 @@
 import blessed from 'blessed'
 import type { Widgets } from 'blessed'
 import fs from 'node:fs'
-import { LINE_DIM, LINE_ERROR, LINE_FILTER, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
+import { LINE_ERROR, LINE_FILTER, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
 import { SearchJob, type Pattern } from '../tree/search.js'
 import type { LogSource } from '../tree/source.js'
 import type { Row } from '../tree/tree.js'
-import { DIM_GREY, GREY, RED, YELLOW, lineSpans, sliceSpans, span, spansToString, spansWidth, type Attr, type Span } from './cells.js'
+import { spansWidth } from './cells.js'
+import { FIRST_BYTES } from './first-screen.js'
 import { HELP_TEXT } from './help.js'
+import { bodyRows, breadcrumb, rowSpans, startAnchor, statusLine, type PaintState } from './painter.js'
 import { createScreen, enableWheel, suspend, type ScreenStreams } from './screen.js'
 import { FilterModel, TreeModel, type RowModel } from './view-model.js'
 
@@ -27,7 +29,7 @@ export interface PagerOptions {
   follow?: boolean
   mouse?: boolean
   term?: string
-  /** Bytes indexed synchronously before the first paint. */
+  /** Bytes indexed synchronously before the first paint (0 when the first screen already did). */
   firstBytes?: number
 }
 
@@ -82,9 +84,9 @@ export class Pager {
     }
     tree.onClose = (s) => {
       const sec = tree.sections[s]!
-      if (this.following && !sec.manual && sec.errors === 0 && !sec.failedBelow) tree.setOpen(s, false)
+      if (this.following && !tree.isManual(s) && sec.errors === 0 && !sec.failedBelow) tree.setOpen(s, false)
     }
-    source.indexSync(options.firstBytes ?? 32 * 1024)
+    source.indexSync(options.firstBytes ?? FIRST_BYTES)
     tree.foldDefault()
     this.startAtFailure()
 
@@ -150,7 +152,7 @@ export class Pager {
         tree.foldDefault()
         this.startAtFailure()
       } else {
-        const manual = tree.sections.map((s, i) => (s.manual ? tree.open[i] : undefined))
+        const manual = tree.sections.map((_s, i) => (tree.isManual(i) ? tree.open[i] : undefined))
         tree.foldDefault()
         manual.forEach((m, i) => m !== undefined && tree.setOpen(i, m))
       }
@@ -163,16 +165,7 @@ export class Pager {
   private foldedAtEnd = false
 
   private startAtFailure(): void {
-    const tree = this.source.tree
-    const e = tree.sections[0]!.firstError
-    if (e >= 0) {
-      tree.revealLine(e)
-      this.anchor = { line: e }
-    } else {
-      const failed = tree.sections.findIndex((s, i) => i > 0 && s.status === 'failed')
-      this.anchor = failed > 0 ? { header: failed } : this.model.rowAt(0) ?? { line: 0 }
-      if (failed > 0) tree.reveal(failed)
-    }
+    this.anchor = startAnchor(this.source.tree, this.model)
   }
 
   private scheduleRender(): void {
@@ -259,159 +252,22 @@ export class Pager {
 
   // ---- drawing ----------------------------------------------------------------------------
 
-  private fill(): void {
-    const h = this.height
-    const w = this.width
-    const out: string[] = []
-    let r = this.top
+  /** The state one frame depends on (painter.ts draws it; the first screen drew the same). */
+  private paintState(): PaintState {
     const focus = this.focus
-    const numW = this.opts.lineNumbers ? Math.max(4, String(this.source.tree.lines.length).length) + 1 : 0
-    while (out.length < h) {
-      const row = this.model.rowAt(r++)
-      if (!row) break
-      let spans = this.rowSpans(row, numW)
-      if (r - 1 === focus && focus !== this.top) spans = spans.map((sp) => ({ ...sp, attr: { ...sp.attr, bg: sp.attr.bg >= 0 ? sp.attr.bg : 236 } }))
-      if (this.opts.chop || row.header !== undefined) out.push(spansToString(sliceSpans(spans, this.left, w)))
-      else {
-        const total = spansWidth(spans)
-        for (let c = 0; c < Math.max(1, total) && out.length < h; c += w) out.push(spansToString(sliceSpans(spans, c, w)))
-      }
+    return {
+      source: this.source, model: this.model, treeModel: this.treeModel, opts: this.opts,
+      top: Math.max(0, Math.min(focus, this.model.rowCount - this.height)), focus, left: this.left,
+      width: this.width, height: this.height, search: this.search, filter: this.filter, prompt: this.prompt,
+      message: this.message, pending: this.count + this.prefix, following: this.following,
     }
-    while (out.length < h) out.push('\x1b[0;38;5;' + DIM_GREY + 'm~\x1b[0m')
-    this.body.setContent(out.join('\n'))
-    this.crumb.setContent(spansToString(this.breadcrumb(w)))
-    this.status.setContent(spansToString(this.statusLine(w)))
   }
 
-  private rowSpans(row: Row, numW: number): Span[] {
-    const tree = this.source.tree
-    const out: Span[] = []
-    if (row.header !== undefined) {
-      const sec = tree.sections[row.header]!
-      if (numW) out.push(span(sec.head >= 0 ? String(sec.head + 1).padStart(numW - 1) + ' ' : ' '.repeat(numW), { fg: GREY }))
-      const indent = '  '.repeat(Math.max(0, sec.depth - 1))
-      const isOpen = tree.open[row.header] && this.model === this.treeModel
-      const bad = sec.errors > 0 || sec.failedBelow
-      const empty = sec.lines === 0 && tree.children(row.header).length === 0
-      out.push(span(indent + (this.model !== this.treeModel || empty ? '∙ ' : isOpen ? '▾ ' : '▸ '), { fg: bad ? RED : sec.warnings > 0 ? YELLOW : GREY, bold: true }))
-      if (sec.head >= 0) {
-        const t = this.source.lineText(sec.head)
-        out.push(...lineSpans(t.text, t.styles, { elide: this.opts.elide, color: this.opts.color, base: { bold: true }, highlight: this.highlights(t.text) }, 400))
-      } else out.push(...lineSpans(Buffer.from(sec.title || sec.kind), undefined, { elide: this.opts.elide, color: false, base: { bold: true } }, 400))
-      const meta: Span[] = []
-      const dot = () => meta.push(span(' ∙ ', { fg: GREY }))
-      dot()
-      meta.push(span(`${sec.lines.toLocaleString('en-US')} line${sec.lines === 1 ? '' : 's'}`, { fg: GREY }))
-      if (sec.errors > 0) {
-        dot()
-        meta.push(span(`${sec.errors.toLocaleString('en-US')} error${sec.errors === 1 ? '' : 's'}`, { fg: RED, bold: true }))
-      }
-      if (sec.warnings > 0) {
-        dot()
-        meta.push(span(`${sec.warnings.toLocaleString('en-US')} warning${sec.warnings === 1 ? '' : 's'}`, { fg: YELLOW }))
-      }
-      if (sec.status === 'failed') {
-        dot()
-        meta.push(span('failed', { fg: RED, bold: true }))
-      }
-      const dur = sec.startedAt !== undefined ? (sec.endedAt ?? (tree.running.includes(row.header) ? Date.now() : undefined)) : undefined
-      if (dur !== undefined && sec.startedAt !== undefined) {
-        dot()
-        meta.push(span(formatDuration(dur - sec.startedAt), { fg: GREY }))
-      }
-      if (this.search && sec.hits > 0) {
-        dot()
-        meta.push(span(`⌕ ${sec.hits}`, { fg: YELLOW }))
-      }
-      out.push(...meta)
-      return out
-    }
-    const i = row.line
-    const f = tree.lines.flags(i)
-    if (numW) out.push(span(String(i + 1).padStart(numW - 1) + ' ', { fg: GREY }))
-    const s = tree.lines.section(i)
-    const depth = tree.sections[s]!.depth
-    if (depth > 0) out.push(span('  '.repeat(depth)))
-    const t = this.source.lineText(i)
-    const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
-    const max = this.opts.chop ? this.left + this.width + 8 : 64 * 1024
-    out.push(...lineSpans(t.text, t.styles, { elide: this.opts.elide, color: this.opts.color, base, highlight: (f & LINE_HIT) !== 0 || this.filter ? this.highlights(t.text) : undefined, removed: t.removed }, max))
-    return out
-  }
-
-  private highlights(text: Buffer): Array<[number, number]> | undefined {
-    if (!this.search) return undefined
-    const plain = text.toString('utf8')
-    const h = this.search.highlight
-    const out: Array<[number, number]> = []
-    if (typeof h === 'string') {
-      if (h === '') return undefined
-      for (let at = plain.indexOf(h); at !== -1 && out.length < 100; at = plain.indexOf(h, at + h.length)) out.push([at, at + h.length])
-    } else {
-      h.lastIndex = 0
-      for (const m of plain.matchAll(h)) {
-        if (m[0].length === 0) break
-        out.push([m.index!, m.index! + m[0].length])
-        if (out.length >= 100) break
-      }
-    }
-    return out
-  }
-
-  private breadcrumb(w: number): Span[] {
-    const tree = this.source.tree
-    const row = this.model.rowAt(this.focus)
-    if (!row) return [span(' ')]
-    const s = row.header !== undefined ? tree.sections[row.header]!.parent : tree.lines.section(row.line)
-    const path = tree.ancestors(s)
-    const parts = path.map((p) => {
-      const sec = tree.sections[p]!
-      const title = (sec.title || sec.kind).replace(/[\x00-\x1f\x7f-\x9f]/g, '∙')
-      return lineSpans(Buffer.from(title), undefined, { elide: this.opts.elide, color: false }, 60)
-    })
-    let spans: Span[] = []
-    parts.forEach((p, k) => {
-      if (k > 0) spans.push(span(' › ', { fg: GREY }))
-      spans.push(...p)
-    })
-    if (parts.length === 0) spans = [span(this.source.tree.done ? '(top level)' : '(top level)', { fg: GREY })]
-    const total = spansWidth(spans)
-    if (total > w) spans = [span('…', { fg: GREY }), ...sliceSpans(spans, total - w + 1, w - 1)]
-    return spans.map((sp) => ({ ...sp, attr: { ...sp.attr, underline: true } }))
-  }
-
-  private statusLine(w: number): Span[] {
-    const tree = this.source.tree
-    if (this.prompt) {
-      const p = this.prompt
-      const label = p.kind + (p.literal ? '^R' : '')
-      return sliceSpans([span(label + p.text), span(' ', { inverse: true })], 0, w)
-    }
-    const right: string[] = []
-    const row = this.model.rowAt(this.focus)
-    const total = tree.lines.length
-    if (row) {
-      const line = row.line !== undefined ? row.line : tree.sections[row.header!]!.head >= 0 ? tree.sections[row.header!]!.head : tree.sections[row.header!]!.firstLine
-      right.push(`L${(line + 1).toLocaleString('en-US')}/${total.toLocaleString('en-US')}${this.source.indexing ? '+' : ''}`)
-      const rc = this.model.rowCount
-      right.push(rc <= this.height ? 'all' : `${Math.round((100 * Math.min(rc, this.top + this.height)) / rc)}%`)
-    }
-    if (this.source.indexing && !this.source.follow) right.push(`indexing ${this.source.fileSize ? Math.floor((100 * this.source.indexedBytes) / this.source.fileSize) : 100}%`)
-    if (this.search) right.push(`⌕ ${this.search.job.hits.toLocaleString('en-US')}${this.search.job.done ? '' : '…'}`)
-    if (this.filter) right.push(`& ${this.filter.job.hits.toLocaleString('en-US')}${this.filter.job.done ? '' : '…'}`)
-    if (this.following) right.push('FOLLOW')
-    else if (this.source.follow) right.push('follow paused')
-    const errs = tree.sections[0]!.errors
-    if (errs > 0) right.push(`${errs} error${errs === 1 ? '' : 's'}`)
-    const rightText = ' ' + right.join(' ∙ ') + ' '
-    const pending = this.count + this.prefix
-    const leftText = this.message || (pending ? pending : '')
-    const spans = [span(leftText, { bold: !!this.message })]
-    const rw = spansWidth([span(rightText)])
-    const lw = spansWidth(spans)
-    const leftPart = lw + rw > w ? sliceSpans(spans, 0, Math.max(0, w - rw)) : spans
-    const gap = Math.max(0, w - spansWidth(leftPart) - rw)
-    return sliceSpans([...leftPart, span(' '.repeat(gap)), span(rightText, { inverse: true })], 0, w)
+  private fill(): void {
+    const st = this.paintState()
+    this.body.setContent(bodyRows(st).join('\n'))
+    this.crumb.setContent(breadcrumb(st))
+    this.status.setContent(statusLine(st))
   }
 
   // ---- keys -------------------------------------------------------------------------------
@@ -817,11 +673,12 @@ export class Pager {
   }
 
   private maxWidth(): number {
+    const st = this.paintState()
     let m = 0
     for (let r = this.top; r < this.top + this.height; r++) {
       const row = this.model.rowAt(r)
       if (!row) break
-      m = Math.max(m, spansWidth(this.rowSpans(row, 0)))
+      m = Math.max(m, spansWidth(rowSpans(st, row, 0)))
     }
     return m
   }
@@ -851,12 +708,4 @@ export class Pager {
   saveInput(path: string): void {
     fs.copyFileSync(`/proc/self/fd/${this.source.fd}`, path)
   }
-}
-
-function formatDuration(ms: number): string {
-  const s = ms / 1000
-  if (s < 10) return `${s.toFixed(1)} s`
-  if (s < 120) return `${Math.round(s)} s`
-  const m = Math.floor(s / 60)
-  return `${m} min ${Math.round(s - m * 60)} s`
 }
