@@ -8,17 +8,36 @@
  * and it makes one pass: sections are written closed and the page script opens the hot ones and
  * fills in the counts from a data block at the end of the page.
  */
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import type { Writable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import type { LogEvent } from '../../events.js'
 import { planFromEvents, StatsCollector as StatsCollectorSync } from './stats.js'
 import { HtmlWriter } from './writer.js'
+import { LazyHtmlWriter } from './lazy.js'
 
 export type EventSource = AsyncIterable<LogEvent> | Iterable<LogEvent>
 
 export interface HtmlExportOptions {
   /** Page title (`<title>` and the header). Default: "Build log". */
   title?: string
+  /**
+   * The lazy page (content turned into DOM by the page script when shown; browser find sees only
+   * what is shown) instead of the live one (everything in the DOM). Default 'auto': lazy above
+   * LAZY_THRESHOLD.
+   */
+  lazy?: boolean | 'auto'
 }
+
+/**
+ * Above this much log text (bytes of line text) or this many lines, `lazy: 'auto'` writes the lazy
+ * page. Below it the live page loads in about a second in Chromium and browser find (Ctrl-F) sees
+ * every line; see the README.
+ */
+export const LAZY_THRESHOLD = { bytes: 8 << 20, lines: 100_000 } as const
 
 /** The options the CLI should offer for `export --format html`, for its help text. */
 export const HTML_EXPORT_OPTIONS = [
@@ -35,9 +54,9 @@ const FLUSH_AT = 1 << 20
  */
 const MAX_QUEUED = 8 << 20
 
-async function write(out: Writable, s: string): Promise<void> {
+async function write(out: Writable, s: string | Buffer): Promise<void> {
   if (s.length === 0) return
-  if (out.write(s, 'utf8') || out.writableLength < MAX_QUEUED) return
+  if (out.write(s) || out.writableLength < MAX_QUEUED) return
   await new Promise<void>((resolve, reject) => {
     const onDrain = () => {
       out.off('error', onError)
@@ -53,10 +72,66 @@ async function write(out: Writable, s: string): Promise<void> {
 }
 
 /**
- * Writes the page for `source` to `out` (which is not ended). With a factory, two passes (static
- * folding); with an iterable, one pass (folding applied by the page script).
+ * Writes the page for `source` to `out` (which is not ended).
+ *
+ * `lazy: 'auto'` (the default): events are held in memory until the log proves big (more than
+ * LAZY_THRESHOLD text bytes or lines). A small log then gets the live page, rendered from the held
+ * events without decoding twice: static folding with a factory (works without JavaScript), one pass
+ * with an iterable. A big log switches to the lazy page (./lazy.ts), still in one pass.
+ * `lazy: true` / `false` force either page (`false` with a factory decodes twice, as before).
  */
 export async function writeHtml(source: EventSource | (() => EventSource), out: Writable, options: HtmlExportOptions = {}): Promise<void> {
+  const mode = options.lazy ?? 'auto'
+  if (mode === false) return writeLive(source, out, options)
+  const factory = typeof source === 'function'
+  const events = factory ? source() : source
+  let lazy: LazyHtmlWriter | undefined
+  let spool: { path: string; stream: WriteStream } | undefined
+  let held: LogEvent[] = []
+  let bytes = 0
+  let lines = 0
+  const startLazy = async () => {
+    // the blocks go to a temporary file: the page needs the data block (known at the end) first
+    const dir = await mkdtemp(join(tmpdir(), 'buildlog-html-'))
+    spool = { path: join(dir, 'blocks'), stream: createWriteStream(join(dir, 'blocks')) }
+    lazy = new LazyHtmlWriter({ title: options.title })
+    lazy.start()
+    for (const e of held) lazy.event(e)
+    held = []
+  }
+  try {
+    if (mode === true) await startLazy()
+    for await (const e of events) {
+      if (lazy) {
+        lazy.event(e)
+        if (lazy.pending >= FLUSH_AT) await write(spool!.stream, lazy.take())
+        continue
+      }
+      held.push(e)
+      if (e.type === 'line') {
+        lines++
+        bytes += e.text.length
+        if (bytes > LAZY_THRESHOLD.bytes || lines > LAZY_THRESHOLD.lines) await startLazy()
+      }
+    }
+    if (!lazy) return await writeLive(factory ? () => held : held, out, options)
+    const { head, tail } = lazy.finish()
+    await write(spool!.stream, lazy.take())
+    spool!.stream.end()
+    await finished(spool!.stream)
+    await write(out, head)
+    for await (const chunk of createReadStream(spool!.path, { highWaterMark: 1 << 20 })) await write(out, chunk as Buffer)
+    await write(out, tail)
+  } finally {
+    if (spool) {
+      spool.stream.destroy()
+      await rm(dirname(spool.path), { recursive: true, force: true })
+    }
+  }
+}
+
+/** The live page: with a factory, two passes (static folding); with an iterable, one pass. */
+async function writeLive(source: EventSource | (() => EventSource), out: Writable, options: HtmlExportOptions): Promise<void> {
   let events: EventSource
   let writer: HtmlWriter
   if (typeof source === 'function') {
@@ -78,6 +153,13 @@ export async function writeHtml(source: EventSource | (() => EventSource), out: 
 
 /** The whole page as one string, for small logs and tests. `twoPass` (default true) gives static folding. */
 export function renderHtml(events: readonly LogEvent[], options: HtmlExportOptions & { twoPass?: boolean } = {}): string {
+  if (options.lazy === true) {
+    const lazy = new LazyHtmlWriter({ title: options.title })
+    lazy.start()
+    for (const e of events) lazy.event(e)
+    const { head, tail } = lazy.finish()
+    return head + lazy.take() + tail
+  }
   let plan
   if (options.twoPass !== false) {
     const c = new StatsCollectorSync()
@@ -93,5 +175,6 @@ export function renderHtml(events: readonly LogEvent[], options: HtmlExportOptio
 
 export { StatsCollector, planFromEvents, type Plan, type SectionStats } from './stats.js'
 export { HtmlWriter, CHUNK_LINES } from './writer.js'
-export { renderLine, styleAttrs } from './line.js'
+export { LazyHtmlWriter, BLOCK_CHARS } from './lazy.js'
+export { renderLine, styleAttrs, REMOVED_MARK } from './line.js'
 export { escapeHtml, escapeLogText } from './escape.js'

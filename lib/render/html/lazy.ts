@@ -1,0 +1,270 @@
+/**
+ * The lazy page for big logs: one pass, and the browser builds DOM only for what is shown.
+ *
+ * A live page of a 100 MiB log is millions of elements; Chromium needs minutes to parse and lay it
+ * out. Here the log goes into inert text blocks (`<script type="text/x-buildlog">`, raw text: the
+ * parser only scans for `</script`) and the page script turns the parts that are opened or scrolled
+ * to into DOM, with the same markup the live page uses (./line.ts, ./writer.ts).
+ *
+ * Blocks hold *records*, in stream order. A record is a header `<!ORD:N>` and HTML for section
+ * ORD (0 is the root, section ordinals count from 1 in order of `open`):
+ * - N > 0, HTML starting with `<p`: lines N, N+1, … of that section (ids and line numbers are
+ *   assigned by the script, so the page does not repeat them);
+ * - otherwise one child section's shell (`<details data-o=…>` with its summary and an empty body),
+ *   whose head line is N (0: no head line), or a diagnostic note.
+ * A record never spans two blocks; each block says the lowest line index it can hold (`data-l`), so
+ * `#L123` finds its block by binary search. Concurrent (interleaved) sections need no continuation
+ * parts: the script collects a section's records wherever they are.
+ *
+ * Escaping: every `<` of log text is `&lt;` (./escape.ts) and attribute values are escaped, so
+ * the only `<` in a block are our own tags and record headers, none of which is `</script`, `<!--`
+ * or `<script`: the block cannot end early nor switch the tokenizer into a state that swallows the
+ * real `</script>`. `assertInert` checks that on every block anyway.
+ *
+ * Folding, header counts and section stats are decided by the script from the data block at the end
+ * (per section: parent, block range, counts, flags), so one decoding pass suffices.
+ */
+import type { LineEvent, LogEvent } from '../../events.js'
+import { lineAnchor, sectionAnchor } from '../anchors.js'
+import { DEFAULT_STYLE, type StyleState } from '../../sgr/style.js'
+import { escapeLogText, jsonForScript } from './escape.js'
+import { renderLine } from './line.js'
+import { lineSeverity } from '../../tree/severity.js'
+import { formatDuration, StatsCollector } from './stats.js'
+import { dropId, KINDS, pageStart } from './writer.js'
+
+/** Characters of records per block before a new block starts (at a record boundary). */
+export const BLOCK_CHARS = 64 * 1024
+
+/** Numbers per section in the data block's `lazy.s` array (see `finish`). */
+export const LAZY_FIELDS = 9
+
+interface LRec {
+  ord: number
+  path: number[]
+  parent: LRec | undefined
+  childCount: number
+  style: StyleState
+  shell: boolean
+  kind: string
+  title: string | undefined
+  priority: number
+  zFirst: number
+  zLast: number
+}
+
+const UNSAFE_IN_BLOCK = /<\/script|<!--|<script/i
+
+/** Throws if `text` could end or confuse a raw-text block (it cannot, by construction; see above). */
+export function assertInert(text: string): void {
+  if (UNSAFE_IN_BLOCK.test(text)) throw new Error('buildlog: markup that would end an inert block')
+}
+
+export class LazyHtmlWriter {
+  private parts: string[] = []
+  private size = 0
+  private readonly root: LRec = { ord: 0, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, shell: true, kind: '', title: undefined, priority: 1, zFirst: -1, zLast: -1 }
+  private readonly byId = new Map<number, LRec>()
+  private readonly openIds: number[] = []
+  /** All sections by ordinal (index 0 is the root). */
+  private readonly recs: LRec[] = [this.root]
+  private readonly collector = new StatsCollector()
+  private readonly title: string
+  private block: string[] = []
+  private blockSize = 0
+  private blocks = 0
+  /** The record being appended to: its section and the next line index it can take (-1: none). */
+  private recOrd = -1
+  private recNext = -1
+  private lastLine = 0
+
+  constructor(options: { title?: string } = {}) {
+    this.title = options.title ?? 'Build log'
+  }
+
+  get pending(): number {
+    return this.size
+  }
+
+  take(): string {
+    const s = this.parts.join('')
+    this.parts = []
+    this.size = 0
+    return s
+  }
+
+  private put(s: string): void {
+    this.parts.push(s)
+    this.size += s.length
+  }
+
+  /**
+   * The blocks come out of `take()` as events arrive; the page around them only at the end, from
+   * `finish()`: `head` (everything up to and including the data block, then the opening of the
+   * block container) goes *before* the blocks, `tail` after. With the data first, the page script
+   * can show the first screen while Chromium is still parsing the blocks further down.
+   */
+  start(): void {}
+
+  event(e: LogEvent): void {
+    this.collector.event(e)
+    switch (e.type) {
+      case 'open': {
+        const parent = this.rec(e.parent)
+        parent.childCount++
+        const r: LRec = {
+          ord: this.recs.length,
+          path: [...parent.path, parent.childCount],
+          parent,
+          childCount: 0,
+          style: DEFAULT_STYLE,
+          shell: false,
+          kind: KINDS.has(e.kind) ? e.kind : 'other',
+          title: e.title,
+          priority: e.priority,
+          zFirst: -1,
+          zLast: -1,
+        }
+        this.recs.push(r)
+        this.byId.set(e.id, r)
+        this.openIds.push(e.id)
+        break
+      }
+      case 'line': {
+        const r = this.rec(e.section)
+        if (!r.shell && e.head) {
+          this.shell(r, e)
+          break
+        }
+        if (!r.shell) this.shell(r, undefined)
+        this.line(r, e)
+        break
+      }
+      case 'close': {
+        const r = this.byId.get(e.id)
+        if (!r) break
+        this.byId.delete(e.id)
+        dropId(this.openIds, e.id)
+        if (!r.shell) this.shell(r, undefined) // an empty section still shows
+        break
+      }
+      case 'diagnostic':
+        this.record(0, 0)
+        this.recOrd = -1
+        this.add(`<div class="dg" role="note">${escapeLogText(e.message)}</div>`)
+        break
+      case 'status':
+        break
+    }
+  }
+
+  finish(): { head: string; tail: string } {
+    this.closeBlock()
+    const plan = this.collector.finish()
+    const s: number[] = []
+    for (let ord = 1; ord < this.recs.length; ord++) {
+      const r = this.recs[ord]!
+      const st = plan.sections[ord - 1]!
+      const flags = (st.failed ? 1 : 0) | (st.hot ? 2 : 0)
+      s.push(r.parent!.ord, r.zFirst, r.zLast, st.lines, st.errors, st.warnings, st.children, flags, st.durationMs ?? -1)
+    }
+    const first = plan.firstError !== undefined ? lineAnchor(plan.firstError) : plan.firstFailedPath ? sectionAnchor(plan.firstFailedPath) : undefined
+    const data = {
+      open: [],
+      page: {
+        lines: plan.lines,
+        errors: plan.errors,
+        warnings: plan.warnings,
+        gutter: String(plan.maxIndex).length + 1,
+        duration: plan.durationMs !== undefined ? formatDuration(plan.durationMs) : undefined,
+        firstError: first,
+      },
+      lazy: { blocks: this.blocks, root: [this.root.zFirst, this.root.zLast], s },
+    }
+    return {
+      head:
+        pageStart(this.title, 'lazy', undefined) +
+        '<noscript><p class="dg">This page holds a big log and shows it with JavaScript, which is disabled.</p></noscript>\n</main>\n' +
+        `<script type="application/json" id="bl-data">${jsonForScript(data)}</script>\n<div id="bl-z" hidden>\n`,
+      tail: '</div>\n</body></html>\n',
+    }
+  }
+
+  private rec(id: number | undefined): LRec {
+    if (id === undefined) id = this.openIds[this.openIds.length - 1]
+    return (id !== undefined && id !== 0 && this.byId.get(id)) || this.root
+  }
+
+  /** Starts a record for section `ord` (first line index `n`, 0 for none), in a new block if full. */
+  private record(ord: number, n: number): void {
+    if (this.blockSize >= BLOCK_CHARS) this.closeBlock()
+    if (this.block.length === 0) {
+      this.block.push(`<script type="text/x-buildlog" data-l="${this.lastLine + 1}">`)
+      this.blockSize = 0
+    }
+    const r = this.recs[ord]!
+    if (r.zFirst < 0) r.zFirst = this.blocks
+    r.zLast = this.blocks
+    this.add(`<!${ord}:${n}>`)
+    this.recOrd = ord
+  }
+
+  private add(s: string): void {
+    this.block.push(s)
+    this.blockSize += s.length
+  }
+
+  private closeBlock(): void {
+    if (this.block.length === 0) return
+    this.block.push('</script>\n')
+    const text = this.block.join('')
+    assertInert(text.slice(text.indexOf('>') + 1, text.length - 10))
+    this.put(text)
+    this.block = []
+    this.blockSize = 0
+    this.blocks++
+    this.recOrd = -1
+  }
+
+  /** Writes `r`'s shell into its parent's records (the parent's shell first, if still unwritten). */
+  private shell(r: LRec, head: LineEvent | undefined): void {
+    const parent = r.parent!
+    if (!parent.shell) this.shell(parent, undefined)
+    r.shell = true
+    let summaryCls = ''
+    let number = '<span class="n"></span>'
+    let text: string
+    let id = ''
+    if (head) {
+      text = renderLine(head.text, head.styles, DEFAULT_STYLE, head.removed).html
+      const sev = lineSeverity(head)
+      summaryCls = sev === 'error' ? 'e' : sev === 'warning' ? 'w' : ''
+      if (head.priority >= 3) summaryCls += summaryCls ? ' p3' : 'p3'
+      number = `<span class="n" data-n="${head.index}"></span>`
+      id = ` id="${lineAnchor(head.index)}"`
+    } else {
+      text = escapeLogText(r.title ?? r.kind)
+      if (r.priority >= 3) summaryCls = 'p3'
+    }
+    const anchor = sectionAnchor(r.path)
+    this.record(parent.ord, head ? head.index : 0)
+    if (head) this.lastLine = head.index
+    this.add(
+      `<details class="s k-${r.kind}" id="${anchor}" data-o="${r.ord}"><summary${id}${summaryCls ? ` class="${summaryCls}"` : ''}>${number}<span class="t">${text}</span>` +
+        `<span class="st"></span><a class="sa" href="#${anchor}" title="Link to this section">§</a></summary><div class="b" style="--d:${r.path.length}"></div></details>`,
+    )
+    this.recOrd = -1
+  }
+
+  private line(r: LRec, e: LineEvent): void {
+    if (this.recOrd !== r.ord || this.recNext !== e.index || this.blockSize >= BLOCK_CHARS) this.record(r.ord, e.index)
+    this.recNext = e.index + 1
+    this.lastLine = e.index
+    const out = renderLine(e.text, e.styles, r.style, e.removed)
+    r.style = out.end
+    const sev = lineSeverity(e)
+    let cls = sev === 'error' ? 'e' : sev === 'warning' ? 'w' : ''
+    if (e.priority >= 3) cls += cls ? ' p3' : 'p3'
+    this.add(`<p${cls ? ` class="${cls}"` : ''}>${out.html}`)
+  }
+}
