@@ -158,7 +158,7 @@ export function renderHtml(events: readonly LogEvent[], options: HtmlExportOptio
     lazy.start()
     for (const e of events) lazy.event(e)
     const { head, tail } = lazy.finish()
-    return head + lazy.take() + tail
+    return head + lazy.take().toString('utf8') + tail
   }
   let plan
   if (options.twoPass !== false) {

@@ -19,7 +19,7 @@
  * Escaping: every `<` of log text is `&lt;` (./escape.ts) and attribute values are escaped, so
  * the only `<` in a block are our own tags and record headers, none of which is `</script`, `<!--`
  * or `<script`: the block cannot end early nor switch the tokenizer into a state that swallows the
- * real `</script>`. `assertInert` checks that on every block anyway.
+ * real `</script>`. `assertInert` checks that in the tests.
  *
  * Folding, header counts and section stats are decided by the script from the data block at the end
  * (per section: parent, block range, counts, flags), so one decoding pass suffices.
@@ -29,7 +29,7 @@ import { lineAnchor, sectionAnchor } from '../anchors.js'
 import { DEFAULT_STYLE, type StyleState } from '../../sgr/style.js'
 import { escapeLogText, jsonForScript } from './escape.js'
 import { renderLine } from './line.js'
-import { lineSeverity } from '../../tree/severity.js'
+import { looksLikeError, looksLikeWarning, type Severity } from '../../tree/severity.js'
 import { formatDuration, StatsCollector } from './stats.js'
 import { dropId, KINDS, pageStart } from './writer.js'
 
@@ -55,13 +55,36 @@ interface LRec {
 
 const UNSAFE_IN_BLOCK = /<\/script|<!--|<script/i
 
-/** Throws if `text` could end or confuse a raw-text block (it cannot, by construction; see above). */
+/**
+ * Throws if `text` could end or confuse a raw-text block. It cannot, by construction (see above);
+ * the tests run it over every block of hostile and random logs. Not run while exporting: it cost a
+ * tenth of the export time.
+ */
 export function assertInert(text: string): void {
   if (UNSAFE_IN_BLOCK.test(text)) throw new Error('buildlog: markup that would end an inert block')
 }
 
+/** Bytes per output buffer. */
+const OUT_CHUNK = 1 << 20
+
+/**
+ * `lineSeverity` (lib/tree/severity.ts) on the text already decoded for display: its patterns are
+ * ASCII, so UTF-8 and latin1 readings give the same answer, and the line is not converted twice.
+ */
+function severityOf(line: LineEvent, text: string): Severity {
+  if (line.error || line.level === 0) return 'error'
+  if (line.warning || line.level === 1) return 'warning'
+  return looksLikeError(text) ? 'error' : looksLikeWarning(text) ? 'warning' : undefined
+}
+
 export class LazyHtmlWriter {
-  private parts: string[] = []
+  /**
+   * Output goes straight into Buffers: holding ~10^4 small strings per flush and joining them cost
+   * more (joins, and garbage that lived long enough to be promoted) than rendering the lines.
+   */
+  private full: Buffer[] = []
+  private buf = Buffer.allocUnsafe(OUT_CHUNK)
+  private pos = 0
   private size = 0
   private readonly root: LRec = { ord: 0, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, shell: true, kind: '', title: undefined, priority: 1, zFirst: -1, zLast: -1 }
   private readonly byId = new Map<number, LRec>()
@@ -70,7 +93,7 @@ export class LazyHtmlWriter {
   private readonly recs: LRec[] = [this.root]
   private readonly collector = new StatsCollector()
   private readonly title: string
-  private block: string[] = []
+  private inBlock = false
   private blockSize = 0
   private blocks = 0
   /** The record being appended to: its section and the next line index it can take (-1: none). */
@@ -82,20 +105,29 @@ export class LazyHtmlWriter {
     this.title = options.title ?? 'Build log'
   }
 
+  /** Bytes written but not yet taken. */
   get pending(): number {
     return this.size
   }
 
-  take(): string {
-    const s = this.parts.join('')
-    this.parts = []
+  /** The blocks written so far (UTF-8). */
+  take(): Buffer {
+    const out = this.full.length === 0 ? Buffer.from(this.buf.subarray(0, this.pos)) : Buffer.concat([...this.full, this.buf.subarray(0, this.pos)])
+    this.full = []
+    this.pos = 0
     this.size = 0
-    return s
+    return out
   }
 
   private put(s: string): void {
-    this.parts.push(s)
-    this.size += s.length
+    if (this.pos + s.length * 3 > this.buf.length) {
+      if (this.pos > 0) this.full.push(this.buf.subarray(0, this.pos))
+      this.buf = Buffer.allocUnsafe(Math.max(OUT_CHUNK, s.length * 3))
+      this.pos = 0
+    }
+    const n = this.buf.write(s, this.pos, 'utf8')
+    this.pos += n
+    this.size += n
   }
 
   /**
@@ -107,7 +139,7 @@ export class LazyHtmlWriter {
   start(): void {}
 
   event(e: LogEvent): void {
-    this.collector.event(e)
+    if (e.type !== 'line') this.collector.event(e)
     switch (e.type) {
       case 'open': {
         const parent = this.rec(e.parent)
@@ -133,11 +165,11 @@ export class LazyHtmlWriter {
       case 'line': {
         const r = this.rec(e.section)
         if (!r.shell && e.head) {
-          this.shell(r, e)
+          this.collector.event(e, this.shell(r, e))
           break
         }
         if (!r.shell) this.shell(r, undefined)
-        this.line(r, e)
+        this.collector.event(e, this.line(r, e))
         break
       }
       case 'close': {
@@ -198,8 +230,9 @@ export class LazyHtmlWriter {
   /** Starts a record for section `ord` (first line index `n`, 0 for none), in a new block if full. */
   private record(ord: number, n: number): void {
     if (this.blockSize >= BLOCK_CHARS) this.closeBlock()
-    if (this.block.length === 0) {
-      this.block.push(`<script type="text/x-buildlog" data-l="${this.lastLine + 1}">`)
+    if (!this.inBlock) {
+      this.put(`<script type="text/x-buildlog" data-l="${this.lastLine + 1}">`)
+      this.inBlock = true
       this.blockSize = 0
     }
     const r = this.recs[ord]!
@@ -210,24 +243,24 @@ export class LazyHtmlWriter {
   }
 
   private add(s: string): void {
-    this.block.push(s)
+    this.put(s)
     this.blockSize += s.length
   }
 
   private closeBlock(): void {
-    if (this.block.length === 0) return
-    this.block.push('</script>\n')
-    const text = this.block.join('')
-    assertInert(text.slice(text.indexOf('>') + 1, text.length - 10))
-    this.put(text)
-    this.block = []
+    if (!this.inBlock) return
+    this.put('</script>\n')
+    this.inBlock = false
     this.blockSize = 0
     this.blocks++
     this.recOrd = -1
   }
 
-  /** Writes `r`'s shell into its parent's records (the parent's shell first, if still unwritten). */
-  private shell(r: LRec, head: LineEvent | undefined): void {
+  /**
+   * Writes `r`'s shell into its parent's records (the parent's shell first, if still unwritten);
+   * returns the head line's severity.
+   */
+  private shell(r: LRec, head: LineEvent | undefined): Severity {
     const parent = r.parent!
     if (!parent.shell) this.shell(parent, undefined)
     r.shell = true
@@ -235,9 +268,11 @@ export class LazyHtmlWriter {
     let number = '<span class="n"></span>'
     let text: string
     let id = ''
+    let sev: Severity = undefined
     if (head) {
-      text = renderLine(head.text, head.styles, DEFAULT_STYLE, head.removed).html
-      const sev = lineSeverity(head)
+      const out = renderLine(head.text, head.styles, DEFAULT_STYLE, head.removed, false)
+      text = out.html
+      sev = severityOf(head, out.text)
       summaryCls = sev === 'error' ? 'e' : sev === 'warning' ? 'w' : ''
       if (head.priority >= 3) summaryCls += summaryCls ? ' p3' : 'p3'
       number = `<span class="n" data-n="${head.index}"></span>`
@@ -254,17 +289,21 @@ export class LazyHtmlWriter {
         `<span class="st"></span><a class="sa" href="#${anchor}" title="Link to this section">§</a></summary><div class="b" style="--d:${r.path.length}"></div></details>`,
     )
     this.recOrd = -1
+    return sev
   }
 
-  private line(r: LRec, e: LineEvent): void {
+  /** Writes a line; returns its severity (for the counts). */
+  private line(r: LRec, e: LineEvent): Severity {
     if (this.recOrd !== r.ord || this.recNext !== e.index || this.blockSize >= BLOCK_CHARS) this.record(r.ord, e.index)
     this.recNext = e.index + 1
     this.lastLine = e.index
-    const out = renderLine(e.text, e.styles, r.style, e.removed)
+    const out = renderLine(e.text, e.styles, r.style, e.removed, false)
     r.style = out.end
-    const sev = lineSeverity(e)
+    const sev = severityOf(e, out.text)
     let cls = sev === 'error' ? 'e' : sev === 'warning' ? 'w' : ''
     if (e.priority >= 3) cls += cls ? ' p3' : 'p3'
-    this.add(`<p${cls ? ` class="${cls}"` : ''}>${out.html}`)
+    this.add(cls === '' ? '<p>' : cls === 'p3' ? '<p class="p3">' : `<p class="${cls}">`)
+    this.add(out.html)
+    return sev
   }
 }

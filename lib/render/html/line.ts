@@ -80,7 +80,14 @@ const ELIDED = 43
  * U+FFFD (a multi-byte character cut by an SGR mark yields U+FFFD on each side, as the raw bytes
  * really were cut).
  */
-export function renderLine(bytes: Uint8Array, styles: readonly StyleMark[] | undefined, start: StyleState = DEFAULT_STYLE, removed?: readonly number[]): RenderedLine {
+export function renderLine(
+  bytes: Uint8Array,
+  styles: readonly StyleMark[] | undefined,
+  start: StyleState = DEFAULT_STYLE,
+  removed?: readonly number[],
+  /** Put the full store path in a `title` (the lazy page's script sets it instead, from the text). */
+  titles = true,
+): RenderedLine {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   // 1. decode segment by segment, remembering where the style changes and where escapes were
   //    removed (in characters)
@@ -117,15 +124,23 @@ export function renderLine(bytes: Uint8Array, styles: readonly StyleMark[] | und
     return { html: escapeLogText(text), end: state, text }
   }
   // 3. walk the breakpoints: style changes, removed escapes and store-path parts
-  const cuts = new Set<number>([0, text.length])
-  for (const c of changes) cuts.add(c.at)
-  for (const m of marks) cuts.add(m)
+  const cuts = new Int32Array(2 + changes.length + marks.length + 3 * paths.length)
+  let nc = 0
+  cuts[nc++] = 0
+  cuts[nc++] = text.length
+  for (const c of changes) cuts[nc++] = c.at
+  for (const m of marks) cuts[nc++] = m
   for (const p of paths) {
-    cuts.add(p.start)
-    cuts.add(p.start + ELIDED)
-    cuts.add(p.end)
+    cuts[nc++] = p.start
+    cuts[nc++] = p.start + ELIDED
+    cuts[nc++] = p.end
   }
-  const points = [...cuts].filter((x) => x <= text.length).sort((a, b) => a - b)
+  cuts.sort()
+  const points: number[] = []
+  for (let k = 0; k < nc; k++) {
+    const x = cuts[k]!
+    if (x <= text.length && (points.length === 0 || points[points.length - 1] !== x)) points.push(x)
+  }
   let html = ''
   let ci = 0
   let pi = 0
@@ -143,8 +158,7 @@ export function renderLine(bytes: Uint8Array, styles: readonly StyleMark[] | und
     const p = paths[pi]
     const inPath = p !== undefined && a >= p.start && a < p.end
     if (inPath && a === p.start) {
-      const full = text.slice(p.start, p.end)
-      html += `<span class="sp" title="${escapeHtml(full)}">`
+      html += titles ? `<span class="sp" title="${escapeHtml(text.slice(p.start, p.end))}">` : '<span class="sp">'
     }
     const open = openSpan(inPath && a < p!.start + ELIDED ? 'sh' : '', cur)
     html += open + escapeLogText(text.slice(a, b)) + (open ? '</span>' : '')

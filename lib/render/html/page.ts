@@ -202,12 +202,17 @@ function step(zp, rows) {
     if (c.firstElementChild) c.firstElementChild.style.counterSet = 'n ' + i;
     for (const p of c.children) p.id = 'L' + i++;
   }
+  titles(frag);
   const shells = Array.from(frag.querySelectorAll('details[data-o]'));
   zp.before(frag);
   for (const d of shells) shell(d);
   if (z.b > z.end) { zp.remove(); Z.active.delete(zp); return 1; }
   zp.style.setProperty('--n', String(Math.max(1, parseInt(zp.style.getPropertyValue('--n'), 10) - made)));
   return made > 0 || complete(z.b) ? 0 : -1;
+}
+/** Store paths: the full path on hover (the lazy page does not repeat it in the markup). */
+function titles(root) {
+  for (const sp of root.querySelectorAll('.sp')) sp.title = sp.textContent;
 }
 function shell(d) {
   const o = Number(d.getAttribute('data-o'));
@@ -325,6 +330,7 @@ function zFilter(q) {
     }
   }
   res.innerHTML = html;
+  titles(res);
   res.hidden = hits === 0;
   $('bl-count').textContent = (hits === 1 ? '1 matching line' : hits + ' matching lines') + (hits > MAX ? ' (the first ' + MAX + ' listed)' : '');
 }
