@@ -6,6 +6,8 @@ import type { LogEvent } from '../dist/events.js'
 import { lineAnchor, parseAnchor, rangeAnchor, sectionAnchor } from '../dist/render/anchors.js'
 import { escapeLogText, LAZY_THRESHOLD, REMOVED_MARK, renderHtml, renderLine, writeHtml } from '../dist/render/html/index.js'
 import { applySgr, DEFAULT_STYLE } from '../dist/sgr/style.js'
+import { assertInert } from '../dist/render/html/lazy.js'
+import { fuzzInput, prng } from './helpers/random.js'
 
 const line = (index: number, text: string | Buffer, extra: Partial<Record<string, unknown>> = {}): LogEvent =>
   ({ type: 'line', index, section: 0, text: Buffer.isBuffer(text) ? text : Buffer.from(text), head: false, priority: 1, error: false, warning: false, offset: 0, end: 0, ended: 'lf', ...extra }) as LogEvent
@@ -155,6 +157,20 @@ t.test('lazy page: inert blocks, records, data', async (t) => {
   t.equal(data.lazy.s[9 + 7] & 2, 0, 'section 2 is not')
   t.equal(data.page.firstError, 'L10')
   t.ok(html.indexOf('id="bl-data"') < html.indexOf('id="bl-z"'), 'the data comes before the blocks')
+})
+
+t.test('lazy page: random logs never end or confuse a block', async (t) => {
+  const HTML_PIECES = ['<', '</', '<!', '<!--', '-->', '</script', '</SCRIPT', '<script', 'script>', '</template>', '<!0:1>', '&lt;', '"', "'", '>']
+  for (let seed = 1; seed <= 60; seed++) {
+    const rnd = prng(seed)
+    const parts: Buffer[] = []
+    for (let k = 0; k < 300; k++) parts.push(rnd(3) === 0 ? Buffer.from(HTML_PIECES[rnd(HTML_PIECES.length)]!) : fuzzInput(rnd, 1))
+    const html = renderHtml(decode(Buffer.concat(parts)), { lazy: true })
+    const blocks = [...html.matchAll(/<script type="text\/x-buildlog" data-l="[0-9]+">([^]*?)<\/script>\n/g)]
+    const z = html.slice(html.indexOf('<div id="bl-z" hidden>\n') + 23, html.lastIndexOf('</div>'))
+    t.equal(blocks.map((b) => b[0]).join(''), z, `seed ${seed}: the block container is exactly the blocks`)
+    for (const b of blocks) t.doesNotThrow(() => assertInert(b[1]!), `seed ${seed}: inert`)
+  }
 })
 
 t.test('lazy page: interleaved sections need no continuation parts', async (t) => {
