@@ -1,12 +1,15 @@
 /**
  * `buildlog export --format html`: one self-contained page (inline CSS and JS, no network).
  *
- * Failure-aware folding needs to know, when a section opens, whether it will contain an error.
- * Give `writeHtml` a *factory* that can produce the events twice and it makes two passes: the first
- * counts (memory bounded by the number of sections), the second writes static HTML with the right
- * `open` attributes and header counts (correct even without JavaScript). Give it a plain iterable
- * and it makes one pass: sections are written closed and the page script opens the hot ones and
- * fills in the counts from a data block at the end of the page.
+ * Two pages. The *live* page (./writer.ts) has every line in the DOM, so browser find sees all of
+ * it; failure-aware folding needs to know, when a section opens, whether it will contain an
+ * error, so it is written from a `Plan` (./stats.ts) made in a first pass — static folding, correct
+ * without JavaScript — or, from a plain iterable in one pass, applied by the page script from a
+ * data block at the end. The *lazy* page (./lazy.ts) is for big logs: inert text blocks that the
+ * page script turns into DOM when shown, written in one pass.
+ *
+ * `writeHtml` decodes once either way: it holds events until the log proves big (LAZY_THRESHOLD);
+ * a small log is then rendered live from the held events, a big one continues as the lazy page.
  */
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
