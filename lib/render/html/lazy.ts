@@ -49,8 +49,6 @@ interface LRec {
   kind: string
   title: string | undefined
   priority: number
-  zFirst: number
-  zLast: number
 }
 
 const UNSAFE_IN_BLOCK = /<\/script|<!--|<script/i
@@ -86,11 +84,17 @@ export class LazyHtmlWriter {
   private buf = Buffer.allocUnsafe(OUT_CHUNK)
   private pos = 0
   private size = 0
-  private readonly root: LRec = { ord: 0, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, shell: true, kind: '', title: undefined, priority: 1, zFirst: -1, zLast: -1 }
+  private readonly root: LRec = { ord: 0, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, shell: true, kind: '', title: undefined, priority: 1 }
   private readonly byId = new Map<number, LRec>()
   private readonly openIds: number[] = []
-  /** All sections by ordinal (index 0 is the root). */
-  private readonly recs: LRec[] = [this.root]
+  /**
+   * Per section ordinal (0 is the root): parent ordinal, first and last block holding one of its
+   * records (-1: none). Typed arrays: a record object per section would outlive the section.
+   */
+  private par = new Int32Array(1024)
+  private zFirst = new Int32Array(1024).fill(-1)
+  private zLast = new Int32Array(1024).fill(-1)
+  private count = 1
   private readonly collector = new StatsCollector()
   private readonly title: string
   private inBlock = false
@@ -144,8 +148,11 @@ export class LazyHtmlWriter {
       case 'open': {
         const parent = this.rec(e.parent)
         parent.childCount++
+        const ord = this.count++
+        if (ord === this.par.length) this.grow()
+        this.par[ord] = parent.ord
         const r: LRec = {
-          ord: this.recs.length,
+          ord,
           path: [...parent.path, parent.childCount],
           parent,
           childCount: 0,
@@ -154,10 +161,7 @@ export class LazyHtmlWriter {
           kind: KINDS.has(e.kind) ? e.kind : 'other',
           title: e.title,
           priority: e.priority,
-          zFirst: -1,
-          zLast: -1,
         }
-        this.recs.push(r)
         this.byId.set(e.id, r)
         this.openIds.push(e.id)
         break
@@ -194,11 +198,10 @@ export class LazyHtmlWriter {
     this.closeBlock()
     const plan = this.collector.finish()
     const s: number[] = []
-    for (let ord = 1; ord < this.recs.length; ord++) {
-      const r = this.recs[ord]!
+    for (let ord = 1; ord < this.count; ord++) {
       const st = plan.sections[ord - 1]!
       const flags = (st.failed ? 1 : 0) | (st.hot ? 2 : 0)
-      s.push(r.parent!.ord, r.zFirst, r.zLast, st.lines, st.errors, st.warnings, st.children, flags, st.durationMs ?? -1)
+      s.push(this.par[ord]!, this.zFirst[ord]!, this.zLast[ord]!, st.lines, st.errors, st.warnings, st.children, flags, st.durationMs ?? -1)
     }
     const first = plan.firstError !== undefined ? lineAnchor(plan.firstError) : plan.firstFailedPath ? sectionAnchor(plan.firstFailedPath) : undefined
     const data = {
@@ -211,7 +214,7 @@ export class LazyHtmlWriter {
         duration: plan.durationMs !== undefined ? formatDuration(plan.durationMs) : undefined,
         firstError: first,
       },
-      lazy: { blocks: this.blocks, root: [this.root.zFirst, this.root.zLast], s },
+      lazy: { blocks: this.blocks, root: [this.zFirst[0]!, this.zLast[0]!], s },
     }
     return {
       head:
@@ -220,6 +223,18 @@ export class LazyHtmlWriter {
         `<script type="application/json" id="bl-data">${jsonForScript(data)}</script>\n<div id="bl-z" hidden>\n`,
       tail: '</div>\n</body></html>\n',
     }
+  }
+
+  private grow(): void {
+    const n = this.par.length * 2
+    const more = (a: Int32Array, fill: number) => {
+      const b = new Int32Array(n).fill(fill)
+      b.set(a)
+      return b
+    }
+    this.par = more(this.par, 0)
+    this.zFirst = more(this.zFirst, -1)
+    this.zLast = more(this.zLast, -1)
   }
 
   private rec(id: number | undefined): LRec {
@@ -235,9 +250,8 @@ export class LazyHtmlWriter {
       this.inBlock = true
       this.blockSize = 0
     }
-    const r = this.recs[ord]!
-    if (r.zFirst < 0) r.zFirst = this.blocks
-    r.zLast = this.blocks
+    if (this.zFirst[ord]! < 0) this.zFirst[ord] = this.blocks
+    this.zLast[ord] = this.blocks
     this.add(`<!${ord}:${n}>`)
     this.recOrd = ord
   }
