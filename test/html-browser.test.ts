@@ -1,7 +1,7 @@
 // The HTML export in real headless Chromium (Debian's /usr/bin/chromium via playwright-core).
 // If Chromium is missing this FAILS on purpose: CI installs it (.ci/run).
 import t from 'tap'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -215,6 +215,7 @@ t.test('lazy page (big logs) in headless Chromium', async (t) => {
   const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
   t.teardown(() => browser.close())
   const file = join(tmpdir(), `buildlog-html-lazy-${process.pid}.html`)
+  t.teardown(() => rmSync(file, { force: true }))
   const html = await exportTo(file, true, true)
   const url = pathToFileURL(file).href
   const blocks = (html.match(/<script type="text\/x-buildlog"/g) ?? []).length
