@@ -1,7 +1,7 @@
 // The HTML export in real headless Chromium (Debian's /usr/bin/chromium via playwright-core).
 // If Chromium is missing this FAILS on purpose: CI installs it (.ci/run).
 import t from 'tap'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -24,6 +24,7 @@ function hostileLog(): Buffer {
     `${E}[pbuilding hostile\n`,
     '<script>alert(1)</script>\n',
     '</textarea><img src=x onerror=alert(2)>\n',
+    '</template><img src=x onerror=alert(3)></SCRIPT ><!-- <script>alert(4)</script>\n',
     `before-osc${E}]0;PWNED-TITLE\x07after-osc\n`,
     `before-clip${E}]52;c;cGF5bG9hZA==\x07after-clip\n`,
     Buffer.from([0x62, 0x61, 0x64, 0x20, 0xff, 0xfe, 0x20, 0x75, 0x74, 0x66, 0x0a]), // "bad \xff\xfe utf\n"
@@ -50,12 +51,12 @@ const lineOf = (s: string): number => {
 const needle = lineOf('zanzibar-needle')
 const filler250 = lineOf('filler line 250')
 
-async function exportTo(file: string, twoPass: boolean): Promise<string> {
+async function exportTo(file: string, twoPass: boolean, lazy = false): Promise<string> {
   const chunks: Buffer[] = []
   const out = new PassThrough()
   out.on('data', (c: Buffer) => chunks.push(c))
   const source = () => decodeStream((async function* () { yield log })())
-  await writeHtml(twoPass ? source : source(), out, { title: TITLE })
+  await writeHtml(twoPass ? source : source(), out, { title: TITLE, lazy })
   const html = Buffer.concat(chunks).toString('utf8')
   writeFileSync(file, html)
   return html
@@ -110,6 +111,9 @@ t.test('HTML export in headless Chromium', async (t) => {
       t.match(text, '<script>alert(1)</script>', 'script tag shown as text')
       t.match(text, '</textarea><img src=x onerror=alert(2)>', 'textarea/img shown as text')
       t.match(text, 'before-oscafter-osc', 'OSC removed, surrounding text kept')
+      const rm = page.locator('#bl-log .rm').first()
+      t.equal(await rm.evaluate((el) => getComputedStyle(el, '::before').content), '"\u241b"', 'a dim ␛ where the escape was removed')
+      t.equal(await page.locator('#bl-log .rm').count(), 2, 'one per removed escape (OSC 0, OSC 52)')
       t.match(text, 'bad \ufffd\ufffd utf', 'invalid UTF-8 shown as U+FFFD')
       t.match(text, 'ctrl \u2401 del \u2421 end', 'C0 and DEL shown as control pictures')
       t.equal(await page.locator('#bl-log img, #bl-log script, #bl-log textarea').count(), 0, 'no element from log text')
@@ -203,6 +207,140 @@ t.test('HTML export in headless Chromium', async (t) => {
       await page.close()
     })
   }
+})
+
+t.test('lazy page (big logs) in headless Chromium', async (t) => {
+  if (!existsSync(CHROMIUM)) return t.fail('chromium missing')
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+  t.teardown(() => browser.close())
+  const file = join(tmpdir(), `buildlog-html-lazy-${process.pid}.html`)
+  t.teardown(() => rmSync(file, { force: true }))
+  const html = await exportTo(file, true, true)
+  const url = pathToFileURL(file).href
+  const blocks = (html.match(/<script type="text\/x-buildlog"/g) ?? []).length
+
+  t.test('bytes of the page', async (t) => {
+    t.match(html, '<body data-mode="lazy">')
+    t.ok(blocks >= 1)
+    t.equal((html.match(/<script/gi) ?? []).length, 2 + blocks, 'our script, the data and the inert blocks, nothing else')
+    t.equal((html.match(/<\/script/gi) ?? []).length, 2 + blocks, 'no early end of a block')
+    t.notMatch(html, /<!--/, 'no comment opener')
+    t.notMatch(html, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, 'no raw control character')
+    t.notMatch(html, /PWNED|cGF5bG9hZA/, 'OSC payloads do not reach the page')
+    t.notMatch(html, /https?:\/\//, 'no network URL anywhere')
+  })
+
+  const page: Page = await browser.newPage({ viewport: { width: 1100, height: 800 } })
+  const dialogs: string[] = []
+  const requests: string[] = []
+  const errors: string[] = []
+  page.on('dialog', (d) => {
+    dialogs.push(d.message())
+    void d.dismiss()
+  })
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:')) requests.push(r.url())
+  })
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  const load = async (hash = '') => {
+    await page.goto(url + hash)
+    await page.waitForSelector('html[data-ready="1"]', { timeout: 10000 })
+  }
+  const quiet = page.locator('details#S2')
+  const isOpen = (d: HTMLDetailsElement) => d.open
+
+  t.test('header, failure path shown, injections inert', async (t) => {
+    await load()
+    t.equal(await page.title(), TITLE)
+    t.match(await page.locator('#bl-errors').innerText(), /^1 error$/, 'counts filled from the data block')
+    t.equal(await page.locator('details#S1').evaluate(isOpen), true, 'the failing section is open')
+    t.match(await page.locator('details#S1 > summary .st').innerText(), /lines · 1 error/)
+    const errLine = lineOf('error: boom')
+    t.ok(await page.locator(`#L${errLine}`).isVisible(), 'its error line is rendered and visible')
+    const text = (await page.locator('#bl-log').textContent()) ?? ''
+    t.match(text, '<script>alert(1)</script>', 'script tag shown as text')
+    t.match(text, '</template><img src=x onerror=alert(3)></SCRIPT ><!-- <script>alert(4)</script>', 'template/script/comment text inert')
+    t.match(text, 'before-oscafter-osc')
+    t.match(text, 'bad \ufffd\ufffd utf')
+    t.equal(await page.locator('#bl-log img, #bl-log script, #bl-log textarea, #bl-log template').count(), 0, 'no element from log text')
+    t.equal(await page.evaluate(() => document.scripts.length), 2 + blocks, 'no script element was added')
+    const rm = page.locator('#bl-log .rm').first()
+    t.equal(await rm.evaluate((el) => getComputedStyle(el, '::before').content), '"\u241b"', 'removed escapes drawn as ␛ here too')
+    t.equal(await quiet.evaluate(isOpen), false, 'the quiet section is closed')
+    t.equal(await page.locator(`#L${needle}`).count(), 0, 'and its lines are not in the DOM yet (lazy)')
+  })
+
+  t.test('open a lazy section by click', async (t) => {
+    await load()
+    await quiet.locator('> summary .t').click()
+    await page.waitForSelector(`#L${needle}`, { timeout: 5000 })
+    t.equal(await quiet.evaluate(isOpen), true, 'click opens')
+    await page.locator(`#L${needle}`).scrollIntoViewIfNeeded()
+    t.ok(await page.locator(`#L${needle}`).isVisible(), 'lines of the opened section are rendered and visible')
+    t.match(await page.locator(`#L${filler250}`).innerText(), 'filler line 250', 'line ids follow the log numbering')
+    await quiet.locator('> summary .t').click()
+    t.equal(await quiet.evaluate(isOpen), false, 'click closes')
+    t.notOk(await page.locator(`#L${needle}`).isVisible(), 'lines hidden again')
+    await page.click('#bl-expand')
+    t.equal(await page.locator('#bl-log details:not([open])').count(), 0, 'expand all')
+    await page.click('#bl-collapse')
+    t.equal(await page.locator('#bl-log details[open]').count(), 0, 'collapse all')
+    await page.click('#bl-default')
+    t.equal(await page.locator('details#S1').evaluate(isOpen), true, 'default folding')
+    t.equal(await quiet.evaluate(isOpen), false)
+  })
+
+  t.test('anchors into a lazy section', async (t) => {
+    await load(`#L${filler250}`)
+    const target = page.locator(`#L${filler250}`)
+    await page.waitForFunction((n) => document.getElementById('L' + n)?.classList.contains('hl'), filler250, { timeout: 5000 })
+    t.equal(await quiet.evaluate(isOpen), true, '#L opens the lazily rendered section')
+    t.ok(await target.isVisible(), 'target line visible')
+    const box = await target.boundingBox()
+    t.ok(box && box.y >= 0 && box.y < 800, `target line in the viewport (y=${box?.y})`)
+    await page.evaluate((h) => (location.hash = h), `#L${filler250 - 5}-L${filler250}`)
+    await page.waitForFunction(() => document.querySelectorAll('#bl-log .hl').length === 6)
+    t.pass('range highlights 6 lines')
+    await load('#S2')
+    await page.waitForFunction(() => document.querySelector('details#S2')?.classList.contains('hl'), undefined, { timeout: 5000 })
+    t.equal(await quiet.evaluate(isOpen), true, 'section anchor opens it')
+  })
+
+  t.test('the search box finds text in unrendered content', async (t) => {
+    await load()
+    t.equal(await page.locator(`#L${needle}`).count(), 0, 'not rendered')
+    await page.fill('#bl-search', 'ZANZIBAR')
+    await page.press('#bl-search', 'Enter')
+    await page.waitForFunction(() => /matching/.test(document.getElementById('bl-count')!.textContent ?? ''))
+    t.match(await page.locator('#bl-count').innerText(), '1 matching line')
+    const hit = page.locator('#bl-results p')
+    t.equal(await hit.count(), 1)
+    t.match(await hit.innerText(), `${needle}filler zanzibar-needle here`)
+    await page.fill('#bl-search', 'onerror=alert(3)')
+    await page.press('#bl-search', 'Enter')
+    await page.waitForFunction(() => /^1 matching/.test(document.getElementById('bl-count')!.textContent ?? ''))
+    t.equal(await page.locator('#bl-results img, #bl-results script, #bl-results template').count(), 0, 'results are inert text too')
+    await page.fill('#bl-search', 'zanzibar')
+    await page.press('#bl-search', 'Enter')
+    await page.waitForFunction(() => /^1 matching/.test(document.getElementById('bl-count')!.textContent ?? ''))
+    await page.locator('#bl-results a').click()
+    await page.waitForFunction((n) => document.getElementById('L' + n)?.classList.contains('hl'), needle, { timeout: 5000 })
+    t.ok(await page.locator(`#L${needle}`).isVisible(), 'a result leads to the line, rendered')
+    await page.fill('#bl-search', '')
+    await page.press('#bl-search', 'Enter')
+    t.equal(await page.locator('#bl-results').isVisible(), false, 'clearing hides the results')
+    await page.screenshot({ path: join(ARTIFACTS, 'html-export-lazy.png'), fullPage: false })
+  })
+
+  t.test('no dialog, request or error', async (t) => {
+    t.same(dialogs, [])
+    t.same(requests, [])
+    t.same(errors, [])
+  })
 })
 
 t.test('sample logs render without script errors', async (t) => {

@@ -4,8 +4,10 @@ import { PassThrough } from 'node:stream'
 import { decode } from '../dist/decoder.js'
 import type { LogEvent } from '../dist/events.js'
 import { lineAnchor, parseAnchor, rangeAnchor, sectionAnchor } from '../dist/render/anchors.js'
-import { escapeLogText, renderHtml, renderLine, writeHtml } from '../dist/render/html/index.js'
+import { escapeLogText, LAZY_THRESHOLD, REMOVED_MARK, renderHtml, renderLine, writeHtml } from '../dist/render/html/index.js'
 import { applySgr, DEFAULT_STYLE } from '../dist/sgr/style.js'
+import { assertInert } from '../dist/render/html/lazy.js'
+import { fuzzInput, prng } from './helpers/random.js'
 
 const line = (index: number, text: string | Buffer, extra: Partial<Record<string, unknown>> = {}): LogEvent =>
   ({ type: 'line', index, section: 0, text: Buffer.isBuffer(text) ? text : Buffer.from(text), head: false, priority: 1, error: false, warning: false, offset: 0, end: 0, ended: 'lf', ...extra }) as LogEvent
@@ -109,5 +111,102 @@ t.test('writeHtml streams with backpressure and bounded chunks', async (t) => {
   t.ok(writes > 2, `written in pieces (${writes})`)
   t.ok(bytes > n * 10)
   const html = renderHtml(Array.from({ length: 450 }, (_, i) => line(i + 1, 'x')))
-  t.equal((html.match(/<div class="c"/g) ?? []).length, 3, 'lines are chunked (200 per block)')
+  const main = html.slice(html.indexOf('<main'))
+  t.equal((main.match(/<div class="c"/g) ?? []).length, 3, 'lines are chunked (200 per block)')
+})
+
+t.test('a dim placeholder where an escape was removed', async (t) => {
+  const mark = REMOVED_MARK
+  t.match(mark, /^<span class="rm"[^>]*><\/span>$/, 'an empty span: the glyph comes from CSS, so it is not copied')
+  t.equal(renderLine(Buffer.from('abc'), undefined, DEFAULT_STYLE, [1, 2]).html, `a${mark}b${mark}c`)
+  t.equal(renderLine(Buffer.from('ab'), undefined, DEFAULT_STYLE, [0, 2, 2]).html, `${mark}ab${mark}${mark}`, 'at both ends, one per escape')
+  t.equal(renderLine(Buffer.from('ab'), [{ at: 1, params: '31' }], DEFAULT_STYLE, [1]).html, `a${mark}<span class="f1">b</span>`, 'before a style change at the same byte')
+  t.equal(renderLine(Buffer.from('héllo'), undefined, DEFAULT_STYLE, [3]).html, `hé${mark}llo`, 'byte positions, not characters')
+  const html = renderHtml(decode('a\x1b]0;title\x07b\x1b[2Kc\n'))
+  t.match(html, `<p id="L1" style="counter-set:n 1">a${mark}b${mark}c`, 'decoded OSC and CSI leave markers')
+  t.match(renderHtml(decode('a\x1b]0;title\x07b\n'), { lazy: true }), `<p>a${mark}b`, 'also on the lazy page')
+  t.match(html, /\.rm::before\{content:"\\241B"/, 'drawn as ␛')
+})
+
+t.test('lazy page: inert blocks, records, data', async (t) => {
+  const E = '\x1b'
+  const nasty = ['</script>', '</SCRIPT >', '<script>alert(1)</script>', '</template><img src=x onerror=alert(2)>', '<!-- x', '<!0:1>', `${E}]52;c;cGF5bG9hZA==\x07`, `${E}]0;PWNED\x07`]
+  const log = `${E}[pfirst\n${nasty.join('\n')}\nerror: boom\n${E}[q${E}[pquiet\n${nasty.join(' ')}\n${E}[q`
+  const html = renderHtml(decode(log), { lazy: true, title: '</script><t>' })
+  t.match(html, '<body data-mode="lazy">')
+  const blocks = [...html.matchAll(/<script type="text\/x-buildlog" data-l="([0-9]+)">([^]*?)<\/script>/g)]
+  t.ok(blocks.length >= 1, 'blocks')
+  t.equal((html.match(/<script/gi) ?? []).length, 2 + blocks.length, 'only our scripts: the page script, the data and the blocks')
+  t.equal((html.match(/<\/script/gi) ?? []).length, 2 + blocks.length, 'every </script is one of ours')
+  t.notMatch(html, /<!--/, 'no comment opener (it would change how a block is tokenized)')
+  t.notMatch(html, /PWNED|cGF5bG9hZA/, 'OSC payloads dropped')
+  t.notMatch(html, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, 'no raw control character')
+  const text = blocks.map((b) => b[2]).join('')
+  t.match(text, '&lt;/script&gt;')
+  t.match(text, '&lt;/template&gt;&lt;img src=x onerror=alert(2)&gt;')
+  t.match(text, '&lt;!-- x')
+  t.match(text, '&lt;!0:1&gt;', 'a record header in log text is escaped')
+  t.notMatch(text, /<(?!\/?(?:p|span|details|summary|div|a)\b|![0-9]+:[0-9]+>)/, 'no tag but ours and record headers')
+  const records = [...text.matchAll(/<!([0-9]+):([0-9]+)>/g)].map((m) => [Number(m[1]), Number(m[2])])
+  t.same(records[0], [0, 1], 'the first section shell is a root record with head line 1')
+  t.same(records[1], [1, 2], 'then lines of section 1 from line 2')
+  const data = JSON.parse(/<script type="application\/json" id="bl-data">([^<]*)<\/script>/.exec(html)![1]!)
+  t.equal(data.lazy.s.length, 2 * 9, 'nine numbers per section')
+  t.same(data.lazy.s.slice(0, 3), [0, 0, 0], 'section 1: parent root, records in block 0')
+  t.equal(data.lazy.s[7] & 2, 2, 'section 1 is hot (has an error)')
+  t.equal(data.lazy.s[9 + 7] & 2, 0, 'section 2 is not')
+  t.equal(data.page.firstError, 'L10')
+  t.ok(html.indexOf('id="bl-data"') < html.indexOf('id="bl-z"'), 'the data comes before the blocks')
+})
+
+t.test('lazy page: random logs never end or confuse a block', async (t) => {
+  const HTML_PIECES = ['<', '</', '<!', '<!--', '-->', '</script', '</SCRIPT', '<script', 'script>', '</template>', '<!0:1>', '&lt;', '"', "'", '>']
+  for (let seed = 1; seed <= 60; seed++) {
+    const rnd = prng(seed)
+    const parts: Buffer[] = []
+    for (let k = 0; k < 300; k++) parts.push(rnd(3) === 0 ? Buffer.from(HTML_PIECES[rnd(HTML_PIECES.length)]!) : fuzzInput(rnd, 1))
+    const html = renderHtml(decode(Buffer.concat(parts)), { lazy: true })
+    const blocks = [...html.matchAll(/<script type="text\/x-buildlog" data-l="[0-9]+">([^]*?)<\/script>\n/g)]
+    const z = html.slice(html.indexOf('<div id="bl-z" hidden>\n') + 23, html.lastIndexOf('</div>'))
+    t.equal(blocks.map((b) => b[0]).join(''), z, `seed ${seed}: the block container is exactly the blocks`)
+    for (const b of blocks) t.doesNotThrow(() => assertInert(b[1]!), `seed ${seed}: inert`)
+  }
+})
+
+t.test('lazy page: interleaved sections need no continuation parts', async (t) => {
+  const ev: LogEvent[] = [
+    { type: 'open', id: 1, parent: 0, kind: 'build', title: 'a', priority: 1, offset: 0 } as LogEvent,
+    { type: 'open', id: 2, parent: 0, kind: 'build', title: 'b', priority: 1, offset: 0 } as LogEvent,
+    line(1, 'a1', { section: 1 }),
+    line(2, 'b1', { section: 2 }),
+    line(3, 'a2', { section: 1 }),
+    { type: 'close', id: 1, offset: 0, status: 'ok' } as LogEvent,
+    { type: 'close', id: 2, offset: 0, status: 'failed' } as LogEvent,
+  ]
+  const html = renderHtml(ev, { lazy: true })
+  t.notMatch(html, /class="s cont"|data-cont/)
+  t.match(html, /<!0:0><details class="s k-build" id="S1" data-o="1">.*<!1:1><p>a1<!0:0><details class="s k-build" id="S2" data-o="2">.*<!2:2><p>b1<!1:3><p>a2/s)
+})
+
+t.test('writeHtml picks the page by size', async (t) => {
+  const collect = async (src: () => Iterable<LogEvent>, options = {}) => {
+    const out = new PassThrough()
+    const chunks: Buffer[] = []
+    out.on('data', (c: Buffer) => chunks.push(c))
+    await writeHtml(src, out, options)
+    return Buffer.concat(chunks).toString('utf8')
+  }
+  let passes = 0
+  const small = () => (passes++, decode('\x1b[pa\nerror: x\n\x1b[q'))
+  const page = await collect(small)
+  t.match(page, '<body data-mode="static">', 'small log: the live page with static folding')
+  t.equal(passes, 1, 'decoded once (the events are held, not decoded again)')
+  t.match(page, /<details class="s k-nest" id="S1" open>/)
+  t.match(await collect(small, { lazy: true }), '<body data-mode="lazy">', 'forced lazy')
+  const big = function* (): Generator<LogEvent> {
+    for (let i = 1; i <= LAZY_THRESHOLD.lines + 1; i++) yield line(i, 'x')
+  }
+  const lazy = await collect(big)
+  t.match(lazy, '<body data-mode="lazy">', `more than ${LAZY_THRESHOLD.lines} lines: the lazy page`)
+  t.match(lazy, `"lines":${LAZY_THRESHOLD.lines + 1}`)
 })

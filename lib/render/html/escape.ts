@@ -16,6 +16,7 @@ export function escapeHtml(s: string): string {
 
 // eslint-disable-next-line no-control-regex
 const LOG_TEXT = /[&<>"'\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g
+const LOG_TEXT_ANY = /[&<>"'\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/
 
 function hex4(code: number): string {
   return code.toString(16).toUpperCase().padStart(4, '0')
@@ -29,6 +30,7 @@ export function controlPlaceholder(code: number): string {
 
 /** Escapes displayed log text: entities, and placeholders for controls. TAB and LF stay as they are. */
 export function escapeLogText(s: string): string {
+  if (!LOG_TEXT_ANY.test(s)) return s
   return s.replace(LOG_TEXT, (c) => ENTITY[c] ?? controlPlaceholder(c.charCodeAt(0)))
 }
 

@@ -66,6 +66,12 @@ export interface RenderedLine {
   text: string
 }
 
+/**
+ * Where an escape sequence was removed (`LineEvent.removed`): an empty span that CSS draws as a dim
+ * `␛` (::before content, so it is neither selected nor copied nor found), as the pager does.
+ */
+export const REMOVED_MARK = '<span class="rm" title="escape sequence removed"></span>'
+
 /** Length of `/nix/store/` + hash: the part of a store path that the display elides. */
 const ELIDED = 43
 
@@ -74,57 +80,93 @@ const ELIDED = 43
  * U+FFFD (a multi-byte character cut by an SGR mark yields U+FFFD on each side, as the raw bytes
  * really were cut).
  */
-export function renderLine(bytes: Uint8Array, styles: readonly StyleMark[] | undefined, start: StyleState = DEFAULT_STYLE): RenderedLine {
+export function renderLine(
+  bytes: Uint8Array,
+  styles: readonly StyleMark[] | undefined,
+  start: StyleState = DEFAULT_STYLE,
+  removed?: readonly number[],
+  /** Put the full store path in a `title` (the lazy page's script sets it instead, from the text). */
+  titles = true,
+): RenderedLine {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  // 1. decode segment by segment, remembering where the style changes (in characters)
+  // 1. decode segment by segment, remembering where the style changes and where escapes were
+  //    removed (in characters)
   const changes: { at: number; state: StyleState }[] = [{ at: 0, state: start }]
+  /** Character positions of removed escapes, ascending (duplicates kept: one marker each). */
+  const marks: number[] = []
   let text = ''
   let state = start
   let from = 0
-  if (styles) {
-    for (const mark of styles) {
-      const at = Math.max(from, Math.min(mark.at, buf.length))
-      if (at > from) text += buf.toString('utf8', from, at)
-      from = at
-      state = applySgr(state, mark.params)
-      const last = changes[changes.length - 1]!
-      if (last.at === text.length) last.state = state
-      else changes.push({ at: text.length, state })
+  let si = 0
+  let ri = 0
+  const nStyles = styles ? styles.length : 0
+  const nRemoved = removed ? removed.length : 0
+  while (si < nStyles || ri < nRemoved) {
+    // removed escapes before a style mark at the same byte: the marker shows in the old style
+    const takeRemoved = ri < nRemoved && (si >= nStyles || removed![ri]! <= styles![si]!.at)
+    const at = Math.max(from, Math.min(takeRemoved ? removed![ri]! : styles![si]!.at, buf.length))
+    if (at > from) text += buf.toString('utf8', from, at)
+    from = at
+    if (takeRemoved) {
+      marks.push(text.length)
+      ri++
+      continue
     }
+    state = applySgr(state, styles![si++]!.params)
+    const last = changes[changes.length - 1]!
+    if (last.at === text.length) last.state = state
+    else changes.push({ at: text.length, state })
   }
   if (from < buf.length) text += buf.toString('utf8', from, buf.length)
   // 2. store paths, strict grammar (spec §8)
   const paths = findStorePaths(text)
-  if (paths.length === 0 && changes.length === 1 && changes[0]!.state === DEFAULT_STYLE) {
+  if (paths.length === 0 && marks.length === 0 && changes.length === 1 && changes[0]!.state === DEFAULT_STYLE) {
     return { html: escapeLogText(text), end: state, text }
   }
-  // 3. walk the breakpoints: style changes and store-path parts
-  const cuts = new Set<number>([0, text.length])
-  for (const c of changes) cuts.add(c.at)
+  // 3. walk the breakpoints: style changes, removed escapes and store-path parts
+  const cuts = new Int32Array(2 + changes.length + marks.length + 3 * paths.length)
+  let nc = 0
+  cuts[nc++] = 0
+  cuts[nc++] = text.length
+  for (const c of changes) cuts[nc++] = c.at
+  for (const m of marks) cuts[nc++] = m
   for (const p of paths) {
-    cuts.add(p.start)
-    cuts.add(p.start + ELIDED)
-    cuts.add(p.end)
+    cuts[nc++] = p.start
+    cuts[nc++] = p.start + ELIDED
+    cuts[nc++] = p.end
   }
-  const points = [...cuts].filter((x) => x <= text.length).sort((a, b) => a - b)
+  cuts.sort()
+  const points: number[] = []
+  for (let k = 0; k < nc; k++) {
+    const x = cuts[k]!
+    if (x <= text.length && (points.length === 0 || points[points.length - 1] !== x)) points.push(x)
+  }
   let html = ''
   let ci = 0
   let pi = 0
+  let mi = 0
   let cur = start
   for (let k = 0; k + 1 < points.length; k++) {
     const a = points[k]!
     const b = points[k + 1]!
     while (ci < changes.length && changes[ci]!.at <= a) cur = changes[ci++]!.state
+    while (mi < marks.length && marks[mi] === a) {
+      html += REMOVED_MARK
+      mi++
+    }
     while (pi < paths.length && paths[pi]!.end <= a) pi++
     const p = paths[pi]
     const inPath = p !== undefined && a >= p.start && a < p.end
     if (inPath && a === p.start) {
-      const full = text.slice(p.start, p.end)
-      html += `<span class="sp" title="${escapeHtml(full)}">`
+      html += titles ? `<span class="sp" title="${escapeHtml(text.slice(p.start, p.end))}">` : '<span class="sp">'
     }
     const open = openSpan(inPath && a < p!.start + ELIDED ? 'sh' : '', cur)
     html += open + escapeLogText(text.slice(a, b)) + (open ? '</span>' : '')
     if (inPath && b === p!.end) html += '</span>'
+  }
+  while (mi < marks.length) {
+    html += REMOVED_MARK
+    mi++
   }
   return { html, end: state, text }
 }

@@ -5,7 +5,7 @@
  * trailing data block).
  */
 import type { LogEvent, SectionOpenEvent } from '../../events.js'
-import { lineSeverity } from '../../tree/severity.js'
+import { lineSeverity, type Severity } from '../../tree/severity.js'
 
 export interface SectionStats {
   /** Lines inside the section, descendants and their heads included, its own head excluded. */
@@ -74,7 +74,8 @@ export class StatsCollector {
     return (id !== undefined && this.byId.get(id)) || this.root
   }
 
-  event(e: LogEvent): void {
+  /** `severity`: the line's `lineSeverity`, when the caller has it already (null: compute it). */
+  event(e: LogEvent, severity: Severity | null = null): void {
     switch (e.type) {
       case 'open':
         this.open(e)
@@ -84,7 +85,7 @@ export class StatsCollector {
         const r = this.rec(e.section)
         if (e.index > plan.maxIndex) plan.maxIndex = e.index
         plan.lines++
-        const sev = lineSeverity(e)
+        const sev = severity === null ? lineSeverity(e) : severity
         if (sev === 'error') {
           plan.errors++
           if (plan.firstError === undefined) plan.firstError = e.index

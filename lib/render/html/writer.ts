@@ -50,14 +50,50 @@ export function dropId(ids: number[], id: number): void {
   else if (at >= 0) ids.splice(at, 1)
 }
 
-const KINDS = new Set(['nest', 'build', 'phase', 'preamble', 'activity', 'ci'])
+export const KINDS = new Set(['nest', 'build', 'phase', 'preamble', 'activity', 'ci'])
 
-function pathString(path: readonly number[]): string {
+export function pathString(path: readonly number[]): string {
   return path.join('.')
 }
 
-function plural(n: number, one: string): string {
+export function plural(n: number, one: string): string {
   return n === 1 ? `1 ${one}` : `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} ${one}s`
+}
+
+/**
+ * The page up to the opening `<main>`: head (CSP, CSS, script), header with counts (static from
+ * `plan`, else filled by the page script) and tools.
+ */
+export function pageStart(title: string, mode: 'static' | 'stream' | 'lazy', plan?: Plan): string {
+  const t = escapeHtml(title)
+  let sum: string
+  let gutter = ''
+  if (plan) {
+    const dur = plan.durationMs !== undefined ? ' · ' + formatDuration(plan.durationMs) : ''
+    const first = plan.firstError !== undefined ? '#' + lineAnchor(plan.firstError) : plan.firstFailedPath ? '#' + sectionAnchor(plan.firstFailedPath) : undefined
+    sum =
+      `<span id="bl-lines">${plural(plan.lines, 'line')}</span> · <span id="bl-errors"${plan.errors ? ' class="e"' : ''}>${plural(plan.errors, 'error')}</span>` +
+      ` · <span id="bl-warnings"${plan.warnings ? ' class="w"' : ''}>${plural(plan.warnings, 'warning')}</span><span id="bl-duration">${dur}</span>` +
+      `<a id="bl-first-error" href="${first ?? '#'}"${first ? '' : ' hidden'}>Jump to first error</a>`
+    gutter = ` style="--g:${String(plan.maxIndex).length + 1}ch"`
+  } else {
+    sum =
+      '<span id="bl-lines"></span> · <span id="bl-errors"></span> · <span id="bl-warnings"></span><span id="bl-duration"></span>' +
+      '<a id="bl-first-error" href="#" hidden>Jump to first error</a>'
+  }
+  return (
+    '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
+      `<meta http-equiv="Content-Security-Policy" content="${CSP}">` +
+      '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">' +
+      `<meta name="generator" content="buildlog"><title>${t}</title>\n<style>${PAGE_CSS}</style>\n<script>${PAGE_JS}</script></head>\n` +
+      `<body data-mode="${mode}"><header id="bl-head"><h1>${t}</h1><p class="sum">${sum}</p>` +
+      '<div class="tools"><button type="button" id="bl-expand">Expand all</button><button type="button" id="bl-collapse">Collapse all</button>' +
+      '<button type="button" id="bl-default" title="Open only sections with errors or warnings">Default folding</button>' +
+      '<input type="search" id="bl-search" placeholder="Filter lines" aria-label="Filter lines" autocomplete="off"><span id="bl-count" aria-live="polite"></span></div>' +
+      (mode === 'lazy' ? '<div id="bl-results" hidden></div>' : '') +
+      '</header>\n' +
+      `<main id="bl-log"${gutter}>\n`
+  )
 }
 
 export class HtmlWriter {
@@ -104,34 +140,7 @@ export class HtmlWriter {
   }
 
   start(): void {
-    const plan = this.plan
-    const t = escapeHtml(this.title)
-    let sum: string
-    let gutter = ''
-    if (plan) {
-      const dur = plan.durationMs !== undefined ? ' · ' + formatDuration(plan.durationMs) : ''
-      const first = plan.firstError !== undefined ? '#' + lineAnchor(plan.firstError) : plan.firstFailedPath ? '#' + sectionAnchor(plan.firstFailedPath) : undefined
-      sum =
-        `<span id="bl-lines">${plural(plan.lines, 'line')}</span> · <span id="bl-errors"${plan.errors ? ' class="e"' : ''}>${plural(plan.errors, 'error')}</span>` +
-        ` · <span id="bl-warnings"${plan.warnings ? ' class="w"' : ''}>${plural(plan.warnings, 'warning')}</span><span id="bl-duration">${dur}</span>` +
-        `<a id="bl-first-error" href="${first ?? '#'}"${first ? '' : ' hidden'}>Jump to first error</a>`
-      gutter = ` style="--g:${String(plan.maxIndex).length + 1}ch"`
-    } else {
-      sum =
-        '<span id="bl-lines"></span> · <span id="bl-errors"></span> · <span id="bl-warnings"></span><span id="bl-duration"></span>' +
-        '<a id="bl-first-error" href="#" hidden>Jump to first error</a>'
-    }
-    this.put(
-      '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">' +
-        `<meta http-equiv="Content-Security-Policy" content="${CSP}">` +
-        '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">' +
-        `<meta name="generator" content="buildlog"><title>${t}</title>\n<style>${PAGE_CSS}</style>\n<script>${PAGE_JS}</script></head>\n` +
-        `<body data-mode="${plan ? 'static' : 'stream'}"><header id="bl-head"><h1>${t}</h1><p class="sum">${sum}</p>` +
-        '<div class="tools"><button type="button" id="bl-expand">Expand all</button><button type="button" id="bl-collapse">Collapse all</button>' +
-        '<button type="button" id="bl-default" title="Open only sections with errors or warnings">Default folding</button>' +
-        '<input type="search" id="bl-search" placeholder="Filter lines" aria-label="Filter lines" autocomplete="off"><span id="bl-count" aria-live="polite"></span></div></header>\n' +
-        `<main id="bl-log"${gutter}>\n`,
-    )
+    this.put(pageStart(this.title, this.plan ? 'static' : 'stream', this.plan))
   }
 
   event(e: LogEvent): void {
@@ -249,7 +258,7 @@ export class HtmlWriter {
     let text: string
     let id = ''
     if (head) {
-      const line = renderLine(head.text, head.styles, DEFAULT_STYLE)
+      const line = renderLine(head.text, head.styles, DEFAULT_STYLE, head.removed)
       text = line.html
       const sev = lineSeverity(head)
       summaryCls = sev === 'error' ? 'e' : sev === 'warning' ? 'w' : ''
@@ -272,7 +281,7 @@ export class HtmlWriter {
   private line(rec: Rec, e: LineEvent): void {
     if (this.chunk.length > 0 && (e.index !== this.chunkNext || this.chunk.length >= CHUNK_LINES)) this.closeChunk()
     this.chunkNext = e.index + 1
-    const r = renderLine(e.text, e.styles, rec.style)
+    const r = renderLine(e.text, e.styles, rec.style, e.removed)
     rec.style = r.end
     const sev = lineSeverity(e)
     let cls = sev === 'error' ? 'e' : sev === 'warning' ? 'w' : ''
