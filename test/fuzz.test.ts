@@ -150,3 +150,26 @@ t.test('LogDecoderStream({ batch: true }) pushes the same events, an array per c
     t.equal(serialise(batches.flat()), serialise(decode(input)), 'flattened, they are decode()')
   }
 })
+
+t.test('a C1 control split by a removed escape never reaches the output', async (t) => {
+  const escapes = ['\x1b[q', '\x1b[p', '\x1b[3s', '\x1b[K', '\x1b[e', '\x1b[a', '\x1b[31m', '\x1b]0;t\x07', '\r\x1b[q']
+  let checked = 0
+  for (const escape of escapes) {
+    for (const follower of [0x85, 0x94, 0x9b]) {
+      const input = Buffer.concat([Buffer.from('a\xc2', 'latin1'), Buffer.from(escape, 'latin1'), Buffer.from([follower]), Buffer.from('b\n')])
+      for (const color of [true, false]) {
+        const label = `${JSON.stringify(escape)} then 0x${follower.toString(16)} (color ${color})`
+        const reference = framed(LineByLineCleanWriter, color, [input]).out
+        for (let cut = 0; cut <= input.length; cut++) {
+          const chunks = [input.subarray(0, cut), input.subarray(cut)]
+          const fast = framed(RecordingCleanWriter, color, chunks).out
+          checkCleanInvariants(t, fast, color, `${label}, split at ${cut}`)
+          if (!fast.equals(reference)) t.fail(`${label}, split at ${cut}: ${JSON.stringify(fast.toString('latin1'))} ≠ ${JSON.stringify(reference.toString('latin1'))}`)
+          else checked++
+        }
+        checkCleanInvariants(t, cleanBuffer(input, { color }), color, label)
+      }
+    }
+  }
+  t.equal(checked, escapes.reduce((n, e) => n + 3 * 2 * (6 + e.length), 0), 'every escape, follower, colour and split')
+})

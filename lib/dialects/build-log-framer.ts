@@ -72,6 +72,8 @@ export interface FramerSink {
   mustSeeLine?(buf: Uint8Array, start: number, end: number): boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
+  /** End of input, after everything else. */
+  inputEnded?(): void
 }
 
 export interface FramerOptions {
@@ -161,6 +163,7 @@ export class BuildLogFramer implements TokenHandler {
       this.level--
       this.sink.close(end)
     }
+    this.sink.inputEnded?.()
   }
 
   // --- TokenHandler ---
@@ -322,9 +325,11 @@ export class BuildLogFramer implements TokenHandler {
    * settling legacy codes on the way (open/close reach the sink as usual). It returns where it
    * stopped, always a line boundary (after an LF, or after a p/q/s that ended a line): everything
    * before has been framed exactly as the byte-by-byte path would, and the framer's state is that
-   * of the boundary. Whatever it does not settle itself — a bare CR, an escape other than a whole
-   * CSI, a line the sink must see, a line that may exceed MAX_LINE_BYTES, the chunk's end — ends
-   * the run at the boundary before it, and the ordinary path takes that line from its start.
+   * of the boundary. Carriage returns are settled here too (a bare CR cuts the line back to the
+   * boundary). Whatever it does not settle itself — an escape other than a whole CSI, a CR inside a
+   * newline group or before a/b/e/w, a line the sink must see, a line that may exceed
+   * MAX_LINE_BYTES, the chunk's end — ends the run at the boundary before it, and the ordinary path
+   * takes that line from its start.
    */
   private passThrough(buf: Uint8Array, from: number, base: number): number {
     const sink = this.sink
@@ -340,9 +345,13 @@ export class BuildLogFramer implements TokenHandler {
     let escapeSince = this.escapeSinceReset
     let text = false // text since the boundary (what makes p/q/s end a line)
     let sgr = false // kept SGR since the boundary
+    let groupLf = false // an LF inside a newline group since the boundary (a CR goes back only to it)
     // Cuts since the boundary, as [start, end) pairs; committed ones are gone from the output.
     const cuts = this.cuts
     let cutCount = 0
+    // Kept SGR since the boundary, as [start, end) pairs: a CR keeps them (the pen keeps its colour).
+    const sgrs = this.sgrRanges
+    let sgrCount = 0
     // Start of the kept run not yet handed to the sink.
     let runStart = from
     let p = from
@@ -384,11 +393,17 @@ export class BuildLogFramer implements TokenHandler {
           this.atLineStart = true
           text = stop > boundary
           sgr = false
+          sgrCount = 0
+          groupLf = false
         } else {
           text = true
+          if (ignoreLf && !groupLf && (buf[stop - 1] === LF || buf.lastIndexOf(LF, stop - 1) >= p)) groupLf = true
         }
       }
       if (stop === esc && esc < limit) {
+        // A character split by an escape is joined again once the escape is gone: whether it is
+        // one a sink must not pass on is for the line, which the ordinary path builds.
+        if (esc > boundary && buf[esc - 1]! >= UTF8_LEAD_MIN) break
         const after = scanCsi(buf, esc, base, seq)
         if (after === -1) break
         const code = legacyCode(seq)
@@ -396,6 +411,8 @@ export class BuildLogFramer implements TokenHandler {
           escapeSince = true
           if (keepSgr && seq.isSgr()) {
             sgr = true
+            sgrs[sgrCount++] = esc
+            sgrs[sgrCount++] = after
           } else {
             cuts[cutCount++] = esc
             cuts[cutCount++] = after
@@ -435,6 +452,8 @@ export class BuildLogFramer implements TokenHandler {
           boundary = after
           text = false
           sgr = false
+          sgrCount = 0
+          groupLf = false
           p = after
           // A line the sink must see may start right after the escape, not only after an LF.
           if (after < n && sink.mustSeeLine!(buf, after, n)) break
@@ -452,8 +471,38 @@ export class BuildLogFramer implements TokenHandler {
         if (!text && after < n && sink.mustSeeLine!(buf, after, n)) break
         continue
       }
-      if (stop === cr && cr < limit && cr + 1 < n && buf[cr + 1] === LF) {
-        // CRLF ends a line like LF; the CR does not reach the output.
+      if (stop === cr && cr < limit && cr + 1 < n && !ignoreLf && !groupLf && !(cr > boundary && buf[cr - 1]! >= UTF8_LEAD_MIN)) {
+        const next = buf[cr + 1]!
+        // CRLF ends a line like LF, and before p/q/s a CR is dropped: the CR alone is cut.
+        let resets = next !== LF
+        if (next === ESC) {
+          const after = scanCsi(buf, cr + 1, base, seq)
+          if (after === -1) break
+          const code = legacyCode(seq)
+          if (code === LegacyCode.Open || code === LegacyCode.Close || code === LegacyCode.Priority) resets = false
+          else if (code !== LegacyCode.None) break // a/b/e/w leave the CR pending: the ordinary path
+        }
+        if (resets) {
+          // A bare CR (variant C): the line restarts; its text since the boundary goes, its kept
+          // SGR stays (the pen keeps its colour).
+          cutCount = 0
+          let from = boundary
+          for (let k = 0; k < sgrCount; k += 2) {
+            if (sgrs[k]! > from) {
+              cuts[cutCount++] = from
+              cuts[cutCount++] = sgrs[k]!
+            }
+            from = sgrs[k + 1]!
+          }
+          cuts[cutCount++] = from
+          cuts[cutCount++] = cr + 1
+          text = false
+          escapeSince = false
+          p = cr + 1
+          // What follows is the line's start now: `@nix` or a marker there is the sink's to see.
+          if (next !== ESC && sink.mustSeeLine!(buf, p, n)) break
+          continue
+        }
         cuts[cutCount++] = cr
         cuts[cutCount++] = cr + 1
         p = cr + 1
@@ -466,6 +515,7 @@ export class BuildLogFramer implements TokenHandler {
   }
 
   private readonly cuts: number[] = []
+  private readonly sgrRanges: number[] = []
 
   private afterSpan(rawEnd: number): void {
     this.inHeader = false
@@ -600,6 +650,9 @@ export class BuildLogFramer implements TokenHandler {
     this.atLineStart = this.atLineStartOfRawLine
   }
 }
+
+/** The smallest UTF-8 lead byte of a multi-byte character (0xC0 and 0xC1 are never used). */
+const UTF8_LEAD_MIN = 0xc2
 
 /** CI markers are short; a longer text before a CR is not one. */
 const BEFORE_CR_MAX = 512

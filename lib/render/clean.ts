@@ -40,6 +40,12 @@ export class CleanWriter implements FramerSink {
   private readonly lineStartFinders = [this.nixFinder, this.colonsFinder, this.hashesFinder, this.travisFinder]
   /** Absolute end of the last input chunk that held a BEL or a C1 lead byte: lines before it need sanitizing. */
   private controlsUntil = 0
+  /**
+   * A line cut off by an escape (p, q, s) ended in a C1 lead byte. Written as is, it would meet
+   * the next line's first byte and could form a C1 control across the removed escape, so it waits
+   * to see what comes next.
+   */
+  private heldLead = false
 
   constructor(private readonly options: CleanOptions = {}) {
     this.out = new OutputBuffer(options.scratchInput === true)
@@ -50,13 +56,36 @@ export class CleanWriter implements FramerSink {
     if (this.mayBeMarker(view) && this.isHiddenMarker(view)) return
     const withLf = view.ended === 'lf'
     const buf = view.buf as Buffer
-    if (view.direct && withLf && buf[view.end] === LF && this.isSafe(buf, view.start, view.end + 1, view.chunkBase)) {
-      this.out.run(buf, view.start, view.end + 1)
+    const start = this.releaseLead(buf, view.start, view.end)
+    let end = view.end
+    if (view.direct && withLf && buf[end] === LF && this.isSafe(buf, start, end + 1, view.chunkBase)) {
+      this.out.run(buf, start, end + 1)
       return
     }
-    if (view.offset < this.controlsUntil) this.out.copySafe(buf, view.start, view.end)
-    else this.out.copy(buf, view.start, view.end)
+    if (view.ended === 'escape' && end > start && buf[end - 1] === C1_LEAD) {
+      end--
+      this.heldLead = true
+    }
+    if (view.offset < this.controlsUntil) this.out.copySafe(buf, start, end)
+    else this.out.copy(buf, start, end)
     if (withLf) this.out.copy(NEWLINE, 0, 1)
+  }
+
+  /**
+   * Settles a held C1 lead before output that starts at buf[start]: dropped together with a
+   * follower that would make it a C1 control, written otherwise. Returns where the output starts.
+   */
+  private releaseLead(buf: Uint8Array, start: number, end: number): number {
+    if (!this.heldLead) return start
+    this.heldLead = false
+    if (start < end && buf[start]! >= 0x80 && buf[start]! <= 0x9f) return start + 1
+    this.out.copy(C1_LEAD_BYTE, 0, 1)
+    return start
+  }
+
+  /** End of input: a held lead byte is only a lone invalid byte now, and goes out as the input had it. */
+  inputEnded(): void {
+    if (this.heldLead) this.releaseLead(C1_LEAD_BYTE, 0, 0)
   }
 
   private mayBeMarker(view: LineView): boolean {
@@ -75,11 +104,13 @@ export class CleanWriter implements FramerSink {
   }
 
   chunk(buf: Uint8Array, base: number): void {
-    if (this.belFinder.next(buf, 0, base) < buf.length || this.c1Finder.next(buf, 0, base) < buf.length) this.controlsUntil = base + buf.length
+    // Any lead byte counts here, not only one followed by a C1 follower in the input: a line the
+    // framer assembles can join a lead and a follower that a removed escape kept apart.
+    if (this.belFinder.next(buf, 0, base) < buf.length || buf.indexOf(C1_LEAD) !== -1) this.controlsUntil = base + buf.length
   }
 
   span(buf: Uint8Array, start: number, end: number): void {
-    this.out.run(buf, start, end)
+    this.out.run(buf, this.releaseLead(buf, start, end), end)
   }
 
   readonly passThrough = true
@@ -103,7 +134,7 @@ export class CleanWriter implements FramerSink {
   }
 
   trailingStyles(buf: Uint8Array, start: number, end: number): void {
-    this.out.copy(buf, start, end)
+    this.out.copy(buf, this.releaseLead(buf, start, end), end)
   }
 
   open(): void {}
@@ -127,6 +158,7 @@ export class CleanWriter implements FramerSink {
 }
 
 const NEWLINE = Buffer.from('\n')
+const C1_LEAD_BYTE = Buffer.from([C1_LEAD])
 
 /** Index of the first text byte (after leading inline SGR), or undefined for an empty line. */
 function firstTextByte(view: LineView): number | undefined {
