@@ -11,6 +11,26 @@ import { decode, decodeStream } from '../dist/decoder.js'
 import type { LineEvent, LogEvent } from '../dist/events.js'
 import { writeHtml } from '../dist/render/html/index.js'
 
+
+/** What a page did that it must not: dialogs it opened, requests off file:, script errors. */
+function watch(page: Page): { dialogs: string[]; requests: string[]; errors: string[] } {
+  const dialogs: string[] = []
+  const requests: string[] = []
+  const errors: string[] = []
+  page.on('dialog', (d) => {
+    dialogs.push(d.message())
+    void d.dismiss()
+  })
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:')) requests.push(r.url())
+  })
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  return { dialogs, requests, errors }
+}
+
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-quic', '--disable-component-update', '--disable-sync']
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts')
@@ -87,20 +107,7 @@ t.test('HTML export in headless Chromium', async (t) => {
 
     t.test(`${mode}: in the browser`, async (t) => {
       const page: Page = await browser.newPage({ viewport: { width: 1100, height: 800 } })
-      const dialogs: string[] = []
-      const requests: string[] = []
-      const errors: string[] = []
-      page.on('dialog', (d) => {
-        dialogs.push(d.message())
-        void d.dismiss()
-      })
-      page.on('request', (r) => {
-        if (!r.url().startsWith('file:')) requests.push(r.url())
-      })
-      page.on('pageerror', (e) => errors.push(e.message))
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text())
-      })
+      const { dialogs, requests, errors } = watch(page)
       const url = pathToFileURL(file).href
       await page.goto(url)
       await page.waitForSelector('html[data-ready="1"]', { timeout: 10000 })
@@ -232,20 +239,7 @@ t.test('lazy page (big logs) in headless Chromium', async (t) => {
   })
 
   const page: Page = await browser.newPage({ viewport: { width: 1100, height: 800 } })
-  const dialogs: string[] = []
-  const requests: string[] = []
-  const errors: string[] = []
-  page.on('dialog', (d) => {
-    dialogs.push(d.message())
-    void d.dismiss()
-  })
-  page.on('request', (r) => {
-    if (!r.url().startsWith('file:')) requests.push(r.url())
-  })
-  page.on('pageerror', (e) => errors.push(e.message))
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text())
-  })
+  const { dialogs, requests, errors } = watch(page)
   const load = async (hash = '') => {
     await page.goto(url + hash)
     await page.waitForSelector('html[data-ready="1"]', { timeout: 10000 })

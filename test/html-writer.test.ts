@@ -66,8 +66,9 @@ t.test('page structure, anchors and static folding', async (t) => {
   t.match(one, /"open":\["2","2\.1"\]/, 'one pass: the data block lists what to open')
 })
 
-t.test('interleaved sections become continuation parts', async (t) => {
-  const ev: LogEvent[] = [
+/** Two builds whose lines interleave (as `nix build -L` and internal-json logs have them). */
+function interleavedBuilds(): LogEvent[] {
+  return [
     { type: 'open', id: 1, parent: 0, kind: 'build', title: 'a', priority: 1, offset: 0 } as LogEvent,
     { type: 'open', id: 2, parent: 0, kind: 'build', title: 'b', priority: 1, offset: 0 } as LogEvent,
     line(1, 'a1', { section: 1 }),
@@ -76,6 +77,10 @@ t.test('interleaved sections become continuation parts', async (t) => {
     { type: 'close', id: 1, offset: 0, status: 'ok' } as LogEvent,
     { type: 'close', id: 2, offset: 0, status: 'failed' } as LogEvent,
   ]
+}
+
+t.test('interleaved sections become continuation parts', async (t) => {
+  const ev = interleavedBuilds()
   const html = renderHtml(ev)
   t.equal((html.match(/<details/g) ?? []).length, (html.match(/<\/details>/g) ?? []).length, 'balanced')
   t.match(html, /id="S1">.*a1.*id="S2" open>.*b1.*class="s cont" data-s="1">.*a2/s)
@@ -174,15 +179,7 @@ t.test('lazy page: random logs never end or confuse a block', async (t) => {
 })
 
 t.test('lazy page: interleaved sections need no continuation parts', async (t) => {
-  const ev: LogEvent[] = [
-    { type: 'open', id: 1, parent: 0, kind: 'build', title: 'a', priority: 1, offset: 0 } as LogEvent,
-    { type: 'open', id: 2, parent: 0, kind: 'build', title: 'b', priority: 1, offset: 0 } as LogEvent,
-    line(1, 'a1', { section: 1 }),
-    line(2, 'b1', { section: 2 }),
-    line(3, 'a2', { section: 1 }),
-    { type: 'close', id: 1, offset: 0, status: 'ok' } as LogEvent,
-    { type: 'close', id: 2, offset: 0, status: 'failed' } as LogEvent,
-  ]
+  const ev = interleavedBuilds()
   const html = renderHtml(ev, { lazy: true })
   t.notMatch(html, /class="s cont"|data-cont/)
   t.match(html, /<!0:0><details class="s k-build" id="S1" data-o="1">.*<!1:1><p>a1<!0:0><details class="s k-build" id="S2" data-o="2">.*<!2:2><p>b1<!1:3><p>a2/s)
