@@ -2,7 +2,8 @@ import { DIALECTS, type DialectChoice } from '../decoder.js'
 import { Cleaner } from '../render/cleaner.js'
 import { flag, parseArgs, stringOption } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
-import { packageVersion, runFilter } from './io.js'
+import { runFilter } from './filter.js'
+import { packageVersion } from './io.js'
 
 export const CLEAN_HELP = `Usage: nixlog-clean [OPTION]... [FILE]...
 Print build logs (Nix, nixpkgs stdenv, CI) as a terminal shows them, without the protocol:

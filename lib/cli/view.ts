@@ -10,7 +10,8 @@ import path from 'node:path'
 import tty from 'node:tty'
 import { flag, parseArgs, stringOption, UsageError } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
-import { InputError, runFilter } from './io.js'
+import { runFilter } from './filter.js'
+import { InputError } from './io.js'
 
 export const VIEW_HELP = `Usage: buildlog view [OPTION]... [FILE|-|ID|last|last-failed]
 Page through a build log as a tree of sections: sections with errors open down to the first

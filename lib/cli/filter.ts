@@ -1,0 +1,88 @@
+import fs from 'node:fs'
+import { SniffTimer, type SniffingDecoder } from '../decoder.js'
+import { concatInputs, describe, InputError, openInputs, READ_CHUNK } from './io.js'
+
+// The pipe-filter pump of nixlog-clean (and of buildlog view when stdout is not a terminal),
+// apart from io.ts so that commands that do not filter do not load the decoder at start-up.
+
+/** A byte face the filter pump drives: the Cleaner (bytes in, output pieces out). */
+export interface ByteFilter {
+  write(chunk: Buffer): void
+  end(): void
+  /** Output since the last call, in order; pieces may point into the last chunk written. */
+  takePieces(): Buffer[]
+  /** The dialect sniffer, which a stalled pipe must not keep waiting. */
+  readonly decoder: SniffingDecoder
+}
+
+/**
+ * Streams the inputs through `filter` to stdout, ending quietly if the reader goes away.
+ *
+ * Regular files are read with blocking reads into one reused buffer, and output is written with
+ * blocking writes as soon as each chunk is filtered: a file never stalls, and this loop costs a
+ * fraction of what stream machinery does per chunk. Pipes and terminals are read as streams, so
+ * that a stalled build still gets its dialect decided after SNIFF_PATIENCE_MS (SniffTimer).
+ */
+export async function runFilter(operands: readonly string[], filter: ByteFilter): Promise<void> {
+  const inputs = openInputs(operands)
+  const out = new BlockingWriter(1)
+  const flush = (): void => out.write(filter.takePieces())
+  let buffer: Buffer | null = null
+  for (const input of inputs) {
+    if (input.fd !== 0 && fs.fstatSync(input.fd).isFile()) {
+      buffer ??= Buffer.allocUnsafe(READ_CHUNK)
+      for (;;) {
+        const n = readInput(input, buffer)
+        if (n === 0) break
+        filter.write(buffer.subarray(0, n))
+        flush()
+      }
+      continue
+    }
+    const sniffTimer = new SniffTimer(filter.decoder, flush)
+    try {
+      for await (const chunk of concatInputs([input])) {
+        filter.write(chunk)
+        flush()
+        sniffTimer.afterWrite()
+      }
+    } finally {
+      sniffTimer.cancel()
+    }
+  }
+  filter.end()
+  flush()
+}
+
+function readInput(input: { name: string; fd: number }, buffer: Buffer): number {
+  try {
+    return fs.readSync(input.fd, buffer, 0, buffer.length, null)
+  } catch (err) {
+    throw new InputError(`cannot read '${input.name}': ${describe(err as NodeJS.ErrnoException)}`)
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+/**
+ * Blocking writes to a file descriptor. If the descriptor was left non-blocking (Node makes a
+ * pipe on stdout non-blocking once `process.stdout` is touched), a full pipe answers EAGAIN: wait
+ * a millisecond and try again, which is how a slow reader (`| less`) holds the filter back.
+ */
+export class BlockingWriter {
+  constructor(private readonly fd: number) {}
+
+  write(pieces: readonly Buffer[]): void {
+    for (const piece of pieces) {
+      let at = 0
+      while (at < piece.length) {
+        try {
+          at += fs.writeSync(this.fd, piece, at, piece.length - at)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+          Atomics.wait(sleeper, 0, 0, 1)
+        }
+      }
+    }
+  }
+}
