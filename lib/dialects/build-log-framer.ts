@@ -184,7 +184,7 @@ export class BuildLogFramer implements TokenHandler {
         const spanEnd = this.plainSpanEnd(buf, i, end, base)
         if (spanEnd > i) {
           this.sink.span!(buf, i, spanEnd)
-          this.afterSpan(base + spanEnd)
+          this.startLine(base + spanEnd, true)
           i = spanEnd
           continue
         }
@@ -376,21 +376,12 @@ export class BuildLogFramer implements TokenHandler {
         const lf = ignoreLf ? -1 : buf[stop - 1] === LF ? stop - 1 : buf.lastIndexOf(LF, stop - 1)
         if (lf >= p) {
           // Lines ended: commit them (their cuts leave the output), and a fresh line starts.
-          for (let k = 0; k < cutCount; k += 2) {
-            if (cuts[k]! > runStart) sink.span!(buf, runStart, cuts[k]!)
-            runStart = cuts[k + 1]!
-          }
+          runStart = this.commitCuts(buf, runStart, cutCount)
           cutCount = 0
           boundary = lf + 1
-          this.inHeader = false
-          this.priority = 1
-          this.error = error = false
-          this.warning = warning = false
           this.ignoreLf = ignoreLf
-          this.escapeSinceReset = escapeSince = false
-          this.lineOffset = base + boundary
-          this.atLineStartOfRawLine = true
-          this.atLineStart = true
+          this.startLine(base + boundary, true)
+          error = warning = escapeSince = false
           text = stop > boundary
           sgr = false
           sgrCount = 0
@@ -425,24 +416,15 @@ export class BuildLogFramer implements TokenHandler {
         if (code === LegacyCode.Open || code === LegacyCode.Close || code === LegacyCode.Priority) {
           // An SGR-only pending line would be carried into the next one: the ordinary path does that.
           if (sgr && !text) break
-          for (let k = 0; k < cutCount; k += 2) {
-            if (cuts[k]! > runStart) sink.span!(buf, runStart, cuts[k]!)
-            runStart = cuts[k + 1]!
-          }
+          runStart = this.commitCuts(buf, runStart, cutCount)
           cutCount = 0
           if (esc > runStart) sink.span!(buf, runStart, esc)
           runStart = after
           this.ignoreLf = ignoreLf
           if (text) {
             // finishLine('escape') as the ordinary path does it.
-            this.inHeader = false
-            this.priority = 1
-            this.error = error = false
-            this.warning = warning = false
-            this.escapeSinceReset = escapeSince = false
-            this.lineOffset = base + after
-            this.atLineStartOfRawLine = false
-            this.atLineStart = false
+            this.startLine(base + after, false)
+            error = warning = escapeSince = false
           } else {
             this.error = error
             this.warning = warning
@@ -517,15 +499,27 @@ export class BuildLogFramer implements TokenHandler {
   private readonly cuts: number[] = []
   private readonly sgrRanges: number[] = []
 
-  private afterSpan(rawEnd: number): void {
+  /** The per-line state of a line starting at `rawEnd`, after an LF or after one an escape cut off. */
+  private startLine(rawEnd: number, afterLf: boolean): void {
     this.inHeader = false
     this.priority = 1
     this.warning = false
     this.error = false
-    this.lineOffset = rawEnd
-    this.atLineStartOfRawLine = true
-    this.atLineStart = true
+    this.resetPoint = 0
     this.escapeSinceReset = false
+    this.lineOffset = rawEnd
+    this.atLineStartOfRawLine = afterLf
+    this.atLineStart = afterLf
+  }
+
+  /** Hands the sink the kept bytes from `runStart` up to each of the first `count` cuts; returns where the kept run now starts. */
+  private commitCuts(buf: Uint8Array, runStart: number, count: number): number {
+    const cuts = this.cuts
+    for (let k = 0; k < count; k += 2) {
+      if (cuts[k]! > runStart) this.sink.span!(buf, runStart, cuts[k]!)
+      runStart = cuts[k + 1]!
+    }
+    return runStart
   }
 
   // --- line assembly ---
@@ -639,15 +633,7 @@ export class BuildLogFramer implements TokenHandler {
     this.direct = false
     this.buffer.clear()
     if (ended !== 'split') this.buffer.shrink()
-    this.inHeader = false
-    this.priority = 1
-    this.warning = false
-    this.error = false
-    this.resetPoint = 0
-    this.escapeSinceReset = false
-    this.lineOffset = rawEnd
-    this.atLineStartOfRawLine = ended === 'lf'
-    this.atLineStart = this.atLineStartOfRawLine
+    this.startLine(rawEnd, ended === 'lf')
   }
 }
 

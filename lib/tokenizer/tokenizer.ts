@@ -104,36 +104,43 @@ export interface TokenHandler {
 
 /**
  * The commonest sequence in one step: a whole CSI (`ESC [`, parameter bytes, intermediate bytes,
- * a final byte, nothing else in between, within the caps) starting at `buf[at]`. Fills `seq` and
- * returns the index after the final byte; -1 when the bytes are anything else or the sequence is
- * not finished in `buf`, which leaves the decision to the transition table (it gives the same
- * answer for every sequence this accepts: test/tokenizer.test.ts compares them).
+ * a final byte, nothing else in between, within the caps) starting at `buf[at]`, read by the same
+ * transition table without the per-byte dispatch of Tokenizer.write. Fills `seq` and returns the
+ * index after the final byte; -1 when the table would do anything else (abort, or a sequence
+ * not finished in `buf`, or past a cap), which leaves those cases to Tokenizer.write.
  */
 export function scanCsi(buf: Uint8Array, at: number, base: number, seq: CsiSequence): number {
   const n = buf.length
-  if (at + 2 >= n || buf[at + 1] !== 0x5b) return -1
-  let i = at + 2
+  if (at + 1 >= n || TRANSITIONS[(State.Escape << 8) | buf[at + 1]!]! >> 4 !== Action.EnterCsi) return -1
+  let state = State.CsiParam
   let params = 0
-  for (let b = buf[i]!; b >= 0x30 && b <= 0x3f; b = buf[i]!) {
-    if (params === MAX_CSI_PARAM_BYTES) return -1
-    seq.params[params++] = b
-    if (++i === n) return -1
-  }
   let intermediates = 0
-  for (let b = buf[i]!; b >= 0x20 && b <= 0x2f; b = buf[i]!) {
-    if (intermediates === MAX_CSI_INTERMEDIATES) return -1
-    seq.intermediates[intermediates++] = b
-    if (++i === n) return -1
+  for (let i = at + 2; i < n; i++) {
+    const byte = buf[i]!
+    const cell = TRANSITIONS[(state << 8) | byte]!
+    switch ((cell >> 4) as Action) {
+      case Action.CollectParam:
+        if (params === MAX_CSI_PARAM_BYTES) return -1
+        seq.params[params++] = byte
+        break
+      case Action.CollectIntermediate:
+        if (intermediates === MAX_CSI_INTERMEDIATES) return -1
+        seq.intermediates[intermediates++] = byte
+        break
+      case Action.DispatchCsi:
+        seq.paramLength = params
+        seq.intermediateLength = intermediates
+        seq.overflow = false
+        seq.final = byte
+        seq.start = base + at
+        seq.end = base + i + 1
+        return i + 1
+      default:
+        return -1
+    }
+    state = (cell & 0x0f) as State
   }
-  const final = buf[i]!
-  if (final < 0x40 || final > 0x7e) return -1
-  seq.paramLength = params
-  seq.intermediateLength = intermediates
-  seq.overflow = false
-  seq.final = final
-  seq.start = base + at
-  seq.end = base + i + 1
-  return i + 1
+  return -1
 }
 
 const STRING_KINDS: Record<number, DroppedKind> = { 0x50: 'dcs', 0x58: 'sos', 0x5e: 'pm', 0x5f: 'apc' }
