@@ -1,3 +1,5 @@
+import { lastAtMost } from './bisect.js'
+
 /**
  * Growable typed arrays in fixed chunks: appending never copies what is already stored (no
  * doubling peak), and there is no 4 GiB limit. 13 bytes per line: a Float64 raw offset, a Uint32
@@ -104,15 +106,8 @@ export class LineTable {
 
   /** The line whose raw range holds byte `pos` (binary search over offsets). */
   lineAtByte(pos: number): number {
-    let lo = 0
-    let hi = this.length - 1
-    if (hi < 0) return -1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      if (this.offset(mid) <= pos) lo = mid
-      else hi = mid - 1
-    }
-    return lo
+    if (this.length === 0) return -1
+    return lastAtMost(this.length, (i) => this.offset(i), pos)
   }
 
   /** Bytes held by the table (allocated chunks). */

@@ -9,6 +9,7 @@
 import type { LogEvent, SectionKind } from '../events.js'
 import { looksLikeError, looksLikeWarning } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
+import { lastAtMost } from './bisect.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 
@@ -424,13 +425,7 @@ export class LogTree {
     for (;;) {
       this.ensure(s)
       const pref = this.pref[s]!
-      let lo = 0
-      let hi = pref.length - 2
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >>> 1
-        if (pref[mid]! <= r) lo = mid
-        else hi = mid - 1
-      }
+      const lo = lastAtMost(pref.length - 1, (i) => pref[i]!, r)
       const v = this.segA[s]![lo]!
       const rr = r - pref[lo]!
       if (v >= 0) return { line: v + rr }
@@ -464,14 +459,7 @@ export class LogTree {
     const key = this.segKey[s0]!
     const a = this.segA[s0]!
     const n = this.segN[s0]!
-    let lo = 0
-    let hi = key.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      if (key[mid]! <= line) lo = mid
-      else hi = mid - 1
-    }
-    let i = lo
+    let i = lastAtMost(key.length, (k) => key[k]!, line)
     while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
     this.ensure(s0)
     return this.contentStart(s0) + this.pref[s0]![i]! + (line - a[i]!)

@@ -5,6 +5,7 @@
 
 import { LINE_FILTER } from '../tree/lines.js'
 import type { Row, LogTree } from '../tree/tree.js'
+import { lastAtMost } from '../tree/bisect.js'
 
 export interface RowModel {
   readonly rowCount: number
@@ -73,14 +74,7 @@ export class FilterModel implements RowModel {
     // binary search by line order: headers sort at their first line
     const key = (v: number): number => (v >= 0 ? v : this.headerKey(-v))
     const target = row.line !== undefined ? row.line : this.headerKey(row.header!)
-    let lo = 0
-    let hi = this.rows.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      if (key(this.rows[mid]!) <= target) lo = mid
-      else hi = mid - 1
-    }
-    return Math.max(0, lo)
+    return lastAtMost(this.rows.length, (i) => key(this.rows[i]!), target)
   }
 
   private headerKey(s: number): number {
