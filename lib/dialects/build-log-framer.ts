@@ -344,7 +344,6 @@ export class BuildLogFramer implements TokenHandler {
     let warning = this.warning
     let escapeSince = this.escapeSinceReset
     let text = false // text since the boundary (what makes p/q/s end a line)
-    let sgr = false // kept SGR since the boundary
     let groupLf = false // an LF inside a newline group since the boundary (a CR goes back only to it)
     // Cuts since the boundary, as [start, end) pairs; committed ones are gone from the output.
     const cuts = this.cuts
@@ -383,7 +382,6 @@ export class BuildLogFramer implements TokenHandler {
           this.startLine(base + boundary, true)
           error = warning = escapeSince = false
           text = stop > boundary
-          sgr = false
           sgrCount = 0
           groupLf = false
         } else {
@@ -401,7 +399,6 @@ export class BuildLogFramer implements TokenHandler {
         if (code === LegacyCode.None) {
           escapeSince = true
           if (keepSgr && seq.isSgr()) {
-            sgr = true
             sgrs[sgrCount++] = esc
             sgrs[sgrCount++] = after
           } else {
@@ -415,7 +412,7 @@ export class BuildLogFramer implements TokenHandler {
         }
         if (code === LegacyCode.Open || code === LegacyCode.Close || code === LegacyCode.Priority) {
           // An SGR-only pending line would be carried into the next one: the ordinary path does that.
-          if (sgr && !text) break
+          if (sgrCount > 0 && !text) break
           runStart = this.commitCuts(buf, runStart, cutCount)
           cutCount = 0
           if (esc > runStart) sink.span!(buf, runStart, esc)
@@ -433,7 +430,6 @@ export class BuildLogFramer implements TokenHandler {
           this.legacyStructure(code, seq)
           boundary = after
           text = false
-          sgr = false
           sgrCount = 0
           groupLf = false
           p = after
@@ -468,15 +464,15 @@ export class BuildLogFramer implements TokenHandler {
           // A bare CR (variant C): the line restarts; its text since the boundary goes, its kept
           // SGR stays (the pen keeps its colour).
           cutCount = 0
-          let from = boundary
+          let textFrom = boundary
           for (let k = 0; k < sgrCount; k += 2) {
-            if (sgrs[k]! > from) {
-              cuts[cutCount++] = from
+            if (sgrs[k]! > textFrom) {
+              cuts[cutCount++] = textFrom
               cuts[cutCount++] = sgrs[k]!
             }
-            from = sgrs[k + 1]!
+            textFrom = sgrs[k + 1]!
           }
-          cuts[cutCount++] = from
+          cuts[cutCount++] = textFrom
           cuts[cutCount++] = cr + 1
           text = false
           escapeSince = false
