@@ -3,6 +3,7 @@ import ansiRegex from 'ansi-regex'
 import { CleanStream, LogDecoderStream, cleanBuffer, decode, type LogEvent } from '../dist/index.js'
 import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
 import { CleanWriter } from '../dist/render/clean.js'
+import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { sample } from './helpers/fixtures.js'
 import { invariantProblems } from './helpers/events.js'
 import { fuzzInput, prng, randomChunks } from './helpers/random.js'
@@ -140,6 +141,54 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
     }
   }
   t.equal(checked, inputs.length * 6, 'every input, both colour modes, three chunkings')
+})
+
+// The event decoder takes runs of plain lines as spans (BuildLogDecoder.span) instead of line by
+// line; with span hidden the framer never offers them, which gives the reference.
+class LineByLineDecoder extends BuildLogDecoder {}
+Object.defineProperty(LineByLineDecoder.prototype, 'span', { value: undefined })
+
+function decodedBy(Decoder: typeof BuildLogDecoder, input: Buffer, chunks: Buffer[] | number, prefixed: boolean): string {
+  const events: LogEvent[] = []
+  const decoder = new Decoder((e) => events.push(e), undefined, { prefixed })
+  if (typeof chunks === 'number') {
+    // Every chunk in the same Buffer object, as from a reading loop: nothing may keep it.
+    const scratch = Buffer.alloc(chunks)
+    for (let at = 0; at < input.length; at += chunks) {
+      const n = input.copy(scratch, 0, at, at + chunks)
+      decoder.write(n === chunks ? scratch : scratch.subarray(0, n))
+      scratch.fill(0x78)
+    }
+  } else for (const chunk of chunks) decoder.write(chunk)
+  decoder.end()
+  return serialise(events)
+}
+
+t.test('plain-line spans give the events of the line-by-line path', async (t) => {
+  const rnd = prng(31337)
+  const inputs: Buffer[] = []
+  for (let n = 0; n < 600; n++) inputs.push(fuzzInput(rnd, 1 + rnd(80)))
+  // Whole plain lines in runs (what spans are for), between the fuzz pieces.
+  for (let n = 0; n < 200; n++) {
+    const parts = [fuzzInput(rnd, rnd(10))]
+    for (let k = rnd(30); k > 0; k--) parts.push(Buffer.from(['plain line ' + k, 'hello> built ' + k, 'Running phase: checkPhase', '@nix {"action":"setPhase","phase":"p' + k + '"}', 'error: failed ' + k, '::group::g' + k][rnd(6)]! + '\n'))
+    parts.push(fuzzInput(rnd, rnd(10)))
+    inputs.push(Buffer.concat(parts))
+  }
+  inputs.push(sample('synthetic-legacy-stdenv-nesting.log'))
+  // A plain line longer than MAX_LINE_BYTES in one chunk: a span must not take it whole.
+  inputs.push(Buffer.concat([Buffer.from('a\n'), Buffer.alloc(1024 * 1024 + 10, 0x62), Buffer.from('\nc\n')]))
+  let checked = 0
+  for (const [n, input] of inputs.entries()) {
+    const label = `input ${n} ${JSON.stringify(input.subarray(0, 300).toString('latin1'))}`
+    for (const prefixed of [false, true]) {
+      const reference = decodedBy(LineByLineDecoder, input, [input], prefixed)
+      const results = [[input], randomChunks(rnd, input), 1 + rnd(200)].map((chunks) => decodedBy(BuildLogDecoder, input, chunks, prefixed))
+      if (results.every((r) => r === reference)) checked++
+      else t.fail(`${label}: events differ (prefixed ${prefixed})`)
+    }
+  }
+  t.equal(checked, inputs.length * 2, 'every input, plain and -L mode, whole, chunked, and chunked into one reused buffer')
 })
 
 t.test('LogDecoderStream({ batch: true }) pushes the same events, an array per chunk', async (t) => {

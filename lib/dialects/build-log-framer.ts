@@ -55,12 +55,16 @@ export interface FramerSink {
   /** An escape that is neither legacy nor kept SGR was removed at `start` (for visible placeholders). */
   removed?(kind: DroppedKind | 'csi', start: number, end: number): void
   /**
-   * The fast path, for sinks that only want bytes (the clean filter): whole plain lines —
-   * no escape, no CR — handed over as one range instead of line by line. `spanLimit` says where
+   * The fast path: whole plain lines — no escape, no CR — handed over as one range instead of
+   * line by line (the clean filter copies them, the event decoder makes their events straight
+   * from the range). `spanLimit` says where
    * the sink needs lines again (a line that may be `@nix`, a CI marker, BEL …). A sink with
-   * spans gets diagnostics without line and column (0): the framer stops counting lines.
+   * spans gets diagnostics without line and column (0): the framer stops counting lines, unless
+   * `span` returns how many lines it took. A span of whole lines starts only where the framer's
+   * state is that of a fresh line after an LF (atFreshLine()), so each of its lines is plain text
+   * the sink would otherwise get from line() with default flags.
    */
-  span?(buf: Uint8Array, start: number, end: number): void
+  span?(buf: Uint8Array, start: number, end: number, base: number): number | void
   spanLimit?(buf: Uint8Array, from: number, end: number, base: number): number
   /**
    * With `span`: the sink wants only the output bytes of ordinary lines, so the framer may also run
@@ -180,10 +184,15 @@ export class BuildLogFramer implements TokenHandler {
           continue
         }
       }
-      if (this.spans && this.atFreshLine()) {
+      // A span's first line must start its raw line too: an escape before it belongs to it.
+      if (this.spans && this.atFreshLine() && this.lineOffset === base + i) {
         const spanEnd = this.plainSpanEnd(buf, i, end, base)
         if (spanEnd > i) {
-          this.sink.span!(buf, i, spanEnd)
+          const lines = this.sink.span!(buf, i, spanEnd, base)
+          if (typeof lines === 'number') {
+            this.lineFeeds += lines
+            this.lastLineFeed = base + spanEnd - 1
+          }
           this.startLine(base + spanEnd, true)
           i = spanEnd
           continue
@@ -306,9 +315,23 @@ export class BuildLogFramer implements TokenHandler {
     return !this.direct && this.buffer.length === 0 && !this.pendingCr && !this.hadCarriageReset
   }
 
-  /** A line boundary outside a newline group, where the plain span path can start. */
+  /**
+   * Where the plain span path can start: nothing pending, and every bit of per-line state as
+   * startLine() leaves it after an LF — not after a line an escape ended, not where a head, a
+   * priority, an e/w flag, a removed escape or a newline group is waiting for the next text.
+   */
   private atFreshLine(): boolean {
-    return !this.ignoreLf && this.atLineBoundary()
+    return (
+      this.atLineBoundary() &&
+      !this.ignoreLf &&
+      this.atLineStart &&
+      !this.escapeSinceReset &&
+      !this.inHeader &&
+      this.priority === 1 &&
+      !this.error &&
+      !this.warning &&
+      this.buffer.removed.length === 0
+    )
   }
 
   /** End (after its LF) of the longest run of whole lines from `from` that the sink takes as bytes. */
@@ -375,7 +398,7 @@ export class BuildLogFramer implements TokenHandler {
         const lf = ignoreLf ? -1 : buf[stop - 1] === LF ? stop - 1 : buf.lastIndexOf(LF, stop - 1)
         if (lf >= p) {
           // Lines ended: commit them (their cuts leave the output), and a fresh line starts.
-          runStart = this.commitCuts(buf, runStart, cutCount)
+          runStart = this.commitCuts(buf, runStart, cutCount, base)
           cutCount = 0
           boundary = lf + 1
           this.ignoreLf = ignoreLf
@@ -413,9 +436,9 @@ export class BuildLogFramer implements TokenHandler {
         if (code === LegacyCode.Open || code === LegacyCode.Close || code === LegacyCode.Priority) {
           // An SGR-only pending line would be carried into the next one: the ordinary path does that.
           if (sgrCount > 0 && !text) break
-          runStart = this.commitCuts(buf, runStart, cutCount)
+          runStart = this.commitCuts(buf, runStart, cutCount, base)
           cutCount = 0
-          if (esc > runStart) sink.span!(buf, runStart, esc)
+          if (esc > runStart) sink.span!(buf, runStart, esc, base)
           runStart = after
           this.ignoreLf = ignoreLf
           if (text) {
@@ -488,7 +511,7 @@ export class BuildLogFramer implements TokenHandler {
       }
       break
     }
-    if (boundary > runStart) sink.span!(buf, runStart, boundary)
+    if (boundary > runStart) sink.span!(buf, runStart, boundary, base)
     return boundary
   }
 
@@ -509,10 +532,10 @@ export class BuildLogFramer implements TokenHandler {
   }
 
   /** Hands the sink the kept bytes from `runStart` up to each of the first `count` cuts; returns where the kept run now starts. */
-  private commitCuts(buf: Uint8Array, runStart: number, count: number): number {
+  private commitCuts(buf: Uint8Array, runStart: number, count: number, base: number): number {
     const cuts = this.cuts
     for (let k = 0; k < count; k += 2) {
-      if (cuts[k]! > runStart) this.sink.span!(buf, runStart, cuts[k]!)
+      if (cuts[k]! > runStart) this.sink.span!(buf, runStart, cuts[k]!, base)
       runStart = cuts[k + 1]!
     }
     return runStart

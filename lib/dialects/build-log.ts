@@ -1,8 +1,9 @@
-import type { EventSink, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
+import type { EventSink, LineEnd, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
+import { TextCopier } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
 import { hasCiMarkerPrefix, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
-import { textWithoutSgr } from './line-buffer.js'
+import { MAX_LINE_BYTES, textWithoutSgr } from './line-buffer.js'
 import { drvDisplayName, failedDrvs } from './drv-name.js'
 import { classifyNixLine, isNixCandidate, type NixLine } from './nix-line.js'
 
@@ -10,6 +11,7 @@ import { classifyNixLine, isNixCandidate, type NixLine } from './nix-line.js'
 const LEVEL_ERROR = 0
 const LEVEL_WARN = 1
 
+const LF = 0x0a
 const RUNNING_PHASE = 'Running phase: '
 /** Bytes of a derivation name (`[A-Za-z0-9+._?=-]`), the first not `.` or `-`. */
 const NAME_BYTE = new Uint8Array(256)
@@ -133,6 +135,7 @@ export class BuildLogDecoder implements FramerSink {
   private readonly builds = new Map<string, Scope>()
   private readonly failedBuilds = new Set<number>()
   private lastPrefix = { name: '', length: -1, bytes: Buffer.alloc(0) }
+  private readonly spanText = new TextCopier()
   /** A `setPhase` was handled (spec §1 `hasPhases`). */
   hasPhases = false
   /** A legacy nesting code was seen (spec §1 `hasLegacy`). */
@@ -169,7 +172,7 @@ export class BuildLogDecoder implements FramerSink {
   line(view: LineView): void {
     if (view.atLineStart && isNixCandidate(view.buf, view.start, view.end)) {
       const message = classifyNixLine(view.buf, view.start, view.end)
-      if (message !== null) return this.nixLine(message, view)
+      if (message !== null) return this.nixLine(message, view.offset, view.rawEnd, view.ended)
     }
     const { text, styles, removed } = lineContent(view)
     const head = view.beforeCr ?? text
@@ -192,9 +195,68 @@ export class BuildLogDecoder implements FramerSink {
     }
     if (styles) event.styles = styles
     if (removed) event.removed = removed
+    this.textLine(event)
+  }
+
+  /**
+   * Whole plain lines (no escape, no CR) as one range: each is exactly what line() would get for
+   * it with the framer's state at a fresh line (no head, priority 1, no e/w flag, at a line start),
+   * so it goes the same way, without the framer's per-line bookkeeping. Returns the line count,
+   * which keeps the framer's diagnostic positions right.
+   */
+  span(buf: Uint8Array, start: number, end: number, base: number): number {
+    const bytes = buf as Buffer
+    this.spanText.reset()
+    let lines = 0
+    let at = start
+    while (at < end) {
+      const lf = bytes.indexOf(LF, at) // a span ends after an LF
+      lines++
+      const offset = base + at
+      const rawEnd = base + lf + 1
+      const from = at
+      at = lf + 1
+      if (isNixCandidate(bytes, from, lf)) {
+        const message = classifyNixLine(bytes, from, lf)
+        if (message !== null) {
+          this.nixLine(message, offset, rawEnd, 'lf')
+          continue
+        }
+      }
+      if (hasCiMarkerPrefix(bytes, from, lf)) {
+        const marker = matchCiMarker(bytes.toString('utf8', from, lf), null)
+        if (marker) {
+          this.ciMarker(marker, offset)
+          continue
+        }
+      }
+      this.textLine({
+        type: 'line',
+        index: 0,
+        section: 0,
+        text: this.spanText.copy(bytes, from, lf, end),
+        head: false,
+        priority: 1,
+        error: false,
+        warning: false,
+        offset,
+        end: rawEnd,
+        ended: 'lf',
+      })
+    }
+    return lines
+  }
+
+  /** Any line may come as part of a span, but none the framer would split. */
+  spanLimit(_buf: Uint8Array, from: number, end: number): number {
+    return Math.min(end, from + MAX_LINE_BYTES)
+  }
+
+  /** A line of ordinary text: demultiplexed (`-L`), held back (`Running phase:`) or emitted. */
+  private textLine(event: LineEvent): void {
     if (this.prefixed && this.buildLine(event)) return
     this.releaseHeader()
-    if (!view.head && startsWithRunningPhase(text)) {
+    if (!event.head && startsWithRunningPhase(event.text)) {
       this.heldHeader = event
       return
     }
@@ -219,10 +281,10 @@ export class BuildLogDecoder implements FramerSink {
 
   // --- dialect ---
 
-  private nixLine(message: NixLine, view: LineView): void {
+  private nixLine(message: NixLine, offset: number, end: number, ended: LineEnd): void {
     if (message.kind === 'setPhase') {
       this.hasPhases = true
-      this.phase(this.root, message.phase, view.offset)
+      this.phase(this.root, message.phase, offset)
     } else if (message.kind === 'msg') {
       this.releaseHeader()
       this.emitLine(
@@ -235,9 +297,9 @@ export class BuildLogDecoder implements FramerSink {
           priority: 1,
           error: message.level === LEVEL_ERROR,
           warning: message.level === LEVEL_WARN,
-          offset: view.offset,
-          end: view.rawEnd,
-          ended: view.ended,
+          offset,
+          end,
+          ended,
           level: message.level,
         },
         this.root,
