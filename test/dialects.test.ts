@@ -101,6 +101,21 @@ t.test('nix build -L output: one section per build, interleaved lines stay in or
   t.same(brief(events('hello> x\n', 'build')), ['line 0 "hello> x"'], '--dialect build turns demultiplexing off')
 })
 
+t.test('nix build -L: styles and removed escapes inside the prefix', async (t) => {
+  const lines = events('\x1b[2mgo> \x1b[33mwarm\x1b[0m\n\x1b[1mgo\x1b[K> \x1b[2Kx\x1b[m\n\x1b[2mgo> \x1b[0mplain\n', 'prefixed').filter((e) => e.type === 'line')
+  t.same(
+    lines.map((e) => e.type === 'line' && [e.text.toString(), e.styles ?? null, e.removed ?? null]),
+    [
+      ['warm', [{ at: 0, params: '33' }, { at: 4, params: '0' }], null],
+      // bold set inside the prefix is still in force where the text starts; the ESC[K inside the
+      // prefix goes with it, the ESC[2K after it stays, at text position 0
+      ['x', [{ at: 0, params: '1' }, { at: 1, params: '' }], [0]],
+      ['plain', null, null],
+    ],
+    'the style in force where the text starts is kept at 0, a reset is not; the rest shift back',
+  )
+})
+
 t.test('events do not depend on chunking (every split of a mixed log)', async (t) => {
   const input = Buffer.from('pre\nRunning phase: buildPhase\n@nix {"action":"setPhase","phase":"buildPhase"}\n::group::G\r\n\x1b[pH\nx\x1b[31my\x1b[0m\r\n::endgroup::\n\x1b[0Ksection_start:1:s\r\x1b[0KS\nz\n\x1b[0Ksection_end:2:s\r\x1b[0K\n', 'latin1')
   const serialise = (ev: unknown) => JSON.stringify(ev)

@@ -1,9 +1,9 @@
 import type { EventSink, LineEnd, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
-import { TextCopier } from '../bytes.js'
+import { copyBytes, copyRange, TextCopier } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
 import { hasCiMarkerPrefix, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
-import { MAX_LINE_BYTES, textWithoutSgr } from './line-buffer.js'
+import { MAX_LINE_BYTES } from './line-buffer.js'
 import { drvDisplayName, failedDrvs } from './drv-name.js'
 import { classifyNixLine, isNixCandidate, type NixLine } from './nix-line.js'
 
@@ -17,19 +17,19 @@ const RUNNING_PHASE = 'Running phase: '
 const NAME_BYTE = new Uint8Array(256)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+._?=-') NAME_BYTE[c.charCodeAt(0)] = 1
 
-function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false
+function sameBytes(a: Uint8Array, start: number, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[start + i] !== b[i]) return false
   return true
 }
 
 /** `nix build -L` prefixes: a derivation name, `> `, then the builder's line. The name's length, or -1. */
-export function prefixNameLength(text: Uint8Array): number {
-  const first = text[0]
-  if (first === undefined || NAME_BYTE[first] === 0 || first === 0x2e || first === 0x2d) return -1
-  const max = Math.min(text.length - 1, 256)
-  for (let i = 1; i < max; i++) {
+export function prefixNameLength(text: Uint8Array, start = 0, end = text.length): number {
+  const first = text[start]
+  if (start >= end || first === undefined || NAME_BYTE[first] === 0 || first === 0x2e || first === 0x2d) return -1
+  const max = Math.min(end - 1, start + 256)
+  for (let i = start + 1; i < max; i++) {
     const b = text[i]!
-    if (b === 0x3e) return text[i + 1] === 0x20 ? i : -1
+    if (b === 0x3e) return text[i + 1] === 0x20 ? i - start : -1
     if (NAME_BYTE[b] === 0) return -1
   }
   return -1
@@ -69,22 +69,54 @@ function removedPositions(view: LineView): number[] {
   return out
 }
 
-/** Copies a line's text without its inline SGR sequences, and lists those as style marks. */
-export function lineContent(view: LineView): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
+/** Parameter strings of SGR sequences one or two bytes long ("0", "31", "2"), made once each. */
+const SHORT_PARAMS: (string | undefined)[] = []
+
+/** The parameter bytes of the SGR sequence buf[start, end) (`ESC [ params m`) as text. */
+function sgrParams(buf: Buffer, start: number, end: number): string {
+  const n = end - start - 3
+  if (n === 0) return ''
+  if (n > 2) return buf.toString('latin1', start + 2, end - 1)
+  const key = n === 1 ? buf[start + 2]! : 256 + ((buf[start + 2]! << 8) | buf[start + 3]!)
+  return (SHORT_PARAMS[key] ??= buf.toString('latin1', start + 2, end - 1))
+}
+
+/**
+ * Copies a line's text without its inline SGR sequences, and lists those as style marks. With
+ * `skip`, the first `skip` text bytes (a `name> ` prefix) are left out: the styles set inside them
+ * collapse to the one in force where the kept text starts (Nix dims the prefix and resets after
+ * it, so usually none), and the rest move back by `skip`.
+ */
+export function lineContent(view: LineView, skip = 0): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
   const buf = view.buf as Buffer
-  const text = textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength)
-  const removed = view.removed.length > 0 ? removedPositions(view) : undefined
-  if (view.sgr.length === 0) return removed ? { text, styles: undefined, removed } : { text, styles: undefined }
-  const styles: StyleMark[] = []
-  let at = 0
-  let cursor = view.start
-  for (let k = 0; k < view.sgr.length; k += 2) {
-    const s = view.sgr.data[k]!
-    at += s - cursor
-    styles.push({ at, params: buf.toString('latin1', s + 2, view.sgr.data[k + 1]! - 1) })
-    cursor = view.sgr.data[k + 1]!
+  const sgr = view.sgr
+  let text: Buffer
+  let styles: StyleMark[] | undefined
+  if (sgr.length === 0) {
+    text = copyRange(buf, view.start + skip, view.end)
+  } else {
+    text = Buffer.allocUnsafe(view.textLength - skip)
+    let written = 0
+    let at = 0 // text bytes before `cursor`
+    let cursor = view.start
+    let carried: string | undefined
+    for (let k = 0; k <= sgr.length; k += 2) {
+      const stop = k < sgr.length ? sgr.data[k]! : view.end
+      const n = stop - cursor
+      if (at + n > skip) written += copyBytes(buf, at >= skip ? cursor : cursor + skip - at, stop, text, written)
+      at += n
+      if (k === sgr.length) break
+      const params = sgrParams(buf, stop, sgr.data[k + 1]!)
+      if (skip > 0 && at <= skip) carried = params
+      else (styles ??= []).push({ at: at - skip, params })
+      cursor = sgr.data[k + 1]!
+    }
+    if (carried !== undefined && carried !== '0' && carried !== '') (styles ??= []).unshift({ at: 0, params: carried })
   }
-  return removed ? { text, styles, removed } : { text, styles }
+  if (view.removed.length === 0) return { text, styles }
+  let removed = removedPositions(view)
+  if (skip > 0) removed = removed.filter((at) => at >= skip).map((at) => at - skip)
+  return removed.length > 0 ? { text, styles, removed } : { text, styles }
 }
 
 const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
@@ -92,28 +124,6 @@ const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
 function startsWithRunningPhase(text: Buffer): boolean {
   if (text.length <= RUNNING_PHASE_BYTES.length || text[0] !== 0x52 /* R */) return false
   return text.compare(RUNNING_PHASE_BYTES, 0, RUNNING_PHASE_BYTES.length, 0, RUNNING_PHASE_BYTES.length) === 0
-}
-
-/** Removes the first `n` text bytes of a line and shifts its style marks. */
-function dropPrefix(event: LineEvent, n: number): void {
-  event.text = event.text.subarray(n)
-  if (event.styles) {
-    let last: StyleMark | undefined
-    const kept: StyleMark[] = []
-    for (const s of event.styles) {
-      if (s.at <= n) last = { at: 0, params: s.params }
-      else kept.push({ at: s.at - n, params: s.params })
-    }
-    // Nix dims the prefix and resets after it; keep only the state in force where the text starts.
-    if (last && last.params !== '0' && last.params !== '') kept.unshift(last)
-    if (kept.length > 0) event.styles = kept
-    else delete event.styles
-  }
-  if (event.removed) {
-    const removed = event.removed.filter((at) => at >= n).map((at) => at - n)
-    if (removed.length > 0) event.removed = removed
-    else delete event.removed
-  }
 }
 
 /**
@@ -174,10 +184,14 @@ export class BuildLogDecoder implements FramerSink {
       const message = classifyNixLine(view.buf, view.start, view.end)
       if (message !== null) return this.nixLine(message, view.offset, view.rawEnd, view.ended)
     }
-    const { text, styles, removed } = lineContent(view)
-    const head = view.beforeCr ?? text
-    if (hasCiMarkerPrefix(head, 0, head.length)) {
-      const marker = matchCiMarker(text.toString('utf8'), view.beforeCr ? view.beforeCr.toString('utf8') : null)
+    // A `name> ` prefix is found on the first text bytes, so the text is copied once, without it.
+    const prefix = this.prefixed ? this.prefixOf(view) : -1
+    const { text, styles, removed } = lineContent(view, prefix >= 0 ? prefix + 2 : 0)
+    // A name never starts like a CI marker (`:`, `#`, `_` and `[` are not name bytes).
+    const ciHead = view.beforeCr ?? (prefix >= 0 ? null : text)
+    if (ciHead !== null && hasCiMarkerPrefix(ciHead, 0, ciHead.length)) {
+      const whole = prefix >= 0 ? lineContent(view).text : text
+      const marker = matchCiMarker(whole.toString('utf8'), view.beforeCr ? view.beforeCr.toString('utf8') : null)
       if (marker) return this.ciMarker(marker, view.offset)
     }
     const event: LineEvent = {
@@ -195,7 +209,26 @@ export class BuildLogDecoder implements FramerSink {
     }
     if (styles) event.styles = styles
     if (removed) event.removed = removed
-    this.textLine(event)
+    if (prefix >= 0) this.buildLine(event, this.head, 0, prefix)
+    else this.textLine(event)
+  }
+
+  /** The first text bytes of a line (inline SGR skipped), enough for any `name> ` prefix. */
+  private readonly head = Buffer.alloc(258)
+
+  /** The length of the line's `name> ` prefix, or -1; leaves the line's first text bytes in `head`. */
+  private prefixOf(view: LineView): number {
+    const buf = view.buf
+    const marks = view.sgr.data
+    const head = this.head
+    let n = 0
+    let at = view.start
+    for (let k = 0; k <= view.sgr.length && n < head.length; k += 2) {
+      const stop = k < view.sgr.length ? marks[k]! : view.end
+      while (at < stop && n < head.length) head[n++] = buf[at++]!
+      if (k < view.sgr.length) at = marks[k + 1]!
+    }
+    return prefixNameLength(head, 0, n)
   }
 
   /**
@@ -230,11 +263,12 @@ export class BuildLogDecoder implements FramerSink {
           continue
         }
       }
-      this.textLine({
+      const prefix = this.prefixed ? prefixNameLength(bytes, from, lf) : -1
+      const event: LineEvent = {
         type: 'line',
         index: 0,
         section: 0,
-        text: this.spanText.copy(bytes, from, lf, end),
+        text: this.spanText.copy(bytes, prefix >= 0 ? from + prefix + 2 : from, lf, end),
         head: false,
         priority: 1,
         error: false,
@@ -242,7 +276,9 @@ export class BuildLogDecoder implements FramerSink {
         offset,
         end: rawEnd,
         ended: 'lf',
-      })
+      }
+      if (prefix >= 0) this.buildLine(event, bytes, from, prefix)
+      else this.textLine(event)
     }
     return lines
   }
@@ -252,9 +288,9 @@ export class BuildLogDecoder implements FramerSink {
     return Math.min(end, from + MAX_LINE_BYTES)
   }
 
-  /** A line of ordinary text: demultiplexed (`-L`), held back (`Running phase:`) or emitted. */
+  /** A line of ordinary text (no `name> ` prefix): held back (`Running phase:`) or emitted. */
   private textLine(event: LineEvent): void {
-    if (this.prefixed && this.buildLine(event)) return
+    if (this.prefixed) this.noteFailedBuilds(event)
     this.releaseHeader()
     if (!event.head && startsWithRunningPhase(event.text)) {
       this.heldHeader = event
@@ -332,33 +368,34 @@ export class BuildLogDecoder implements FramerSink {
     this.closeSection(this.root, id, offset)
   }
 
-  /** `nix build -L`: route a `name> ` line into its build's section. */
-  private buildLine(event: LineEvent): boolean {
-    const text = event.text
-    const length = prefixNameLength(text)
-    if (length < 0) {
-      if (text.indexOf('builder for') !== -1 || text.indexOf('Cannot build') !== -1) {
-        for (const drv of failedDrvs(text.toString('utf8'))) this.markFailed(drvDisplayName(drv), event.offset)
-      }
-      return false
-    }
+  /**
+   * `nix build -L`: a line whose text (already without its prefix) goes to the build named by the
+   * `length` bytes at names[start].
+   */
+  private buildLine(event: LineEvent, names: Uint8Array, start: number, length: number): void {
     this.releaseHeader()
     // Consecutive lines mostly come from the same build: reuse its name instead of a new string.
     const last = this.lastPrefix
-    const name = last.length === length && sameBytes(text, last.bytes, length) ? last.name : text.toString('latin1', 0, length)
+    const name = last.length === length && sameBytes(names, start, last.bytes, length) ? last.name : Buffer.from(names.buffer, names.byteOffset + start, length).toString('latin1')
     if (name !== last.name) this.lastPrefix = { name, length, bytes: Buffer.from(name, 'latin1') }
     let scope = this.builds.get(name)
     if (!scope || !this.openIds.has(scope.base)) {
       scope = this.openBuild(name, event.offset)
       this.builds.set(name, scope)
     }
-    dropPrefix(event, length + 2)
     if (startsWithRunningPhase(event.text)) {
       this.phase(scope, event.text.toString('utf8', RUNNING_PHASE.length), event.offset)
       event.head = true
     }
     this.emitLine(event, scope)
-    return true
+  }
+
+  /** Nix's own lines about failed builds mark those builds' sections. */
+  private noteFailedBuilds(event: LineEvent): void {
+    const text = event.text
+    if (text.indexOf('builder for') !== -1 || text.indexOf('Cannot build') !== -1) {
+      for (const drv of failedDrvs(text.toString('utf8'))) this.markFailed(drvDisplayName(drv), event.offset)
+    }
   }
 
   /** A build is its own scope: it lives beside the root's sections, not inside their stack. */
