@@ -1,7 +1,7 @@
 /**
  * The section tree of one log and its fold state. Lines live in a LineTable (13 bytes each);
  * sections in plain arrays (one entry per section). Each section's content is a list of segments:
- * runs of consecutive direct lines and child sections, in order. The visible-row mapping keeps a
+ * runs of consecutive direct lines and child sections, in order (segments.ts). The visible-row mapping keeps a
  * prefix array per section over its segments' visible sizes, recomputed lazily for sections marked
  * dirty, so a toggle costs O(depth · segments of the ancestors) and zR/zM cost O(sections).
  */
@@ -10,6 +10,7 @@ import type { LogEvent, SectionKind } from '../events.js'
 import { looksLikeError, looksLikeWarning } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
 import { lastAtMost } from './bisect.js'
+import { SegmentStore } from './segments.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 
@@ -71,10 +72,7 @@ export type Row = { header: number; line?: undefined } | { line: number; header?
 export class LogTree {
   readonly lines = new LineTable()
   readonly sections: Section[] = []
-  // segments, per section: key = first line index; a >= 0 line run start, a < 0 child -a; n = run length
-  private readonly segA: number[][] = []
-  private readonly segN: number[][] = []
-  private readonly segKey: number[][] = []
+  private readonly segments = new SegmentStore()
   private readonly segIdx: number[] = [] // index of a section's segment in its parent
   private readonly pref: Array<number[] | null> = [] // allocated when first needed
   private readonly dirty: boolean[] = [] // pref is stale
@@ -111,17 +109,15 @@ export class LogTree {
       firstLine: offsetLine, lastLine: offsetLine - 1, lines: 0, errors: 0, warnings: 0, firstError: -1,
       status: 'open', hits: 0, failedBelow: false,
     })
-    this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push(null)
+    this.segments.addSection(offsetLine)
+    this.pref.push(null)
     this.dirty.push(true)
     this.size.push(1); this.sizeOk.push(0); this.direct.push(0); this.parentOf.push(parent)
     this.bad.push(0); this.manualFlag.push(0)
     this.open.push(false)
     this.segIdx.push(-1)
     if (parent >= 0) {
-      this.segIdx[id] = this.segA[parent]!.length
-      this.segA[parent]!.push(-id)
-      this.segN[parent]!.push(0)
-      this.segKey[parent]!.push(offsetLine)
+      this.segIdx[id] = this.segments.appendChild(parent, id)
       this.markDirty(parent)
     }
     return id
@@ -212,7 +208,7 @@ export class LogTree {
         sec.title = text.length > 300 ? text.slice(0, 300) : text
       }
       sec.firstLine = i
-      this.segKey[sec.parent]![this.segIdx[s]!] = i
+      this.segments.setFirstLine(s, sec.parent, i)
     } else {
       this.extendRun(s, i, 1)
     }
@@ -248,13 +244,7 @@ export class LogTree {
 
   private extendRun(s: number, i: number, count: number): void {
     const sec = this.sections[s]!
-    const a = this.segA[s]!
-    const last = a.length - 1
-    const n = this.segN[s]!
-    if (last >= 0 && a[last]! >= 0 && a[last]! + n[last]! === i) n[last]! += count
-    else {
-      a.push(i); n.push(count); this.segKey[s]!.push(i)
-    }
+    this.segments.addLines(s, i, count)
     this.direct[s]! += count
     if (sec.lastLine < sec.firstLine) sec.firstLine = i
     this.markDirty(s)
@@ -303,15 +293,14 @@ export class LogTree {
 
   private ensure(s: number): void {
     if (!this.dirty[s]) return
-    const a = this.segA[s]!
-    const n = this.segN[s]!
+    const { count, start, length } = this.segments.view(s)
     const pref = (this.pref[s] ??= [])
-    pref.length = a.length + 1
+    pref.length = count + 1
     let sum = 0
     pref[0] = 0
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i]!
-      sum += v >= 0 ? n[i]! : this.sizeOf(-v)
+    for (let i = 0; i < count; i++) {
+      const v = start[i]!
+      sum += v >= 0 ? length[i]! : this.sizeOf(-v)
       pref[i + 1] = sum
     }
     this.dirty[s] = false
@@ -426,7 +415,7 @@ export class LogTree {
       this.ensure(s)
       const pref = this.pref[s]!
       const lo = lastAtMost(pref.length - 1, (i) => pref[i]!, r)
-      const v = this.segA[s]![lo]!
+      const v = this.segments.view(s).start[lo]!
       const rr = r - pref[lo]!
       if (v >= 0) return { line: v + rr }
       if (rr === 0) return { header: -v }
@@ -456,10 +445,8 @@ export class LogTree {
     for (let p = sec.head === line ? sec.parent : s0; p > 0; p = this.sections[p]!.parent) if (!this.open[p]) visibleHeader = p
     if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
     if (sec.head === line) return this.rowOfHeader(s0)
-    const key = this.segKey[s0]!
-    const a = this.segA[s0]!
-    const n = this.segN[s0]!
-    let i = lastAtMost(key.length, (k) => key[k]!, line)
+    const { count, key, start: a, length: n } = this.segments.view(s0)
+    let i = lastAtMost(count, (k) => key[k]!, line)
     while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
     this.ensure(s0)
     return this.contentStart(s0) + this.pref[s0]![i]! + (line - a[i]!)
@@ -479,19 +466,16 @@ export class LogTree {
 
   /** Whether a section has child sections. */
   hasChildren(s: number): boolean {
-    for (const v of this.segA[s]!) if (v < 0) return true
-    return false
+    return this.segments.hasChildren(s)
   }
 
   /** Direct child sections, in order. */
   children(s: number): number[] {
-    return this.segA[s]!.filter((v) => v < 0).map((v) => -v)
+    return this.segments.children(s)
   }
 
   /** Approximate bytes held by the index. */
   get byteSize(): number {
-    let segs = 0
-    for (const a of this.segA) segs += a.length
-    return this.lines.byteSize + this.sections.length * 200 + segs * 32
+    return this.lines.byteSize + this.sections.length * 200 + this.segments.byteSize
   }
 }
