@@ -46,19 +46,22 @@ export interface Section {
  * to a Map.
  */
 class IdMap {
-  private readonly dense: number[] = []
+  private dense = new Int32Array(1024).fill(-1)
   private readonly sparse = new Map<number, number>()
   get(id: number): number | undefined {
     if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
-      const v = this.dense[id]
-      return v === undefined || v < 0 ? undefined : v
+      const v = id < this.dense.length ? this.dense[id]! : -1
+      return v < 0 ? undefined : v
     }
     return this.sparse.get(id)
   }
   set(id: number, s: number): void {
     if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
-      // keep the array packed: fill any gap (ids usually arrive in order)
-      while (this.dense.length < id) this.dense.push(-1)
+      if (id >= this.dense.length) {
+        const grown = new Int32Array(Math.min(DENSE_IDS, Math.max(id + 1, this.dense.length * 2))).fill(-1)
+        grown.set(this.dense)
+        this.dense = grown
+      }
       this.dense[id] = s
     } else this.sparse.set(id, s)
   }
@@ -73,17 +76,19 @@ export class LogTree {
   readonly lines = new LineTable()
   readonly sections: Section[] = []
   private readonly segments = new SegmentStore()
-  private readonly segIdx: number[] = [] // index of a section's segment in its parent
-  private readonly pref: Array<number[] | null> = [] // allocated when first needed
-  private readonly dirty: boolean[] = [] // pref is stale
+  // Per section, in typed arrays that double as sections are added (a push onto each of ten large
+  // JS arrays cost more than the rest of a section). Fold commands read these for every section.
+  private capacity = 1024
+  private segIdx = new Float64Array(this.capacity) // index of a section's segment in its parent
+  private readonly pref: Array<number[] | undefined> = [] // allocated when first needed
+  private dirty = new Uint8Array(this.capacity) // 1: pref is stale
   // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
-  private readonly size: number[] = []
-  private readonly sizeOk: number[] = []
-  private readonly direct: number[] = [] // content lines directly in a section (its runs)
-  private readonly parentOf: number[] = []
-  // per section, flat (fold commands read these for every section; Section objects are scattered)
-  private readonly bad: number[] = [] // 1: errors > 0 or failedBelow (the failure-aware default opens it)
-  private readonly manualFlag: number[] = [] // 1: the user toggled it; automatic folding leaves it alone
+  private size = new Float64Array(this.capacity)
+  private sizeOk = new Uint8Array(this.capacity)
+  private direct = new Float64Array(this.capacity) // content lines directly in a section (its runs)
+  private parentOf = new Int32Array(this.capacity)
+  private bad = new Uint8Array(this.capacity) // 1: errors > 0 or failedBelow (the failure-aware default opens it)
+  private manualFlag = new Uint8Array(this.capacity) // 1: the user toggled it; automatic folding leaves it alone
   readonly open: boolean[] = []
   private readonly stack: number[] = [0]
   private readonly byDecoderId = new IdMap()
@@ -110,17 +115,35 @@ export class LogTree {
       status: 'open', hits: 0, failedBelow: false,
     })
     this.segments.addSection(offsetLine)
-    this.pref.push(null)
-    this.dirty.push(true)
-    this.size.push(1); this.sizeOk.push(0); this.direct.push(0); this.parentOf.push(parent)
-    this.bad.push(0); this.manualFlag.push(0)
+    if (id === this.capacity) this.growColumns()
+    this.dirty[id] = 1
+    this.size[id] = 1
+    this.parentOf[id] = parent
     this.open.push(false)
-    this.segIdx.push(-1)
+    this.segIdx[id] = -1
     if (parent >= 0) {
       this.segIdx[id] = this.segments.appendChild(parent, id)
       this.markDirty(parent)
     }
     return id
+  }
+
+  private growColumns(): void {
+    const n = this.capacity * 2
+    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n)
+      b.set(a)
+      return b
+    }
+    this.segIdx = grow(this.segIdx, (k) => new Float64Array(k))
+    this.dirty = grow(this.dirty, (k) => new Uint8Array(k))
+    this.size = grow(this.size, (k) => new Float64Array(k))
+    this.sizeOk = grow(this.sizeOk, (k) => new Uint8Array(k))
+    this.direct = grow(this.direct, (k) => new Float64Array(k))
+    this.parentOf = grow(this.parentOf, (k) => new Int32Array(k))
+    this.bad = grow(this.bad, (k) => new Uint8Array(k))
+    this.manualFlag = grow(this.manualFlag, (k) => new Uint8Array(k))
+    this.capacity = n
   }
 
   get current(): number {
@@ -278,21 +301,21 @@ export class LogTree {
    * those of its open children), or it is closed and its parent does not depend on its content.
    */
   private markDirty(s: number): void {
-    for (let p = s; p >= 0 && (this.sizeOk[p] === 1 || !this.dirty[p]); p = this.parentOf[p]!) {
-      this.dirty[p] = true
+    for (let p = s; p >= 0 && (this.sizeOk[p] === 1 || this.dirty[p] === 0); p = this.parentOf[p]!) {
+      this.dirty[p] = 1
       this.sizeOk[p] = 0
     }
   }
 
   private markDirtyAll(s: number): void {
     for (let p = s; p >= 0; p = this.parentOf[p]!) {
-      this.dirty[p] = true
+      this.dirty[p] = 1
       this.sizeOk[p] = 0
     }
   }
 
   private ensure(s: number): void {
-    if (!this.dirty[s]) return
+    if (this.dirty[s] === 0) return
     const { count, start, length } = this.segments.view(s)
     const pref = (this.pref[s] ??= [])
     pref.length = count + 1
@@ -303,7 +326,7 @@ export class LogTree {
       sum += v >= 0 ? length[i]! : this.sizeOf(-v)
       pref[i + 1] = sum
     }
-    this.dirty[s] = false
+    this.dirty[s] = 0
     this.size[s] = (s === 0 ? 0 : 1) + sum
     this.sizeOk[s] = 1
   }
@@ -324,7 +347,7 @@ export class LogTree {
     const below = new Float64Array(count) // rows of the children, summed into the parent
     const open = this.open
     for (let s = count - 1; s >= 0; s--) {
-      this.dirty[s] = true
+      this.dirty[s] = 1
       const p = this.parentOf[s]!
       if (s !== 0 && !open[s]) {
         this.sizeOk[s] = 0
