@@ -10,6 +10,8 @@ import t from 'tap'
 import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { DecodeContext } from '../dist/dialects/context.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
+import { SCAN_NEEDLES, SEVERITY_NEEDLES, holdsNeedle } from '../dist/tree/severity-filter.js'
+import { looksLikeError, looksLikeWarning } from '../dist/tree/severity.js'
 import { LogTree } from '../dist/tree/tree.js'
 
 const E = '\x1b'
@@ -128,4 +130,24 @@ t.test('the comparison sees a difference when there is one', async (t) => {
   t.not(difference(a, b), '')
   const c = eventTree(Buffer.from(`${E}[pbuildin\nerror: x\n${E}[q${E}[pnext\nline\n${E}[q`))
   t.not(difference(fastTree(Buffer.from(`${E}[pbuilding\nerror: x\n${E}[q${E}[pnext\nline\n${E}[q`), next), c), '')
+})
+
+t.test('severity pre-filter: every line a rule flags holds a scan needle; the walk finds what indexOf finds', async (t) => {
+  const next = random(99)
+  const fragments = ['error', 'rror', 'Error', 'ERROR', 'RROR', 'FAIL', 'FAI', ' *** ', '***', '**', 'LaTeX Error', 'warning', 'arning', 'WARNING', 'WARN', 'WAR', '[WARN]', '[ERROR]', 'BUILD FAILED', 'FAILURE', ': ', ' ', 'e', 'r', 'w', 'x', 'fatal ', '\n']
+  let flagged = 0
+  for (let k = 0; k < 20000; k++) {
+    let s = ''
+    for (let n = Math.floor(next() * 6); n >= 0; n--) s += fragments[Math.floor(next() * fragments.length)]
+    const b = Buffer.from(`..${s}..`, 'latin1')
+    const expected = SCAN_NEEDLES.some((n) => s.includes(n))
+    if (holdsNeedle(b, 2, b.length - 2) !== expected) return t.fail(`holdsNeedle(${JSON.stringify(s)})`)
+    if (looksLikeError(s) || looksLikeWarning(s)) {
+      flagged++
+      if (!expected) return t.fail(`${JSON.stringify(s)} is flagged but holds no scan needle`)
+    }
+  }
+  t.ok(flagged > 1000, `${flagged} flagged lines checked`)
+  for (const n of SEVERITY_NEEDLES) t.ok(SCAN_NEEDLES.some((m) => n.includes(m)), `${n} holds a scan needle`)
+  t.notOk(holdsNeedle(Buffer.from('error'), 0, 4), 'bytes past the end are not read')
 })

@@ -25,6 +25,7 @@ import { DecodeContext } from '../dialects/context.js'
 import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
+import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
 import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
 import type { ByteDecoder } from '../decoder.js'
 import type { LogEvent } from '../events.js'
@@ -34,27 +35,6 @@ import type { LogTree } from './tree.js'
 
 const LF = 0x0a
 const RUNNING_PHASE = Buffer.from('Running phase: ')
-
-/**
- * Every error or warning rule of severity.ts needs one of these substrings (ERROR_RE: error,
- * fatal error, ERROR, FAIL:, ` *** `, LaTeX Error, BUILD FAILED, FAILURE, [ERROR], ` error: `;
- * WARNING_RE: warning, WARNING, : warning: , [WARN]). A line without any of them has no severity.
- */
-export const SEVERITY_NEEDLES = ['error', 'ERROR', 'FAIL', ' *** ', 'LaTeX Error', 'warning', 'WARNING', '[WARN']
-
-/**
- * What the pre-filter scans for: each needle is a substring of one or more of the above (`rror` ⊂
- * error, LaTeX Error; `***` ⊂ ` *** `; `WARN` ⊂ WARNING, [WARN), so every line holding a needle
- * above holds one of these. Each needle is one Buffer#indexOf pass over the input, and for short
- * needles that finds the needle's first byte with memchr and compares the rest: a needle starting
- * with a rare byte (`***`, not ` *** `; `warning`, not `arning`) makes the pass several times
- * cheaper.
- */
-export const SCAN_NEEDLES = ['rror', 'ERROR', 'FAIL', '***', 'warning', 'WARN']
-
-/** Consecutive byte pairs inside the needles (rules' and scan's): (a << 8) | b. */
-const NEEDLE_PAIRS = new Uint8Array(65536)
-for (const n of [...SEVERITY_NEEDLES, ...SCAN_NEEDLES]) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
 
 function growInt32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2)
@@ -81,26 +61,10 @@ function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer)
   return true
 }
 
-/** Next position at or after `from` where any of several needles occurs (each chunk scanned once per needle). */
-class MultiFinder {
-  private readonly finders: ByteFinder[]
-  constructor(needles: readonly string[]) {
-    this.finders = needles.map((n) => new ByteFinder(Buffer.from(n, 'latin1')))
-  }
-  next(buf: Uint8Array, from: number, base: number): number {
-    let min = buf.length
-    for (const f of this.finders) {
-      const at = f.next(buf, from, base)
-      if (at < min) min = at
-    }
-    return min
-  }
-}
-
 export class IndexDecoder implements ByteDecoder, FramerSink {
   private readonly framer: BuildLogFramer
   private readonly decoder: BuildLogDecoder
-  private readonly severity = new MultiFinder(SCAN_NEEDLES)
+  private readonly severity = new NeedleFinder()
   /**
    * Where a span may start: the absolute end of the last line or span delivered, moved past the
    * legacy opens and closes reported right after it; -1 after a line ended by an escape not yet
@@ -206,7 +170,9 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let flags = 0
     if (view.error) flags = LINE_ERROR
     else {
-      if (!view.direct || this.severity.next(buf, view.start, view.chunkBase) < view.end || (styled && this.mayJoinNeedle(view))) {
+      // a needle in the text lies in the bytes (SGR bytes hold none) or spans an SGR sequence
+      const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
+      if (needle || (styled && this.mayJoinNeedle(view))) {
         flags = styled ? severityOfText(this.styledText(view)) : severityFlags(buf, view.start, view.end)
       }
       if (view.warning && flags === 0) flags = LINE_WARNING
