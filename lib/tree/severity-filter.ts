@@ -24,9 +24,13 @@ export const SCAN_NEEDLES = ['rror', 'ERROR', 'FAIL', '***', 'warning', 'WARN']
 
 const NEEDLE_BYTES = SCAN_NEEDLES.map((n) => Buffer.from(n, 'latin1'))
 
-/** For each byte, the scan needles that start with it (most bytes start none). */
+/** For each byte, the scan needles that start with it, and a flag per byte that starts any (most start none). */
 const STARTING_WITH: Buffer[][] = Array.from({ length: 256 }, () => [])
-for (const n of NEEDLE_BYTES) STARTING_WITH[n[0]!]!.push(n)
+const STARTS_ANY = new Uint8Array(256)
+for (const n of NEEDLE_BYTES) {
+  STARTING_WITH[n[0]!]!.push(n)
+  STARTS_ANY[n[0]!] = 1
+}
 
 /** Consecutive byte pairs inside the needles (rules' and scan's): (a << 8) | b. */
 export const NEEDLE_PAIRS = new Uint8Array(65536)
@@ -51,6 +55,7 @@ export class NeedleFinder {
  */
 export function holdsNeedle(buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {
+    if (STARTS_ANY[buf[i]!] === 0) continue
     const candidates = STARTING_WITH[buf[i]!]!
     for (let c = 0; c < candidates.length; c++) {
       const n = candidates[c]!
