@@ -172,6 +172,13 @@ t.test('fold model: rows stay right while the tree grows and folds change (again
       return out
     }
     const check = (label: string): boolean => {
+      for (let s = 0; s < items.length; s++) {
+        const children = items[s]!.filter((v) => v < 0).map((v) => -v)
+        if (tree.children(s).join() !== children.join() || tree.hasChildren(s) !== children.length > 0) {
+          t.fail(`${label}: children of ${s} are ${tree.children(s).join()}, want ${children.join()}`)
+          return false
+        }
+      }
       const want = expected()
       if (tree.rowCount !== want.length) {
         t.fail(`${label}: rowCount ${tree.rowCount}, want ${want.length}`)
@@ -215,7 +222,8 @@ t.test('fold model: rows stay right while the tree grows and folds change (again
         const s = stack.pop()!
         tree.add({ type: 'close', id: s, offset })
       } else if (op < 14) {
-        const s = stack.at(-1)!
+        // mostly the innermost section; sometimes an outer one, as concurrent sections interleave
+        const s = rand(4) === 0 ? stack[rand(stack.length)]! : stack.at(-1)!
         const i = tree.addLine(s, offset, offset + 5, 0, false, null)
         items[s]!.push(i)
         offset += 5

@@ -6,7 +6,10 @@
  * - Runs of whole plain lines (no escape, no CR, no line the dialect must look at) arrive from the
  *   framer as one byte range (`span`); their lines are found with indexOf(LF) and their severity
  *   with a byte-level pre-filter (needles any error/warning rule needs), so only candidate lines
- *   are decoded and matched against the rules in severity.ts.
+ *   are decoded and matched against the rules in severity.ts. A run may start right after legacy
+ *   opens and closes (most lines of a legacy log follow one): their effect on the next line — it is
+ *   the nest's head, with the nest's priority — is all the framer's state there, and the sink is
+ *   told of them (`open`, `close`); after any escape it is not told of, the ordinary path goes on.
  * - Other ordinary lines (`line`) are added directly, with the framer's head/priority/e/w state.
  * - Structure — legacy opens and closes, `@nix` lines, CI markers, `Running phase:` lines (which
  *   the decoder holds back to adopt as a phase head) — goes to a real BuildLogDecoder, whose events
@@ -22,6 +25,8 @@ import { DecodeContext } from '../dialects/context.js'
 import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
+import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
+import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
 import type { ByteDecoder } from '../decoder.js'
 import type { LogEvent } from '../events.js'
 import { LINE_DIM, LINE_ERROR, LINE_WARNING } from './lines.js'
@@ -30,25 +35,6 @@ import type { LogTree } from './tree.js'
 
 const LF = 0x0a
 const RUNNING_PHASE = Buffer.from('Running phase: ')
-
-/**
- * Every error or warning rule of severity.ts needs one of these substrings (ERROR_RE: error,
- * fatal error, ERROR, FAIL:, ` *** `, LaTeX Error, BUILD FAILED, FAILURE, [ERROR], ` error: `;
- * WARNING_RE: warning, WARNING, : warning: , [WARN]). A line without any of them has no severity.
- */
-export const SEVERITY_NEEDLES = ['error', 'ERROR', 'FAIL', ' *** ', 'LaTeX Error', 'warning', 'WARNING', '[WARN']
-
-/**
- * What the pre-filter scans for: fewer needles, each a substring of one or more of the above
- * (`rror` ⊂ error, LaTeX Error; `RROR` ⊂ ERROR; `arning` ⊂ warning; `WARN` ⊂ WARNING, [WARN), so
- * every line holding a needle above holds one of these. Each needle is one memmem pass over the
- * input: six instead of eight.
- */
-export const SCAN_NEEDLES = ['rror', 'RROR', 'arning', 'WARN', 'FAIL', ' *** ']
-
-/** Consecutive byte pairs inside the needles (rules' and scan's): (a << 8) | b. */
-const NEEDLE_PAIRS = new Uint8Array(65536)
-for (const n of [...SEVERITY_NEEDLES, ...SCAN_NEEDLES]) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
 
 function growInt32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2)
@@ -75,29 +61,26 @@ function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer)
   return true
 }
 
-/** Next position at or after `from` where any of several needles occurs (each chunk scanned once per needle). */
-class MultiFinder {
-  private readonly finders: ByteFinder[]
-  constructor(needles: readonly string[]) {
-    this.finders = needles.map((n) => new ByteFinder(Buffer.from(n, 'latin1')))
-  }
-  next(buf: Uint8Array, from: number, base: number): number {
-    let min = buf.length
-    for (const f of this.finders) {
-      const at = f.next(buf, from, base)
-      if (at < min) min = at
-    }
-    return min
-  }
-}
-
 export class IndexDecoder implements ByteDecoder, FramerSink {
   private readonly framer: BuildLogFramer
   private readonly decoder: BuildLogDecoder
-  private readonly severity = new MultiFinder(SCAN_NEEDLES)
-  /** Absolute end of the last line or span delivered: an escape in between shows as a gap. */
+  private readonly severity = new NeedleFinder()
+  /**
+   * Where a span may start: the absolute end of the last line or span delivered, moved past the
+   * legacy opens and closes reported right after it; -1 after a line ended by an escape not yet
+   * reported. Any other escape leaves a gap before the next text, which then takes the ordinary path.
+   */
   private next = 0
+  /** Raw offset of the next line: the end of the last one (escapes between lines belong to the next). */
+  private lineStart = 0
+  /** The next line is the head of the nest just opened, at `headPriority` (the framer's header state). */
+  private headNext = false
+  private headPriority = 1
   private spanBase = 0
+  /** The chunk being written (to read the extent of an open or close the framer reports). */
+  private chunkBuf: Uint8Array = new Uint8Array(0)
+  private chunkBase = 0
+  private readonly seq = new CsiSequence()
   /** The decoder may be holding a `Running phase:` line: the next line must go through it. */
   private holding = false
   /** Lines that went the fast ways (for tests and the bench). */
@@ -120,14 +103,37 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   // ---- FramerSink ----
 
+  chunk(buf: Uint8Array, base: number): void {
+    this.chunkBuf = buf
+    this.chunkBase = base
+  }
+
   open(priority: number, offset: number): void {
     this.holding = false
+    this.afterStructure(offset)
+    this.headNext = this.next >= 0
+    this.headPriority = priority
     this.decoder.open(priority, offset)
   }
 
   close(offset: number): void {
     this.holding = false
+    this.afterStructure(offset)
+    this.headNext = false
     this.decoder.close(offset)
+  }
+
+  /**
+   * An open or close whose escape starts at `offset`: text right after it may go as a span when
+   * nothing came between it and the last line — it starts where that line ended, or it is the
+   * escape that ended that line.
+   */
+  private afterStructure(offset: number): void {
+    const at = offset - this.chunkBase
+    const end = at >= 0 ? scanCsi(this.chunkBuf, at, this.chunkBase, this.seq) : -1
+    const escapeEnd = end === -1 ? -1 : this.chunkBase + end
+    const adjacent = escapeEnd !== -1 && (offset === this.next || (this.next === -1 && escapeEnd === this.lineStart))
+    this.next = adjacent ? escapeEnd : -1
   }
 
   diagnostic(code: 'unbalanced-close' | 'unclosed-at-eof' | 'line-split', message: string, offset: number, line: number, column: number): void {
@@ -135,7 +141,10 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   }
 
   line(view: LineView): void {
-    this.next = view.rawEnd
+    // a line ended by an escape (p, q or s): only an open or close reported next says what it did
+    this.next = view.ended === 'escape' ? -1 : view.rawEnd
+    this.lineStart = view.rawEnd
+    this.headNext = false
     const buf = view.buf
     const styled = view.sgr.length > 0
     // the first text bytes, as the decoder sees them (without inline SGR)
@@ -161,7 +170,9 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let flags = 0
     if (view.error) flags = LINE_ERROR
     else {
-      if (!view.direct || this.severity.next(buf, view.start, view.chunkBase) < view.end || (styled && this.mayJoinNeedle(view))) {
+      // a needle in the text lies in the bytes (SGR bytes hold none) or spans an SGR sequence
+      const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
+      if (needle || (styled && this.mayJoinNeedle(view))) {
         flags = styled ? severityOfText(this.styledText(view)) : severityFlags(buf, view.start, view.end)
       }
       if (view.warning && flags === 0) flags = LINE_WARNING
@@ -262,8 +273,9 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   span(buf: Uint8Array, start: number, end: number): void {
     const base = this.spanBase
-    const lines = this.tree.lines
-    const section = this.tree.current
+    const tree = this.tree
+    const lines = tree.lines
+    const section = tree.current
     const cached = buf === this.lfBuf && start === this.lfFrom
     const lfs = this.lfs
     let k = 0
@@ -272,6 +284,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let errors = 0
     let warnings = 0
     let firstError = -1
+    let head = this.headNext
+    let lineOffset = this.lineStart
     let at = start
     while (at < end) {
       let lf: number
@@ -282,21 +296,29 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       }
       let flags = 0
       if (candidate < lf) {
-        if (candidate >= at) {
-          flags = severityFlags(buf, at, lf)
-          if (flags === LINE_ERROR) {
-            if (errors++ === 0) firstError = lines.length
-          } else if (flags === LINE_WARNING) warnings++
-        }
+        if (candidate >= at) flags = severityFlags(buf, at, lf)
         candidate = this.severity.next(buf, lf + 1, base)
       }
-      lines.push(base + at, section, flags, base + lf + 1)
-      count++
+      if (head) {
+        head = false
+        if (this.headPriority >= 3) flags |= LINE_DIM
+        const title = tree.wantsTitle(section) ? asBuffer(buf).toString('utf8', at, lf) : null
+        tree.addLine(section, lineOffset, base + lf + 1, flags, true, title)
+      } else {
+        if (flags === LINE_ERROR) {
+          if (errors++ === 0) firstError = lines.length
+        } else if (flags === LINE_WARNING) warnings++
+        lines.push(lineOffset, section, flags, base + lf + 1)
+        count++
+      }
       at = lf + 1
+      lineOffset = base + at
     }
     this.lfBuf = null
     this.spanLines += count
-    this.tree.addPlainRun(count, errors, warnings, firstError)
-    this.next = base + end
+    tree.addPlainRun(count, errors, warnings, firstError)
+    this.next = this.lineStart = base + end
+    this.headNext = false
   }
+
 }

@@ -1,7 +1,7 @@
 /**
  * The section tree of one log and its fold state. Lines live in a LineTable (13 bytes each);
  * sections in plain arrays (one entry per section). Each section's content is a list of segments:
- * runs of consecutive direct lines and child sections, in order. The visible-row mapping keeps a
+ * runs of consecutive direct lines and child sections, in order (segments.ts). The visible-row mapping keeps a
  * prefix array per section over its segments' visible sizes, recomputed lazily for sections marked
  * dirty, so a toggle costs O(depth · segments of the ancestors) and zR/zM cost O(sections).
  */
@@ -10,6 +10,7 @@ import type { LogEvent, SectionKind } from '../events.js'
 import { looksLikeError, looksLikeWarning } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
 import { lastAtMost } from './bisect.js'
+import { SegmentStore } from './segments.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 
@@ -45,19 +46,22 @@ export interface Section {
  * to a Map.
  */
 class IdMap {
-  private readonly dense: number[] = []
+  private dense = new Int32Array(1024).fill(-1)
   private readonly sparse = new Map<number, number>()
   get(id: number): number | undefined {
     if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
-      const v = this.dense[id]
-      return v === undefined || v < 0 ? undefined : v
+      const v = id < this.dense.length ? this.dense[id]! : -1
+      return v < 0 ? undefined : v
     }
     return this.sparse.get(id)
   }
   set(id: number, s: number): void {
     if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
-      // keep the array packed: fill any gap (ids usually arrive in order)
-      while (this.dense.length < id) this.dense.push(-1)
+      if (id >= this.dense.length) {
+        const grown = new Int32Array(Math.min(DENSE_IDS, Math.max(id + 1, this.dense.length * 2))).fill(-1)
+        grown.set(this.dense)
+        this.dense = grown
+      }
       this.dense[id] = s
     } else this.sparse.set(id, s)
   }
@@ -71,21 +75,20 @@ export type Row = { header: number; line?: undefined } | { line: number; header?
 export class LogTree {
   readonly lines = new LineTable()
   readonly sections: Section[] = []
-  // segments, per section: key = first line index; a >= 0 line run start, a < 0 child -a; n = run length
-  private readonly segA: number[][] = []
-  private readonly segN: number[][] = []
-  private readonly segKey: number[][] = []
-  private readonly segIdx: number[] = [] // index of a section's segment in its parent
-  private readonly pref: Array<number[] | null> = [] // allocated when first needed
-  private readonly dirty: boolean[] = [] // pref is stale
+  private readonly segments = new SegmentStore()
+  // Per section, in typed arrays that double as sections are added (a push onto each of ten large
+  // JS arrays cost more than the rest of a section). Fold commands read these for every section.
+  private capacity = 1024
+  private segIdx = new Float64Array(this.capacity) // index of a section's segment in its parent
+  private readonly pref: Array<number[] | undefined> = [] // allocated when first needed
+  private dirty = new Uint8Array(this.capacity) // 1: pref is stale
   // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
-  private readonly size: number[] = []
-  private readonly sizeOk: number[] = []
-  private readonly direct: number[] = [] // content lines directly in a section (its runs)
-  private readonly parentOf: number[] = []
-  // per section, flat (fold commands read these for every section; Section objects are scattered)
-  private readonly bad: number[] = [] // 1: errors > 0 or failedBelow (the failure-aware default opens it)
-  private readonly manualFlag: number[] = [] // 1: the user toggled it; automatic folding leaves it alone
+  private size = new Float64Array(this.capacity)
+  private sizeOk = new Uint8Array(this.capacity)
+  private direct = new Float64Array(this.capacity) // content lines directly in a section (its runs)
+  private parentOf = new Int32Array(this.capacity)
+  private bad = new Uint8Array(this.capacity) // 1: errors > 0 or failedBelow (the failure-aware default opens it)
+  private manualFlag = new Uint8Array(this.capacity) // 1: the user toggled it; automatic folding leaves it alone
   readonly open: boolean[] = []
   private readonly stack: number[] = [0]
   private readonly byDecoderId = new IdMap()
@@ -111,20 +114,36 @@ export class LogTree {
       firstLine: offsetLine, lastLine: offsetLine - 1, lines: 0, errors: 0, warnings: 0, firstError: -1,
       status: 'open', hits: 0, failedBelow: false,
     })
-    this.segA.push([]); this.segN.push([]); this.segKey.push([]); this.pref.push(null)
-    this.dirty.push(true)
-    this.size.push(1); this.sizeOk.push(0); this.direct.push(0); this.parentOf.push(parent)
-    this.bad.push(0); this.manualFlag.push(0)
+    this.segments.addSection(offsetLine)
+    if (id === this.capacity) this.growColumns()
+    this.dirty[id] = 1
+    this.size[id] = 1
+    this.parentOf[id] = parent
     this.open.push(false)
-    this.segIdx.push(-1)
+    this.segIdx[id] = -1
     if (parent >= 0) {
-      this.segIdx[id] = this.segA[parent]!.length
-      this.segA[parent]!.push(-id)
-      this.segN[parent]!.push(0)
-      this.segKey[parent]!.push(offsetLine)
+      this.segIdx[id] = this.segments.appendChild(parent, id)
       this.markDirty(parent)
     }
     return id
+  }
+
+  private growColumns(): void {
+    const n = this.capacity * 2
+    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n)
+      b.set(a)
+      return b
+    }
+    this.segIdx = grow(this.segIdx, (k) => new Float64Array(k))
+    this.dirty = grow(this.dirty, (k) => new Uint8Array(k))
+    this.size = grow(this.size, (k) => new Float64Array(k))
+    this.sizeOk = grow(this.sizeOk, (k) => new Uint8Array(k))
+    this.direct = grow(this.direct, (k) => new Float64Array(k))
+    this.parentOf = grow(this.parentOf, (k) => new Int32Array(k))
+    this.bad = grow(this.bad, (k) => new Uint8Array(k))
+    this.manualFlag = grow(this.manualFlag, (k) => new Uint8Array(k))
+    this.capacity = n
   }
 
   get current(): number {
@@ -212,7 +231,7 @@ export class LogTree {
         sec.title = text.length > 300 ? text.slice(0, 300) : text
       }
       sec.firstLine = i
-      this.segKey[sec.parent]![this.segIdx[s]!] = i
+      this.segments.setFirstLine(s, sec.parent, i)
     } else {
       this.extendRun(s, i, 1)
     }
@@ -248,13 +267,7 @@ export class LogTree {
 
   private extendRun(s: number, i: number, count: number): void {
     const sec = this.sections[s]!
-    const a = this.segA[s]!
-    const last = a.length - 1
-    const n = this.segN[s]!
-    if (last >= 0 && a[last]! >= 0 && a[last]! + n[last]! === i) n[last]! += count
-    else {
-      a.push(i); n.push(count); this.segKey[s]!.push(i)
-    }
+    this.segments.addLines(s, i, count)
     this.direct[s]! += count
     if (sec.lastLine < sec.firstLine) sec.firstLine = i
     this.markDirty(s)
@@ -288,33 +301,32 @@ export class LogTree {
    * those of its open children), or it is closed and its parent does not depend on its content.
    */
   private markDirty(s: number): void {
-    for (let p = s; p >= 0 && (this.sizeOk[p] === 1 || !this.dirty[p]); p = this.parentOf[p]!) {
-      this.dirty[p] = true
+    for (let p = s; p >= 0 && (this.sizeOk[p] === 1 || this.dirty[p] === 0); p = this.parentOf[p]!) {
+      this.dirty[p] = 1
       this.sizeOk[p] = 0
     }
   }
 
   private markDirtyAll(s: number): void {
     for (let p = s; p >= 0; p = this.parentOf[p]!) {
-      this.dirty[p] = true
+      this.dirty[p] = 1
       this.sizeOk[p] = 0
     }
   }
 
   private ensure(s: number): void {
-    if (!this.dirty[s]) return
-    const a = this.segA[s]!
-    const n = this.segN[s]!
+    if (this.dirty[s] === 0) return
+    const { count, start, length } = this.segments.view(s)
     const pref = (this.pref[s] ??= [])
-    pref.length = a.length + 1
+    pref.length = count + 1
     let sum = 0
     pref[0] = 0
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i]!
-      sum += v >= 0 ? n[i]! : this.sizeOf(-v)
+    for (let i = 0; i < count; i++) {
+      const v = start[i]!
+      sum += v >= 0 ? length[i]! : this.sizeOf(-v)
       pref[i + 1] = sum
     }
-    this.dirty[s] = false
+    this.dirty[s] = 0
     this.size[s] = (s === 0 ? 0 : 1) + sum
     this.sizeOk[s] = 1
   }
@@ -335,7 +347,7 @@ export class LogTree {
     const below = new Float64Array(count) // rows of the children, summed into the parent
     const open = this.open
     for (let s = count - 1; s >= 0; s--) {
-      this.dirty[s] = true
+      this.dirty[s] = 1
       const p = this.parentOf[s]!
       if (s !== 0 && !open[s]) {
         this.sizeOk[s] = 0
@@ -426,7 +438,7 @@ export class LogTree {
       this.ensure(s)
       const pref = this.pref[s]!
       const lo = lastAtMost(pref.length - 1, (i) => pref[i]!, r)
-      const v = this.segA[s]![lo]!
+      const v = this.segments.view(s).start[lo]!
       const rr = r - pref[lo]!
       if (v >= 0) return { line: v + rr }
       if (rr === 0) return { header: -v }
@@ -456,10 +468,8 @@ export class LogTree {
     for (let p = sec.head === line ? sec.parent : s0; p > 0; p = this.sections[p]!.parent) if (!this.open[p]) visibleHeader = p
     if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
     if (sec.head === line) return this.rowOfHeader(s0)
-    const key = this.segKey[s0]!
-    const a = this.segA[s0]!
-    const n = this.segN[s0]!
-    let i = lastAtMost(key.length, (k) => key[k]!, line)
+    const { count, key, start: a, length: n } = this.segments.view(s0)
+    let i = lastAtMost(count, (k) => key[k]!, line)
     while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
     this.ensure(s0)
     return this.contentStart(s0) + this.pref[s0]![i]! + (line - a[i]!)
@@ -479,19 +489,16 @@ export class LogTree {
 
   /** Whether a section has child sections. */
   hasChildren(s: number): boolean {
-    for (const v of this.segA[s]!) if (v < 0) return true
-    return false
+    return this.segments.hasChildren(s)
   }
 
   /** Direct child sections, in order. */
   children(s: number): number[] {
-    return this.segA[s]!.filter((v) => v < 0).map((v) => -v)
+    return this.segments.children(s)
   }
 
   /** Approximate bytes held by the index. */
   get byteSize(): number {
-    let segs = 0
-    for (const a of this.segA) segs += a.length
-    return this.lines.byteSize + this.sections.length * 200 + segs * 32
+    return this.lines.byteSize + this.sections.length * 200 + this.segments.byteSize
   }
 }

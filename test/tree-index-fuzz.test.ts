@@ -1,0 +1,153 @@
+/**
+ * The index fast path (IndexDecoder writing into the tree) against the event path (BuildLogDecoder
+ * events fed to the tree) on random logs cut into random chunks: the same lines, sections and rows.
+ * The pieces are the ones the fast path treats specially — legacy opens and closes next to lines
+ * and to each other, codes that change a line's flags (e, w, 3s, a/b), kept and removed escapes,
+ * carriage returns, `@nix` lines, `Running phase:` lines, CI markers, severity text — so that every
+ * shortcut meets the cases it must leave to the ordinary path.
+ */
+import t from 'tap'
+import { BuildLogDecoder } from '../dist/dialects/build-log.js'
+import { DecodeContext } from '../dist/dialects/context.js'
+import { IndexDecoder } from '../dist/tree/index-decoder.js'
+import { SCAN_NEEDLES, SEVERITY_NEEDLES, holdsNeedle } from '../dist/tree/severity-filter.js'
+import { looksLikeError, looksLikeWarning } from '../dist/tree/severity.js'
+import { LogTree } from '../dist/tree/tree.js'
+
+const E = '\x1b'
+
+/** mulberry32: a small seeded generator, so a failure names its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = Math.imul(a ^ (a >>> 15), 1 | a)
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const TEXTS = [
+  'plain text', '', 'building foo', 'error: it broke', 'fatal error: x.h', 'ERROR here', 'warning: careful',
+  'a.c:1: warning: unused', '[WARN] w', '[ERROR] e', 'FAIL: t1', 'make *** [all] Error 2', 'BUILD FAILED', 'FAILURE',
+  'no Error here', 'err', 'or: joined', 'Running phase: buildPhase', 'Running phase: checkPhase', 'R', '@', '@nix',
+  '@nix {"action":"setPhase","phase":"buildPhase"}', '@nix {"action":"msg","level":0,"msg":"nix error"}',
+  '@nix {"action":"msg","level":1,"msg":"nix warning"}', '@nix not json', '::group::G', '::endgroup::', '##[group]H',
+  '##[endgroup]', 'section_start:1700000000:s1\r', 'section_end:1700000001:s1\r', '--- bk', '+++ bk', '^^^ +++',
+  'travis_fold:start:x\r', 'héllo wörld ✓', 'x'.repeat(300),
+]
+
+const ESCAPES = [
+  `${E}[p`, `${E}[3p`, `${E}[1p`, `${E}[q`, `${E}[q`, `${E}[e`, `${E}[w`, `${E}[3s`, `${E}[a`, `${E}[b`, `${E}[31m`,
+  `${E}[0m`, `${E}[K`, `${E}[2J`, `${E}]0;title\x07`, `${E}(B`, '\r', '\r\n',
+]
+
+function randomLog(next: () => number, pieces: number): Buffer {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!
+  let s = ''
+  for (let k = 0; k < pieces; k++) {
+    const r = next()
+    if (r < 0.45) s += pick(TEXTS) + '\n'
+    else if (r < 0.55) s += pick(TEXTS)
+    else if (r < 0.7) s += `${pick([`${E}[p`, `${E}[3p`])}${pick(TEXTS)}\n`
+    else if (r < 0.8) s += `${E}[q`
+    else s += pick(ESCAPES)
+  }
+  return Buffer.from(s)
+}
+
+/** Feeds `log` in chunks of random sizes (small ones too: escapes and lines split anywhere). */
+function chunked(log: Buffer, next: () => number, write: (chunk: Buffer) => void): void {
+  for (let at = 0; at < log.length; ) {
+    const size = next() < 0.3 ? 1 + Math.floor(next() * 8) : 1 + Math.floor(next() * 400)
+    // a fresh copy each time: nothing may keep a view of a chunk after write() returns
+    write(Buffer.from(log.subarray(at, at + size)))
+    at += size
+  }
+}
+
+function fastTree(log: Buffer, next: () => number): LogTree {
+  const tree = new LogTree()
+  const d = new IndexDecoder(tree)
+  chunked(log, next, (c) => d.write(c))
+  d.end()
+  return tree
+}
+
+function eventTree(log: Buffer): LogTree {
+  const tree = new LogTree()
+  const d = new BuildLogDecoder((e) => tree.add(e), new DecodeContext())
+  d.write(log)
+  d.end()
+  return tree
+}
+
+/** Every line, every section field and every row (all sections open) of the two trees; the first difference, or ''. */
+function difference(a: LogTree, b: LogTree): string {
+  if (a.lines.length !== b.lines.length) return `line count ${a.lines.length} vs ${b.lines.length}`
+  for (let i = 0; i < a.lines.length; i++) {
+    const x = [a.lines.offset(i), a.lines.end(i), a.lines.section(i), a.lines.flags(i)]
+    const y = [b.lines.offset(i), b.lines.end(i), b.lines.section(i), b.lines.flags(i)]
+    if (x.join() !== y.join()) return `line ${i}: ${x.join()} vs ${y.join()}`
+  }
+  if (a.sections.length !== b.sections.length) return `section count ${a.sections.length} vs ${b.sections.length}`
+  for (let s = 0; s < a.sections.length; s++) {
+    const x = JSON.stringify(a.sections[s])
+    const y = JSON.stringify(b.sections[s])
+    if (x !== y) return `section ${s}: ${x} vs ${y}`
+  }
+  a.setAll(() => true)
+  b.setAll(() => true)
+  if (a.rowCount !== b.rowCount) return `row count ${a.rowCount} vs ${b.rowCount}`
+  for (let r = 0; r < a.rowCount; r++) {
+    const x = JSON.stringify(a.rowAt(r))
+    const y = JSON.stringify(b.rowAt(r))
+    if (x !== y) return `row ${r}: ${x} vs ${y}`
+  }
+  for (let i = 0; i < a.lines.length; i++) if (a.rowOfLine(i) !== b.rowOfLine(i)) return `row of line ${i}`
+  return ''
+}
+
+t.test('fast index = event index on random logs in random chunks', async (t) => {
+  let differing = 0
+  for (let seed = 1; seed <= 400; seed++) {
+    const next = random(seed)
+    const log = randomLog(next, 20 + Math.floor(next() * 200))
+    const diff = difference(fastTree(log, next), eventTree(log))
+    if (diff !== '') {
+      differing++
+      if (differing <= 3) t.fail(`seed ${seed}: ${diff}\n${JSON.stringify(log.toString('latin1'))}`)
+    }
+  }
+  t.equal(differing, 0, '400 random logs: no difference')
+})
+
+t.test('the comparison sees a difference when there is one', async (t) => {
+  const next = random(7)
+  const log = Buffer.from(`${E}[pbuilding\nerror: x\n${E}[q${E}[pnext\nline\n${E}[q`)
+  const a = fastTree(log, next)
+  const b = eventTree(Buffer.from(`${E}[pbuilding\nerror: x\n${E}[q${E}[pnext\nline\nmore\n${E}[q`))
+  t.not(difference(a, b), '')
+  const c = eventTree(Buffer.from(`${E}[pbuildin\nerror: x\n${E}[q${E}[pnext\nline\n${E}[q`))
+  t.not(difference(fastTree(Buffer.from(`${E}[pbuilding\nerror: x\n${E}[q${E}[pnext\nline\n${E}[q`), next), c), '')
+})
+
+t.test('severity pre-filter: every line a rule flags holds a scan needle; the walk finds what indexOf finds', async (t) => {
+  const next = random(99)
+  const fragments = ['error', 'rror', 'Error', 'ERROR', 'RROR', 'FAIL', 'FAI', ' *** ', '***', '**', 'LaTeX Error', 'warning', 'arning', 'WARNING', 'WARN', 'WAR', '[WARN]', '[ERROR]', 'BUILD FAILED', 'FAILURE', ': ', ' ', 'e', 'r', 'w', 'x', 'fatal ', '\n']
+  let flagged = 0
+  for (let k = 0; k < 20000; k++) {
+    let s = ''
+    for (let n = Math.floor(next() * 6); n >= 0; n--) s += fragments[Math.floor(next() * fragments.length)]
+    const b = Buffer.from(`..${s}..`, 'latin1')
+    const expected = SCAN_NEEDLES.some((n) => s.includes(n))
+    if (holdsNeedle(b, 2, b.length - 2) !== expected) return t.fail(`holdsNeedle(${JSON.stringify(s)})`)
+    if (looksLikeError(s) || looksLikeWarning(s)) {
+      flagged++
+      if (!expected) return t.fail(`${JSON.stringify(s)} is flagged but holds no scan needle`)
+    }
+  }
+  t.ok(flagged > 1000, `${flagged} flagged lines checked`)
+  for (const n of SEVERITY_NEEDLES) t.ok(SCAN_NEEDLES.some((m) => n.includes(m)), `${n} holds a scan needle`)
+  t.notOk(holdsNeedle(Buffer.from('error'), 0, 4), 'bytes past the end are not read')
+})
