@@ -50,25 +50,32 @@ export interface OpenOptions {
   busyTimeoutMs?: number
 }
 
-function userVersion(db: Db): number {
-  return db.pragma('user_version', { simple: true }) as number
+/**
+ * The store's version, application id and table count, read by one statement: one snapshot.
+ * Read one by one, a first run migrating at the same moment could be seen half way (version 0,
+ * but its tables already there), and a fresh store mistaken for another program's database.
+ */
+function header(db: Db): { version: number; appId: number; tables: number } {
+  return db
+    .prepare(
+      `SELECT (SELECT user_version FROM pragma_user_version) AS version,
+              (SELECT application_id FROM pragma_application_id) AS appId,
+              (SELECT count(*) FROM sqlite_master) AS tables`,
+    )
+    .get() as { version: number; appId: number; tables: number }
 }
 
 /** Refuses a newer store, or a SQLite file that belongs to another program. Reads only. */
 function checkVersion(db: Db, file: string): number {
-  const version = userVersion(db)
+  const { version, appId, tables } = header(db)
   if (version > SCHEMA_VERSION) {
     throw new StoreError(
       'newer-version',
       `the store '${file}' was written by a newer buildlog (store version ${version}, this buildlog knows up to ${SCHEMA_VERSION}); upgrade buildlog or use --store-dir`,
     )
   }
-  const appId = db.pragma('application_id', { simple: true }) as number
   if (appId !== 0 && appId !== APPLICATION_ID) throw new StoreError('not-a-store', `'${file}' is not a buildlog store database`)
-  if (version === 0 && appId === 0) {
-    const tables = db.prepare(`SELECT count(*) AS n FROM sqlite_master`).get() as { n: number }
-    if (tables.n > 0) throw new StoreError('not-a-store', `'${file}' is not a buildlog store database`)
-  }
+  if (version === 0 && appId === 0 && tables > 0) throw new StoreError('not-a-store', `'${file}' is not a buildlog store database`)
   return version
 }
 
