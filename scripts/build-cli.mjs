@@ -16,7 +16,7 @@
 // the code derives from its own location (package.json, native/, scripts/) resolve the same.
 import { build } from 'esbuild'
 import { spawnSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -26,7 +26,7 @@ const outdir = join(root, 'dist', 'bin')
 // V8 checks a cache against the length of the source only: never leave one beside a new bundle
 rmSync(join(outdir, 'cli.cjs.cache'), { force: true })
 
-const { metafile } = await build({
+const { metafile, outputFiles } = await build({
   absWorkingDir: root,
   entryPoints: { cli: 'lib/cli/entry.ts' },
   outdir,
@@ -37,11 +37,12 @@ const { metafile } = await build({
   target: 'node20',
   // dependencies are loaded from node_modules at run time, as the tsc output loads them
   packages: 'external',
-  // CommonJS has no import.meta: give the bundle its own file URL, which is what the code wants
+  // CommonJS has no import.meta: give the bundle its own file URL, which is what the code wants.
+  // The banner comes before esbuild's own "use strict", so it repeats it: ES modules are strict.
   define: { 'import.meta.url': '__bundleFileUrl' },
-  banner: { js: "const __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
-  sourcemap: true,
+  banner: { js: "'use strict';\nconst __bundleFileUrl = require('node:url').pathToFileURL(__filename).href;" },
   metafile: true,
+  write: false,
   logLevel: 'warning',
 })
 
@@ -54,6 +55,11 @@ for (const [file, output] of Object.entries(metafile.outputs)) {
     process.exit(1)
   }
 }
+
+// esbuild escapes non-ASCII characters in code but keeps comments as they are written; all-ASCII,
+// the file decodes on Node's fast path and V8 holds it as one-byte text
+mkdirSync(outdir, { recursive: true })
+for (const file of outputFiles) writeFileSync(file.path, file.text.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 
 // a child with no flags of ours: V8 accepts a cache only from the same flags
 const r = spawnSync(process.execPath, [join(root, 'scripts', 'record-code-cache.cjs')], { stdio: 'inherit' })

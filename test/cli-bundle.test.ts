@@ -67,3 +67,8 @@ t.test('this Node accepts the code cache the build recorded', async (t) => {
   t.equal(r.status, 0, r.stderr)
   t.same(JSON.parse(r.stdout), { cache: true, rejected: false })
 })
+
+t.test('the bundle runs in strict mode, as the ES modules it was made from', async (t) => {
+  const bundle = fs.readFileSync(path.join(repoRoot, 'dist/bin/cli.cjs'), 'utf8')
+  t.match(bundle, /^(?:\/\/[^\n]*\n|\s)*(['"])use strict\1;/, 'a "use strict" directive opens the file')
+})
