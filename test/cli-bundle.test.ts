@@ -5,6 +5,8 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { chromium } from 'playwright-core'
 import t from 'tap'
 import { paintFirstScreens } from '../dist/cli/entry.js'
 import { runBin } from './helpers/cli.js'
@@ -71,4 +73,44 @@ t.test('this Node accepts the code cache the build recorded', async (t) => {
 t.test('the bundle runs in strict mode, as the ES modules it was made from', async (t) => {
   const bundle = fs.readFileSync(path.join(repoRoot, 'dist/bin/cli.cjs'), 'utf8')
   t.match(bundle, /^(?:\/\/[^\n]*\n|\s)*(['"])use strict\1;/, 'a "use strict" directive opens the file')
+})
+
+t.test('the HTML page exported by the bundle works in Chromium', async (t) => {
+  // The page script is built from functions' source text (page.ts), which esbuild rewrites and may
+  // rename on a clash between modules (formatDuration is both the pager's and the page's).
+  const chromiumPath = '/usr/bin/chromium'
+  t.ok(fs.existsSync(chromiumPath), `${chromiumPath} must exist (apt-get install chromium)`)
+  if (!fs.existsSync(chromiumPath)) return
+  // big enough for the lazy page, whose headers the page script writes (statsText, formatDuration)
+  let big = ''
+  for (let k = 0; k < 40; k++) {
+    big += `${E}[pbuilding /nix/store/${HASH}-pkg${k}-1.0
+`
+    for (let i = 0; i < 800; i++) big += `cc -c f${i}.c # pkg${k}
+`
+    if (k === 3) big += `error: boom in pkg3
+`
+    big += `${E}[q`
+  }
+  const input = path.join(dir, 'big.log')
+  fs.writeFileSync(input, big)
+  const html = path.join(dir, 'big.html')
+  const r = await runBin('buildlog', ['export', '--format', 'html', '-o', html, input])
+  t.equal(r.code, 0, r.stderr)
+  t.match(fs.readFileSync(html, 'utf8'), '<body data-mode="lazy">', 'the lazy page')
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage({ viewport: { width: 1100, height: 800 } })
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text())
+  })
+  const errorLine = big.slice(0, big.indexOf('error: boom')).split('\n').length // 1-based, as #L counts
+  await page.goto(pathToFileURL(html).href + `#L${errorLine}`)
+  await page.waitForSelector('html[data-ready="1"]', { timeout: 10000 })
+  t.match(await page.locator('details#S4 > summary .st').innerText(), /801 lines · 1 error/, 'the page script wrote the header')
+  await page.waitForSelector(`#L${errorLine}`, { timeout: 5000 })
+  t.match(await page.locator(`#L${errorLine}`).innerText(), 'error: boom in pkg3', 'the #L anchor (parseAnchor) reached the line')
+  t.same(errors, [], 'no script error')
 })
