@@ -68,6 +68,19 @@ function firstScreen(file, withCaCerts = false) {
   return { ms: ms >= 0 ? ms : NaN, ok: ms >= 0, err: r.stderr.slice(0, 200) }
 }
 
+/**
+ * Whether this Node takes the V8 code cache the build recorded for the CLI (bin/load-cli.cjs):
+ * 'used', 'rejected' (another Node or other V8 flags) or 'missing'. Without it the first screen
+ * pays for compiling the bundle.
+ */
+function codeCache() {
+  const loader = JSON.stringify(path.join(root, 'bin/load-cli.cjs'))
+  const probe = `const l = require(${loader}); const c = l.readCache(); process.stdout.write(c ? (l.compileCli(c).cachedDataRejected ? 'rejected' : 'used') : 'missing')`
+  const env = { ...process.env }
+  delete env.NODE_EXTRA_CA_CERTS
+  return spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', env }).stdout.trim() || 'not loadable'
+}
+
 function lessFirstScreen(file) {
   if (!has('tmux')) return NaN
   const t = ['-L', `bench${process.pid}`]
@@ -99,6 +112,7 @@ export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 
   // 1. first screen on every size
   out.push('| Measure | File | Result | Target | less | lnav |', '|---|---|---|---|---|---|')
   const canPty = has('python3')
+  const cache = codeCache()
   for (const f of legacy) {
     const xs = []
     const xsCa = []
@@ -111,7 +125,7 @@ export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 
     }
     const lessMs = has('less') ? median(Array.from({ length: runs }, () => lessFirstScreen(f))) : NaN
     const ca = xsCa.length ? ` (${median(xsCa).toFixed(0)} ms with NODE_EXTRA_CA_CERTS)` : ''
-    const res = canPty ? `${median(xs).toFixed(0)} ms${ok ? '' : ' (not shown!)'}${ca}` : 'no python3 for the pty'
+    const res = canPty ? `${median(xs).toFixed(0)} ms${ok ? '' : ' (not shown!)'}${cache === 'used' ? '' : ` (code cache ${cache}!)`}${ca}` : 'no python3 for the pty'
     out.push(`| first screen (\`buildlog view\` on a pty, from spawn) | ${path.basename(f)} | ${res} | ≤ 100 ms | ${Number.isNaN(lessMs) ? '—' : lessMs.toFixed(0) + ' ms (tmux poll)'} | ${has('lnav') ? 'not measured' : 'not installed'} |`)
   }
 

@@ -1,3 +1,4 @@
+import { PassThrough, Writable } from 'node:stream'
 import { runMain } from './io.js'
 
 /** The executables in bin/ are one-line shims into this; each loads only its own program. */
@@ -5,5 +6,35 @@ export function start(program: 'buildlog' | 'nixlog-clean'): void {
   void runMain(program, async () => {
     const argv = process.argv.slice(2)
     return program === 'buildlog' ? (await import('./buildlog.js')).buildlogMain(argv) : (await import('./nixlog-clean.js')).cleanMain(argv)
+  })
+}
+
+/**
+ * Paints the first screen of each log file into a string, through the same modules as
+ * `buildlog view FILE` on a 120×40 terminal. The build runs it (scripts/record-code-cache.cjs) just
+ * before it records V8's code cache of the bundle, so that the cache holds the compiled code of
+ * everything the first screen runs.
+ */
+export async function paintFirstScreens(files: readonly string[]): Promise<string[]> {
+  const { LogSource } = await import('../tree/source.js')
+  const { FirstScreen } = await import('../tui/first-screen.js')
+  return files.map((file) => {
+    let frame = ''
+    const output = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          frame += chunk.toString()
+          done()
+        },
+      }),
+      { columns: 120, rows: 40 },
+    )
+    const source = LogSource.open(file)
+    try {
+      new FirstScreen({ input: new PassThrough(), output }).paint(source, { chop: false, lineNumbers: false, elide: true, color: true })
+    } finally {
+      source.close()
+    }
+    return frame
   })
 }
