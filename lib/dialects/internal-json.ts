@@ -302,31 +302,55 @@ function fieldsValue(b: FastBuffer, i: number, e: number): number {
         sc.payAscii = ascii
         return j + 2
       }
-    } else {
-      // [int, int, …] of small unsigned ints.
-      const arr: number[] = []
-      let j = i + 1
-      for (;;) {
-        j = smallInt(b, j, e)
-        if (j < 0) break
-        arr.push(outInt)
-        const c = b[j]
-        if (c === 0x2c) {
-          j++
-          continue
-        }
-        if (c === 0x5d) {
-          sc.fields = arr
-          return j + 1
-        }
-        break
-      }
     }
+    const j = plainFields(b, i + 1, e)
+    if (j >= 0) return j
   }
   const v = tryParseNixJsonPrefix(b, i, e, 'fields')
   if (v === JSON_FAIL || !Array.isArray(v)) return -1
   sc.fields = looseFields(v)
   return lastPrefixEnd()
+}
+
+/**
+ * The elements and `]` of a `fields` array at `b[i]` into sc.fields when each is an unescaped
+ * string or a small unsigned integer (start lines: `["/nix/store/…drv","",1,1]`), converted as
+ * the general parser converts them; the index after the array, or -1.
+ */
+function plainFields(b: FastBuffer, i: number, e: number): number {
+  const fields: NixField[] = []
+  if (i < e && b[i] === 0x5d) {
+    sc.fields = fields
+    return i + 1
+  }
+  for (;;) {
+    if (i >= e) return -1
+    if (b[i] === 0x22) {
+      let j = i + 1
+      let ascii = true
+      while (j < e) {
+        const c = b[j]!
+        if (c === 0x22 || c === 0x5c || c < 0x20) break
+        if (c >= 0x80) ascii = false
+        j++
+      }
+      if (j >= e || b[j] !== 0x22) return -1
+      fields.push(ascii ? b.latin1Slice(i + 1, j) : b.utf8Slice(i + 1, j))
+      i = j + 1
+    } else {
+      i = smallInt(b, i, e)
+      if (i < 0) return -1
+      fields.push(outInt)
+    }
+    const c = b[i]
+    if (c === 0x2c) {
+      i++
+      continue
+    }
+    if (c !== 0x5d) return -1
+    sc.fields = fields
+    return i + 1
+  }
 }
 
 let outStr = ''
@@ -532,29 +556,49 @@ export interface StyledText {
 }
 
 /**
+ * What {@link stripAndStyle} collects: the text bytes of one message line and its SGR marks. One
+ * tokenizer serves every message (a message starts and ends in the ground state, and nothing here
+ * depends on the tokenizer's running offset), so a coloured message costs no tokenizer set-up.
+ */
+const styled = {
+  out: Buffer.allocUnsafe(256),
+  length: 0,
+  styles: undefined as StyleMark[] | undefined,
+}
+
+function keepText(buf: Uint8Array, start: number, end: number): void {
+  const n = end - start
+  if (styled.length + n > styled.out.length) {
+    const grown = Buffer.allocUnsafe(Math.max(styled.out.length * 2, styled.length + n))
+    styled.out.copy(grown, 0, 0, styled.length)
+    styled.out = grown
+  }
+  styled.out.set(buf.subarray(start, end), styled.length)
+  styled.length += n
+}
+
+const messageTokenizer = new Tokenizer({
+  text: keepText,
+  csi(seq) {
+    if (seq.isSgr()) (styled.styles ??= []).push({ at: styled.length, params: seq.paramText() })
+  },
+  dropped() {},
+  chunkEnd() {},
+})
+
+/**
  * Strip escape sequences from one line of message text, keeping SGR as {@link StyleMark}s. The
  * project tokenizer decides what an escape is, as it does for every other face.
  */
 export function stripAndStyle(text: string): StyledText {
   if (text.indexOf('\x1b') < 0) return { text: Buffer.from(text, 'utf8') }
-  const out: Buffer[] = []
-  let length = 0
-  let styles: StyleMark[] | undefined
-  const tokenizer = new Tokenizer({
-    text(buf, start, end) {
-      out.push(Buffer.from(buf.subarray(start, end)))
-      length += end - start
-    },
-    csi(seq) {
-      if (seq.isSgr()) (styles ??= []).push({ at: length, params: seq.paramText() })
-    },
-    dropped() {},
-    chunkEnd() {},
-  })
-  tokenizer.write(Buffer.from(text, 'utf8'))
-  tokenizer.end()
-  const res: StyledText = { text: Buffer.concat(out, length) }
-  if (styles) res.styles = styles
+  styled.length = 0
+  styled.styles = undefined
+  messageTokenizer.write(Buffer.from(text, 'utf8'))
+  messageTokenizer.end()
+  const res: StyledText = { text: Buffer.from(styled.out.subarray(0, styled.length)) }
+  if (styled.styles) res.styles = styled.styles
+  styled.styles = undefined
   return res
 }
 
@@ -730,6 +774,18 @@ function sameFields(a: NixField[], b: NixField[]): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
+}
+
+/** `expected.<type>` status keys, made once per activity type (106 results are frequent). */
+const EXPECTED_KEYS = new Map<NixField, string>()
+
+function expectedKey(type: NixField): string {
+  let key = EXPECTED_KEYS.get(type)
+  if (key === undefined) {
+    key = `expected.${type}`
+    if (EXPECTED_KEYS.size < 64) EXPECTED_KEYS.set(type, key)
+  }
+  return key
 }
 
 function groupOf(type: number): string {
@@ -1208,7 +1264,7 @@ export class ActivityTree {
       case 106: {
         const t = f.length > 0 ? f[0]! : '?'
         if (this.unchanged(act, typeof t === 'number' ? 106000 + t : `106.${t}`, f)) return
-        this.status(act, { [`expected.${t}`]: f[1] ?? 0 }, offset)
+        this.status(act, { [expectedKey(t)]: f[1] ?? 0 }, offset)
         return
       }
       case 100:
