@@ -661,6 +661,8 @@ const RING_MASK = RING - 1
 /** The most bytes {@link ActivityTree.feedLines} copies at a time. */
 const WORK_WINDOW = 256 * 1024
 const EMPTY_WORK = Buffer.alloc(0)
+/** How many activities {@link ActivityTree.recentActAt} tries before reading an id as text. */
+const RECENT_ACTS = 4
 /** Most lines in one batched decoder write: well inside the offset ring (see {@link OffsetMap}). */
 const MAX_BATCH = 32
 
@@ -832,6 +834,8 @@ export class ActivityTree {
    */
   private batchAct: Act | null = null
   private batchLines = 0
+  /** Activities whose build-log lines came last, latest first (see {@link recentActAt}). */
+  private readonly recentActs: Act[] = []
   private batchStart = 0
   private batchEnd = 0
 
@@ -931,12 +935,11 @@ export class ActivityTree {
     // `"],"id":N,"type":101}` (or 107), then only blanks up to the LF.
     if (q + 9 > e || !ID_AFTER_PAYLOAD.matches(v, q)) return -1
     const is = q + ID_AFTER_PAYLOAD.length
-    let act = this.batchAct
+    let act = this.recentActAt(v, is, e)
     let i: number
-    if (act !== null && is + act.lineTail!.length + 4 <= e && act.lineTail!.matches(v, is)) {
+    if (act !== null) {
       i = is + act.lineTail!.length
     } else {
-      act = null
       i = idText(w, is, e)
       if (i < 0) return -1
       i = lit(w, i, e, L_TYPE)
@@ -966,7 +969,7 @@ export class ActivityTree {
       this.flush()
       this.batchAct = act
       this.batchStart = this.batchEnd = ps
-      act.lineTail ??= new ByteLiteral(act.id + ',"type":')
+      this.remember(act)
     }
     const o0 = this.batchEnd
     let o = o0
@@ -982,6 +985,32 @@ export class ActivityTree {
     this.decoderOf(act)
     act.offsets!.add(o - o0, offset, rawEnd, false)
     return e
+  }
+
+  /**
+   * The running activity among the last few to have build-log lines whose `<id>,"type":` is at
+   * `v[is…]`, or null. Parallel builds interleave their lines, so the id of a line is nearly
+   * always one of these, and matching it as words saves reading it as text and a map lookup.
+   */
+  private recentActAt(v: DataView, is: number, e: number): Act | null {
+    const recent = this.recentActs
+    for (let k = 0; k < recent.length; k++) {
+      const act = recent[k]!
+      const tail = act.lineTail!
+      if (!act.done && is + tail.length + 4 <= e && tail.matches(v, is)) return act
+    }
+    return null
+  }
+
+  /** Makes `act` the first of the recent activities (see {@link recentActAt}). */
+  private remember(act: Act): void {
+    act.lineTail ??= new ByteLiteral(act.id + ',"type":')
+    const recent = this.recentActs
+    let k = recent.indexOf(act)
+    if (k === 0) return
+    if (k < 0) k = recent.length < RECENT_ACTS ? recent.length : RECENT_ACTS - 1
+    for (; k > 0; k--) recent[k] = recent[k - 1]!
+    recent[0] = act
   }
 
   /** Writes the pending batch to its decoder. */

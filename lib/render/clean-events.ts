@@ -73,7 +73,10 @@ export class EventCleanWriter {
     const out = this.block
     const view = this.blockView
     let at = this.at
-    if (prefix) at = copyInto(prefix, 0, prefix.length, out, at)
+    if (prefix) {
+      out.set(prefix, at)
+      at += prefix.length
+    }
     if (!styles || styles.length === 0) {
       at = copySafe(text, 0, text.length, out, view, at)
     } else {
