@@ -1004,7 +1004,9 @@ export class ActivityTree {
 
   /** Makes `act` the first of the recent activities (see {@link recentActAt}). */
   private remember(act: Act): void {
-    act.lineTail ??= new ByteLiteral(act.id + ',"type":')
+    const tail = act.id + ',"type":'
+    if (tail.length > ByteLiteral.MAX) return // not an id Nix writes: left to the general path
+    act.lineTail ??= new ByteLiteral(tail)
     const recent = this.recentActs
     let k = recent.indexOf(act)
     if (k === 0) return

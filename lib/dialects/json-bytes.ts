@@ -9,34 +9,58 @@
  * to that parser.
  */
 
-/** Little-endian 32-bit words that cover `text` (latin1): one per 4 bytes, the last one overlapping. */
+/**
+ * Fixed text of 4 to {@link ByteLiteral.MAX} bytes, compared as little-endian 32-bit words: one per
+ * 4 bytes, the last one overlapping the one before. The words are plain fields rather than an array
+ * so that a comparison loads nothing but the input (and the literals below are constants to the
+ * compiler).
+ */
 export class ByteLiteral {
+  static readonly MAX = 32
   readonly length: number
-  readonly bytes: Uint8Array
-  private readonly words: Int32Array
-  private readonly at: Int32Array
+  /** How many words come before the last one. */
+  private readonly leading: number
+  private readonly w0: number
+  private readonly w1: number
+  private readonly w2: number
+  private readonly w3: number
+  private readonly w4: number
+  private readonly w5: number
+  private readonly w6: number
+  private readonly last: number
+  private readonly lastAt: number
 
   constructor(text: string) {
-    this.length = text.length
-    if (this.length < 4) throw new RangeError('a ByteLiteral needs at least 4 bytes')
-    this.bytes = new Uint8Array(Buffer.from(text, 'latin1'))
-    const view = new DataView(this.bytes.buffer)
-    const n = Math.ceil(this.length / 4)
-    this.words = new Int32Array(n)
-    this.at = new Int32Array(n)
-    for (let k = 0; k < n; k++) {
-      const at = Math.min(4 * k, this.length - 4)
-      this.at[k] = at
-      this.words[k] = view.getInt32(at, true)
-    }
+    const n = text.length
+    if (n < 4 || n > ByteLiteral.MAX) throw new RangeError(`a ByteLiteral holds 4 to ${ByteLiteral.MAX} bytes`)
+    const view = new DataView(new Uint8Array(Buffer.from(text, 'latin1')).buffer)
+    const word = (k: number) => (k < this.leading ? view.getInt32(4 * k, true) : 0)
+    this.length = n
+    this.leading = Math.ceil(n / 4) - 1
+    this.w0 = word(0)
+    this.w1 = word(1)
+    this.w2 = word(2)
+    this.w3 = word(3)
+    this.w4 = word(4)
+    this.w5 = word(5)
+    this.w6 = word(6)
+    this.lastAt = n - 4
+    this.last = view.getInt32(this.lastAt, true)
   }
 
   /** True when the bytes at `view[i…]` are this literal; the caller has checked that they exist. */
   matches(view: DataView, i: number): boolean {
-    const words = this.words
-    const at = this.at
-    for (let k = 0; k < words.length; k++) if (view.getInt32(i + at[k]!, true) !== words[k]) return false
-    return true
+    const n = this.leading
+    return (
+      view.getInt32(i + this.lastAt, true) === this.last &&
+      (n < 1 || view.getInt32(i, true) === this.w0) &&
+      (n < 2 || view.getInt32(i + 4, true) === this.w1) &&
+      (n < 3 || view.getInt32(i + 8, true) === this.w2) &&
+      (n < 4 || view.getInt32(i + 12, true) === this.w3) &&
+      (n < 5 || view.getInt32(i + 16, true) === this.w4) &&
+      (n < 6 || view.getInt32(i + 20, true) === this.w5) &&
+      (n < 7 || view.getInt32(i + 24, true) === this.w6)
+    )
   }
 }
 
@@ -51,11 +75,7 @@ export function plainRun(b: Uint8Array, view: DataView, i: number, e: number): n
   let high = 0
   for (; i + 4 <= e; i += 4) {
     const x = view.getInt32(i, true)
-    const quote = x ^ 0x22222222
-    const slash = x ^ 0x5c5c5c5c
-    // Bit 7 of a byte is set where that byte is 0 (after the XOR) or below 0x20; exact for "is
-    // there one", which is all the loop asks.
-    if ((((quote - 0x01010101) & ~quote) | ((slash - 0x01010101) & ~slash) | ((x - 0x20202020) & ~x)) & 0x80808080) break
+    if (stopByteIn(x)) break
     high |= x
   }
   for (; i < e; i++) {
@@ -65,6 +85,17 @@ export function plainRun(b: Uint8Array, view: DataView, i: number, e: number): n
   }
   sawNonAscii = (high & 0x80808080) !== 0
   return i
+}
+
+/**
+ * True when one of the four bytes of `x` is `"`, `\\` or below 0x20. Bit 7 of a byte of each term
+ * is set where that byte was zero after the XOR (or below 0x20): exact for "is there one", which
+ * is all that is asked.
+ */
+function stopByteIn(x: number): boolean {
+  const quote = x ^ 0x22222222
+  const slash = x ^ 0x5c5c5c5c
+  return ((((quote - 0x01010101) & ~quote) | ((slash - 0x01010101) & ~slash) | ((x - 0x20202020) & ~x)) & 0x80808080) !== 0
 }
 
 /** Four hex digits at `b[i]` (a `\\u` escape's value), or -1. */
