@@ -8,7 +8,7 @@ import {
   stripAndStyle,
 } from '../lib/dialects/internal-json.js'
 import type { InternalJsonMessage, LineDecoder, LineDecoderFactory } from '../lib/dialects/internal-json.js'
-import { isJsonObject, parseNixJson } from '../lib/dialects/nix-json.js'
+import { JSON_FAIL, isJsonObject, parseNixJson, tryParseNixJson } from '../lib/dialects/nix-json.js'
 import type { EventSink, LineEvent, LogEvent, SectionOpenEvent } from '../lib/events.js'
 import { sample } from './helpers/fixtures.js'
 
@@ -791,4 +791,157 @@ t.test('batched build-log lines give the events of line-by-line feeding (real bu
     return Buffer.concat(out)
   }
   t.ok(seen(true).equals(seen(false)), 'decoders get the same bytes')
+})
+
+// ---------------------------------------------------------------------------------------------
+// differential: the fast paths against the general parser, on mutated lines
+
+/** xorshift32, so that every run mutates the same way. */
+function randomSource(seed: number): (n: number) => number {
+  let s = seed >>> 0 || 1
+  return (n) => {
+    s ^= s << 13
+    s >>>= 0
+    s ^= s >>> 17
+    s ^= s << 5
+    s >>>= 0
+    return s % n
+  }
+}
+
+/** What a line means to the general parser alone (the path every fast path must agree with). */
+function generalMessage(buf: Buffer, s: number, e: number): InternalJsonMessage | null {
+  let i = e - s >= 5 && buf.toString('latin1', s, s + 5) === '@nix ' ? s + 5 : s
+  while (i < e && (buf[i] === 0x20 || buf[i] === 0x09)) i++
+  if (i >= e || buf[i] !== 0x7b) return null
+  const v = tryParseNixJson(buf, i, e)
+  return v !== JSON_FAIL && isJsonObject(v) ? internalJsonMessageFromObject(v) : null
+}
+
+/** Events of `input` with every line read by the general parser and fed to the tree one by one. */
+function generalEvents(input: Buffer, factory: LineDecoderFactory): LogEvent[] {
+  const events: LogEvent[] = []
+  const tree = new ActivityTree((e) => events.push(e), new DecodeContext(), factory)
+  for (const [s, e] of splitLines(input)) {
+    const terminated = e < input.length
+    const end = terminated ? e + 1 : e
+    const m = generalMessage(input, s, e)
+    if (m === null) tree.plainLine(input.subarray(s, e), s, end, terminated)
+    else tree.consume(m, s, end)
+  }
+  tree.end(input.length)
+  return events
+}
+
+/**
+ * Line mutations: the shapes real producers never write but a log may still hold (hand-written
+ * `@nix` lines, other JSON writers, cut-off files). Every one keeps the text valid UTF-8; how raw
+ * malformed UTF-8 is read is pinned down by the next test.
+ */
+const MUTATIONS: Array<[string, (line: string, r: (n: number) => number) => string]> = [
+  ['cut short', (l, r) => l.slice(0, r(l.length + 1))],
+  ['blanks between tokens', (l, r) => l.replace(/[{,:[]/g, (m) => (r(3) ? m : m + [' ', '\t', '  ', '\r'][r(4)]))],
+  ['blanks before closers', (l, r) => l.replace(/[}\],]/g, (m) => (r(3) ? m : [' ', '\t'][r(2)] + m))],
+  ['after the object', (l, r) => l + [' ', '\t', '\r', ' \r', 'x', '}', ' {}', ','][r(8)]],
+  ['prefix', (l, r) => ['', ' ', '@nix  ', '@nix', '@nixx ', ' @nix ', '@NIX ', '@nix \t'][r(8)] + l.replace(/^@nix /, '')],
+  ['ids', (l, r) => l.replace(/"(id|parent)":(-?\d+)/g, (_m, k: string, id: string) => `"${k}":${[id, `0${id}`, `00${id}`, `-${id}`, `${id}.0`, `${id}e0`, `"${id}"`, '18446744073709551615', '9007199254740993', '-0', '0', '00', 'null', '1E3', `${id}9`, `${id} `][r(16)]}`)],
+  ['numbers', (l, r) => l.replace(/"(type|level)":(\d+)/g, (_m, k: string) => `"${k}":${['101', '107', '104', '105', '106', '0101', '01', '101.0', '1e2', '-1', '"101"', 'null', '3', '7', '99999999999', '4294967397'][r(16)]}`)],
+  ['fields', (l, r) => l.replace(/"fields":\[[^\]]*\]/, () => `"fields":${['[]', '{}', '"x"', 'null', '[1,2]', '["a","b"]', '["a",1]', '[true]', '[null]', '[["x"]]', '[{"id":1}]', '[1.5]', '[-1]', '[01]', '[12345678901234567890]', '["x",]', '[,]', '[ "x" ]', '["x" ]', '["\\u001b[1mx"]'][r(20)]}`)],
+  ['re-escaped text', (l, r) => l.replace(/"((?:[^"\\]|\\.)*)"(,"id"|}$|\])/, (_m, body: string, after: string) => {
+    let out = ''
+    for (const ch of body) {
+      if (r(10) === 0 && ch !== '\\' && ch !== '"' && ch.length === 1) out += '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0')[r(2) ? 'toLowerCase' : 'toUpperCase']()
+      else out += ch
+    }
+    const extra = ['\\u001b[31m', '\\u001B[0m', '\\"', '\\\\', '\\/', '\\b\\f\\n\\r\\t', '\\u0000', '\\u00e9', '\\ud83d\\ude00', '\\ud83d', '\\ude00 x', '\\x', '\\u12', '\\', 'é☃😀', '\t', '\u001b', '\u007f', '\u0085'][r(19)]
+    const at = r(out.length + 1)
+    return `"${out.slice(0, at)}${extra}${out.slice(at)}"${after}`
+  })],
+  ['missing key', (l, r) => l.replace([/"fields":\[[^\]]*\],?/, /,?"id":-?\d+/, /,"type":\d+/, /"level":\d+,?/, /"parent":\d+,/, /,?"text":"(?:[^"\\]|\\.)*"/, /,"msg":"(?:[^"\\]|\\.)*"/][r(7)]!, '')],
+  ['keys out of order or extra', (l, r) => [l.replace(/^(@nix )?\{/, '$1{"zzz":[1,{"a":"b"}],'), l.replace(/\}$/, ',"extra":true}'), l.replace(/\}$/, ',"id":1}'), l.replace(/"action":"(\w+)",/, '').replace(/\}$/, ',"action":"$1"}')][r(4)]!],
+  ['action', (l, r) => l.replace(/"action":"\w+"/, `"action":${['"result"', '"start"', '"stop"', '"msg"', '"setPhase"', '1', 'null', '"Result"'][r(8)]}`)],
+  ['error-info msg', (l) => l.replace(/"action":"msg","level":(\d+),"msg":/, '"action":"msg","column":null,"file":null,"level":$1,"line":3,"msg":')],
+]
+
+t.test('differential: fast paths and the general parser agree on mutated lines (messages and events)', async (t) => {
+  const { BuildLogDecoder } = await import('../lib/dialects/build-log.js')
+  const real: LineDecoderFactory = (sink) => new BuildLogDecoder(sink, new DecodeContext())
+  const base: string[] = []
+  for (const name of [BENCH, STANDARD, FAIL]) base.push(...sample(name).toString('utf8').split('\n').filter((l) => l !== ''))
+  // Build-log lines as Nix writes them: escapes, quotes, non-ASCII, an id above 2^53.
+  base.push(start('18446744073709551615', 105, "building '/nix/store/x.drv'", ['/nix/store/x.drv', '', 1, 1]).trimEnd())
+  for (const p of ['plain', 'esc \u001b[1mbold\u001b[0m', 'q "x" \\ /', 'é ☃ 😀', 'tab\there', '\u001b[31;1merror:\u001b[0m ‘x’']) base.push(result('18446744073709551615', 101, [p]).trimEnd())
+  const used = new Map<string, number>()
+  const mutated: string[] = []
+  for (const seed of [1, 2]) {
+    const r = randomSource(seed)
+    for (const line of base) {
+      if (r(3) !== 0) {
+        mutated.push(line)
+        continue
+      }
+      let l = line
+      for (let k = 1 + r(2); k > 0; k--) {
+        const [name, mutate] = MUTATIONS[r(MUTATIONS.length)]!
+        const next = mutate(l, r)
+        if (next !== l) used.set(name, (used.get(name) ?? 0) + 1)
+        l = next
+      }
+      mutated.push(l)
+    }
+  }
+  for (const [name] of MUTATIONS) t.ok((used.get(name) ?? 0) >= 20, `mutation '${name}' applied (${used.get(name) ?? 0} times)`)
+
+  // Messages: every line, fast scan against the general parser (key order included).
+  let differ = 0
+  let plainText = 0
+  for (const line of mutated) {
+    const b = Buffer.from(line, 'utf8')
+    const fast = JSON.stringify(parseInternalJsonLine(b, 0, b.length))
+    const general = JSON.stringify(generalMessage(b, 0, b.length))
+    if (fast !== general && differ++ < 5) t.equal(fast, general, line)
+    if (general === 'null') plainText++
+  }
+  t.equal(differ, 0, 'same message for every line')
+  t.ok(plainText > 500 && plainText < mutated.length / 2, `both outcomes occur (${plainText} of ${mutated.length} lines are plain text)`)
+
+  // Events: the batched hot path, the per-line fast scan and chunking against the general path alone.
+  const input = Buffer.from(mutated.join('\n') + '\n', 'utf8')
+  const want = JSON.stringify(generalEvents(input, real))
+  for (const chunk of [0, 4096, 777]) t.equal(JSON.stringify(decodeAll(input, real, chunk)), want, `same events (chunk ${chunk || 'whole'})`)
+})
+
+t.test('broken JSON is plain text on every path: numbers with leading zeros', async (t) => {
+  const { BuildLogDecoder } = await import('../lib/dialects/build-log.js')
+  const real: LineDecoderFactory = (sink) => new BuildLogDecoder(sink, new DecodeContext())
+  const p = (s: string) => {
+    const b = Buffer.from(s)
+    return parseInternalJsonLine(b, 0, b.length)
+  }
+  t.equal(p('@nix {"action":"stop","id":007}'), null)
+  t.equal(p('@nix {"action":"start","id":5,"level":03,"parent":0,"text":"x","type":0}'), null)
+  t.equal(p('@nix {"action":"result","fields":[01],"id":5,"type":106}'), null)
+  t.equal(p('@nix {"action":"result","fields":["x"],"id":5,"type":0101}'), null)
+  t.same(p('@nix {"action":"stop","id":0}'), { action: 'stop', id: '0' })
+  const input = start('7', 105, 'b', ['/nix/store/b.drv']) + '@nix {"action":"result","fields":["zero-padded id"],"id":07,"type":101}\n' + '@nix {"action":"result","fields":["zero-padded type"],"id":7,"type":0101}\n'
+  const got = lines(decodeAll(input, real)).map((l) => [text(l), l.section])
+  t.same(got, [
+    ['@nix {"action":"result","fields":["zero-padded id"],"id":07,"type":101}', 0],
+    ['@nix {"action":"result","fields":["zero-padded type"],"id":7,"type":0101}', 0],
+  ])
+})
+
+t.test('an escape-free payload reaches the decoder byte for byte, even malformed UTF-8', async (t) => {
+  // The fast paths pass such a payload through untouched; with an escape in it the line is read
+  // by the general parser, which (like Nix's JSON writer) turns malformed UTF-8 into U+FFFD.
+  const line = (payload: Buffer) => Buffer.concat([Buffer.from('@nix {"action":"result","fields":["'), payload, Buffer.from('"],"id":1,"type":101}\n')])
+  const input = Buffer.concat([
+    Buffer.from(start('1', 105, 'b', ['/nix/store/b.drv'])),
+    line(Buffer.from([0x61, 0xff, 0x62])),
+    line(Buffer.from([0x61, 0xff, 0x62, 0x5c, 0x6e])),
+  ])
+  for (const chunk of [0, 1, 50]) {
+    const got = lines(decodeAll(input, lineFactory, chunk)).map((l) => l.text.toString('hex'))
+    t.same(got, ['61ff62', '61efbfbd62', ''], `chunk ${chunk}`)
+  }
 })

@@ -78,6 +78,7 @@ import { JSON_FAIL, isJsonObject, lastPrefixEnd, tryParseNixJson, tryParseNixJso
 import type { JsonObject, JsonValue } from './nix-json.js'
 import { isNixCandidate, toNixId } from './nix-line.js'
 import { Tokenizer } from '../tokenizer/tokenizer.js'
+import { ByteLiteral, decodeStringInPlace, escapedStringEnd, plainRun, sawNonAscii } from './json-bytes.js'
 import type { NixField, NixMsgLine, NixResultLine, NixStartLine, NixStopLine } from './nix-line.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +231,8 @@ function smallInt(b: FastBuffer, i: number, e: number): number {
     v = v * 10 + (c - 0x30)
     i++
   }
-  if (i === d) return -1
+  // JSON has no leading zeros: `01` is broken JSON, which the general parser rejects.
+  if (i === d || (b[d] === 0x30 && i - d > 1)) return -1
   if (i < e) {
     const c = b[i]
     if (c === 0x2e || c === 0x65 || c === 0x45) return -1
@@ -258,7 +260,7 @@ function idText(b: FastBuffer, i: number, e: number): number {
     i++
   }
   const n = i - s
-  if (i === d || n > 21) return -1
+  if (i === d || n > 21 || (b[d] === 0x30 && i - d > 1)) return -1
   if (i < e) {
     const c = b[i]
     if (c === 0x2e || c === 0x65 || c === 0x45) return -1
@@ -300,31 +302,55 @@ function fieldsValue(b: FastBuffer, i: number, e: number): number {
         sc.payAscii = ascii
         return j + 2
       }
-    } else {
-      // [int, int, …] of small unsigned ints.
-      const arr: number[] = []
-      let j = i + 1
-      for (;;) {
-        j = smallInt(b, j, e)
-        if (j < 0) break
-        arr.push(outInt)
-        const c = b[j]
-        if (c === 0x2c) {
-          j++
-          continue
-        }
-        if (c === 0x5d) {
-          sc.fields = arr
-          return j + 1
-        }
-        break
-      }
     }
+    const j = plainFields(b, i + 1, e)
+    if (j >= 0) return j
   }
   const v = tryParseNixJsonPrefix(b, i, e, 'fields')
   if (v === JSON_FAIL || !Array.isArray(v)) return -1
   sc.fields = looseFields(v)
   return lastPrefixEnd()
+}
+
+/**
+ * The elements and `]` of a `fields` array at `b[i]` into sc.fields when each is an unescaped
+ * string or a small unsigned integer (start lines: `["/nix/store/…drv","",1,1]`), converted as
+ * the general parser converts them; the index after the array, or -1.
+ */
+function plainFields(b: FastBuffer, i: number, e: number): number {
+  const fields: NixField[] = []
+  if (i < e && b[i] === 0x5d) {
+    sc.fields = fields
+    return i + 1
+  }
+  for (;;) {
+    if (i >= e) return -1
+    if (b[i] === 0x22) {
+      let j = i + 1
+      let ascii = true
+      while (j < e) {
+        const c = b[j]!
+        if (c === 0x22 || c === 0x5c || c < 0x20) break
+        if (c >= 0x80) ascii = false
+        j++
+      }
+      if (j >= e || b[j] !== 0x22) return -1
+      fields.push(ascii ? b.latin1Slice(i + 1, j) : b.utf8Slice(i + 1, j))
+      i = j + 1
+    } else {
+      i = smallInt(b, i, e)
+      if (i < 0) return -1
+      fields.push(outInt)
+    }
+    const c = b[i]
+    if (c === 0x2c) {
+      i++
+      continue
+    }
+    if (c !== 0x5d) return -1
+    sc.fields = fields
+    return i + 1
+  }
 }
 
 let outStr = ''
@@ -456,58 +482,12 @@ function fastScan(b: FastBuffer, s: number, e: number): boolean {
 }
 
 /** `{"action":"result","fields":["`: the start of a build-log line's JSON. */
-const L_RESULT_LINE = enc('{"action":"result","fields":["')
-
-/** Four hex digits at `b[i]` (a `\\u` escape's value), or -1. */
-function hex4At(b: FastBuffer, i: number, e: number): number {
-  if (i + 4 > e) return -1
-  let v = 0
-  for (let k = 0; k < 4; k++) {
-    const c = b[i + k]!
-    let d: number
-    if (c >= 0x30 && c <= 0x39) d = c - 0x30
-    else if (c >= 0x61 && c <= 0x66) d = c - 0x57
-    else if (c >= 0x41 && c <= 0x46) d = c - 0x37
-    else return -1
-    v = (v << 4) | d
-  }
-  return v
-}
-
-/** Bytes that end a run of plain string content: controls, `"` and `\\`. */
-const STRING_STOP = new Uint8Array(256)
-for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1
-STRING_STOP[0x22] = 1
-STRING_STOP[0x5c] = 1
-
-/**
- * Length of the well-formed UTF-8 sequence starting with the non-ASCII byte `b[i]` (Unicode
- * table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF), or -1.
- */
-function utf8Length(b: FastBuffer, i: number, e: number): number {
-  const c = b[i]!
-  let n: number
-  let lo = 0x80
-  let hi = 0xbf
-  if (c >= 0xc2 && c <= 0xdf) n = 2
-  else if (c >= 0xe0 && c <= 0xef) {
-    n = 3
-    if (c === 0xe0) lo = 0xa0
-    else if (c === 0xed) hi = 0x9f
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    n = 4
-    if (c === 0xf0) lo = 0x90
-    else if (c === 0xf4) hi = 0x8f
-  } else return -1
-  if (i + n > e) return -1
-  const c1 = b[i + 1]!
-  if (c1 < lo || c1 > hi) return -1
-  for (let k = 2; k < n; k++) {
-    const ck = b[i + k]!
-    if (ck < 0x80 || ck > 0xbf) return -1
-  }
-  return n
-}
+const RESULT_LINE = new ByteLiteral('{"action":"result","fields":["')
+/** What follows a build-log line's payload, up to its id. */
+const ID_AFTER_PAYLOAD = new ByteLiteral('"],"id":')
+/** `101}` and `107}` as little-endian words: the type of a build-log line and the object's end. */
+const TYPE_101_END = new DataView(enc('101}').buffer).getInt32(0, true)
+const TYPE_107_END = new DataView(enc('107}').buffer).getInt32(0, true)
 
 function scFields(b: FastBuffer): NixField[] {
   if (sc.fields === NO_FIELDS) return []
@@ -576,29 +556,49 @@ export interface StyledText {
 }
 
 /**
+ * What {@link stripAndStyle} collects: the text bytes of one message line and its SGR marks. One
+ * tokenizer serves every message (a message starts and ends in the ground state, and nothing here
+ * depends on the tokenizer's running offset), so a coloured message costs no tokenizer set-up.
+ */
+const styled = {
+  out: Buffer.allocUnsafe(256),
+  length: 0,
+  styles: undefined as StyleMark[] | undefined,
+}
+
+function keepText(buf: Uint8Array, start: number, end: number): void {
+  const n = end - start
+  if (styled.length + n > styled.out.length) {
+    const grown = Buffer.allocUnsafe(Math.max(styled.out.length * 2, styled.length + n))
+    styled.out.copy(grown, 0, 0, styled.length)
+    styled.out = grown
+  }
+  styled.out.set(buf.subarray(start, end), styled.length)
+  styled.length += n
+}
+
+const messageTokenizer = new Tokenizer({
+  text: keepText,
+  csi(seq) {
+    if (seq.isSgr()) (styled.styles ??= []).push({ at: styled.length, params: seq.paramText() })
+  },
+  dropped() {},
+  chunkEnd() {},
+})
+
+/**
  * Strip escape sequences from one line of message text, keeping SGR as {@link StyleMark}s. The
  * project tokenizer decides what an escape is, as it does for every other face.
  */
 export function stripAndStyle(text: string): StyledText {
   if (text.indexOf('\x1b') < 0) return { text: Buffer.from(text, 'utf8') }
-  const out: Buffer[] = []
-  let length = 0
-  let styles: StyleMark[] | undefined
-  const tokenizer = new Tokenizer({
-    text(buf, start, end) {
-      out.push(Buffer.from(buf.subarray(start, end)))
-      length += end - start
-    },
-    csi(seq) {
-      if (seq.isSgr()) (styles ??= []).push({ at: length, params: seq.paramText() })
-    },
-    dropped() {},
-    chunkEnd() {},
-  })
-  tokenizer.write(Buffer.from(text, 'utf8'))
-  tokenizer.end()
-  const res: StyledText = { text: Buffer.concat(out, length) }
-  if (styles) res.styles = styles
+  styled.length = 0
+  styled.styles = undefined
+  messageTokenizer.write(Buffer.from(text, 'utf8'))
+  messageTokenizer.end()
+  const res: StyledText = { text: Buffer.from(styled.out.subarray(0, styled.length)) }
+  if (styled.styles) res.styles = styled.styles
+  styled.styles = undefined
   return res
 }
 
@@ -661,6 +661,8 @@ const RING_MASK = RING - 1
 /** The most bytes {@link ActivityTree.feedLines} copies at a time. */
 const WORK_WINDOW = 256 * 1024
 const EMPTY_WORK = Buffer.alloc(0)
+/** How many activities {@link ActivityTree.recentActAt} tries before reading an id as text. */
+const RECENT_ACTS = 4
 /** Most lines in one batched decoder write: well inside the offset ring (see {@link OffsetMap}). */
 const MAX_BATCH = 32
 
@@ -748,6 +750,8 @@ class Act {
   bytesLinked = 0
   blocksLinked = 0
   orphan = false
+  /** `<id>,"type":`: how the activity's build-log lines end (set at its first batched line). */
+  lineTail: ByteLiteral | null = null
 
   constructor(
     readonly id: string,
@@ -772,6 +776,18 @@ function sameFields(a: NixField[], b: NixField[]): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
+}
+
+/** `expected.<type>` status keys, made once per activity type (106 results are frequent). */
+const EXPECTED_KEYS = new Map<NixField, string>()
+
+function expectedKey(type: NixField): string {
+  let key = EXPECTED_KEYS.get(type)
+  if (key === undefined) {
+    key = `expected.${type}`
+    if (EXPECTED_KEYS.size < 64) EXPECTED_KEYS.set(type, key)
+  }
+  return key
 }
 
 function groupOf(type: number): string {
@@ -810,6 +826,7 @@ export class ActivityTree {
   private lastEnd = 0
   /** Private copy of the chunk {@link feedLines} is working on (reused; never the caller's bytes). */
   private work: Buffer = EMPTY_WORK
+  private workView: DataView = new DataView(EMPTY_WORK.buffer, EMPTY_WORK.byteOffset, 0)
   /**
    * The pending batch (see {@link feedLines}): build-log lines of `batchAct`, payload + LF each,
    * gathered at work[batchStart, batchEnd). Written to the activity's decoder as one chunk before
@@ -817,11 +834,10 @@ export class ActivityTree {
    */
   private batchAct: Act | null = null
   private batchLines = 0
+  /** Activities whose build-log lines came last, latest first (see {@link recentActAt}). */
+  private readonly recentActs: Act[] = []
   private batchStart = 0
   private batchEnd = 0
-  /** The id text (bytes) of `batchAct`. */
-  private readonly batchId = new Uint8Array(24)
-  private batchIdLength = 0
 
   constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory) {
     this.sink = sink
@@ -863,12 +879,16 @@ export class ActivityTree {
   /** {@link feedLines} for a range of at most WORK_WINDOW bytes, on the private copy. */
   private feedWindow(buf: Uint8Array, start: number, end: number, offset: number): number {
     const n = end - start
-    if (this.work.length < n) this.work = Buffer.allocUnsafe(Math.min(WORK_WINDOW, Math.max(n, this.work.length * 2, 4096)))
+    if (this.work.length < n) {
+      this.work = Buffer.allocUnsafe(Math.min(WORK_WINDOW, Math.max(n, this.work.length * 2, 4096)))
+      this.workView = new DataView(this.work.buffer, this.work.byteOffset, this.work.length)
+    }
     const w = this.work as FastBuffer
+    const v = this.workView
     w.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), 0)
     let i = 0
     while (i < n) {
-      const lf = this.batchLine(w, i, n, offset + i)
+      const lf = this.batchLine(w, v, i, n, offset + i)
       if (lf >= 0) {
         i = lf + 1
         continue
@@ -892,101 +912,44 @@ export class ActivityTree {
    * lines this one accepts. (No step below reads past an LF without failing, so the line's end
    * need not be known first.)
    */
-  private batchLine(w: FastBuffer, s: number, lim: number, offset: number): number {
+  private batchLine(w: FastBuffer, v: DataView, s: number, lim: number, offset: number): number {
     let e = lim
     let p = s
     if (w[p] === 0x40) {
       if (!isNixCandidate(w, p, e)) return -1
       p += 5
     }
-    const L = L_RESULT_LINE
-    const n = L.length
-    if (p + n + 20 > e) return -1
-    for (let k = 0; k < n; k++) if (w[p + k] !== L[k]) return -1
-    const ps = p + n
+    const L = RESULT_LINE
+    if (p + L.length + 20 > e || !L.matches(v, p)) return -1
+    const ps = p + L.length
     // The payload: up to its closing quote; escapes are checked here and decoded below.
-    let j = ps
-    while (j < e && STRING_STOP[w[j]!] === 0) j++
-    if (j >= e) return -1
-    let c = w[j]!
-    if (c < 0x20) return -1
-    const escaped = c === 0x5c
+    let q = plainRun(w, v, ps, e)
+    if (q >= e) return -1
+    const stop = w[q]!
+    if (stop < 0x20) return -1
+    const escaped = stop === 0x5c
     if (escaped) {
-      // Raw UTF-8 next to escapes must be valid: the general path decodes it (invalid bytes
-      // become U+FFFD) and encodes it again, which for valid UTF-8 gives the same bytes.
-      for (let k = ps; k < j; ) {
-        if (w[k]! < 0x80) k++
-        else {
-          const m = utf8Length(w, k, j)
-          if (m < 0) return -1
-          k += m
-        }
-      }
-      for (;;) {
-        if (j >= e) return -1
-        c = w[j]!
-        if (c === 0x22) break
-        if (c === 0x5c) {
-          if (j + 1 >= e) return -1
-          const x = w[j + 1]!
-          j += 2
-          if (x === 0x75) {
-            const u = hex4At(w, j, e)
-            if (u < 0) return -1
-            j += 4
-            if (u >= 0xd800 && u <= 0xdfff) {
-              // Only a proper pair (a lone surrogate fails, as in the general parser).
-              if (u > 0xdbff || j + 6 > e || w[j] !== 0x5c || w[j + 1] !== 0x75) return -1
-              const lo = hex4At(w, j + 2, e)
-              if (lo < 0xdc00 || lo > 0xdfff) return -1
-              j += 6
-            }
-          } else if (!(x === 0x22 || x === 0x5c || x === 0x2f || x === 0x6e || x === 0x74 || x === 0x72 || x === 0x62 || x === 0x66)) {
-            return -1
-          }
-          continue
-        }
-        if (c < 0x20) return -1
-        if (c >= 0x80) {
-          const m = utf8Length(w, j, e)
-          if (m < 0) return -1
-          j += m
-        } else {
-          j++
-        }
-      }
+      q = escapedStringEnd(w, v, ps, q, e, sawNonAscii)
+      if (q < 0) return -1
     }
-    const q = j // the closing quote
-    // `"],"id":N,"type":101}` (or 107), then only whitespace.
-    if (q + 9 > e || w[q + 1] !== 0x5d || w[q + 2] !== 0x2c) return -1
-    const is = lit(w, q + 3, e, L_ID)
-    if (is < 0) return -1
-    let i = is
-    if (w[i] === 0x2d) i++
-    while (i < e && w[i]! >= 0x30 && w[i]! <= 0x39) i++
-    const idLength = i - is
-    let act = this.batchAct
-    if (act !== null && idLength === this.batchIdLength) {
-      const id = this.batchId
-      for (let k = 0; k < idLength; k++) {
-        if (w[is + k] !== id[k]) {
-          act = null
-          break
-        }
-      }
+    // `"],"id":N,"type":101}` (or 107), then only blanks up to the LF.
+    if (q + 9 > e || !ID_AFTER_PAYLOAD.matches(v, q)) return -1
+    const is = q + ID_AFTER_PAYLOAD.length
+    let act = this.recentActAt(v, is, e)
+    let i: number
+    if (act !== null) {
+      i = is + act.lineTail!.length
     } else {
-      act = null
-    }
-    if (act === null) {
       i = idText(w, is, e)
       if (i < 0) return -1
+      i = lit(w, i, e, L_TYPE)
+      if (i < 0) return -1
     }
-    i = lit(w, i, e, L_TYPE)
-    if (i < 0) return -1
-    i = smallInt(w, i, e)
-    if (i < 0 || (outInt !== 101 && outInt !== 107) || w[i] !== 0x7d) return -1
+    if (i + 4 > e) return -1
+    const t = v.getInt32(i, true)
+    if (t !== TYPE_101_END && t !== TYPE_107_END) return -1
     // `}`, then blanks up to the LF.
-    for (i++; ; i++) {
+    for (i += 4; ; i++) {
       if (i >= lim) return -1
       const b = w[i]
       if (b === 0x0a) break
@@ -1006,8 +969,7 @@ export class ActivityTree {
       this.flush()
       this.batchAct = act
       this.batchStart = this.batchEnd = ps
-      this.batchIdLength = idLength
-      for (let k = 0; k < idLength; k++) this.batchId[k] = w[is + k]!
+      this.remember(act)
     }
     const o0 = this.batchEnd
     let o = o0
@@ -1015,59 +977,7 @@ export class ActivityTree {
       if (o !== ps) w.copyWithin(o, ps, q)
       o += q - ps
     } else {
-      // Decode in place: the output never runs ahead of the input.
-      j = ps
-      while (j < q) {
-        c = w[j]!
-        if (c !== 0x5c) {
-          w[o++] = c
-          j++
-          continue
-        }
-        const x = w[j + 1]!
-        j += 2
-        switch (x) {
-          case 0x6e:
-            w[o++] = 0x0a
-            break
-          case 0x74:
-            w[o++] = 0x09
-            break
-          case 0x72:
-            w[o++] = 0x0d
-            break
-          case 0x62:
-            w[o++] = 0x08
-            break
-          case 0x66:
-            w[o++] = 0x0c
-            break
-          case 0x75: {
-            let u = hex4At(w, j, e)
-            j += 4
-            if (u >= 0xd800 && u <= 0xdbff) {
-              u = 0x10000 + ((u - 0xd800) << 10) + (hex4At(w, j + 2, e) - 0xdc00)
-              j += 6
-              w[o++] = 0xf0 | (u >> 18)
-              w[o++] = 0x80 | ((u >> 12) & 0x3f)
-              w[o++] = 0x80 | ((u >> 6) & 0x3f)
-              w[o++] = 0x80 | (u & 0x3f)
-            } else if (u < 0x80) {
-              w[o++] = u
-            } else if (u < 0x800) {
-              w[o++] = 0xc0 | (u >> 6)
-              w[o++] = 0x80 | (u & 0x3f)
-            } else {
-              w[o++] = 0xe0 | (u >> 12)
-              w[o++] = 0x80 | ((u >> 6) & 0x3f)
-              w[o++] = 0x80 | (u & 0x3f)
-            }
-            break
-          }
-          default: // " \ /
-            w[o++] = x
-        }
-      }
+      o = decodeStringInPlace(w, v, ps, q, o)
     }
     w[o++] = 0x0a
     this.batchEnd = o
@@ -1075,6 +985,34 @@ export class ActivityTree {
     this.decoderOf(act)
     act.offsets!.add(o - o0, offset, rawEnd, false)
     return e
+  }
+
+  /**
+   * The running activity among the last few to have build-log lines whose `<id>,"type":` is at
+   * `v[is…]`, or null. Parallel builds interleave their lines, so the id of a line is nearly
+   * always one of these, and matching it as words saves reading it as text and a map lookup.
+   */
+  private recentActAt(v: DataView, is: number, e: number): Act | null {
+    const recent = this.recentActs
+    for (let k = 0; k < recent.length; k++) {
+      const act = recent[k]!
+      const tail = act.lineTail!
+      if (!act.done && is + tail.length + 4 <= e && tail.matches(v, is)) return act
+    }
+    return null
+  }
+
+  /** Makes `act` the first of the recent activities (see {@link recentActAt}). */
+  private remember(act: Act): void {
+    const tail = act.id + ',"type":'
+    if (tail.length > ByteLiteral.MAX) return // not an id Nix writes: left to the general path
+    act.lineTail ??= new ByteLiteral(tail)
+    const recent = this.recentActs
+    let k = recent.indexOf(act)
+    if (k === 0) return
+    if (k < 0) k = recent.length < RECENT_ACTS ? recent.length : RECENT_ACTS - 1
+    for (; k > 0; k--) recent[k] = recent[k - 1]!
+    recent[0] = act
   }
 
   /** Writes the pending batch to its decoder. */
@@ -1175,6 +1113,7 @@ export class ActivityTree {
   end(offset: number = this.lastEnd): void {
     this.flush()
     this.work = EMPTY_WORK
+    this.workView = new DataView(EMPTY_WORK.buffer, EMPTY_WORK.byteOffset, 0)
     if (this.ended) return
     this.ended = true
     const acts = [...this.running.values()]
@@ -1356,7 +1295,7 @@ export class ActivityTree {
       case 106: {
         const t = f.length > 0 ? f[0]! : '?'
         if (this.unchanged(act, typeof t === 'number' ? 106000 + t : `106.${t}`, f)) return
-        this.status(act, { [`expected.${t}`]: f[1] ?? 0 }, offset)
+        this.status(act, { [expectedKey(t)]: f[1] ?? 0 }, offset)
         return
       }
       case 100:

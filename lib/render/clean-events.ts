@@ -21,6 +21,8 @@ export class EventCleanWriter {
    */
   private readonly pieces: Buffer[] = []
   private block: Buffer = Buffer.allocUnsafe(OUTPUT_BLOCK)
+  /** `block` as words, for {@link copySafe}'s check of what it copied. */
+  private blockView = new DataView(this.block.buffer, this.block.byteOffset, this.block.length)
   private blockStart = 0
   private at = 0
 
@@ -69,16 +71,20 @@ export class EventCleanWriter {
     }
     this.reserve(need)
     const out = this.block
+    const view = this.blockView
     let at = this.at
-    if (prefix) at = copyInto(prefix, 0, prefix.length, out, at)
+    if (prefix) {
+      out.set(prefix, at)
+      at += prefix.length
+    }
     if (!styles || styles.length === 0) {
-      at = copySafe(text, 0, text.length, out, at)
+      at = copySafe(text, 0, text.length, out, view, at)
     } else {
       // Only SGR ever comes out: marks hold nothing else (a reset at the end if colour was left on).
       let cursor = 0
       for (let k = 0; k < styles.length; k++) {
         const mark = styles[k]!
-        at = copySafe(text, cursor, mark.at, out, at)
+        at = copySafe(text, cursor, mark.at, out, view, at)
         out[at++] = 0x1b
         out[at++] = 0x5b
         const params = mark.params
@@ -86,7 +92,7 @@ export class EventCleanWriter {
         out[at++] = 0x6d
         cursor = mark.at
       }
-      at = copySafe(text, cursor, text.length, out, at)
+      at = copySafe(text, cursor, text.length, out, view, at)
       const last = styles[styles.length - 1]!
       if (last.params !== '0' && last.params !== '') at = copyInto(RESET, 0, RESET.length, out, at)
     }
@@ -99,6 +105,7 @@ export class EventCleanWriter {
     if (this.at + n <= this.block.length) return
     if (this.at > this.blockStart) this.pieces.push(this.block.subarray(this.blockStart, this.at))
     this.block = Buffer.allocUnsafe(Math.max(OUTPUT_BLOCK, n))
+    this.blockView = new DataView(this.block.buffer, this.block.byteOffset, this.block.length)
     this.blockStart = this.at = 0
   }
 
@@ -134,8 +141,16 @@ function copyInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, 
 /**
  * Copies the bytes of src[start, end) that may reach a terminal to dst at `at` (BEL and C1
  * controls U+0080–U+009F dropped, as `forEachSafeRange` decides, per range); the index after them.
+ * Lines almost never hold either, so a longer range is copied whole and the copy checked four
+ * bytes at a time (`view` views `dst`); only a range with a BEL or a C1 lead byte in it is
+ * copied again byte by byte.
  */
-function copySafe(src: Uint8Array, start: number, end: number, dst: Uint8Array, at: number): number {
+function copySafe(src: Uint8Array, start: number, end: number, dst: Uint8Array, view: DataView, at: number): number {
+  const n = end - start
+  if (n >= WHOLE_COPY_MIN) {
+    dst.set(start === 0 && end === src.length ? src : src.subarray(start, end), at)
+    if (!hasBelOrC1Lead(dst, view, at, at + n)) return at + n
+  }
   for (let i = start; i < end; i++) {
     const b = src[i]!
     if (b === BEL) continue
@@ -151,6 +166,22 @@ function copySafe(src: Uint8Array, start: number, end: number, dst: Uint8Array, 
   return at
 }
 
+/** True when b[s, e) holds a BEL or a C1 lead byte (`view` views `b`). */
+function hasBelOrC1Lead(b: Uint8Array, view: DataView, s: number, e: number): boolean {
+  let i = s
+  for (; i + 4 <= e; i += 4) {
+    const x = view.getInt32(i, true)
+    const bel = x ^ 0x07070707
+    const c1 = x ^ 0xc2c2c2c2
+    // Bit 7 of a byte is set where that byte was BEL or C1_LEAD (exact for "is there one").
+    if ((((bel - 0x01010101) & ~bel) | ((c1 - 0x01010101) & ~c1)) & 0x80808080) return true
+  }
+  for (; i < e; i++) if (b[i] === BEL || b[i] === C1_LEAD) return true
+  return false
+}
+
+/** Shorter ranges are copied byte by byte at once: a whole copy and its check cost more. */
+const WHOLE_COPY_MIN = 16
 const OUTPUT_BLOCK = 64 * 1024
 /** Nix's verbosity for ordinary messages (spec §6.4): what `nix build` shows without -v. */
 const INFO = 3
