@@ -79,6 +79,8 @@ t.test('keys: g, G, j/k, Tab toggles, zR/zM, -N, -H, help', async (t) => {
   t.notMatch(text(h), /buildlog view — keys/, 'q closes help, not the pager')
   await h.press('5g')
   t.match(h.screen().at(-1)!, /L5\//)
+  await h.press('=')
+  t.match(h.screen().at(-1)!, /#L5 · 1,891 lines · 90 sections · 1 errors · \d{1,3},\d{3}/, '= tells the counts, digits grouped')
   t.equal(await h.close(), 0)
 })
 

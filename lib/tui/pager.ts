@@ -14,7 +14,7 @@ import type { Row } from '../tree/tree.js'
 import { spansWidth } from './cells.js'
 import { FIRST_BYTES } from './first-screen.js'
 import { HELP_TEXT } from './help.js'
-import { bodyRows, breadcrumb, rowSpans, startAnchor, statusLine, type PaintState } from './painter.js'
+import { bodyRows, breadcrumb, groupDigits, rowSpans, startAnchor, statusLine, type PaintState } from './painter.js'
 import { createScreen, enableWheel, suspend, type ScreenStreams } from './screen.js'
 import { FilterModel, TreeModel, type RowModel } from './view-model.js'
 
@@ -687,7 +687,7 @@ export class Pager {
     const tree = this.source.tree
     const row = this.model.rowAt(this.focus)
     const line = row?.line ?? (row ? tree.sections[row.header!]!.head : -1)
-    this.message = `#L${line + 1} · ${tree.lines.length.toLocaleString('en-US')} lines · ${(tree.sections.length - 1).toLocaleString('en-US')} sections · ${tree.sections[0]!.errors} errors · ${this.source.fileSize.toLocaleString('en-US')} bytes`
+    this.message = `#L${line + 1} · ${groupDigits(tree.lines.length)} lines · ${groupDigits(tree.sections.length - 1)} sections · ${tree.sections[0]!.errors} errors · ${groupDigits(this.source.fileSize)} bytes`
   }
 
   private startFollow(): void {
