@@ -78,7 +78,7 @@ import { JSON_FAIL, isJsonObject, lastPrefixEnd, tryParseNixJson, tryParseNixJso
 import type { JsonObject, JsonValue } from './nix-json.js'
 import { isNixCandidate, toNixId } from './nix-line.js'
 import { Tokenizer } from '../tokenizer/tokenizer.js'
-import { ByteLiteral, decodeStringInPlace, escapedStringEnd, plainRun, sawNonAscii } from './json-bytes.js'
+import { ByteLiteral, decodeStringInPlace, escapedStringEnd, plainBytes, plainRun, sawNonAscii } from './json-bytes.js'
 import type { NixField, NixMsgLine, NixResultLine, NixStartLine, NixStopLine } from './nix-line.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -287,14 +287,8 @@ function fieldsValue(b: FastBuffer, i: number, e: number): number {
   if (i + 1 < e && b[i] === 0x5b) {
     if (b[i + 1] === 0x22) {
       // ["…"]: raw bytes when unescaped.
-      let j = i + 2
-      let ascii = true
-      while (j < e) {
-        const c = b[j]!
-        if (c === 0x22 || c === 0x5c || c < 0x20) break
-        if (c >= 0x80) ascii = false
-        j++
-      }
+      const j = plainBytes(b, i + 2, e)
+      const ascii = !sawNonAscii
       if (j + 1 < e && b[j] === 0x22 && b[j + 1] === 0x5d) {
         sc.fields = null
         sc.payStart = i + 2
@@ -326,14 +320,8 @@ function plainFields(b: FastBuffer, i: number, e: number): number {
   for (;;) {
     if (i >= e) return -1
     if (b[i] === 0x22) {
-      let j = i + 1
-      let ascii = true
-      while (j < e) {
-        const c = b[j]!
-        if (c === 0x22 || c === 0x5c || c < 0x20) break
-        if (c >= 0x80) ascii = false
-        j++
-      }
+      const j = plainBytes(b, i + 1, e)
+      const ascii = !sawNonAscii
       if (j >= e || b[j] !== 0x22) return -1
       fields.push(ascii ? b.latin1Slice(i + 1, j) : b.utf8Slice(i + 1, j))
       i = j + 1
@@ -359,14 +347,8 @@ let outStr = ''
 function stringValue(b: FastBuffer, i: number, e: number): number {
   if (i >= e || b[i] !== 0x22) return -1
   // Fast path: no escapes.
-  let j = i + 1
-  let ascii = true
-  while (j < e) {
-    const c = b[j]!
-    if (c === 0x22 || c === 0x5c || c < 0x20) break
-    if (c >= 0x80) ascii = false
-    j++
-  }
+  const j = plainBytes(b, i + 1, e)
+  const ascii = !sawNonAscii
   if (j < e && b[j] === 0x22) {
     outStr = ascii ? b.latin1Slice(i + 1, j) : b.utf8Slice(i + 1, j)
     return j + 1

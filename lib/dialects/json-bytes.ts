@@ -85,12 +85,20 @@ export function plainRun(b: Uint8Array, view: DataView, i: number, e: number): n
     if (stopBits(x)) break
     high |= x
   }
+  const end = plainBytes(b, i, e)
+  if ((high & 0x80808080) !== 0) sawNonAscii = true
+  return end
+}
+
+/** plainRun() a byte at a time, without a DataView: for short strings and a run's last bytes. */
+export function plainBytes(b: Uint8Array, i: number, e: number): number {
+  let high = 0
   for (; i < e; i++) {
     const c = b[i]!
     if (c === 0x22 || c === 0x5c || c < 0x20) break
-    high |= c << 24
+    high |= c
   }
-  sawNonAscii = (high & 0x80808080) !== 0
+  sawNonAscii = (high & 0x80) !== 0
   return i
 }
 
@@ -202,6 +210,14 @@ export function escapedStringEnd(b: Uint8Array, view: DataView, s: number, j: nu
   return j
 }
 
+/** What a one-letter JSON escape (`\\n`, `\\t`, …) stands for; other bytes stand for themselves. */
+const SINGLE_ESCAPE = new Uint8Array(256).map((_, k) => k)
+SINGLE_ESCAPE[0x6e] = 0x0a
+SINGLE_ESCAPE[0x74] = 0x09
+SINGLE_ESCAPE[0x72] = 0x0d
+SINGLE_ESCAPE[0x62] = 0x08
+SINGLE_ESCAPE[0x66] = 0x0c
+
 /**
  * Decodes the JSON string contents `b[s, q)` — checked by {@link escapedStringEnd} — to UTF-8 at
  * `b[o…]` with `o <= s`, and returns the index after the output. The output never runs ahead of
@@ -229,21 +245,6 @@ export function decodeStringInPlace(b: Uint8Array, view: DataView, s: number, q:
     const x = b[j + 1]!
     j += 2
     switch (x) {
-      case 0x6e:
-        b[o++] = 0x0a
-        break
-      case 0x74:
-        b[o++] = 0x09
-        break
-      case 0x72:
-        b[o++] = 0x0d
-        break
-      case 0x62:
-        b[o++] = 0x08
-        break
-      case 0x66:
-        b[o++] = 0x0c
-        break
       case 0x75: {
         let u = hex4At(b, j, q)
         j += 4
@@ -266,8 +267,8 @@ export function decodeStringInPlace(b: Uint8Array, view: DataView, s: number, q:
         }
         break
       }
-      default: // " \ /
-        b[o++] = x
+      default: // n t r b f, or " \ / as themselves
+        b[o++] = SINGLE_ESCAPE[x]!
     }
   }
   return o

@@ -31,6 +31,7 @@
  */
 
 import { Buffer } from 'node:buffer'
+import { hex4At } from './json-bytes.js'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject
 export interface JsonObject {
@@ -210,18 +211,8 @@ function parseString(): string {
 }
 
 function hex4(at: number): number {
-  if (at + 4 > lim) fail('invalid \\u escape', at)
-  let v = 0
-  for (let k = 0; k < 4; k++) {
-    const c = buf[at + k]!
-    let d: number
-    if (c >= 0x30 && c <= 0x39) d = c - 0x30
-    else if (c >= 0x61 && c <= 0x66) d = c - 0x57
-    else if (c >= 0x41 && c <= 0x46) d = c - 0x37
-    else return fail('invalid \\u escape', at)
-    v = (v << 4) | d
-  }
-  return v
+  const v = hex4At(buf, at, lim)
+  return v === -1 ? fail('invalid \\u escape', at) : v
 }
 
 /** Slow path: the string contains at least one escape; `i` is at the first backslash. */
