@@ -57,12 +57,12 @@ export interface FramerSink {
   /**
    * The fast path: whole plain lines — no escape, no CR — handed over as one range instead of
    * line by line (the clean filter copies them, the event decoder makes their events straight
-   * from the range). `spanLimit` says where
-   * the sink needs lines again (a line that may be `@nix`, a CI marker, BEL …). A sink with
-   * spans gets diagnostics without line and column (0): the framer stops counting lines, unless
-   * `span` returns how many lines it took. A span of whole lines starts only where the framer's
-   * state is that of a fresh line after an LF (atFreshLine()), so each of its lines is plain text
-   * the sink would otherwise get from line() with default flags.
+   * from the range). `spanLimit` says where the sink needs lines again (a line that may be
+   * `@nix`, a CI marker, BEL …). A sink with spans gets diagnostics without line and column (0):
+   * the framer stops counting lines, unless `span` returns how many lines it took. A span of
+   * whole lines starts only where the framer's state is that of a fresh line after an LF
+   * (atFreshLine()), so each of its lines is plain text the sink would otherwise get from line()
+   * with default flags.
    */
   span?(buf: Uint8Array, start: number, end: number, base: number): number | void
   spanLimit?(buf: Uint8Array, from: number, end: number, base: number): number

@@ -187,7 +187,8 @@ export class BuildLogDecoder implements FramerSink {
     // A `name> ` prefix is found on the first text bytes, so the text is copied once, without it.
     const prefix = this.prefixed ? this.prefixOf(view) : -1
     const { text, styles, removed } = lineContent(view, prefix >= 0 ? prefix + 2 : 0)
-    // A name never starts like a CI marker (`:`, `#`, `_` and `[` are not name bytes).
+    // Every CI marker prefix holds a `:` or `#` (not name bytes) before any `> `: a line with a
+    // prefix is never one, unless the marker text is what a CR left behind.
     const ciHead = view.beforeCr ?? (prefix >= 0 ? null : text)
     if (ciHead !== null && hasCiMarkerPrefix(ciHead, 0, ciHead.length)) {
       const whole = prefix >= 0 ? lineContent(view).text : text
