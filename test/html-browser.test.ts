@@ -71,6 +71,14 @@ const lineOf = (s: string): number => {
 const needle = lineOf('zanzibar-needle')
 const filler250 = lineOf('filler line 250')
 
+/** The toolbar's expand-all opens every section and collapse-all closes every one. */
+async function expandAndCollapseAll(t: Tap.Test, page: Page): Promise<void> {
+  await page.click('#bl-expand')
+  t.equal(await page.locator('#bl-log details:not([open])').count(), 0, 'expand all')
+  await page.click('#bl-collapse')
+  t.equal(await page.locator('#bl-log details[open]').count(), 0, 'collapse all')
+}
+
 async function exportTo(file: string, twoPass: boolean, lazy = false): Promise<string> {
   const chunks: Buffer[] = []
   const out = new PassThrough()
@@ -154,10 +162,7 @@ t.test('HTML export in headless Chromium', async (t) => {
       t.notOk(await page.locator(`#L${needle}`).isVisible(), 'lines hidden again')
 
       // expand all / collapse all / jump to first error
-      await page.click('#bl-expand')
-      t.equal(await page.locator('#bl-log details:not([open])').count(), 0, 'expand all')
-      await page.click('#bl-collapse')
-      t.equal(await page.locator('#bl-log details[open]').count(), 0, 'collapse all')
+      await expandAndCollapseAll(t, page)
       await page.click('#bl-first-error')
       const errLine = lineOf('error: boom')
       await page.waitForFunction((n) => document.getElementById('L' + n)?.classList.contains('hl'), errLine)
@@ -279,10 +284,7 @@ t.test('lazy page (big logs) in headless Chromium', async (t) => {
     await quiet.locator('> summary .t').click()
     t.equal(await quiet.evaluate(isOpen), false, 'click closes')
     t.notOk(await page.locator(`#L${needle}`).isVisible(), 'lines hidden again')
-    await page.click('#bl-expand')
-    t.equal(await page.locator('#bl-log details:not([open])').count(), 0, 'expand all')
-    await page.click('#bl-collapse')
-    t.equal(await page.locator('#bl-log details[open]').count(), 0, 'collapse all')
+    await expandAndCollapseAll(t, page)
     await page.click('#bl-default')
     t.equal(await page.locator('details#S1').evaluate(isOpen), true, 'default folding')
     t.equal(await quiet.evaluate(isOpen), false)

@@ -30,8 +30,8 @@ import { DEFAULT_STYLE, type StyleState } from '../../sgr/style.js'
 import { escapeLogText, jsonForScript } from './escape.js'
 import { renderLine } from './line.js'
 import { looksLikeError, looksLikeWarning, type Severity } from '../../tree/severity.js'
-import { formatDuration, StatsCollector } from './stats.js'
-import { dropId, KINDS, pageStart } from './writer.js'
+import { StatsCollector } from './stats.js'
+import { KINDS, OpenSections, pageStart, pageSummary } from './writer.js'
 
 /** Characters of records per block before a new block starts (at a record boundary). */
 export const BLOCK_CHARS = 64 * 1024
@@ -85,8 +85,7 @@ export class LazyHtmlWriter {
   private pos = 0
   private size = 0
   private readonly root: LRec = { ord: 0, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, shell: true, kind: '', title: undefined, priority: 1 }
-  private readonly byId = new Map<number, LRec>()
-  private readonly openIds: number[] = []
+  private readonly sections = new OpenSections<LRec>(this.root)
   /**
    * Per section ordinal (0 is the root): parent ordinal, first and last block holding one of its
    * records (-1: none). Typed arrays: a record object per section would outlive the section.
@@ -146,7 +145,7 @@ export class LazyHtmlWriter {
     if (e.type !== 'line') this.collector.event(e)
     switch (e.type) {
       case 'open': {
-        const parent = this.rec(e.parent)
+        const parent = this.sections.get(e.parent)
         parent.childCount++
         const ord = this.count++
         if (ord === this.par.length) this.grow()
@@ -162,12 +161,11 @@ export class LazyHtmlWriter {
           title: e.title,
           priority: e.priority,
         }
-        this.byId.set(e.id, r)
-        this.openIds.push(e.id)
+        this.sections.add(e.id, r)
         break
       }
       case 'line': {
-        const r = this.rec(e.section)
+        const r = this.sections.get(e.section)
         if (!r.shell && e.head) {
           this.collector.event(e, this.shell(r, e))
           break
@@ -177,10 +175,8 @@ export class LazyHtmlWriter {
         break
       }
       case 'close': {
-        const r = this.byId.get(e.id)
+        const r = this.sections.remove(e.id)
         if (!r) break
-        this.byId.delete(e.id)
-        dropId(this.openIds, e.id)
         if (!r.shell) this.shell(r, undefined) // an empty section still shows
         break
       }
@@ -203,17 +199,9 @@ export class LazyHtmlWriter {
       const flags = (st.failed ? 1 : 0) | (st.hot ? 2 : 0)
       s.push(this.par[ord]!, this.zFirst[ord]!, this.zLast[ord]!, st.lines, st.errors, st.warnings, st.children, flags, st.durationMs ?? -1)
     }
-    const first = plan.firstError !== undefined ? lineAnchor(plan.firstError) : plan.firstFailedPath ? sectionAnchor(plan.firstFailedPath) : undefined
     const data = {
       open: [],
-      page: {
-        lines: plan.lines,
-        errors: plan.errors,
-        warnings: plan.warnings,
-        gutter: String(plan.maxIndex).length + 1,
-        duration: plan.durationMs !== undefined ? formatDuration(plan.durationMs) : undefined,
-        firstError: first,
-      },
+      page: pageSummary(plan),
       lazy: { blocks: this.blocks, root: [this.zFirst[0]!, this.zLast[0]!], s },
     }
     return {
@@ -235,11 +223,6 @@ export class LazyHtmlWriter {
     this.par = more(this.par, 0)
     this.zFirst = more(this.zFirst, -1)
     this.zLast = more(this.zLast, -1)
-  }
-
-  private rec(id: number | undefined): LRec {
-    if (id === undefined) id = this.openIds[this.openIds.length - 1]
-    return (id !== undefined && id !== 0 && this.byId.get(id)) || this.root
   }
 
   /** Starts a record for section `ord` (first line index `n`, 0 for none), in a new block if full. */

@@ -44,10 +44,50 @@ interface Rec {
   parts: number
 }
 
-export function dropId(ids: number[], id: number): void {
-  const at = ids.lastIndexOf(id)
-  if (at === ids.length - 1) ids.pop()
-  else if (at >= 0) ids.splice(at, 1)
+/**
+ * The sections open in the log, by event id, for both page writers. An event names its section;
+ * decoders that predate `parent`/`section` nest strictly, so without a name the latest open
+ * section owns it, and with none open (or id 0) the root does.
+ */
+export class OpenSections<R> {
+  private readonly byId = new Map<number, R>()
+  /** Ids in order of opening. */
+  private readonly ids: number[] = []
+
+  constructor(private readonly root: R) {}
+
+  add(id: number, r: R): void {
+    this.ids.push(id)
+    this.byId.set(id, r)
+  }
+
+  get(id: number | undefined): R {
+    if (id === undefined) id = this.ids[this.ids.length - 1]
+    return (id !== undefined && id !== 0 && this.byId.get(id)) || this.root
+  }
+
+  /** Closes `id`; its record, or undefined when it was not open. */
+  remove(id: number): R | undefined {
+    const r = this.byId.get(id)
+    if (!r) return undefined
+    this.byId.delete(id)
+    const at = this.ids.lastIndexOf(id)
+    if (at === this.ids.length - 1) this.ids.pop()
+    else if (at >= 0) this.ids.splice(at, 1)
+    return r
+  }
+}
+
+/** The page-wide figures of the data block: counts, gutter width, duration, where to jump first. */
+export function pageSummary(plan: Plan): Record<string, unknown> {
+  return {
+    lines: plan.lines,
+    errors: plan.errors,
+    warnings: plan.warnings,
+    gutter: String(plan.maxIndex).length + 1,
+    duration: plan.durationMs !== undefined ? formatDuration(plan.durationMs) : undefined,
+    firstError: plan.firstError !== undefined ? lineAnchor(plan.firstError) : plan.firstFailedPath ? sectionAnchor(plan.firstFailedPath) : undefined,
+  }
 }
 
 export const KINDS = new Set(['nest', 'build', 'phase', 'preamble', 'activity', 'ci'])
@@ -101,7 +141,7 @@ export class HtmlWriter {
   private size = 0
   private readonly root: Rec = { ord: -1, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, open: undefined, parts: 1 }
   /** Sections open in the log, by id. */
-  private readonly byId = new Map<number, Rec>()
+  private readonly sections = new OpenSections<Rec>(this.root)
   /** Sections open in the HTML written so far, outermost first (the root excluded). */
   private readonly written: Rec[] = []
   private ordCounter = 0
@@ -111,8 +151,6 @@ export class HtmlWriter {
   /** One-pass mode: counts gathered while writing, for the trailing data block. */
   private readonly collector: StatsCollector | undefined
   private readonly title: string
-  /** Ids of open sections in order of opening. */
-  private readonly openIds: number[] = []
   /** Section paths by ordinal ("1.2"). */
   private readonly paths: string[] = []
 
@@ -147,17 +185,16 @@ export class HtmlWriter {
     this.collector?.event(e)
     switch (e.type) {
       case 'open': {
-        const parent = this.rec(e.parent)
+        const parent = this.sections.get(e.parent)
         parent.childCount++
         const ord = this.ordCounter++
         const path = [...parent.path, parent.childCount]
         this.paths[ord] = pathString(path)
-        this.openIds.push(e.id)
-        this.byId.set(e.id, { ord, path, parent: parent === this.root ? undefined : parent, childCount: 0, style: DEFAULT_STYLE, open: e, parts: 0 })
+        this.sections.add(e.id, { ord, path, parent: parent === this.root ? undefined : parent, childCount: 0, style: DEFAULT_STYLE, open: e, parts: 0 })
         break
       }
       case 'line': {
-        const r = this.rec(e.section)
+        const r = this.sections.get(e.section)
         if (r.parts === 0 && e.head) {
           this.switchTo(r, e)
           break
@@ -167,10 +204,8 @@ export class HtmlWriter {
         break
       }
       case 'close': {
-        const r = this.byId.get(e.id)
+        const r = this.sections.remove(e.id)
         if (!r) break
-        this.byId.delete(e.id)
-        dropId(this.openIds, e.id)
         if (r.parts === 0) this.switchTo(r, undefined) // an empty section still shows
         const at = this.written.indexOf(r)
         if (at >= 0) this.unwind(at)
@@ -193,24 +228,10 @@ export class HtmlWriter {
     for (let i = 0; i < plan.sections.length; i++) if (plan.sections[i]!.hot && this.paths[i]) open.push(this.paths[i]!)
     const data: Record<string, unknown> = { open }
     if (!this.plan) {
-      const first = plan.firstError !== undefined ? lineAnchor(plan.firstError) : plan.firstFailedPath ? sectionAnchor(plan.firstFailedPath) : undefined
       data['sections'] = plan.sections
-      data['page'] = {
-        lines: plan.lines,
-        errors: plan.errors,
-        warnings: plan.warnings,
-        gutter: String(plan.maxIndex).length + 1,
-        duration: plan.durationMs !== undefined ? formatDuration(plan.durationMs) : undefined,
-        firstError: first,
-      }
+      data['page'] = pageSummary(plan)
     }
     this.put(`</main>\n<script type="application/json" id="bl-data">${jsonForScript(data)}</script>\n</body></html>\n`)
-  }
-
-  private rec(id: number | undefined): Rec {
-    // decoders that predate `parent`/`section` nest strictly: the latest open section owns the event
-    if (id === undefined) id = this.openIds[this.openIds.length - 1]
-    return (id !== undefined && id !== 0 && this.byId.get(id)) || this.root
   }
 
   /** Closes written sections from index `at` of the written stack outwards-in. */
