@@ -3,7 +3,7 @@ import { copyBytes, copyRange, TextCopier } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
 import { hasCiMarkerPrefix, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
-import { MAX_LINE_BYTES } from './line-buffer.js'
+import { MAX_LINE_BYTES, textHead } from './line-buffer.js'
 import { drvDisplayName, failedDrvs } from './drv-name.js'
 import { classifyNixLine, isNixCandidate, type NixLine } from './nix-line.js'
 
@@ -219,17 +219,7 @@ export class BuildLogDecoder implements FramerSink {
 
   /** The length of the line's `name> ` prefix, or -1; leaves the line's first text bytes in `head`. */
   private prefixOf(view: LineView): number {
-    const buf = view.buf
-    const marks = view.sgr.data
-    const head = this.head
-    let n = 0
-    let at = view.start
-    for (let k = 0; k <= view.sgr.length && n < head.length; k += 2) {
-      const stop = k < view.sgr.length ? marks[k]! : view.end
-      while (at < stop && n < head.length) head[n++] = buf[at++]!
-      if (k < view.sgr.length) at = marks[k + 1]!
-    }
-    return prefixNameLength(head, 0, n)
+    return prefixNameLength(this.head, 0, textHead(view.buf, view.start, view.end, view.sgr, this.head))
   }
 
   /**

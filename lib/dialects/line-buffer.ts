@@ -40,6 +40,22 @@ export function textWithoutSgr(buf: Uint8Array, start: number, end: number, sgr:
 }
 
 /**
+ * Copies the first text bytes of buf[start, end) — inline SGR sequences skipped — into `out`, as
+ * many as fit; returns their count. Enough to look at how a line's text starts without copying it.
+ */
+export function textHead(buf: Uint8Array, start: number, end: number, sgr: SgrMarks, out: Uint8Array): number {
+  const marks = sgr.data
+  let n = 0
+  let at = start
+  for (let k = 0; k <= sgr.length && n < out.length; k += 2) {
+    const stop = k < sgr.length ? marks[k]! : end
+    while (at < stop && n < out.length) out[n++] = buf[at++]!
+    if (k < sgr.length) at = marks[k + 1]!
+  }
+  return n
+}
+
+/**
  * The pending line: its text bytes with the SGR sequences that are kept as styles stored inline,
  * exactly as they will be written by the clean filter. `sgr` records where those sequences sit so
  * that text-only consumers can skip them.

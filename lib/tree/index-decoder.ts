@@ -22,7 +22,7 @@ import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/buil
 import { BuildLogDecoder } from '../dialects/build-log.js'
 import { hasCiMarkerPrefix } from '../dialects/ci-markers.js'
 import { DecodeContext } from '../dialects/context.js'
-import { textWithoutSgr } from '../dialects/line-buffer.js'
+import { textHead, textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
@@ -152,7 +152,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let hs = view.start
     let he = view.end
     if (styled) {
-      he = this.textHead(view)
+      he = textHead(buf, view.start, view.end, view.sgr, this.head)
       head = this.head
       hs = 0
     }
@@ -186,20 +186,6 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   }
 
   private readonly head = Buffer.alloc(16)
-
-  /** Copies the first text bytes of a styled line (SGR skipped) into `head`; returns their count. */
-  private textHead(view: LineView): number {
-    const buf = view.buf
-    const marks = view.sgr.data
-    let n = 0
-    let at = view.start
-    for (let k = 0; k <= view.sgr.length && n < 16; k += 2) {
-      const stop = k < view.sgr.length ? marks[k]! : view.end
-      while (at < stop && n < 16) this.head[n++] = buf[at++]!
-      if (k < view.sgr.length) at = marks[k + 1]!
-    }
-    return n
-  }
 
   /** The text of a styled line as a latin1 string (for the severity rules). */
   private styledText(view: LineView): string {
