@@ -1,27 +1,53 @@
 #!/usr/bin/env node
-// Compiles native/buildlog-sandbox.c to native/build/buildlog-sandbox with ${CC:-cc}.
+// Compiles the C parts of buildlog with ${CC:-cc} into native/build/:
+//   buildlog-sandbox      the sandbox helper of `buildlog run` (native/buildlog-sandbox.c)
+//   pass-through.node     the framer's pass-through path, a Node-API addon (native/pass-through.c),
+//                         against the Node-API headers that come with Node (<prefix>/include/node)
 //
 // Called from package.json "prepare" (after tsc) and by lib/launcher/helper-binary.ts when the
-// binary is missing or stale (which also covers `npm install --ignore-scripts`).
+// helper is missing or stale (which also covers `npm install --ignore-scripts`).
 //
 // A compile error is printed to stderr but the script still exits 0 (see sandbox.md §2): the
-// rest of buildlog (decoder, pager, exports) must install and work on machines without a C
-// compiler; `buildlog run` then reports "sandbox unavailable" together with the compiler
-// output.  Pass --strict to exit 1 on a compile error instead.
+// rest of buildlog must install and work on machines without a C compiler. Without the helper,
+// `buildlog run` reports "sandbox unavailable" together with the compiler output; without the
+// addon, nixlog-clean frames every line on its JavaScript path (same output, slower). Pass
+// --strict to exit 1 on a compile error instead.
 //
-// Skips the compile when the binary is newer than the source (--force overrides).
+// Skips a target whose output is newer than its source (--force overrides).
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const src = join(root, 'native', 'buildlog-sandbox.c')
 const outDir = join(root, 'native', 'build')
-const out = join(outDir, 'buildlog-sandbox')
 const args = new Set(process.argv.slice(2))
+const cc = process.env.CC || 'cc'
+const nodeHeaders = join(dirname(process.execPath), '..', 'include', 'node')
 
-const mtime = p => {
+const hardening = ['-O2', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong', '-fstack-clash-protection']
+if (process.arch === 'x64') hardening.push('-fcf-protection')
+
+const targets = [
+  {
+    what: 'the sandbox helper',
+    src: 'buildlog-sandbox.c',
+    out: 'buildlog-sandbox',
+    flags: [...hardening, '-fPIE', '-pie', '-Wl,-z,relro,-z,now,-z,noexecstack'],
+    without: '`buildlog run` will report "sandbox unavailable"',
+  },
+  {
+    what: 'the pass-through addon',
+    src: 'pass-through.c',
+    out: 'pass-through.node',
+    // Node-API symbols resolve against the running node at load time, as node-gyp builds do.
+    flags: [...hardening, '-fPIC', '-shared', '-fvisibility=hidden', '-Wl,-z,relro,-z,now,-z,noexecstack', `-I${nodeHeaders}`],
+    needs: () => (existsSync(join(nodeHeaders, 'node_api.h')) ? null : `the Node-API headers are not in ${nodeHeaders}`),
+    without: 'nixlog-clean will use its slower JavaScript path',
+  },
+]
+
+const mtime = (p) => {
   try {
     return statSync(p).mtimeMs
   } catch {
@@ -29,41 +55,37 @@ const mtime = p => {
   }
 }
 
-const srcTime = mtime(src)
-if (srcTime === undefined) {
-  process.stderr.write(`build-native: ${src} not found; the sandbox helper is unavailable\n`)
-  process.exit(args.has('--strict') ? 1 : 0)
+let failed = false
+for (const target of targets) {
+  const src = join(root, 'native', target.src)
+  const out = join(outDir, target.out)
+  const srcTime = mtime(src)
+  if (srcTime === undefined) {
+    process.stderr.write(`build-native: ${src} not found; ${target.without}\n`)
+    failed = true
+    continue
+  }
+  const outTime = mtime(out)
+  if (!args.has('--force') && outTime !== undefined && outTime >= srcTime) continue
+  const missing = process.platform !== 'linux' ? 'it is Linux-only' : (target.needs?.() ?? null)
+  if (missing !== null) {
+    process.stderr.write(`build-native: skipped ${target.what}: ${missing}; ${target.without}\n`)
+    failed = true
+    continue
+  }
+  mkdirSync(outDir, { recursive: true })
+  // compile to a private temp name and rename: concurrent builds never see a half-written file
+  const tmp = `${out}.tmp-${process.pid}`
+  const r = spawnSync(cc, [...target.flags, '-o', tmp, src], { encoding: 'utf8', shell: false })
+  if (r.status === 0) {
+    renameSync(tmp, out)
+    continue
+  }
+  // a stale build of an older source must not stay behind and be loaded
+  rmSync(tmp, { force: true })
+  rmSync(out, { force: true })
+  const why = r.error ? `${cc}: ${r.error.message}` : `${r.stdout ?? ''}${r.stderr ?? ''}`
+  process.stderr.write(`build-native: compiling ${target.what} failed; ${target.without}.\n$ ${cc} ${target.flags.join(' ')} -o ${out} ${src}\n${why}\n`)
+  failed = true
 }
-const outTime = mtime(out)
-if (!args.has('--force') && outTime !== undefined && outTime >= srcTime) {
-  process.exit(0)
-}
-if (process.platform !== 'linux') {
-  process.stderr.write('build-native: the sandbox helper is Linux-only; skipped\n')
-  process.exit(args.has('--strict') ? 1 : 0)
-}
-
-const cc = process.env.CC || 'cc'
-const flags = [
-  '-O2', '-Wall', '-Wextra', '-Werror',
-  // hardening
-  '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong', '-fstack-clash-protection',
-  '-fPIE', '-pie', '-Wl,-z,relro,-z,now,-z,noexecstack',
-]
-if (process.arch === 'x64') flags.push('-fcf-protection')
-
-mkdirSync(outDir, { recursive: true })
-// compile to a private temp name and rename: concurrent builds never see a half-written binary
-const tmp = `${out}.tmp-${process.pid}`
-const r = spawnSync(cc, [...flags, '-o', tmp, src], { encoding: 'utf8', shell: false })
-if (r.status === 0) {
-  renameSync(tmp, out)
-  process.exit(0)
-}
-rmSync(tmp, { force: true })
-const why = r.error ? `${cc}: ${r.error.message}` : `${r.stdout ?? ''}${r.stderr ?? ''}`
-process.stderr.write(
-  `build-native: compiling the sandbox helper failed; \`buildlog run\` will report "sandbox unavailable".\n` +
-    `$ ${cc} ${flags.join(' ')} -o ${out} ${src}\n${why}\n`,
-)
-process.exit(args.has('--strict') ? 1 : 0)
+process.exit(failed && args.has('--strict') ? 1 : 0)

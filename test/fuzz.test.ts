@@ -124,6 +124,18 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
   long.write('\x1b[31m', 1000, 'latin1')
   long.write('\x1b[e', 500_000, 'latin1')
   inputs.push(Buffer.concat([Buffer.from('\x1b[pheader\n'), long, Buffer.from('\n\x1b[qnext\r\nline\x1b[K\n')]))
+  // Past the native path's limits in one chunk: more sections than its operation list holds, more
+  // removed escapes or kept SGR in a line than it tracks.
+  inputs.push(Buffer.from('\x1b[3pHead\nbody \x1b[1mline\x1b[0m\n\x1b[q'.repeat(3000), 'latin1'))
+  inputs.push(Buffer.from(`${'x\x1b[K'.repeat(300)}\ncut\n${'\x1b[31my'.repeat(300)}\rover\n${'\x1b[32m'.repeat(300)}z\r\x1b[qtail\n`, 'latin1'))
+  // Lines the sink must see in the middle of runs, inside newline groups and after escapes; a
+  // character split by an escape.
+  const mustSee = ['@nix {"action":"setPhase","phase":"buildPhase"}\n', '::group::g\n', '##[group]g\n', 'section_end:1:x\r\x1b[0K\n', 'travis_fold:end:x\n', '@nix {bad\n']
+  for (let n = 0; n < 40; n++) {
+    const lines: string[] = []
+    for (let k = 0; k < 60; k++) lines.push(['plain line\n', '\x1b[pHead\n', '\x1b[q', '\x1b[a', '\x1b[b', '\x1b[31m', '50%\r', 'caf\xc3\x1b[31m\xa9\n', '\x1b[e', 'x\r\x1b[w', mustSee[rnd(mustSee.length)]!][rnd(11)]!)
+    inputs.push(Buffer.from(lines.join(''), 'latin1'))
+  }
   let checked = 0
   for (const [n, input] of inputs.entries()) {
     const label = `input ${n} ${JSON.stringify(input.subarray(0, 300).toString('latin1'))}`

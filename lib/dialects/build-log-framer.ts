@@ -1,9 +1,10 @@
-import { CR, ESC, LF } from '../tokenizer/table.js'
+import { CR, LF } from '../tokenizer/table.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
-import { CsiSequence, scanCsi, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
+import { CsiSequence, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
 import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
+import { Flag, loadNativePassThrough, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
 
 /**
  * A finished line as the framer hands it over. Reused for every line and valid only during the
@@ -72,8 +73,15 @@ export interface FramerSink {
    * SGR, which stays inline; other CSIs and the CR of a CRLF, which are cut out). See passThrough().
    */
   passThrough?: boolean
-  /** For pass-through: whether the line whose text starts at `start` is one the sink must see as a line. */
-  mustSeeLine?(buf: Uint8Array, start: number, end: number): boolean
+  /** For pass-through: lines starting with one of these the sink must see as lines (`@nix`, CI markers). */
+  mustSeePrefixes?: readonly Uint8Array[]
+  /** For pass-through: where it must stop apart from those lines (bytes the sink must see in a line). */
+  passThroughLimit?(buf: Uint8Array, from: number, end: number, base: number): number
+  /**
+   * For pass-through: the input chunk is the sink's scratch space (CleanOptions.scratchInput), so
+   * kept bytes may be moved down over removed escapes before the sink gets them as spans.
+   */
+  scratchInput?: boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
   /** End of input, after everything else. */
@@ -129,15 +137,18 @@ export class BuildLogFramer implements TokenHandler {
   private lastLineFeed = -1
 
   private readonly spans: boolean
-  private readonly passThroughSpans: boolean
   private readonly markRemoved: boolean
-  private readonly seq = new CsiSequence()
 
   constructor(private readonly sink: FramerSink, options: FramerOptions = {}) {
     this.keepSgr = options.keepSgr ?? true
     this.markRemoved = options.markRemoved ?? false
     this.spans = sink.span !== undefined && sink.spanLimit !== undefined
-    this.passThroughSpans = this.spans && sink.passThrough === true && sink.mustSeeLine !== undefined && !this.markRemoved && sink.removed === undefined
+    const wantsPassThrough = this.spans && sink.passThrough === true && sink.mustSeePrefixes !== undefined && sink.passThroughLimit !== undefined
+    this.native = wantsPassThrough && !this.markRemoved && sink.removed === undefined ? loadNativePassThrough() : null
+    if (this.native !== null) {
+      this.nativePrefixes = packPrefixes(sink.mustSeePrefixes!)
+      this.nativeFlags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0)
+    }
   }
 
   write(chunk: Uint8Array): void {
@@ -176,7 +187,7 @@ export class BuildLogFramer implements TokenHandler {
     const base = offset - start
     let i = start
     while (i < end) {
-      if (this.passThroughSpans && this.atLineBoundary()) {
+      if (this.native !== null && this.atLineBoundary()) {
         const stop = this.passThrough(buf, i, base)
         if (stop > end) return stop
         if (stop > i) {
@@ -264,29 +275,37 @@ export class BuildLogFramer implements TokenHandler {
   /** What `p`, `q` and `s` do once the pending line is finished. */
   private legacyStructure(code: LegacyCode, seq: CsiSequence): void {
     switch (code) {
-      case LegacyCode.Open: {
-        const priority = legacyArgument(seq)
-        this.level++
-        this.sink.open(priority, seq.start)
-        this.inHeader = true
-        this.priority = priority
+      case LegacyCode.Open:
+        this.openSection(legacyArgument(seq), seq.start)
         break
-      }
       case LegacyCode.Close:
-        if (this.level > 0) {
-          this.level--
-          // A nest closed before its head arrived must not pass its head state on (fixes Q5).
-          this.inHeader = false
-          this.priority = 1
-          this.sink.close(seq.start)
-        } else {
-          const { line, column } = this.position(seq.end - 1)
-          this.sink.diagnostic('unbalanced-close', `not enough nesting levels at line ${line}, character ${column}`, seq.start, line, column)
-        }
+        this.closeSection(seq.start, seq.end)
         break
       case LegacyCode.Priority:
         this.priority = legacyArgument(seq)
         break
+    }
+  }
+
+  /** `p` at `start`: a section opens and the next finished line is its head. */
+  private openSection(priority: number, start: number): void {
+    this.level++
+    this.sink.open(priority, start)
+    this.inHeader = true
+    this.priority = priority
+  }
+
+  /** `q` spanning [start, end): the innermost section closes, or a diagnostic when none is open. */
+  private closeSection(start: number, end: number): void {
+    if (this.level > 0) {
+      this.level--
+      // A nest closed before its head arrived must not pass its head state on (fixes Q5).
+      this.inHeader = false
+      this.priority = 1
+      this.sink.close(start)
+    } else {
+      const { line, column } = this.position(end - 1)
+      this.sink.diagnostic('unbalanced-close', `not enough nesting levels at line ${line}, character ${column}`, start, line, column)
     }
   }
 
@@ -342,181 +361,68 @@ export class BuildLogFramer implements TokenHandler {
     return lastLf >= from ? lastLf + 1 : from
   }
 
+  /** The pass-through path (native/pass-through.c), when the sink wants it and the addon is there. */
+  private readonly native: NativePassThrough | null
+  private nativePrefixes: Uint8Array = new Uint8Array(0)
+  private nativeFlags = 0
+  private readonly nativeState = new Int32Array(STATE_SLOTS)
+  private readonly nativeOps = new Int32Array(OPS_LENGTH)
+
   /**
    * The pass-through fast path: from a fresh line at `from`, runs over whole lines of the chunk and
    * the escapes between and inside them, handing the sink the bytes that stay (as spans) and
    * settling legacy codes on the way (open/close reach the sink as usual). It returns where it
    * stopped, always a line boundary (after an LF, or after a p/q/s that ended a line): everything
    * before has been framed exactly as the byte-by-byte path would, and the framer's state is that
-   * of the boundary. Carriage returns are settled here too (a bare CR cuts the line back to the
+   * of the boundary. Carriage returns are settled too (a bare CR cuts the line back to the
    * boundary). Whatever it does not settle itself — an escape other than a whole CSI, a CR inside a
    * newline group or before a/b/e/w, a line the sink must see, a line that may exceed
    * MAX_LINE_BYTES, the chunk's end — ends the run at the boundary before it, and the ordinary path
    * takes that line from its start.
+   *
+   * The run itself is C: one call runs over the lines and records what the sink gets, which is
+   * replayed here — spans to the sink, sections opened and closed — and the framer takes the
+   * state of the boundary where it stopped.
    */
   private passThrough(buf: Uint8Array, from: number, base: number): number {
     const sink = this.sink
     const n = buf.length
-    const limit = Math.min(n, from + MAX_LINE_BYTES, sink.spanLimit!(buf, from, n, base))
-    const seq = this.seq
-    const keepSgr = this.keepSgr
-    // The last boundary: this.* holds the state there; locals hold what happened since.
-    let boundary = from
-    let ignoreLf = this.ignoreLf
-    let error = this.error
-    let warning = this.warning
-    let escapeSince = this.escapeSinceReset
-    let text = false // text since the boundary (what makes p/q/s end a line)
-    let groupLf = false // an LF inside a newline group since the boundary (a CR goes back only to it)
-    // Cuts since the boundary, as [start, end) pairs; committed ones are gone from the output.
-    const cuts = this.cuts
-    let cutCount = 0
-    // Kept SGR since the boundary, as [start, end) pairs: a CR keeps them (the pen keeps its colour).
-    const sgrs = this.sgrRanges
-    let sgrCount = 0
-    // Start of the kept run not yet handed to the sink.
-    let runStart = from
-    let p = from
-    // The next ESC and CR at or after p (found once, kept while p has not passed them).
-    let esc = -1
-    let cr = -1
-    for (;;) {
-      if (esc < p) {
-        // Escapes often come in pairs (ESC[q ESC[p): look before searching.
-        if (buf[p] === ESC) esc = p
-        else {
-          esc = buf.indexOf(ESC, p)
-          if (esc === -1) esc = n
-        }
+    const limit = Math.min(n, from + MAX_LINE_BYTES, sink.passThroughLimit!(buf, from, n, base))
+    const state = this.nativeState
+    state[Slot.IgnoreLf] = this.ignoreLf ? 1 : 0
+    state[Slot.Error] = this.error ? 1 : 0
+    state[Slot.Warning] = this.warning ? 1 : 0
+    state[Slot.EscapeSince] = this.escapeSinceReset ? 1 : 0
+    state[Slot.InHeader] = this.inHeader ? 1 : 0
+    state[Slot.Priority] = this.priority
+    state[Slot.Level] = this.level
+    const ops = this.nativeOps
+    const boundary = this.native!.passThrough(buf, from, limit, this.nativeFlags, this.nativePrefixes, state, ops)
+    const count = state[Slot.OpCount]!
+    for (let k = 0; k < count; k += 3) {
+      const a = ops[k + 1]!
+      const b = ops[k + 2]!
+      switch (ops[k] as Op) {
+        case Op.Span:
+          sink.span!(buf, a, b, base)
+          break
+        case Op.Open:
+          this.openSection(a, base + b)
+          break
+        case Op.Close:
+          this.closeSection(base + a, base + b)
+          break
       }
-      if (cr < p) {
-        cr = buf.indexOf(CR, p)
-        if (cr === -1) cr = n
-      }
-      const stop = esc < cr ? (esc < limit ? esc : limit) : cr < limit ? cr : limit
-      if (stop > p) {
-        const lf = ignoreLf ? -1 : buf[stop - 1] === LF ? stop - 1 : buf.lastIndexOf(LF, stop - 1)
-        if (lf >= p) {
-          // Lines ended: commit them (their cuts leave the output), and a fresh line starts.
-          runStart = this.commitCuts(buf, runStart, cutCount, base)
-          cutCount = 0
-          boundary = lf + 1
-          this.ignoreLf = ignoreLf
-          this.startLine(base + boundary, true)
-          error = warning = escapeSince = false
-          text = stop > boundary
-          sgrCount = 0
-          groupLf = false
-        } else {
-          text = true
-          if (ignoreLf && !groupLf && (buf[stop - 1] === LF || buf.lastIndexOf(LF, stop - 1) >= p)) groupLf = true
-        }
-      }
-      if (stop === esc && esc < limit) {
-        // A character split by an escape is joined again once the escape is gone: whether it is
-        // one a sink must not pass on is for the line, which the ordinary path builds.
-        if (esc > boundary && buf[esc - 1]! >= UTF8_LEAD_MIN) break
-        const after = scanCsi(buf, esc, base, seq)
-        if (after === -1) break
-        const code = legacyCode(seq)
-        if (code === LegacyCode.None) {
-          escapeSince = true
-          if (keepSgr && seq.isSgr()) {
-            sgrs[sgrCount++] = esc
-            sgrs[sgrCount++] = after
-          } else {
-            cuts[cutCount++] = esc
-            cuts[cutCount++] = after
-          }
-          p = after
-          // Text after leading escapes is where a sink looks for a line it must see (markers).
-          if (!text && after < n && sink.mustSeeLine!(buf, after, n)) break
-          continue
-        }
-        if (code === LegacyCode.Open || code === LegacyCode.Close || code === LegacyCode.Priority) {
-          // An SGR-only pending line would be carried into the next one: the ordinary path does that.
-          if (sgrCount > 0 && !text) break
-          runStart = this.commitCuts(buf, runStart, cutCount, base)
-          cutCount = 0
-          if (esc > runStart) sink.span!(buf, runStart, esc, base)
-          runStart = after
-          this.ignoreLf = ignoreLf
-          if (text) {
-            // finishLine('escape') as the ordinary path does it.
-            this.startLine(base + after, false)
-            error = warning = escapeSince = false
-          } else {
-            this.error = error
-            this.warning = warning
-            this.escapeSinceReset = escapeSince
-          }
-          this.legacyStructure(code, seq)
-          boundary = after
-          text = false
-          sgrCount = 0
-          groupLf = false
-          p = after
-          // A line the sink must see may start right after the escape, not only after an LF.
-          if (after < n && sink.mustSeeLine!(buf, after, n)) break
-          continue
-        }
-        switch (code) {
-          case LegacyCode.IgnoreLfOn: ignoreLf = true; break
-          case LegacyCode.IgnoreLfOff: ignoreLf = false; break
-          case LegacyCode.Error: error = true; break
-          case LegacyCode.Warning: warning = true; break
-        }
-        cuts[cutCount++] = esc
-        cuts[cutCount++] = after
-        p = after
-        if (!text && after < n && sink.mustSeeLine!(buf, after, n)) break
-        continue
-      }
-      if (stop === cr && cr < limit && cr + 1 < n && !ignoreLf && !groupLf && !(cr > boundary && buf[cr - 1]! >= UTF8_LEAD_MIN)) {
-        const next = buf[cr + 1]!
-        // CRLF ends a line like LF, and before p/q/s a CR is dropped: the CR alone is cut.
-        let resets = next !== LF
-        if (next === ESC) {
-          const after = scanCsi(buf, cr + 1, base, seq)
-          if (after === -1) break
-          const code = legacyCode(seq)
-          if (code === LegacyCode.Open || code === LegacyCode.Close || code === LegacyCode.Priority) resets = false
-          else if (code !== LegacyCode.None) break // a/b/e/w leave the CR pending: the ordinary path
-        }
-        if (resets) {
-          // A bare CR (variant C): the line restarts; its text since the boundary goes, its kept
-          // SGR stays (the pen keeps its colour).
-          cutCount = 0
-          let textFrom = boundary
-          for (let k = 0; k < sgrCount; k += 2) {
-            if (sgrs[k]! > textFrom) {
-              cuts[cutCount++] = textFrom
-              cuts[cutCount++] = sgrs[k]!
-            }
-            textFrom = sgrs[k + 1]!
-          }
-          cuts[cutCount++] = textFrom
-          cuts[cutCount++] = cr + 1
-          text = false
-          escapeSince = false
-          p = cr + 1
-          // What follows is the line's start now: `@nix` or a marker there is the sink's to see.
-          if (next !== ESC && sink.mustSeeLine!(buf, p, n)) break
-          continue
-        }
-        cuts[cutCount++] = cr
-        cuts[cutCount++] = cr + 1
-        p = cr + 1
-        continue
-      }
-      break
     }
-    if (boundary > runStart) sink.span!(buf, runStart, boundary, base)
+    if (state[Slot.LineStart]! >= 0) this.startLine(base + state[Slot.LineStart]!, state[Slot.AfterLf] === 1)
+    this.ignoreLf = state[Slot.IgnoreLf] === 1
+    this.error = state[Slot.Error] === 1
+    this.warning = state[Slot.Warning] === 1
+    this.escapeSinceReset = state[Slot.EscapeSince] === 1
+    this.inHeader = state[Slot.InHeader] === 1
+    this.priority = state[Slot.Priority]!
     return boundary
   }
-
-  private readonly cuts: number[] = []
-  private readonly sgrRanges: number[] = []
 
   /** The per-line state of a line starting at `rawEnd`, after an LF or after one an escape cut off. */
   private startLine(rawEnd: number, afterLf: boolean): void {
@@ -529,16 +435,6 @@ export class BuildLogFramer implements TokenHandler {
     this.lineOffset = rawEnd
     this.atLineStartOfRawLine = afterLf
     this.atLineStart = afterLf
-  }
-
-  /** Hands the sink the kept bytes from `runStart` up to each of the first `count` cuts; returns where the kept run now starts. */
-  private commitCuts(buf: Uint8Array, runStart: number, count: number, base: number): number {
-    const cuts = this.cuts
-    for (let k = 0; k < count; k += 2) {
-      if (cuts[k]! > runStart) this.sink.span!(buf, runStart, cuts[k]!, base)
-      runStart = cuts[k + 1]!
-    }
-    return runStart
   }
 
   // --- line assembly ---
@@ -655,9 +551,6 @@ export class BuildLogFramer implements TokenHandler {
     this.startLine(rawEnd, ended === 'lf')
   }
 }
-
-/** The smallest UTF-8 lead byte of a multi-byte character (0xC0 and 0xC1 are never used). */
-const UTF8_LEAD_MIN = 0xc2
 
 /** CI markers are short; a longer text before a CR is not one. */
 const BEFORE_CR_MAX = 512

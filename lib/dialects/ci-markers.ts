@@ -38,7 +38,8 @@ function teamcityDecode(s: string): string {
   })
 }
 
-const PREFIXES = ['::', '##', 'section_start:', 'section_end:', 'travis_fold:'].map((p) => Buffer.from(p))
+/** What a CI marker line starts with (hasCiMarkerPrefix). */
+export const CI_MARKER_PREFIXES: readonly Buffer[] = ['::', '##', 'section_start:', 'section_end:', 'travis_fold:'].map((p) => Buffer.from(p))
 
 /**
  * Cheap pre-check on the bytes a line starts with, so ordinary lines cost a comparison or two and
@@ -47,7 +48,7 @@ const PREFIXES = ['::', '##', 'section_start:', 'section_end:', 'travis_fold:'].
 export function hasCiMarkerPrefix(buf: Uint8Array, start: number, end: number): boolean {
   const first = buf[start]
   if (first !== 0x3a && first !== 0x23 && first !== 0x73 && first !== 0x74) return false
-  next: for (const prefix of PREFIXES) {
+  next: for (const prefix of CI_MARKER_PREFIXES) {
     if (prefix[0] !== first || end - start < prefix.length) continue
     for (let k = 1; k < prefix.length; k++) if (buf[start + k] !== prefix[k]) continue next
     return true

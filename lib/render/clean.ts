@@ -1,5 +1,5 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
-import { hasCiMarkerPrefix, matchCiMarker } from '../dialects/ci-markers.js'
+import { CI_MARKER_PREFIXES, hasCiMarkerPrefix, matchCiMarker } from '../dialects/ci-markers.js'
 import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
@@ -114,23 +114,32 @@ export class CleanWriter implements FramerSink {
   }
 
   readonly passThrough = true
+  readonly mustSeePrefixes = MUST_SEE_PREFIXES
 
-  /** Lines that may be `@nix` lines or CI markers are looked at whole; every other line is bytes. */
-  mustSeeLine(buf: Uint8Array, start: number, end: number): boolean {
+  get scratchInput(): boolean {
+    return this.options.scratchInput === true
+  }
+
+  /** Lines that may be `@nix` lines or CI markers are looked at whole (MUST_SEE_PREFIXES); every other line is bytes. */
+  private mustSeeLine(buf: Uint8Array, start: number, end: number): boolean {
     return buf[start] === 0x40 || hasCiMarkerPrefix(buf, start, end)
   }
 
   /** Where plain byte ranges must stop: at BEL or a possible C1, or before a line we must inspect. */
   spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
     if (this.mustSeeLine(buf, from, end)) return from
-    let limit = Math.min(this.belFinder.next(buf, from, base), this.c1Finder.next(buf, from, base))
-    if (limit > end) limit = end
+    let limit = this.passThroughLimit(buf, from, end, base)
     // The needles start with the LF before the line: stop after that LF.
     for (const finder of this.lineStartFinders) {
       const at = finder.next(buf, from, base)
       if (at < limit) limit = at + 1
     }
     return limit
+  }
+
+  /** Where pass-through must stop apart from lines to see: at BEL or a possible C1, which lines must settle. */
+  passThroughLimit(buf: Uint8Array, from: number, end: number, base: number): number {
+    return Math.min(this.belFinder.next(buf, from, base), this.c1Finder.next(buf, from, base), end)
   }
 
   trailingStyles(buf: Uint8Array, start: number, end: number): void {
@@ -157,6 +166,8 @@ export class CleanWriter implements FramerSink {
 
 }
 
+/** The line starts mustSeeLine() answers true for: `@nix` candidates and CI markers. */
+const MUST_SEE_PREFIXES = [Buffer.from('@'), ...CI_MARKER_PREFIXES]
 const NEWLINE = Buffer.from('\n')
 const C1_LEAD_BYTE = Buffer.from([C1_LEAD])
 

@@ -20,25 +20,43 @@ export function mayBeC1At(buf: Uint8Array, at: number): boolean {
  * are gone before text gets here.
  */
 export function forEachSafeRange(buf: Uint8Array, start: number, end: number, emit: (start: number, end: number) => void): void {
-  // Most lines have neither: one bounded scan each before walking bytes.
-  if (end - start > 64) {
-    const range = Buffer.from(buf.buffer, buf.byteOffset + start, end - start)
-    if (range.indexOf(BEL) === -1 && range.indexOf(C1_LEAD) === -1) {
-      emit(start, end)
-      return
+  if (end - start <= SHORT_RANGE) {
+    let cursor = start
+    for (let i = start; i < end; i++) {
+      const b = buf[i]!
+      if (b === BEL) {
+        if (i > cursor) emit(cursor, i)
+        cursor = i + 1
+      } else if (b === C1_LEAD && i + 1 < end && isC1At(buf, i)) {
+        if (i > cursor) emit(cursor, i)
+        cursor = i + 2
+        i++
+      }
+    }
+    if (end > cursor) emit(cursor, end)
+    return
+  }
+  // Longer ranges jump from one BEL or C1 lead byte to the next: a long line with a `µ` in it
+  // must not cost a loop over all its bytes.
+  const range = Buffer.from(buf.buffer, buf.byteOffset + start, end - start)
+  let bel = range.indexOf(BEL)
+  let lead = range.indexOf(C1_LEAD)
+  let cursor = 0
+  while (bel !== -1 || lead !== -1) {
+    if (lead === -1 || (bel !== -1 && bel < lead)) {
+      if (bel > cursor) emit(start + cursor, start + bel)
+      cursor = bel + 1
+      bel = range.indexOf(BEL, cursor)
+    } else {
+      if (lead + 1 < range.length && isC1At(range, lead)) {
+        if (lead > cursor) emit(start + cursor, start + lead)
+        cursor = lead + 2
+      }
+      lead = range.indexOf(C1_LEAD, lead + 1)
     }
   }
-  let cursor = start
-  for (let i = start; i < end; i++) {
-    const b = buf[i]!
-    if (b === BEL) {
-      if (i > cursor) emit(cursor, i)
-      cursor = i + 1
-    } else if (b === C1_LEAD && i + 1 < end && isC1At(buf, i)) {
-      if (i > cursor) emit(cursor, i)
-      cursor = i + 2
-      i++
-    }
-  }
-  if (end > cursor) emit(cursor, end)
+  if (range.length > cursor) emit(start + cursor, end)
 }
+
+/** Ranges up to this long are walked byte by byte: cheaper than searching them. */
+const SHORT_RANGE = 64

@@ -1,0 +1,96 @@
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Action, State, TRANSITIONS } from '../tokenizer/table.js'
+import { MAX_CSI_INTERMEDIATES, MAX_CSI_PARAM_BYTES } from '../tokenizer/tokenizer.js'
+
+/**
+ * The framer's pass-through path in C (native/pass-through.c), built by scripts/build-native.mjs
+ * into native/build/pass-through.node. Where it could not be built (no C compiler, no Node-API
+ * headers) or BUILDLOG_NATIVE=0 is set, `loadNativePassThrough()` answers null and the framer
+ * frames those lines on its ordinary path: the same output, more slowly.
+ */
+
+/** This module lives in lib/dialects/ (sources), dist/dialects/ or dist/bin/ (the bundle): two levels below the package. */
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const NATIVE_PASS_THROUGH = join(PACKAGE_ROOT, 'native', 'build', 'pass-through.node')
+
+/** What the C side records for the framer to replay, three int32 per operation: kind, a, b. */
+export const enum Op {
+  /** The sink gets buf[a, b). */
+  Span = 0,
+  /** A section opens with priority a at the ESC at b. */
+  Open = 1,
+  /** A close code spans buf[a, b): the innermost section closes, or none is open. */
+  Close = 2,
+}
+
+/** The framer's per-line state, in and out, and what the run produced (slots of `state`). */
+export const enum Slot {
+  IgnoreLf = 0,
+  Error = 1,
+  Warning = 2,
+  EscapeSince = 3,
+  InHeader = 4,
+  Priority = 5,
+  Level = 6,
+  /** Out: where the last line the run started begins, or -1 when it started none. */
+  LineStart = 7,
+  /** Out: whether that line began after an LF (not after an escape that ended a line). */
+  AfterLf = 8,
+  /** Out: how many int32 of `ops` the run filled. */
+  OpCount = 9,
+}
+export const STATE_SLOTS = 10
+
+export const enum Flag {
+  KeepSgr = 1,
+  /** Kept bytes may be moved down inside the caller's buffer (the sink takes scratch input). */
+  Compact = 2,
+}
+
+/** Room for operations: a run stops at a line boundary when the next line might not fit. */
+export const OPS_LENGTH = 3 * 4096
+
+export interface NativePassThrough {
+  passThrough(buf: Uint8Array, from: number, limit: number, flags: number, prefixes: Uint8Array, state: Int32Array, ops: Int32Array): number
+}
+
+let loaded: NativePassThrough | null | undefined
+
+/** The addon, initialised with the tokenizer's table; null where it is not available. */
+export function loadNativePassThrough(): NativePassThrough | null {
+  if (loaded !== undefined) return loaded
+  loaded = null
+  if (process.env['BUILDLOG_NATIVE'] === '0') return loaded
+  let addon: NativePassThrough & { init(table: Uint8Array, numbers: Int32Array): void }
+  try {
+    addon = createRequire(import.meta.url)(NATIVE_PASS_THROUGH)
+  } catch {
+    return loaded
+  }
+  addon.init(
+    TRANSITIONS,
+    Int32Array.of(
+      State.Escape,
+      State.CsiParam,
+      Action.EnterCsi,
+      Action.CollectParam,
+      Action.CollectIntermediate,
+      Action.DispatchCsi,
+      MAX_CSI_PARAM_BYTES,
+      MAX_CSI_INTERMEDIATES,
+    ),
+  )
+  return (loaded = addon)
+}
+
+/** Line-start prefixes as the C side reads them: each as a length byte and its bytes. */
+export function packPrefixes(prefixes: readonly Uint8Array[]): Uint8Array {
+  const parts: number[] = []
+  for (const prefix of prefixes) {
+    if (prefix.length > 255) throw new RangeError('line-start prefix longer than 255 bytes')
+    parts.push(prefix.length, ...prefix)
+  }
+  return Uint8Array.from(parts)
+}

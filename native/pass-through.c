@@ -1,0 +1,444 @@
+/*
+ * The build-log framer's pass-through path in C: a Node-API addon (lib/dialects/native-pass-through.ts).
+ *
+ * Why native: nixlog-clean on a legacy log meets an escape every ~80 bytes. In JavaScript each one
+ * costs a Buffer#indexOf call and a trip through the loop (~300 ns); here memchr and a table walk
+ * cost a few nanoseconds, which is what lets the filter run at several hundred MiB/s.
+ *
+ * What an escape is stays the tokenizer's decision: init() receives its transition table and the
+ * numbers of its states and actions, and scan_csi() below walks that table exactly as scanCsi() in
+ * lib/tokenizer/tokenizer.ts does. Only whole CSIs are handled here; anything else ends the run and
+ * the framer's ordinary path takes over at the last line boundary.
+ *
+ * pass_through() mirrors the framer's contract for its fast path (see BuildLogFramer.passThrough):
+ * from a fresh line it runs over whole lines and the escapes in them, records what the sink gets
+ * (kept byte ranges, section opens and closes) as a list of operations, and returns the last line
+ * boundary, with the framer's state at that boundary. Nothing is called back: the JavaScript side
+ * replays the operations afterwards, so a run costs one call.
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define ESC 0x1b
+#define LF 0x0a
+#define CR 0x0d
+/* The smallest UTF-8 lead byte of a multi-byte character: a character split by an escape is for the ordinary path. */
+#define UTF8_LEAD_MIN 0xc2
+
+/* Cuts and kept SGR ranges since the last boundary, as [start, end) pairs; a line with more goes the ordinary path. */
+#define RANGE_CAP 512
+
+/* Operation codes, three int32 each: kind, a, b (lib/dialects/native-pass-through.ts has the same list). */
+enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2 };
+
+/* State slots shared with JavaScript (same list there). */
+enum {
+  S_IGNORE_LF, S_ERROR, S_WARNING, S_ESCAPE_SINCE, S_IN_HEADER, S_PRIORITY, S_LEVEL,
+  S_LINE_START, S_AFTER_LF, S_OP_COUNT, S_SLOTS
+};
+
+/* Flags of a call. */
+enum { F_KEEP_SGR = 1, F_COMPACT = 2 };
+
+/* From init(): the tokenizer's table and the numbers it uses. */
+static uint8_t table[7 * 256];
+static int st_escape, st_csi_param, act_enter_csi, act_collect_param, act_collect_intermediate, act_dispatch_csi;
+static int max_params, max_intermediates;
+
+typedef struct {
+  int32_t param_start, param_length, intermediate_length;
+  uint8_t final;
+} csi;
+
+/* scanCsi(): a whole CSI at buf[at] within the caps, read by the table; the index after it, or -1. */
+static int32_t scan_csi(const uint8_t *buf, int32_t n, int32_t at, csi *seq) {
+  if (at + 1 >= n || table[(st_escape << 8) | buf[at + 1]] >> 4 != act_enter_csi) return -1;
+  int state = st_csi_param;
+  int32_t params = 0, intermediates = 0;
+  for (int32_t i = at + 2; i < n; i++) {
+    uint8_t cell = table[(state << 8) | buf[i]];
+    int action = cell >> 4;
+    if (action == act_collect_param) {
+      /* Parameter bytes come before intermediates, so they are contiguous in buf. */
+      if (params == max_params) return -1;
+      params++;
+    } else if (action == act_collect_intermediate) {
+      if (intermediates == max_intermediates) return -1;
+      intermediates++;
+    } else if (action == act_dispatch_csi) {
+      seq->param_start = at + 2;
+      seq->param_length = params;
+      seq->intermediate_length = intermediates;
+      seq->final = buf[i];
+      return i + 1;
+    } else {
+      return -1;
+    }
+    state = cell & 0x0f;
+  }
+  return -1;
+}
+
+static int private_marker(const uint8_t *buf, const csi *seq) {
+  uint8_t b = seq->param_length > 0 ? buf[seq->param_start] : 0;
+  return b >= 0x3c && b <= 0x3f;
+}
+
+static int is_sgr(const uint8_t *buf, const csi *seq) {
+  return seq->final == 'm' && seq->intermediate_length == 0 && !private_marker(buf, seq);
+}
+
+/* legacyCode(): the final byte of a p q s a b e w code, 0 for any other CSI. */
+static int legacy_code(const uint8_t *buf, const csi *seq) {
+  switch (seq->final) {
+    case 'p': case 'q': case 's': case 'a': case 'b': case 'e': case 'w':
+      return seq->intermediate_length == 0 && !private_marker(buf, seq) ? seq->final : 0;
+    default:
+      return 0;
+  }
+}
+
+/* legacyArgument(): the first parameter's digits, 1 when absent or not a number; saturates at 2^31 − 1. */
+static int32_t legacy_argument(const uint8_t *buf, const csi *seq) {
+  int64_t value = 0;
+  int digits = 0;
+  for (int32_t i = 0; i < seq->param_length; i++) {
+    uint8_t b = buf[seq->param_start + i];
+    if (b == ';' || b == ':') break;
+    if (b < '0' || b > '9') return 1;
+    value = value * 10 + (b - '0');
+    if (value > 0x7fffffff) value = 0x7fffffff;
+    digits++;
+  }
+  return digits > 0 ? (int32_t)value : 1;
+}
+
+/* Line starts the sink must see as lines, as length-prefixed byte strings, and their first bytes. */
+typedef struct {
+  const uint8_t *bytes;
+  size_t length;
+  uint8_t first[256];
+} prefix_list;
+
+static void index_prefixes(prefix_list *prefixes) {
+  memset(prefixes->first, 0, sizeof prefixes->first);
+  for (size_t k = 0; k + 1 < prefixes->length; k += 1 + (size_t)prefixes->bytes[k])
+    if (prefixes->bytes[k] > 0) prefixes->first[prefixes->bytes[k + 1]] = 1;
+}
+
+/* The line starting at buf[at] begins with one of the prefixes. */
+static int must_see(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
+  if (at >= n || !prefixes->first[buf[at]]) return 0;
+  for (size_t k = 0; k + 1 <= prefixes->length; k += 1 + (size_t)prefixes->bytes[k]) {
+    size_t len = prefixes->bytes[k];
+    if (k + 1 + len <= prefixes->length && (size_t)(n - at) >= len && memcmp(buf + at, prefixes->bytes + k + 1, len) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The first ESC, LF or CR in buf[at, end), or end: sixteen bytes a step where SSE2 is there. */
+static int32_t next_special(const uint8_t *buf, int32_t at, int32_t end) {
+#ifdef __SSE2__
+  const __m128i esc = _mm_set1_epi8(ESC), lf = _mm_set1_epi8(LF), cr = _mm_set1_epi8(CR);
+  for (; at + 16 <= end; at += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(buf + at));
+    int mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, esc), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, cr)));
+    if (mask != 0) return at + __builtin_ctz((unsigned)mask);
+  }
+#endif
+  while (at < end && buf[at] != ESC && buf[at] != LF && buf[at] != CR) at++;
+  return at;
+}
+
+typedef struct {
+  uint8_t *buf;
+  int compact;
+  int32_t write; /* compact mode: where the next kept byte goes */
+  int32_t *ops;
+  int32_t count, cap;
+} output;
+
+static void emit(output *out, int32_t kind, int32_t a, int32_t b) {
+  out->ops[out->count++] = kind;
+  out->ops[out->count++] = a;
+  out->ops[out->count++] = b;
+}
+
+/* Kept bytes buf[start, end): a span op, merged with the previous one when they touch. */
+static void keep(output *out, int32_t start, int32_t end) {
+  if (out->compact) {
+    int32_t length = end - start;
+    if (out->write != start) memmove(out->buf + out->write, out->buf + start, (size_t)length);
+    start = out->write;
+    end = out->write = start + length;
+  }
+  if (out->count > 0 && out->ops[out->count - 3] == OP_SPAN && out->ops[out->count - 1] == start) {
+    out->ops[out->count - 1] = end;
+    return;
+  }
+  emit(out, OP_SPAN, start, end);
+}
+
+/* commitCuts(): keeps what lies between the cuts from run_start on; returns where the kept run now starts. */
+static int32_t commit_cuts(output *out, int32_t run_start, const int32_t *cuts, int count) {
+  for (int k = 0; k < count; k += 2) {
+    if (cuts[k] > run_start) keep(out, run_start, cuts[k]);
+    run_start = cuts[k + 1];
+  }
+  return run_start;
+}
+
+/* Room for committing a line with `cuts` cut entries: a span per cut, one more, a structure op, and the last span. */
+static int has_room(const output *out, int cuts) {
+  return out->count + 3 * (cuts / 2 + 3) <= out->cap;
+}
+
+static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit, int flags, const prefix_list *prefixes, int32_t *s, output *out) {
+  const int keep_sgr = flags & F_KEEP_SGR;
+  /* The framer's state at the last boundary (b_*) and what happened since (locals). */
+  int b_ignore_lf = s[S_IGNORE_LF], b_error = s[S_ERROR], b_warning = s[S_WARNING], b_escape_since = s[S_ESCAPE_SINCE];
+  int b_in_header = s[S_IN_HEADER];
+  int32_t b_priority = s[S_PRIORITY], b_level = s[S_LEVEL], b_line_start = -1;
+  int b_after_lf = 0;
+  int ignore_lf = b_ignore_lf, error = b_error, warning = b_warning, escape_since = b_escape_since;
+  int text = 0;     /* text since the boundary (what makes p/q/s end a line) */
+  int group_lf = 0; /* an LF inside a newline group since the boundary (a CR goes back only to it) */
+  int32_t cuts[RANGE_CAP], sgrs[RANGE_CAP];
+  int cut_count = 0, sgr_count = 0;
+  int32_t boundary = from, run_start = from, p = from;
+  csi seq;
+  out->write = from;
+  if (must_see(prefixes, buf, n, from)) limit = from;
+
+  for (;;) {
+    int32_t at = next_special(buf, p, limit);
+    if (at > p) text = 1;
+    if (at == limit) break;
+    if (buf[at] == LF) {
+      p = at + 1;
+      if (ignore_lf) {
+        /* Inside a newline group an LF is text. */
+        text = 1;
+        group_lf = 1;
+        continue;
+      }
+      /* A line ended: commit it (its cuts leave the output), and a fresh line starts. */
+      if (!has_room(out, cut_count)) break;
+      run_start = commit_cuts(out, run_start, cuts, cut_count);
+      cut_count = 0;
+      boundary = p;
+      b_ignore_lf = ignore_lf;
+      b_in_header = 0, b_priority = 1, b_error = b_warning = b_escape_since = 0;
+      b_line_start = boundary, b_after_lf = 1;
+      error = warning = escape_since = 0;
+      text = 0;
+      sgr_count = 0;
+      group_lf = 0;
+      /* A line the sink must see ends the run where it starts. */
+      if (must_see(prefixes, buf, n, p)) break;
+      continue;
+    }
+    if (buf[at] == ESC) {
+      const int32_t esc = at;
+      if (esc > boundary && buf[esc - 1] >= UTF8_LEAD_MIN) break;
+      int32_t after = scan_csi(buf, n, esc, &seq);
+      if (after < 0) break;
+      int code = legacy_code(buf, &seq);
+      if (code == 0) {
+        escape_since = 1;
+        if (keep_sgr && is_sgr(buf, &seq)) {
+          if (sgr_count == RANGE_CAP - 2) break;
+          sgrs[sgr_count++] = esc;
+          sgrs[sgr_count++] = after;
+        } else {
+          if (cut_count == RANGE_CAP) break;
+          cuts[cut_count++] = esc;
+          cuts[cut_count++] = after;
+        }
+        p = after;
+        /* Text after leading escapes is where a sink looks for a line it must see (markers). */
+        if (!text && after < n && must_see(prefixes, buf, n, after)) break;
+        continue;
+      }
+      if (code == 'p' || code == 'q' || code == 's') {
+        /* An SGR-only pending line would be carried into the next one: the ordinary path does that. */
+        if (sgr_count > 0 && !text) break;
+        if (!has_room(out, cut_count)) break;
+        run_start = commit_cuts(out, run_start, cuts, cut_count);
+        cut_count = 0;
+        if (esc > run_start) keep(out, run_start, esc);
+        run_start = after;
+        b_ignore_lf = ignore_lf;
+        if (text) {
+          /* finishLine('escape') as the ordinary path does it. */
+          b_in_header = 0, b_priority = 1, b_error = b_warning = b_escape_since = 0;
+          b_line_start = after, b_after_lf = 0;
+          error = warning = escape_since = 0;
+        } else {
+          b_error = error, b_warning = warning, b_escape_since = escape_since;
+        }
+        /* legacyStructure() */
+        if (code == 'p') {
+          int32_t priority = legacy_argument(buf, &seq);
+          b_level++;
+          emit(out, OP_OPEN, priority, esc);
+          b_in_header = 1;
+          b_priority = priority;
+        } else if (code == 'q') {
+          /* With no section open the framer reports it; the head state stays. */
+          if (b_level > 0) {
+            b_level--;
+            b_in_header = 0;
+            b_priority = 1;
+          }
+          emit(out, OP_CLOSE, esc, after);
+        } else {
+          b_priority = legacy_argument(buf, &seq);
+        }
+        boundary = after;
+        text = 0;
+        sgr_count = 0;
+        group_lf = 0;
+        p = after;
+        /* A line the sink must see may start right after the escape, not only after an LF. */
+        if (after < n && must_see(prefixes, buf, n, after)) break;
+        continue;
+      }
+      if (cut_count == RANGE_CAP) break;
+      switch (code) {
+        case 'a': ignore_lf = 1; break;
+        case 'b': ignore_lf = 0; break;
+        case 'e': error = 1; break;
+        case 'w': warning = 1; break;
+      }
+      cuts[cut_count++] = esc;
+      cuts[cut_count++] = after;
+      p = after;
+      if (!text && after < n && must_see(prefixes, buf, n, after)) break;
+      continue;
+    }
+    /* A CR. */
+    const int32_t cr = at;
+    if (cr + 1 < n && !ignore_lf && !group_lf && !(cr > boundary && buf[cr - 1] >= UTF8_LEAD_MIN)) {
+      uint8_t next = buf[cr + 1];
+      /* CRLF ends a line like LF, and before p/q/s a CR is dropped: the CR alone is cut. */
+      int resets = next != LF;
+      if (next == ESC) {
+        int32_t after = scan_csi(buf, n, cr + 1, &seq);
+        if (after < 0) break;
+        int code = legacy_code(buf, &seq);
+        if (code == 'p' || code == 'q' || code == 's') resets = 0;
+        else if (code != 0) break; /* a/b/e/w leave the CR pending: the ordinary path */
+      }
+      if (resets) {
+        /* A bare CR: the line restarts; its text since the boundary goes, its kept SGR stays. */
+        cut_count = 0;
+        int32_t text_from = boundary;
+        for (int k = 0; k < sgr_count; k += 2) {
+          if (sgrs[k] > text_from) {
+            cuts[cut_count++] = text_from;
+            cuts[cut_count++] = sgrs[k];
+          }
+          text_from = sgrs[k + 1];
+        }
+        cuts[cut_count++] = text_from;
+        cuts[cut_count++] = cr + 1;
+        text = 0;
+        escape_since = 0;
+        p = cr + 1;
+        /* What follows is the line's start now: `@nix` or a marker there is the sink's to see. */
+        if (next != ESC && must_see(prefixes, buf, n, p)) break;
+        continue;
+      }
+      if (cut_count == RANGE_CAP) break;
+      cuts[cut_count++] = cr;
+      cuts[cut_count++] = cr + 1;
+      p = cr + 1;
+      continue;
+    }
+    break;
+  }
+  if (boundary > run_start) keep(out, run_start, boundary);
+  s[S_IGNORE_LF] = b_ignore_lf, s[S_ERROR] = b_error, s[S_WARNING] = b_warning, s[S_ESCAPE_SINCE] = b_escape_since;
+  s[S_IN_HEADER] = b_in_header, s[S_PRIORITY] = b_priority, s[S_LEVEL] = b_level;
+  s[S_LINE_START] = b_line_start, s[S_AFTER_LF] = b_after_lf, s[S_OP_COUNT] = out->count;
+  return boundary;
+}
+
+/* ---- Node-API glue ---- */
+
+/* A call the JavaScript side got wrong: a TypeError there, never a crash here. */
+#define CHECK(ok) \
+  do { \
+    if (!(ok)) { \
+      napi_throw_type_error(env, NULL, "pass-through: bad arguments"); \
+      return NULL; \
+    } \
+  } while (0)
+
+static int bytes_of(napi_env env, napi_value value, void **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok) return 0;
+  if (type == napi_int32_array) *length *= 4;
+  else if (type != napi_uint8_array) return 0;
+  return 1;
+}
+
+/* init(table: Uint8Array, numbers: Int32Array) */
+static napi_value init(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *data;
+  size_t length;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
+  CHECK(argc == 2);
+  CHECK(bytes_of(env, argv[0], &data, &length) && length == sizeof table);
+  memcpy(table, data, sizeof table);
+  CHECK(bytes_of(env, argv[1], &data, &length) && length == 8 * 4);
+  const int32_t *numbers = data;
+  st_escape = numbers[0], st_csi_param = numbers[1];
+  act_enter_csi = numbers[2], act_collect_param = numbers[3], act_collect_intermediate = numbers[4], act_dispatch_csi = numbers[5];
+  max_params = numbers[6], max_intermediates = numbers[7];
+  return NULL;
+}
+
+/* passThrough(buf: Uint8Array, from, limit, flags, prefixes: Uint8Array, state: Int32Array, ops: Int32Array): boundary */
+static napi_value run(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  void *buf, *state, *ops, *prefix_bytes;
+  size_t n, state_length, ops_length, prefix_length;
+  int32_t from, limit, flags;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
+  CHECK(argc == 7);
+  CHECK(bytes_of(env, argv[0], &buf, &n) && n <= INT32_MAX);
+  CHECK(napi_get_value_int32(env, argv[1], &from) == napi_ok);
+  CHECK(napi_get_value_int32(env, argv[2], &limit) == napi_ok);
+  CHECK(napi_get_value_int32(env, argv[3], &flags) == napi_ok);
+  CHECK(bytes_of(env, argv[4], &prefix_bytes, &prefix_length));
+  CHECK(bytes_of(env, argv[5], &state, &state_length) && state_length == S_SLOTS * 4);
+  CHECK(bytes_of(env, argv[6], &ops, &ops_length) && ops_length / 4 >= 3 * (RANGE_CAP / 2 + 3));
+  CHECK(from >= 0 && limit >= from && (size_t)limit <= n);
+  output out = { buf, flags & F_COMPACT, from, ops, 0, (int32_t)(ops_length / 4) };
+  prefix_list prefixes = { prefix_bytes, prefix_length, { 0 } };
+  index_prefixes(&prefixes);
+  napi_value result;
+  CHECK(napi_create_int32(env, pass_through(buf, (int32_t)n, from, limit, flags, &prefixes, state, &out), &result) == napi_ok);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  if (napi_create_function(env, "init", NAPI_AUTO_LENGTH, init, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "init", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "passThrough", NAPI_AUTO_LENGTH, run, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "passThrough", fn) != napi_ok) return NULL;
+  return exports;
+}

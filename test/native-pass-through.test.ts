@@ -1,0 +1,57 @@
+import t from 'tap'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { runBin } from './helpers/cli.js'
+import { sample } from './helpers/fixtures.js'
+import { fuzzInput, prng } from './helpers/random.js'
+
+// The pass-through path is C (native/pass-through.c). test/fuzz.test.ts checks that it frames
+// exactly as the line-by-line path; that check means something only if the addon is really there.
+
+const nodeHeaders = path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h')
+
+t.test('the addon is built by npm install and loads', async (t) => {
+  if (!fs.existsSync(nodeHeaders)) {
+    t.notOk(fs.existsSync(NATIVE_PASS_THROUGH), 'no Node-API headers, no addon: nixlog-clean frames every line in JavaScript')
+    return
+  }
+  t.ok(fs.existsSync(NATIVE_PASS_THROUGH), NATIVE_PASS_THROUGH)
+  t.ok(loadNativePassThrough(), 'loaded')
+})
+
+t.test('bad arguments are a TypeError, not a crash', async (t) => {
+  const native = loadNativePassThrough()
+  if (!native) return t.skip('addon not built here')
+  const state = new Int32Array(STATE_SLOTS)
+  const ops = new Int32Array(OPS_LENGTH)
+  const buf = Buffer.from('line\n')
+  const none = new Uint8Array(0)
+  t.throws(() => native.passThrough(buf, 0, 6, 0, none, state, ops), TypeError, 'limit past the end')
+  t.throws(() => native.passThrough(buf, 3, 2, 0, none, state, ops), TypeError, 'limit before from')
+  t.throws(() => native.passThrough(buf, 0, 5, 0, none, new Int32Array(3), ops), TypeError, 'short state')
+  t.throws(() => native.passThrough(buf, 0, 5, 0, none, state, new Int32Array(30)), TypeError, 'short operation list')
+  t.throws(() => (native.passThrough as (...a: unknown[]) => number)(buf, 0, 5), TypeError, 'missing arguments')
+  t.equal(native.passThrough(buf, 0, 5, 0, none, state, ops), 5, 'and a good call runs over the line')
+})
+
+t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) => {
+  const rnd = prng(777)
+  const parts = [sample('synthetic-legacy-stdenv-nesting.log')]
+  for (let n = 0; n < 400; n++) parts.push(fuzzInput(rnd, 1 + rnd(40)), Buffer.from(`plain line ${n}\n\x1b[pheader ${n}\n\x1b[31mred\x1b[0m\x1b[K\n\x1b[q`))
+  const input = Buffer.concat(parts)
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-native-')), 'log')
+  fs.writeFileSync(file, input)
+  t.teardown(() => fs.rmSync(path.dirname(file), { recursive: true, force: true }))
+  for (const color of ['always', 'never']) {
+    for (const operand of [file, '-']) {
+      const options = { input: operand === '-' ? input : '' }
+      const native = await runBin('nixlog-clean', [`--color=${color}`, operand], { ...options, env: { PATH: process.env.PATH } })
+      const js = await runBin('nixlog-clean', [`--color=${color}`, operand], { ...options, env: { PATH: process.env.PATH, BUILDLOG_NATIVE: '0' } })
+      t.equal(native.code, 0)
+      t.ok(native.stdout.length > input.length / 2, `${color} ${operand}: output`)
+      t.ok(native.stdout.equals(js.stdout), `${color} ${operand}: same bytes`)
+    }
+  }
+})
