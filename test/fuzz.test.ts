@@ -85,6 +85,7 @@ t.test('mutated real logs', async (t) => {
 // The pass-through fast path (BuildLogFramer.passThrough) settles whole lines and their escapes
 // itself; it must frame exactly as the byte-by-byte path does, whatever the chunking.
 class RecordingCleanWriter extends CleanWriter {
+  override readonly wantsStructure = true
   readonly structure: string[] = []
   override open(priority: number, offset: number): void {
     this.structure.push(`open ${priority} @${offset}`)
@@ -98,6 +99,10 @@ class RecordingCleanWriter extends CleanWriter {
 }
 class LineByLineCleanWriter extends RecordingCleanWriter {
   override readonly passThrough = false
+}
+/** As nixlog-clean's writer is: it takes no structure, so pass-through does not record any. */
+class StructureBlindCleanWriter extends RecordingCleanWriter {
+  override readonly wantsStructure = false
 }
 
 function framed(Writer: typeof RecordingCleanWriter, color: boolean, chunks: Buffer[], scratchInput = false): { out: Buffer; structure: string[] } {
@@ -145,8 +150,10 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
         const fast = framed(RecordingCleanWriter, color, chunks)
         const slow = framed(LineByLineCleanWriter, color, chunks)
         const inPlace = framed(RecordingCleanWriter, color, chunks, true)
+        const blind = framed(StructureBlindCleanWriter, color, chunks, true)
         if (!fast.out.equals(reference.out) || !slow.out.equals(reference.out)) t.fail(`${label}: output differs (color ${color})`)
         else if (!inPlace.out.equals(reference.out)) t.fail(`${label}: output differs when written in place (color ${color})`)
+        else if (!blind.out.equals(reference.out)) t.fail(`${label}: output differs without structure (color ${color})`)
         else if (fast.structure.join('\n') !== reference.structure.join('\n')) t.fail(`${label}: structure differs (color ${color})`)
         else checked++
       }

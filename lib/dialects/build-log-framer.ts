@@ -82,6 +82,8 @@ export interface FramerSink {
    * kept bytes may be moved down over removed escapes before the sink gets them as spans.
    */
   scratchInput?: boolean
+  /** False when open, close and diagnostic do nothing (the clean filter): pass-through then skips them. */
+  wantsStructure?: boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
   /** End of input, after everything else. */
@@ -147,7 +149,7 @@ export class BuildLogFramer implements TokenHandler {
     this.native = wantsPassThrough && !this.markRemoved && sink.removed === undefined ? loadNativePassThrough() : null
     if (this.native !== null) {
       this.nativePrefixes = packPrefixes(sink.mustSeePrefixes!)
-      this.nativeFlags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0)
+      this.nativeFlags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0)
     }
   }
 
@@ -414,6 +416,7 @@ export class BuildLogFramer implements TokenHandler {
           break
       }
     }
+    this.level = state[Slot.Level]!
     if (state[Slot.LineStart]! >= 0) this.startLine(base + state[Slot.LineStart]!, state[Slot.AfterLf] === 1)
     this.ignoreLf = state[Slot.IgnoreLf] === 1
     this.error = state[Slot.Error] === 1

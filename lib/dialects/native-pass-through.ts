@@ -47,6 +47,8 @@ export const enum Flag {
   KeepSgr = 1,
   /** Kept bytes may be moved down inside the caller's buffer (the sink takes scratch input). */
   Compact = 2,
+  /** Opens and closes are not recorded (the sink ignores them); the level is still kept. */
+  NoStructure = 4,
 }
 
 /** Room for operations: a run stops at a line boundary when the next line might not fit. */

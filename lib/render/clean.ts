@@ -146,6 +146,8 @@ export class CleanWriter implements FramerSink {
     this.out.copy(buf, this.releaseLead(buf, start, end), end)
   }
 
+  // Structure is not the filter's business: the output is the same with or without sections.
+  readonly wantsStructure: boolean = false
   open(): void {}
   close(): void {}
   diagnostic(): void {}
