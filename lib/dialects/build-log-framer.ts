@@ -150,6 +150,8 @@ export class BuildLogFramer implements TokenHandler {
     if (this.native !== null) {
       this.nativePrefixes = packPrefixes(sink.mustSeePrefixes!)
       this.nativeFlags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0)
+      this.nativeState = new Int32Array(STATE_SLOTS)
+      this.nativeOps = new Int32Array(OPS_LENGTH)
     }
   }
 
@@ -367,8 +369,8 @@ export class BuildLogFramer implements TokenHandler {
   private readonly native: NativePassThrough | null
   private nativePrefixes: Uint8Array = new Uint8Array(0)
   private nativeFlags = 0
-  private readonly nativeState = new Int32Array(STATE_SLOTS)
-  private readonly nativeOps = new Int32Array(OPS_LENGTH)
+  private nativeState = new Int32Array(0)
+  private nativeOps = new Int32Array(0)
 
   /**
    * The pass-through fast path: from a fresh line at `from`, runs over whole lines of the chunk and
