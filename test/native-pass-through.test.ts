@@ -1,10 +1,11 @@
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
 import { runBin } from './helpers/cli.js'
-import { sample } from './helpers/fixtures.js'
+import { repoRoot, sample } from './helpers/fixtures.js'
 import { fuzzInput, prng } from './helpers/random.js'
 
 // The pass-through path is C (native/pass-through.c). test/fuzz.test.ts checks that it frames
@@ -19,6 +20,25 @@ t.test('the addon is built by npm install and loads', async (t) => {
   }
   t.ok(fs.existsSync(NATIVE_PASS_THROUGH), NATIVE_PASS_THROUGH)
   t.ok(loadNativePassThrough(), 'loaded')
+})
+
+t.test('without a working compiler the install goes on, and no stale build stays', async (t) => {
+  // The build script in a copy of the package layout, so the checkout's own builds stay.
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-build-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  fs.mkdirSync(path.join(root, 'scripts'))
+  fs.mkdirSync(path.join(root, 'native', 'build'), { recursive: true })
+  fs.copyFileSync(path.join(repoRoot, 'scripts', 'build-native.mjs'), path.join(root, 'scripts', 'build-native.mjs'))
+  for (const src of ['pass-through.c', 'buildlog-sandbox.c']) fs.copyFileSync(path.join(repoRoot, 'native', src), path.join(root, 'native', src))
+  const stale = path.join(root, 'native', 'build', 'pass-through.node')
+  fs.writeFileSync(stale, 'an old build')
+  const build = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'scripts', 'build-native.mjs'), '--force', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, CC: 'false' } })
+  const r = build()
+  t.equal(r.status, 0, 'npm install does not fail for it')
+  t.match(r.stderr, /compiling the pass-through addon failed; nixlog-clean will use its slower JavaScript path/)
+  t.match(r.stderr, /compiling the sandbox helper failed/)
+  t.notOk(fs.existsSync(stale), 'the old build is gone')
+  t.equal(build('--strict').status, 1, '--strict fails')
 })
 
 t.test('bad arguments are a TypeError, not a crash', async (t) => {
