@@ -141,6 +141,7 @@ function machineInfo(loadAtStart, distTime) {
       ['kernel', `${os.type()} ${os.release()} ${os.arch()}`],
       ['node', process.version],
       ['buildlog', `git ${head ?? '?'}${dirty ? ' + uncommitted changes in lib/ or bin/' : ''}; dist/ built ${distTime} (snapshot taken at the start)`],
+      ['native pass-through addon', fs.existsSync(path.join(ROOT, 'native', 'build', 'pass-through.node')) ? 'built (nixlog-clean frames in C)' : 'missing: nixlog-clean measured on its JavaScript path'],
       ['load average (1/5/15 min)', `${loadAtStart} at start, ${loadavg()} at the end`],
       ['peak RSS method', RSS_METHOD],
     ],
@@ -212,12 +213,13 @@ async function main() {
     inputs['single-line'] = entry('single-line', options.size)
     if (!options.skipBig) inputs.big = entry('legacy', options.bigSize)
   }
-  // Measure a snapshot of dist/ + bin/: other sessions may rebuild dist/ while the bench runs.
+  // Measure a snapshot of dist/ + bin/ + the native builds: other sessions may rebuild them while
+  // the bench runs. (Without native/build the snapshot's nixlog-clean would run its JavaScript path.)
   const snapshot = path.join(BENCH, 'out', 'snapshot')
   const distTime = distBuiltAt()
   fs.rmSync(snapshot, { recursive: true, force: true })
   fs.mkdirSync(snapshot, { recursive: true })
-  for (const d of ['dist', 'bin']) fs.cpSync(path.join(ROOT, d), path.join(snapshot, d), { recursive: true })
+  for (const d of ['dist', 'bin', 'native/build']) fs.cpSync(path.join(ROOT, d), path.join(snapshot, d), { recursive: true })
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(snapshot, 'package.json'))
   const ctx = {
     root: ROOT,

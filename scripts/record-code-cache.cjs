@@ -6,7 +6,7 @@
 // A cache holds the functions compiled by the time it is recorded, so the bundle first paints the
 // first screen of small sample logs, one per kind of input the index handles differently (nesting
 // escapes, @nix setPhase lines, CI fold markers, internal-json), through the same modules as
-// `buildlog view FILE`.
+// `buildlog view FILE`, and then runs them through the `nixlog-clean` pipeline.
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
@@ -80,7 +80,11 @@ async function main() {
       return file
     })
     const script = compileCli(undefined)
-    const frames = await runCli(script).paintFirstScreens(files)
+    const cli = runCli(script)
+    const frames = await cli.paintFirstScreens(files)
+    // and what nixlog-clean runs (an empty output would mean the filter path did not run)
+    const cleaned = await cli.cleanSamples(files)
+    if (cleaned.some((n) => n === 0)) throw new Error(`nixlog-clean wrote nothing for a sample: ${cleaned}`)
     // a sample that painted no log line did not run the path the cache is for
     frames.forEach((frame, k) => {
       if (!frame.includes('pkg')) throw new Error(`the first screen of ${path.basename(files[k])} shows no build:\n${JSON.stringify(frame)}`)

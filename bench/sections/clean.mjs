@@ -25,6 +25,18 @@ export function measurements(ctx) {
         targets,
       })
     }
+    if (flavour === 'legacy') {
+      // Where the pass-through addon is missing (no compiler or Node-API headers): for reference.
+      specs.push({
+        id: `clean-always-js:${flavour}`,
+        group: flavour,
+        input,
+        label: '`BUILDLOG_NATIVE=0 nixlog-clean --color=always` (JavaScript path only)',
+        cmd: 'env',
+        args: ['BUILDLOG_NATIVE=0', ctx.bin('nixlog-clean'), '--color=always', input.file],
+        targets: [],
+      })
+    }
   }
   return specs
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs'
 import { PassThrough, Writable } from 'node:stream'
 import { runMain } from './io.js'
 
@@ -37,4 +38,20 @@ export async function paintFirstScreens(files: readonly string[]): Promise<strin
     }
     return frame
   })
+}
+
+/**
+ * Runs each log file through the `nixlog-clean` pipeline in both colour modes and returns the
+ * output sizes; like paintFirstScreens, so that the code cache also holds what the filter runs.
+ */
+export async function cleanSamples(files: readonly string[]): Promise<number[]> {
+  const { Cleaner } = await import('../render/cleaner.js')
+  return files.flatMap((file) =>
+    [true, false].map((color) => {
+      const cleaner = new Cleaner({ color, scratchInput: true })
+      cleaner.write(fs.readFileSync(file))
+      cleaner.end()
+      return cleaner.takePieces().reduce((n, piece) => n + piece.length, 0)
+    }),
+  )
 }
