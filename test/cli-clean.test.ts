@@ -1,5 +1,5 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -95,6 +95,33 @@ t.test('output appears as input arrives (streaming, before EOF)', async (t) => {
   t.equal(first, 'first line\n', 'the first line came out while stdin is still open')
   child.stdin.end('second\n')
   await new Promise((resolve) => child.on('close', resolve))
+})
+
+t.test('a non-blocking stdin (flags shared with another holder) is read to its end', async (t) => {
+  // Reads answer EAGAIN on such a pipe: the filter must go on with a stream, losing nothing.
+  if (spawnSync('python3', ['-c', '']).status !== 0) return t.skip('python3 is needed to make the pipe')
+  const script = [
+    'import fcntl, os, subprocess, sys, time',
+    'r, w = os.pipe()',
+    'fcntl.fcntl(r, fcntl.F_SETFL, fcntl.fcntl(r, fcntl.F_GETFL) | os.O_NONBLOCK)',
+    'p = subprocess.Popen(sys.argv[1:], stdin=r, stdout=subprocess.PIPE, stderr=subprocess.PIPE)',
+    'os.close(r)',
+    // The filter runs and has emptied the pipe before the rest comes: its next read finds nothing.
+    "os.write(w, b'\\x1b[pline 0\\n\\x1b[q')",
+    'first = p.stdout.readline()',
+    'for i in range(1, 30):',
+    "    os.write(w, b'\\x1b[pline %d\\n\\x1b[q' % i)",
+    '    time.sleep(0.005)',
+    'os.close(w)',
+    'out, err = p.communicate()',
+    'sys.stdout.buffer.write(first + out)',
+    'sys.stderr.buffer.write(err)',
+    'sys.exit(p.returncode)',
+  ].join('\n')
+  const r = spawnSync('python3', ['-c', script, process.execPath, path.join(repoRoot, 'bin/nixlog-clean'), '--color=never'], { encoding: 'utf8', env: { PATH: process.env.PATH } })
+  t.equal(r.status, 0)
+  t.equal(r.stderr, '')
+  t.equal(r.stdout, Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join(''))
 })
 
 t.test('a 64 MiB line without newline streams in bounded memory', async (t) => {
