@@ -87,13 +87,14 @@ function sgrParams(buf: Buffer, start: number, end: number): string {
  * collapse to the one in force where the kept text starts (Nix dims the prefix and resets after
  * it, so usually none), and the rest move back by `skip`.
  */
-export function lineContent(view: LineView, skip = 0): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
+export function lineContent(view: LineView, skip = 0, copier?: TextCopier): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
   const buf = view.buf as Buffer
   const sgr = view.sgr
   let text: Buffer
   let styles: StyleMark[] | undefined
   if (sgr.length === 0) {
-    text = copyRange(buf, view.start + skip, view.end)
+    // A direct line is a range of the input chunk: its text can come from the chunk's window.
+    text = view.direct && copier ? copier.copy(buf, view.chunkBase, view.start + skip, view.end, buf.length) : copyRange(buf, view.start + skip, view.end)
   } else {
     text = Buffer.allocUnsafe(view.textLength - skip)
     let written = 0
@@ -145,7 +146,8 @@ export class BuildLogDecoder implements FramerSink {
   private readonly builds = new Map<string, Scope>()
   private readonly failedBuilds = new Set<number>()
   private lastPrefix = { name: '', length: -1, bytes: Buffer.alloc(0) }
-  private readonly spanText = new TextCopier()
+  /** Copies of text from the input chunk, for span lines and direct lines alike. */
+  private readonly chunkText = new TextCopier()
   /** A `setPhase` was handled (spec §1 `hasPhases`). */
   hasPhases = false
   /** A legacy nesting code was seen (spec §1 `hasLegacy`). */
@@ -186,7 +188,7 @@ export class BuildLogDecoder implements FramerSink {
     }
     // A `name> ` prefix is found on the first text bytes, so the text is copied once, without it.
     const prefix = this.prefixed ? this.prefixOf(view) : -1
-    const { text, styles, removed } = lineContent(view, prefix >= 0 ? prefix + 2 : 0)
+    const { text, styles, removed } = lineContent(view, prefix >= 0 ? prefix + 2 : 0, this.chunkText)
     // Every CI marker prefix holds a `:` or `#` (not name bytes) before any `> `: a line with a
     // prefix is never one, unless the marker text is what a CR left behind.
     const ciHead = view.beforeCr ?? (prefix >= 0 ? null : text)
@@ -230,7 +232,6 @@ export class BuildLogDecoder implements FramerSink {
    */
   span(buf: Uint8Array, start: number, end: number, base: number): number {
     const bytes = buf as Buffer
-    this.spanText.reset()
     let lines = 0
     let at = start
     while (at < end) {
@@ -259,7 +260,7 @@ export class BuildLogDecoder implements FramerSink {
         type: 'line',
         index: 0,
         section: 0,
-        text: this.spanText.copy(bytes, prefix >= 0 ? from + prefix + 2 : from, lf, end),
+        text: this.chunkText.copy(bytes, base, prefix >= 0 ? from + prefix + 2 : from, lf, bytes.length),
         head: false,
         priority: 1,
         error: false,
