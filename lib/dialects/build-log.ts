@@ -69,16 +69,35 @@ function removedPositions(view: LineView): number[] {
   return out
 }
 
-/** Parameter strings of SGR sequences one or two bytes long ("0", "31", "2"), made once each. */
+/** Parameter strings of SGR sequences one or two bytes long ("0", "31"), made once each. */
 const SHORT_PARAMS: (string | undefined)[] = []
+
+/**
+ * Parameter strings three to six bytes long ("01;35", "1;31"), made once each: a line's colours
+ * repeat all through a log, and a string per sequence cost more than the lookup. Parameter bytes
+ * are 0x30–0x3F, so their low four bits behind a leading 1 are an exact key (a small integer).
+ */
+const MEDIUM_PARAMS = new Map<number, string>()
+/** Enough for every colour a real log uses; input made of ever new sequences cannot grow it further. */
+const MEDIUM_PARAMS_MAX = 4096
 
 /** The parameter bytes of the SGR sequence buf[start, end) (`ESC [ params m`) as text. */
 function sgrParams(buf: Buffer, start: number, end: number): string {
   const n = end - start - 3
   if (n === 0) return ''
-  if (n > 2) return buf.toString('latin1', start + 2, end - 1)
-  const key = n === 1 ? buf[start + 2]! : 256 + ((buf[start + 2]! << 8) | buf[start + 3]!)
-  return (SHORT_PARAMS[key] ??= buf.toString('latin1', start + 2, end - 1))
+  if (n > 6) return buf.toString('latin1', start + 2, end - 1)
+  if (n <= 2) {
+    const key = n === 1 ? buf[start + 2]! : 256 + ((buf[start + 2]! << 8) | buf[start + 3]!)
+    return (SHORT_PARAMS[key] ??= buf.toString('latin1', start + 2, end - 1))
+  }
+  let key = 1
+  for (let i = start + 2; i < end - 1; i++) key = (key << 4) | (buf[i]! & 0x0f)
+  let params = MEDIUM_PARAMS.get(key)
+  if (params === undefined) {
+    params = buf.toString('latin1', start + 2, end - 1)
+    if (MEDIUM_PARAMS.size < MEDIUM_PARAMS_MAX) MEDIUM_PARAMS.set(key, params)
+  }
+  return params
 }
 
 /**
