@@ -159,7 +159,8 @@ export class BuildLogDecoder implements FramerSink {
   private readonly root: Scope = { stack: [], base: 0 }
   /** Our section for each nest the framer has open, 0 once a CI close ended it early (§7). */
   private readonly framerNests: number[] = []
-  private readonly openIds = new Set<number>()
+  /** The `-L` builds (their scopes' bases) still open: only those are ever asked about. */
+  private readonly openBuilds = new Set<number>()
   private heldHeader: LineEvent | null = null
   private readonly prefixed: boolean
   private readonly builds = new Map<string, Scope>()
@@ -390,7 +391,7 @@ export class BuildLogDecoder implements FramerSink {
     const name = last.length === length && sameBytes(names, start, last.bytes, length) ? last.name : Buffer.from(names.buffer, names.byteOffset + start, length).toString('latin1')
     if (name !== last.name) this.lastPrefix = { name, length, bytes: Buffer.from(name, 'latin1') }
     let scope = this.builds.get(name)
-    if (!scope || !this.openIds.has(scope.base)) {
+    if (!scope || !this.openBuilds.has(scope.base)) {
       scope = this.openBuild(name, event.offset)
       this.builds.set(name, scope)
     }
@@ -414,7 +415,7 @@ export class BuildLogDecoder implements FramerSink {
     const id = this.context.nextSectionId()
     const stack = this.root.stack
     const parent = stack.length > 0 ? stack[stack.length - 1]!.id : 0
-    this.openIds.add(id)
+    this.openBuilds.add(id)
     this.buildParents.set(id, parent)
     this.emit({ type: 'open', id, parent, kind: 'build', title: name, priority: 1, offset, attrs: { name } })
     return { stack: [{ id, kind: 'build' }], base: id }
@@ -447,7 +448,6 @@ export class BuildLogDecoder implements FramerSink {
     const parent = scope.stack.length > 0 ? scope.stack[scope.stack.length - 1]!.id : 0
     const section: Section = { id, kind }
     scope.stack.push(section)
-    this.openIds.add(id)
     const open: SectionOpenEvent = { type: 'open', id, parent, kind, priority, offset }
     if (title !== undefined) open.title = title
     if (attrs) open.attrs = attrs
@@ -457,7 +457,10 @@ export class BuildLogDecoder implements FramerSink {
 
   /** Closes section `id` and everything opened inside it, innermost first. */
   private closeSection(scope: Scope, id: number, offset: number): void {
-    const at = scope.stack.findIndex((s) => s.id === id)
+    // Ids are unique on a stack, and the one closed is nearly always the innermost.
+    const stack = scope.stack
+    let at = stack.length - 1
+    while (at >= 0 && stack[at]!.id !== id) at--
     if (at !== -1) this.closeAbove(scope, at, offset)
   }
 
@@ -467,12 +470,16 @@ export class BuildLogDecoder implements FramerSink {
       const nest = this.framerNests.lastIndexOf(section.id)
       if (nest !== -1) this.framerNests[nest] = 0
       // Builds opened inside a closing section end with it.
-      for (const build of this.builds.values()) {
-        if (build.base !== section.id && this.openIds.has(build.base) && this.parentOf(build) === section.id) this.closeScope(build, offset)
+      if (this.builds.size > 0) {
+        for (const build of this.builds.values()) {
+          if (build.base !== section.id && this.openBuilds.has(build.base) && this.parentOf(build) === section.id) this.closeScope(build, offset)
+        }
       }
-      this.openIds.delete(section.id)
       const close: SectionCloseEvent = { type: 'close', id: section.id, offset }
-      if (this.failedBuilds.has(section.id)) close.status = 'failed'
+      if (section.kind === 'build') {
+        this.openBuilds.delete(section.id)
+        if (this.failedBuilds.has(section.id)) close.status = 'failed'
+      }
       this.emit(close)
     }
   }
@@ -484,7 +491,7 @@ export class BuildLogDecoder implements FramerSink {
   }
 
   private closeScope(scope: Scope, offset: number): void {
-    if (this.openIds.has(scope.base)) this.closeAbove(scope, 0, offset)
+    if (this.openBuilds.has(scope.base)) this.closeAbove(scope, 0, offset)
   }
 
   private releaseHeader(): void {
