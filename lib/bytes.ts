@@ -20,30 +20,34 @@ export function copyRange(src: Uint8Array, start: number, end: number): Buffer {
   return out
 }
 
-/** How much of a span TextCopier copies at once: what a kept line may hold on to, like Node's pool. */
+/** How much of a chunk TextCopier copies at once: what a kept line may hold on to, like Node's pool. */
 const WINDOW_BYTES = 8192
 
 /**
- * Copies of lines from a run of consecutive lines, made a window at a time: one allocation and
- * one native copy serve the ~90 lines of a window, each line's text a view into it. A line
- * someone keeps holds its window (≤ 8 KiB), as a small Buffer.allocUnsafe() holds Node's pool.
+ * Copies of lines from one input chunk, made a window at a time: one allocation and one native
+ * copy serve the ~90 lines of a window, each line's text a view into it. A line someone keeps
+ * holds its window (≤ 8 KiB), as a small Buffer.allocUnsafe() holds Node's pool.
+ *
+ * A window is reused only for the same buffer object at the same `base` (the absolute offset of
+ * buf[0]): callers reuse their buffers for the next chunk, but a stream never has two chunks that
+ * start at the same offset, so a reused buffer is never read through a window of its old bytes.
  */
 export class TextCopier {
   private window: Buffer = Buffer.alloc(0)
   private src: Uint8Array | null = null
+  private base = -1
   private start = 0
   private end = 0
 
-  /** Starts a run: windows from before may hold other bytes now (callers reuse their buffers). */
-  reset(): void {
-    this.src = null
-  }
-
-  /** A copy of src[start, end), a line of the run; `limit` is where the run ends. */
-  copy(src: Uint8Array, start: number, end: number, limit: number): Buffer {
-    if (src !== this.src || start < this.start || end > this.end) {
+  /**
+   * A copy of src[start, end), a line of the chunk at absolute offset `base`; src[start, limit)
+   * holds that chunk's bytes (the window may take them ahead of the lines that need them).
+   */
+  copy(src: Uint8Array, base: number, start: number, end: number, limit: number): Buffer {
+    if (src !== this.src || base !== this.base || start < this.start || end > this.end) {
       if (end - start > WINDOW_BYTES >> 1) return copyRange(src, start, end)
       this.src = src
+      this.base = base
       this.start = start
       this.end = Math.min(limit, start + WINDOW_BYTES)
       this.window = copyRange(src, start, this.end)

@@ -116,6 +116,17 @@ t.test('nix build -L: styles and removed escapes inside the prefix', async (t) =
   )
 })
 
+t.test('SGR parameters come out as written, however alike their bytes', async (t) => {
+  // Short parameter strings are shared between lines by a key made of their bytes: strings that
+  // differ only in leading zeros, length or a separator must still come out as written.
+  const params = ['01;35', '1;35', '001;35', '0;1;32', '38;5;1', '38:5:1', '1;31', '01;31', '001', '01', '1', '0', '', '1;', ';1', '38;5;208', '48;2;1;2;3', '1;3', '13', '1:3']
+  const input = params.map((p, i) => `\x1b[${p}m${i}\n`).join('')
+  for (const round of [1, 2]) {
+    const got = events(input).flatMap((e) => (e.type === 'line' ? (e.styles ?? []).map((s) => s.params) : []))
+    t.same(got, params, `round ${round}: every parameter string as in the input`)
+  }
+})
+
 t.test('events do not depend on chunking (every split of a mixed log)', async (t) => {
   const input = Buffer.from('pre\nRunning phase: buildPhase\n@nix {"action":"setPhase","phase":"buildPhase"}\n::group::G\r\n\x1b[pH\nx\x1b[31my\x1b[0m\r\n::endgroup::\n\x1b[0Ksection_start:1:s\r\x1b[0KS\nz\n\x1b[0Ksection_end:2:s\r\x1b[0K\n', 'latin1')
   const serialise = (ev: unknown) => JSON.stringify(ev)

@@ -69,16 +69,35 @@ function removedPositions(view: LineView): number[] {
   return out
 }
 
-/** Parameter strings of SGR sequences one or two bytes long ("0", "31", "2"), made once each. */
+/** Parameter strings of SGR sequences one or two bytes long ("0", "31"), made once each. */
 const SHORT_PARAMS: (string | undefined)[] = []
+
+/**
+ * Parameter strings three to six bytes long ("01;35", "1;31"), made once each: a line's colours
+ * repeat all through a log, and a string per sequence cost more than the lookup. Parameter bytes
+ * are 0x30–0x3F, so their low four bits behind a leading 1 are an exact key (a small integer).
+ */
+const MEDIUM_PARAMS = new Map<number, string>()
+/** Enough for every colour a real log uses; input made of ever new sequences cannot grow it further. */
+const MEDIUM_PARAMS_MAX = 4096
 
 /** The parameter bytes of the SGR sequence buf[start, end) (`ESC [ params m`) as text. */
 function sgrParams(buf: Buffer, start: number, end: number): string {
   const n = end - start - 3
   if (n === 0) return ''
-  if (n > 2) return buf.toString('latin1', start + 2, end - 1)
-  const key = n === 1 ? buf[start + 2]! : 256 + ((buf[start + 2]! << 8) | buf[start + 3]!)
-  return (SHORT_PARAMS[key] ??= buf.toString('latin1', start + 2, end - 1))
+  if (n > 6) return buf.toString('latin1', start + 2, end - 1)
+  if (n <= 2) {
+    const key = n === 1 ? buf[start + 2]! : 256 + ((buf[start + 2]! << 8) | buf[start + 3]!)
+    return (SHORT_PARAMS[key] ??= buf.toString('latin1', start + 2, end - 1))
+  }
+  let key = 1
+  for (let i = start + 2; i < end - 1; i++) key = (key << 4) | (buf[i]! & 0x0f)
+  let params = MEDIUM_PARAMS.get(key)
+  if (params === undefined) {
+    params = buf.toString('latin1', start + 2, end - 1)
+    if (MEDIUM_PARAMS.size < MEDIUM_PARAMS_MAX) MEDIUM_PARAMS.set(key, params)
+  }
+  return params
 }
 
 /**
@@ -87,13 +106,14 @@ function sgrParams(buf: Buffer, start: number, end: number): string {
  * collapse to the one in force where the kept text starts (Nix dims the prefix and resets after
  * it, so usually none), and the rest move back by `skip`.
  */
-export function lineContent(view: LineView, skip = 0): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
+export function lineContent(view: LineView, skip = 0, copier?: TextCopier): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
   const buf = view.buf as Buffer
   const sgr = view.sgr
   let text: Buffer
   let styles: StyleMark[] | undefined
   if (sgr.length === 0) {
-    text = copyRange(buf, view.start + skip, view.end)
+    // A direct line is a range of the input chunk: its text can come from the chunk's window.
+    text = view.direct && copier ? copier.copy(buf, view.chunkBase, view.start + skip, view.end, buf.length) : copyRange(buf, view.start + skip, view.end)
   } else {
     text = Buffer.allocUnsafe(view.textLength - skip)
     let written = 0
@@ -139,13 +159,15 @@ export class BuildLogDecoder implements FramerSink {
   private readonly root: Scope = { stack: [], base: 0 }
   /** Our section for each nest the framer has open, 0 once a CI close ended it early (§7). */
   private readonly framerNests: number[] = []
-  private readonly openIds = new Set<number>()
+  /** The `-L` builds (their scopes' bases) still open: only those are ever asked about. */
+  private readonly openBuilds = new Set<number>()
   private heldHeader: LineEvent | null = null
   private readonly prefixed: boolean
   private readonly builds = new Map<string, Scope>()
   private readonly failedBuilds = new Set<number>()
   private lastPrefix = { name: '', length: -1, bytes: Buffer.alloc(0) }
-  private readonly spanText = new TextCopier()
+  /** Copies of text from the input chunk, for span lines and direct lines alike. */
+  private readonly chunkText = new TextCopier()
   /** A `setPhase` was handled (spec §1 `hasPhases`). */
   hasPhases = false
   /** A legacy nesting code was seen (spec §1 `hasLegacy`). */
@@ -186,7 +208,7 @@ export class BuildLogDecoder implements FramerSink {
     }
     // A `name> ` prefix is found on the first text bytes, so the text is copied once, without it.
     const prefix = this.prefixed ? this.prefixOf(view) : -1
-    const { text, styles, removed } = lineContent(view, prefix >= 0 ? prefix + 2 : 0)
+    const { text, styles, removed } = lineContent(view, prefix >= 0 ? prefix + 2 : 0, this.chunkText)
     // Every CI marker prefix holds a `:` or `#` (not name bytes) before any `> `: a line with a
     // prefix is never one, unless the marker text is what a CR left behind.
     const ciHead = view.beforeCr ?? (prefix >= 0 ? null : text)
@@ -230,7 +252,6 @@ export class BuildLogDecoder implements FramerSink {
    */
   span(buf: Uint8Array, start: number, end: number, base: number): number {
     const bytes = buf as Buffer
-    this.spanText.reset()
     let lines = 0
     let at = start
     while (at < end) {
@@ -259,7 +280,7 @@ export class BuildLogDecoder implements FramerSink {
         type: 'line',
         index: 0,
         section: 0,
-        text: this.spanText.copy(bytes, prefix >= 0 ? from + prefix + 2 : from, lf, end),
+        text: this.chunkText.copy(bytes, base, prefix >= 0 ? from + prefix + 2 : from, lf, bytes.length),
         head: false,
         priority: 1,
         error: false,
@@ -370,7 +391,7 @@ export class BuildLogDecoder implements FramerSink {
     const name = last.length === length && sameBytes(names, start, last.bytes, length) ? last.name : Buffer.from(names.buffer, names.byteOffset + start, length).toString('latin1')
     if (name !== last.name) this.lastPrefix = { name, length, bytes: Buffer.from(name, 'latin1') }
     let scope = this.builds.get(name)
-    if (!scope || !this.openIds.has(scope.base)) {
+    if (!scope || !this.openBuilds.has(scope.base)) {
       scope = this.openBuild(name, event.offset)
       this.builds.set(name, scope)
     }
@@ -394,7 +415,7 @@ export class BuildLogDecoder implements FramerSink {
     const id = this.context.nextSectionId()
     const stack = this.root.stack
     const parent = stack.length > 0 ? stack[stack.length - 1]!.id : 0
-    this.openIds.add(id)
+    this.openBuilds.add(id)
     this.buildParents.set(id, parent)
     this.emit({ type: 'open', id, parent, kind: 'build', title: name, priority: 1, offset, attrs: { name } })
     return { stack: [{ id, kind: 'build' }], base: id }
@@ -427,7 +448,6 @@ export class BuildLogDecoder implements FramerSink {
     const parent = scope.stack.length > 0 ? scope.stack[scope.stack.length - 1]!.id : 0
     const section: Section = { id, kind }
     scope.stack.push(section)
-    this.openIds.add(id)
     const open: SectionOpenEvent = { type: 'open', id, parent, kind, priority, offset }
     if (title !== undefined) open.title = title
     if (attrs) open.attrs = attrs
@@ -437,7 +457,10 @@ export class BuildLogDecoder implements FramerSink {
 
   /** Closes section `id` and everything opened inside it, innermost first. */
   private closeSection(scope: Scope, id: number, offset: number): void {
-    const at = scope.stack.findIndex((s) => s.id === id)
+    // Ids are unique on a stack, and the one closed is nearly always the innermost.
+    const stack = scope.stack
+    let at = stack.length - 1
+    while (at >= 0 && stack[at]!.id !== id) at--
     if (at !== -1) this.closeAbove(scope, at, offset)
   }
 
@@ -447,12 +470,16 @@ export class BuildLogDecoder implements FramerSink {
       const nest = this.framerNests.lastIndexOf(section.id)
       if (nest !== -1) this.framerNests[nest] = 0
       // Builds opened inside a closing section end with it.
-      for (const build of this.builds.values()) {
-        if (build.base !== section.id && this.openIds.has(build.base) && this.parentOf(build) === section.id) this.closeScope(build, offset)
+      if (this.builds.size > 0) {
+        for (const build of this.builds.values()) {
+          if (build.base !== section.id && this.openBuilds.has(build.base) && this.parentOf(build) === section.id) this.closeScope(build, offset)
+        }
       }
-      this.openIds.delete(section.id)
       const close: SectionCloseEvent = { type: 'close', id: section.id, offset }
-      if (this.failedBuilds.has(section.id)) close.status = 'failed'
+      if (section.kind === 'build') {
+        this.openBuilds.delete(section.id)
+        if (this.failedBuilds.has(section.id)) close.status = 'failed'
+      }
       this.emit(close)
     }
   }
@@ -464,7 +491,7 @@ export class BuildLogDecoder implements FramerSink {
   }
 
   private closeScope(scope: Scope, offset: number): void {
-    if (this.openIds.has(scope.base)) this.closeAbove(scope, 0, offset)
+    if (this.openBuilds.has(scope.base)) this.closeAbove(scope, 0, offset)
   }
 
   private releaseHeader(): void {

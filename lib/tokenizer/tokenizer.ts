@@ -176,8 +176,9 @@ export class Tokenizer {
     let i = 0
     while (i < n) {
       if (state === State.Ground) {
-        // Fast path: everything up to the next ESC is text.
-        let esc = buf.indexOf(ESC, i)
+        // Fast path: everything up to the next ESC is text. Escapes often come in pairs (a legacy
+        // ESC[q ESC[p, a colour reset and the next colour): look before searching.
+        let esc = buf[i] === ESC ? i : buf.indexOf(ESC, i)
         if (esc === -1) esc = n
         if (esc > i) {
           const resume = handler.text(buf, i, esc, base + i)
