@@ -98,7 +98,7 @@ t.test('output appears as input arrives (streaming, before EOF)', async (t) => {
 })
 
 t.test('a non-blocking stdin (flags shared with another holder) is read to its end', async (t) => {
-  // Reads answer EAGAIN on such a pipe: the filter must go on with a stream, losing nothing.
+  // A plain read answers EAGAIN on such a pipe: the filter must wait for input, losing nothing.
   if (spawnSync('python3', ['-c', '']).status !== 0) return t.skip('python3 is needed to make the pipe')
   const script = [
     'import fcntl, os, subprocess, sys, time',
