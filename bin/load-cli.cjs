@@ -1,8 +1,8 @@
 'use strict'
 // Loads the bundled programs (dist/bin/cli.cjs, made by scripts/build-cli.mjs) together with the
-// V8 code cache that the build recorded beside it (cli.cjs.cache): with the cache, V8 neither
-// parses the bundle nor compiles the functions the first screen runs, which is a good part of
-// `buildlog view`'s time to its first screen. A cache that does not fit this Node (another V8,
+// V8 code cache that the build recorded beside it for the program (cli.cjs.<program>.cache): with
+// the cache, V8 neither parses the bundle nor compiles the functions the program runs first, which
+// is a good part of `buildlog view`'s time to its first screen and of `nixlog-clean`'s start. A cache that does not fit this Node (another V8,
 // other V8 flags) is rejected by V8 itself, and the bundle is then compiled as usual.
 const fs = require('node:fs')
 const path = require('node:path')
@@ -10,7 +10,14 @@ const vm = require('node:vm')
 const { createRequire } = require('node:module')
 
 const BUNDLE = path.join(__dirname, '..', 'dist', 'bin', 'cli.cjs')
-const CACHE = `${BUNDLE}.cache`
+
+/**
+ * Each program has a cache of its own, holding what it runs first (the pager's first screen, the
+ * filter): one cache with both cost the first screen the time to read and load the other's code.
+ */
+function cacheFile(program = 'buildlog') {
+  return `${BUNDLE}.${program}.cache`
+}
 
 /** The bundle as a script (without its cache when `cachedData` is undefined). */
 function compileCli(cachedData) {
@@ -26,18 +33,19 @@ function runCli(script) {
   return module.exports
 }
 
-/** The recorded cache, unless the bundle was rebuilt after it (V8 would only compare lengths). */
-function readCache() {
+/** The program's recorded cache, unless the bundle was rebuilt after it (V8 would only compare lengths). */
+function readCache(program) {
+  const cache = cacheFile(program)
   try {
-    if (fs.statSync(CACHE).mtimeMs < fs.statSync(BUNDLE).mtimeMs) return undefined
-    return fs.readFileSync(CACHE)
+    if (fs.statSync(cache).mtimeMs < fs.statSync(BUNDLE).mtimeMs) return undefined
+    return fs.readFileSync(cache)
   } catch {
     return undefined // built without a cache: compile as usual
   }
 }
 
-function loadCli() {
-  return runCli(compileCli(readCache()))
+function loadCli(program) {
+  return runCli(compileCli(readCache(program)))
 }
 
-module.exports = { BUNDLE, CACHE, compileCli, readCache, runCli, loadCli }
+module.exports = { BUNDLE, cacheFile, compileCli, readCache, runCli, loadCli }

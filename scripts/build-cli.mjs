@@ -24,7 +24,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = join(root, 'dist', 'bin')
 
 // V8 checks a cache against the length of the source only: never leave one beside a new bundle
-rmSync(join(outdir, 'cli.cjs.cache'), { force: true })
+for (const program of ['buildlog', 'nixlog-clean']) rmSync(join(outdir, `cli.cjs.${program}.cache`), { force: true })
+rmSync(join(outdir, 'cli.cjs.cache'), { force: true }) // the single cache of earlier builds
 
 const { metafile, outputFiles } = await build({
   absWorkingDir: root,
@@ -62,5 +63,7 @@ mkdirSync(outdir, { recursive: true })
 for (const file of outputFiles) writeFileSync(file.path, file.text.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 
 // a child with no flags of ours: V8 accepts a cache only from the same flags
-const r = spawnSync(process.execPath, [join(root, 'scripts', 'record-code-cache.cjs')], { stdio: 'inherit' })
-if (r.status !== 0) process.exit(r.status ?? 1)
+for (const program of ['buildlog', 'nixlog-clean']) {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'record-code-cache.cjs'), program], { stdio: 'inherit' })
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}

@@ -1,16 +1,17 @@
 'use strict'
-// Records V8's code cache of the bundled programs (dist/bin/cli.cjs.cache; bin/load-cli.cjs reads
+// Records V8's code caches of the bundled programs (dist/bin/cli.cjs.<program>.cache; bin/load-cli.cjs reads
 // it). Run by scripts/build-cli.mjs in a plain `node`, as the programs run: V8 accepts a cache
 // only from the same V8 version and flags.
 //
-// A cache holds the functions compiled by the time it is recorded, so the bundle first paints the
-// first screen of small sample logs, one per kind of input the index handles differently (nesting
-// escapes, @nix setPhase lines, CI fold markers, internal-json), through the same modules as
-// `buildlog view FILE`, and then runs them through the `nixlog-clean` pipeline.
+// A cache holds the functions compiled by the time it is recorded, so for `buildlog` the bundle
+// first paints the first screen of small sample logs, one per kind of input the index handles
+// differently (nesting escapes, @nix setPhase lines, CI fold markers, internal-json), through the
+// same modules as `buildlog view FILE`; for `nixlog-clean` it runs the same samples through the
+// filter.
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { CACHE, compileCli, runCli } = require('../bin/load-cli.cjs')
+const { cacheFile, compileCli, runCli } = require('../bin/load-cli.cjs')
 
 const ESC = '\x1b'
 const store = (k, name) => `/nix/store/${String(k).padStart(2, '0').repeat(16)}-${name}`
@@ -70,6 +71,14 @@ function internalJsonLog() {
   return s
 }
 
+// One program per process: V8 shares compiled functions between scripts of the same source in one
+// process, so a second recording here would hold the first one's code too.
+const program = process.argv[2]
+if (program !== 'buildlog' && program !== 'nixlog-clean') {
+  process.stderr.write('usage: record-code-cache.cjs buildlog|nixlog-clean\n')
+  process.exit(2)
+}
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-code-cache-'))
   try {
@@ -81,17 +90,22 @@ async function main() {
     })
     const script = compileCli(undefined)
     const cli = runCli(script)
-    const frames = await cli.paintFirstScreens(files)
-    // and what nixlog-clean runs (an empty output would mean the filter path did not run)
-    const cleaned = await cli.cleanSamples(files)
-    if (cleaned.some((n) => n === 0)) throw new Error(`nixlog-clean wrote nothing for a sample: ${cleaned}`)
-    // a sample that painted no log line did not run the path the cache is for
-    frames.forEach((frame, k) => {
-      if (!frame.includes('pkg')) throw new Error(`the first screen of ${path.basename(files[k])} shows no build:\n${JSON.stringify(frame)}`)
-    })
-    const tmp = `${CACHE}.tmp-${process.pid}`
+    if (program === 'buildlog') {
+      const frames = await cli.paintFirstScreens(files)
+      // a sample that painted no log line did not run the path the cache is for
+      frames.forEach((frame, k) => {
+        if (!frame.includes('pkg')) throw new Error(`the first screen of ${path.basename(files[k])} shows no build:\n${JSON.stringify(frame)}`)
+      })
+    } else {
+      const cleaned = await cli.cleanSamples(files)
+      // an empty output would mean the filter path did not run
+      if (cleaned.some((n) => n === 0)) throw new Error(`nixlog-clean wrote nothing for a sample: ${cleaned}`)
+    }
+    // under a private name first: a concurrent reader never sees half of it
+    const file = cacheFile(program)
+    const tmp = `${file}.tmp-${process.pid}`
     fs.writeFileSync(tmp, script.createCachedData())
-    fs.renameSync(tmp, CACHE)
+    fs.renameSync(tmp, file)
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
