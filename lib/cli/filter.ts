@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import { SniffTimer, type SniffingDecoder } from '../decoder.js'
-import { concatInputs, describe, InputError, openInputs, READ_CHUNK } from './io.js'
+import { concatInputs, describe, InputError, openInputs } from './io.js'
 
 // The pipe-filter pump of nixlog-clean (and of buildlog view when stdout is not a terminal),
 // apart from io.ts so that commands that do not filter do not load the decoder at start-up.
@@ -30,7 +30,7 @@ export async function runFilter(operands: readonly string[], filter: ByteFilter)
   let buffer: Buffer | null = null
   for (const input of inputs) {
     if (input.fd !== 0 && fs.fstatSync(input.fd).isFile()) {
-      buffer ??= Buffer.allocUnsafe(READ_CHUNK)
+      buffer ??= Buffer.allocUnsafe(FILE_CHUNK)
       for (;;) {
         const n = readInput(input, buffer)
         if (n === 0) break
@@ -61,6 +61,13 @@ function readInput(input: { name: string; fd: number }, buffer: Buffer): number 
     throw new InputError(`cannot read '${input.name}': ${describe(err as NodeJS.ErrnoException)}`)
   }
 }
+
+/**
+ * How much one blocking read of a file takes. Measured on the 200 MiB legacy corpus (six runs
+ * each, same minutes): 256 KiB 0.365 s, 512 KiB 0.33 s, 1 MiB 0.43 s (the kernel's copy costs
+ * twice the system time once a chunk no longer fits the core's cache with the filter's work).
+ */
+const FILE_CHUNK = 512 * 1024
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4))
 
