@@ -2,8 +2,9 @@
 // Loads the bundled programs (dist/bin/cli.cjs, made by scripts/build-cli.mjs) together with the
 // V8 code cache that the build recorded beside it for the program (cli.cjs.<program>.cache): with
 // the cache, V8 neither parses the bundle nor compiles the functions the program runs first, which
-// is a good part of `buildlog view`'s time to its first screen and of `nixlog-clean`'s start. A cache that does not fit this Node (another V8,
-// other V8 flags) is rejected by V8 itself, and the bundle is then compiled as usual.
+// is a good part of `buildlog view`'s time to its first screen and of `nixlog-clean`'s start. A
+// cache that does not fit this Node (another V8, other V8 flags) is rejected by V8 itself, and
+// the bundle is then compiled as usual.
 const fs = require('node:fs')
 const path = require('node:path')
 const vm = require('node:vm')

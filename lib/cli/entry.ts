@@ -42,7 +42,8 @@ export async function paintFirstScreens(files: readonly string[]): Promise<strin
 
 /**
  * Runs each log file through the `nixlog-clean` pipeline in both colour modes and returns the
- * output sizes; like paintFirstScreens, so that the code cache also holds what the filter runs.
+ * output sizes. Like paintFirstScreens, for the build (scripts/record-code-cache.cjs): so that
+ * nixlog-clean's code cache holds the compiled code of what the filter runs.
  */
 export async function cleanSamples(files: readonly string[]): Promise<number[]> {
   const { Cleaner } = await import('../render/cleaner.js')
