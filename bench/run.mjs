@@ -219,7 +219,10 @@ async function main() {
   const distTime = distBuiltAt()
   fs.rmSync(snapshot, { recursive: true, force: true })
   fs.mkdirSync(snapshot, { recursive: true })
-  for (const d of ['dist', 'bin', 'native/build']) fs.cpSync(path.join(ROOT, d), path.join(snapshot, d), { recursive: true })
+  for (const d of ['dist', 'bin', 'native/build']) {
+    // native/build is missing where nothing could be compiled: the report says so (below)
+    if (fs.existsSync(path.join(ROOT, d))) fs.cpSync(path.join(ROOT, d), path.join(snapshot, d), { recursive: true })
+  }
   fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(snapshot, 'package.json'))
   const ctx = {
     root: ROOT,

@@ -43,7 +43,11 @@ t.test('without a working compiler the install goes on, and no stale build stays
 
 t.test('bad arguments are a TypeError, not a crash', async (t) => {
   const native = loadNativePassThrough()
-  if (!native) return t.skip('addon not built here')
+  if (!native) {
+    // The one case where no addon is right: this Node ships no headers to build it against.
+    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
+    return
+  }
   const state = new Int32Array(STATE_SLOTS)
   const ops = new Int32Array(OPS_LENGTH)
   const buf = Buffer.from('line\n')
