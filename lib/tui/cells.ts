@@ -92,9 +92,13 @@ function sameAttr(a: Attr, b: Attr): boolean {
   return a.fg === b.fg && a.bg === b.bg && a.bold === b.bold && a.underline === b.underline && a.inverse === b.inverse
 }
 
-// blessed's width tables alone (not blessed: the first screen is drawn before blessed loads). The
-// module needs the rest of blessed only for TAB, which never reaches it (tabs are expanded here).
-const unicode = createRequire(import.meta.url)('blessed/lib/unicode.js') as { charWidth(s: string, i?: number): number }
+/**
+ * blessed's width tables alone (not blessed: the first screen is drawn before blessed loads),
+ * loaded at the first character that needs them: loading them costs ~5 ms, and a screen of ASCII
+ * text and our own chrome does not. The module needs the rest of blessed only for TAB, which
+ * never reaches it (tabs are expanded here).
+ */
+let unicode: { charWidth(s: string, i?: number): number } | null = null
 
 /** Display width of one code point (blessed's tables, so our clipping agrees with its layout). */
 export function cpWidth(ch: string): number {
@@ -102,14 +106,21 @@ export function cpWidth(ch: string): number {
   if (c < 0x300) return 1
   let w = widths.get(c)
   if (w === undefined) {
+    unicode ??= createRequire(import.meta.url)('blessed/lib/unicode.js') as { charWidth(s: string, i?: number): number }
     w = unicode.charWidth(ch, 0)
     if (widths.size < 65536) widths.set(c, w)
   }
   return w
 }
 
+/**
+ * The glyphs of our own chrome (tree marks, separators, placeholders, help and status text), all
+ * one column wide in blessed's tables (test/cells.test.ts holds them to that).
+ */
+export const CHROME_GLYPHS = '…∙·›▸▾⌕␛␡↵→←↑↓—–§⊂≥−'
+
 /** Widths looked up so far (blessed's lookup is a long chain of range tests; our chrome repeats the same few). */
-const widths = new Map<number, number>()
+const widths = new Map<number, number>(Array.from(CHROME_GLYPHS, (ch) => [ch.codePointAt(0)!, 1]))
 
 export interface LineOptions {
   /** Elide store paths to `…-name`. */
@@ -187,12 +198,25 @@ export function lineSpans(text: Buffer, styles: readonly StyleMark[] | undefined
         push('␛', placeholder, 1)
         ri++
       }
+      while (ei < elide.length && elide[ei]![1] <= idx) ei++
+      // A run of printable ASCII goes as one piece, up to the next placeholder or elided path:
+      // each of its characters would take the last branch below with width 1.
+      if (hl.length === 0 && isPrintableAscii(s.charCodeAt(k)) && !(ei < elide.length && idx >= elide[ei]![0])) {
+        let stop = Math.min(s.length, k + (maxCols - col))
+        if (ri < removed.length) stop = Math.min(stop, k + removed[ri]! - idx)
+        if (ei < elide.length) stop = Math.min(stop, k + elide[ei]![0] - idx)
+        let j = k + 1
+        while (j < stop && isPrintableAscii(s.charCodeAt(j))) j++
+        push(j === k + 1 ? s[k]! : s.slice(k, j), pieceAttr, j - k)
+        ci += j - k
+        k = j
+        continue
+      }
       const cp = s.codePointAt(k)!
       const ch = cp < 0x10000 ? s[k]! : String.fromCodePoint(cp)
       const len = ch.length
       let attr = pieceAttr
       for (let h = 0; h < hl.length; h++) if (idx >= hl[h]![0] && idx < hl[h]![1]) attr = { ...attr, inverse: !attr.inverse }
-      while (ei < elide.length && elide[ei]![1] <= idx) ei++
       const inElide = ei < elide.length && idx >= elide[ei]![0] && idx < elide[ei]![1]
       if (inElide) {
         // keep `/nix/store/`? The spec shows `…-name`: drop dir and hash, one dim ellipsis
@@ -222,6 +246,10 @@ export function lineSpans(text: Buffer, styles: readonly StyleMark[] | undefined
     ri++
   }
   return spans
+}
+
+function isPrintableAscii(c: number): boolean {
+  return c >= 0x20 && c < 0x7f
 }
 
 /** Total width of spans. */
