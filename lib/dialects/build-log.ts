@@ -12,6 +12,7 @@ const LEVEL_ERROR = 0
 const LEVEL_WARN = 1
 
 const LF = 0x0a
+const NO_BYTES = Buffer.alloc(0)
 const RUNNING_PHASE = 'Running phase: '
 /** Bytes of a derivation name (`[A-Za-z0-9+._?=-]`), the first not `.` or `-`. */
 const NAME_BYTE = new Uint8Array(256)
@@ -165,7 +166,7 @@ export class BuildLogDecoder implements FramerSink {
   private readonly prefixed: boolean
   private readonly builds = new Map<string, Scope>()
   private readonly failedBuilds = new Set<number>()
-  private lastPrefix = { name: '', length: -1, bytes: Buffer.alloc(0) }
+  private lastPrefix = { name: '', length: -1, bytes: NO_BYTES }
   /** Copies of text from the input chunk, for span lines and direct lines alike. */
   private readonly chunkText = new TextCopier()
   /** A `setPhase` was handled (spec §1 `hasPhases`). */
@@ -180,6 +181,7 @@ export class BuildLogDecoder implements FramerSink {
   ) {
     this.framer = new BuildLogFramer(this, { keepSgr: true, markRemoved: true })
     this.prefixed = options.prefixed ?? false
+    this.head = this.prefixed ? Buffer.alloc(258) : NO_BYTES
   }
 
   write(chunk: Uint8Array): void {
@@ -236,8 +238,8 @@ export class BuildLogDecoder implements FramerSink {
     else this.textLine(event)
   }
 
-  /** The first text bytes of a line (inline SGR skipped), enough for any `name> ` prefix. */
-  private readonly head = Buffer.alloc(258)
+  /** The first text bytes of a line (inline SGR skipped), enough for any `name> ` prefix (`-L` logs only). */
+  private readonly head: Buffer
 
   /** The length of the line's `name> ` prefix, or -1; leaves the line's first text bytes in `head`. */
   private prefixOf(view: LineView): number {

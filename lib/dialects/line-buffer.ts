@@ -55,13 +55,20 @@ export function textHead(buf: Uint8Array, start: number, end: number, sgr: SgrMa
   return n
 }
 
+const NO_BYTES = Buffer.alloc(0)
+const INITIAL_BYTES = 4096
+
 /**
  * The pending line: its text bytes with the SGR sequences that are kept as styles stored inline,
  * exactly as they will be written by the clean filter. `sgr` records where those sequences sit so
  * that text-only consumers can skip them.
  */
 export class LineBuffer {
-  bytes: Buffer = Buffer.allocUnsafe(4096)
+  /**
+   * Empty until the first line that must be copied: a decoder whose lines all come straight from
+   * its input (internal-json makes one per build) never needs it.
+   */
+  bytes: Buffer = NO_BYTES
   length = 0
   /** Bytes of text, excluding the inline SGR sequences. */
   textLength = 0
@@ -73,7 +80,7 @@ export class LineBuffer {
   private reserve(extra: number): void {
     const need = this.length + extra
     if (need <= this.bytes.length) return
-    let size = this.bytes.length * 2
+    let size = Math.max(INITIAL_BYTES, this.bytes.length * 2)
     while (size < need) size *= 2
     const grown = Buffer.allocUnsafe(size)
     copyBytes(this.bytes, 0, this.length, grown, 0)
@@ -151,6 +158,6 @@ export class LineBuffer {
 
   /** Gives the buffer back to the allocator after an unusually long line. */
   shrink(): void {
-    if (this.bytes.length > 65536) this.bytes = Buffer.allocUnsafe(4096)
+    if (this.bytes.length > 65536) this.bytes = Buffer.allocUnsafe(INITIAL_BYTES)
   }
 }

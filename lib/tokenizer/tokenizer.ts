@@ -144,6 +144,7 @@ export function scanCsi(buf: Uint8Array, at: number, base: number, seq: CsiSeque
 }
 
 const STRING_KINDS: Record<number, DroppedKind> = { 0x50: 'dcs', 0x58: 'sos', 0x5e: 'pm', 0x5f: 'apc' }
+const NO_PAYLOAD = new Uint8Array(0)
 
 /**
  * A table-driven ECMA-48 tokenizer over bytes (spec §2.9). Chunk-invariant: every piece of state
@@ -157,8 +158,8 @@ export class Tokenizer {
   /** Absolute offset of the ESC that began the sequence in progress. */
   private sequenceStart = 0
   private stringKind: DroppedKind = 'osc'
-  /** OSC/control-string payload, kept up to MAX_STRING_PAYLOAD bytes (D-3). */
-  readonly payload = new Uint8Array(MAX_STRING_PAYLOAD)
+  /** OSC/control-string payload, kept up to MAX_STRING_PAYLOAD bytes (D-3); allocated at the first one. */
+  payload = NO_PAYLOAD
   payloadLength = 0
 
   constructor(private readonly handler: TokenHandler) {}
@@ -253,7 +254,10 @@ export class Tokenizer {
           break
         }
         case Action.Payload:
-          if (this.payloadLength < MAX_STRING_PAYLOAD) this.payload[this.payloadLength++] = byte
+          if (this.payloadLength < MAX_STRING_PAYLOAD) {
+            if (this.payloadLength === this.payload.length) this.payload = new Uint8Array(MAX_STRING_PAYLOAD)
+            this.payload[this.payloadLength++] = byte
+          }
           break
         case Action.EndStringBel:
           handler.dropped(this.stringKind, this.sequenceStart, base + i + 1)
