@@ -4,11 +4,15 @@
 //   {"bytes":…,"seconds":…,"events":…,"lines":…,"sections":…,"byType":{…}}
 // `seconds` is measured inside the process (from the first read to the last event), so it
 // excludes Node start-up and module loading; the bench runner also measures wall time outside.
-//   node bench/decoder.mjs FILE [DIST_DIR] [batch]
+//   node bench/decoder.mjs FILE [DIST_DIR] [batch|floor|floor-batch]
 // DIST_DIR (default ../dist) lets the runner measure a snapshot of dist/; `batch` uses
-// `new LogDecoderStream({ batch: true })` (one array of events per chunk).
+// `new LogDecoderStream({ batch: true })` (one array of events per chunk). `floor` measures no
+// decoder at all: a Transform that makes one line event per LF-terminated line, its text a view
+// of the input (no copy), and pushes it like LogDecoderStream — what any decoder that hands out
+// an object and a Buffer per line through an object-mode stream costs before it decodes anything.
 import fs from 'node:fs'
 import path from 'node:path'
+import { Transform } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 
 const file = process.argv[2]
@@ -17,8 +21,33 @@ if (!file) {
   process.exit(2)
 }
 const dist = process.argv[3] || new URL('../dist', import.meta.url).pathname
-const batch = process.argv[4] === 'batch'
+const mode = process.argv[4] ?? ''
+const batch = mode.endsWith('batch')
 const { LogDecoderStream } = await import(pathToFileURL(path.join(dist, 'index.js')).href)
+
+/** The floor: line events without decoding (see the header). */
+class LineEventFloor extends Transform {
+  constructor({ batch }) {
+    super({ readableObjectMode: true })
+    this.batch = batch
+    this.base = 0
+    this.index = 0
+  }
+
+  _transform(chunk, _encoding, callback) {
+    const events = []
+    let at = 0
+    for (let lf = chunk.indexOf(10); lf !== -1; lf = chunk.indexOf(10, at)) {
+      const offset = this.base + at
+      events.push({ type: 'line', index: ++this.index, section: 0, text: chunk.subarray(at, lf), head: false, priority: 1, error: false, warning: false, offset, end: this.base + lf + 1, ended: 'lf' })
+      at = lf + 1
+    }
+    this.base += chunk.length // a line cut by the chunk's end is not counted: a floor, not a decoder
+    if (this.batch) this.push(events)
+    else for (const event of events) this.push(event)
+    callback()
+  }
+}
 const bytes = fs.statSync(file).size
 // Counting is the harness's own work, kept cheap so that it does not hide the decoder's: the
 // common types by comparison (hashing every event's type into a dictionary cost ~12 % of a
@@ -32,7 +61,7 @@ let events = 0
 const t0 = process.hrtime.bigint()
 await new Promise((resolve, reject) => {
   const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 })
-  const decoder = new LogDecoderStream({ batch })
+  const decoder = mode.startsWith('floor') ? new LineEventFloor({ batch }) : new LogDecoderStream({ batch })
   input.on('error', reject)
   decoder.on('error', reject)
   const count = (event) => {

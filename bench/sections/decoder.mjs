@@ -10,14 +10,21 @@ const TARGETS = {
   'internal-json': [{ issue: 3, text: 'internal-json decoding ≥ 80 MiB/s', metric: 'mibs', min: 80 }],
 }
 
-export function decoderSpec(ctx, input, group, extra = {}, batch = false) {
+const LABELS = {
+  '': '`LogDecoderStream` (`bench/decoder.mjs`)',
+  batch: '`LogDecoderStream({ batch: true })` (`bench/decoder.mjs … batch`)',
+  floor: 'floor, no decoding: an event object and a Buffer view per line, pushed as `LogDecoderStream` pushes (`bench/decoder.mjs … floor`)',
+}
+
+/** `mode`: '' (one event per push), 'batch' or 'floor' (see bench/decoder.mjs). */
+export function decoderSpec(ctx, input, group, extra = {}, mode = '') {
   return {
-    id: `decoder${batch ? '-batch' : ''}:${group}:${input.flavour}`,
+    id: `decoder${mode ? `-${mode}` : ''}:${group}:${input.flavour}`,
     group,
     input,
-    label: batch ? '`LogDecoderStream({ batch: true })` (`bench/decoder.mjs … batch`)' : '`LogDecoderStream` (`bench/decoder.mjs`)',
+    label: LABELS[mode],
     cmd: ctx.node,
-    args: [ctx.path('bench/decoder.mjs'), input.file, ctx.dist, ...(batch ? ['batch'] : [])],
+    args: [ctx.path('bench/decoder.mjs'), input.file, ctx.dist, ...(mode ? [mode] : [])],
     stdout: 'pipe',
     parse(stdout) {
       const line = stdout.trim().split('\n').pop()
@@ -45,6 +52,8 @@ function fmtCount(n) {
 export function measurements(ctx) {
   return ctx.flavours.flatMap((flavour) => [
     decoderSpec(ctx, ctx.inputs[flavour], flavour, { targets: TARGETS[flavour] ?? [] }),
-    decoderSpec(ctx, ctx.inputs[flavour], flavour, { targets: TARGETS[flavour] ?? [] }, true),
+    decoderSpec(ctx, ctx.inputs[flavour], flavour, { targets: TARGETS[flavour] ?? [] }, 'batch'),
+    // what the targets leave for decoding: the same file through the floor
+    decoderSpec(ctx, ctx.inputs[flavour], flavour, {}, 'floor'),
   ])
 }
