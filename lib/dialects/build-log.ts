@@ -18,12 +18,20 @@ const RUNNING_PHASE = 'Running phase: '
 const NAME_BYTE = new Uint8Array(256)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+._?=-') NAME_BYTE[c.charCodeAt(0)] = 1
 
+/** How many text bytes prefixOf() looks at first. */
+const HEAD_START = 32
+
+function allNameBytes(bytes: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (NAME_BYTE[bytes[i]!] === 0) return false
+  return true
+}
+
 function sameBytes(a: Uint8Array, start: number, b: Uint8Array, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[start + i] !== b[i]) return false
   return true
 }
 
-/** `nix build -L` prefixes: a derivation name, `> `, then the builder's line. The name's length, or -1. */
+/** `nix build -L` prefixes: a derivation name (at most 255 bytes), `> `, then the builder's line. The name's length, or -1. */
 export function prefixNameLength(text: Uint8Array, start = 0, end = text.length): number {
   const first = text[start]
   if (start >= end || first === undefined || NAME_BYTE[first] === 0 || first === 0x2e || first === 0x2d) return -1
@@ -112,9 +120,15 @@ export function lineContent(view: LineView, skip = 0, copier?: TextCopier): { te
   const sgr = view.sgr
   let text: Buffer
   let styles: StyleMark[] | undefined
-  if (sgr.length === 0) {
-    // A direct line is a range of the input chunk: its text can come from the chunk's window.
-    text = view.direct && copier ? copier.copy(buf, view.chunkBase, view.start + skip, view.end, buf.length) : copyRange(buf, view.start + skip, view.end)
+  const from = sgr.length === 0 ? view.start + skip : skip > 0 ? keptAfterStyledPrefix(view, skip) : -1
+  if (from >= 0) {
+    // One range of the line: a direct line's text can come from the input chunk's window.
+    text = view.direct && copier ? copier.copy(buf, view.chunkBase, from, view.end, buf.length) : copyRange(buf, from, view.end)
+    if (sgr.length > 0) {
+      // every SGR sat in the prefix: the last one is the style where the kept text starts
+      const carried = sgrParams(buf, sgr.data[sgr.length - 2]!, sgr.data[sgr.length - 1]!)
+      if (carried !== '0' && carried !== '') styles = [{ at: 0, params: carried }]
+    }
   } else {
     text = Buffer.allocUnsafe(view.textLength - skip)
     let written = 0
@@ -138,6 +152,21 @@ export function lineContent(view: LineView, skip = 0, copier?: TextCopier): { te
   let removed = removedPositions(view)
   if (skip > 0) removed = removed.filter((at) => at >= skip).map((at) => at - skip)
   return removed.length > 0 ? { text, styles, removed } : { text, styles }
+}
+
+/**
+ * Where the text after the first `skip` text bytes starts in `view.buf` when every inline SGR
+ * sequence sits within those bytes (Nix's `ESC[2mname> ESC[0m`), so that the rest is one range
+ * of the line; -1 otherwise.
+ */
+function keptAfterStyledPrefix(view: LineView, skip: number): number {
+  const marks = view.sgr.data
+  const n = view.sgr.length
+  let sgrBytes = 0
+  for (let k = 0; k < n - 2; k += 2) sgrBytes += marks[k + 1]! - marks[k]!
+  const lastStart = marks[n - 2]!
+  const textBefore = lastStart - view.start - sgrBytes
+  return textBefore <= skip ? marks[n - 1]! + (skip - textBefore) : -1
 }
 
 const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
@@ -182,6 +211,7 @@ export class BuildLogDecoder implements FramerSink {
     this.framer = new BuildLogFramer(this, { keepSgr: true, markRemoved: true })
     this.prefixed = options.prefixed ?? false
     this.head = this.prefixed ? Buffer.alloc(258) : NO_BYTES
+    this.headStart = this.head.subarray(0, HEAD_START)
   }
 
   write(chunk: Uint8Array): void {
@@ -234,17 +264,35 @@ export class BuildLogDecoder implements FramerSink {
     }
     if (styles) event.styles = styles
     if (removed) event.removed = removed
-    if (prefix >= 0) this.buildLine(event, this.head, 0, prefix)
+    if (prefix >= 0) this.buildLine(event, this.nameBuf, this.nameStart, prefix)
     else this.textLine(event)
   }
 
   /** The first text bytes of a line (inline SGR skipped), enough for any `name> ` prefix (`-L` logs only). */
   private readonly head: Buffer
+  /** The first HEAD_START bytes of `head`. */
+  private readonly headStart: Buffer
 
   /** The length of the line's `name> ` prefix, or -1; leaves the line's first text bytes in `head`. */
   private prefixOf(view: LineView): number {
+    if (view.sgr.length === 0) {
+      this.nameBuf = view.buf
+      this.nameStart = view.start
+      return prefixNameLength(view.buf, view.start, view.end)
+    }
+    // Names are short: the first bytes decide, unless they are all name bytes.
+    this.nameBuf = this.head
+    this.nameStart = 0
+    const n = textHead(view.buf, view.start, view.end, view.sgr, this.headStart)
+    const length = prefixNameLength(this.head, 0, n)
+    // undecided only when every byte it could read before the last was a name byte
+    if (length >= 0 || n < HEAD_START || !allNameBytes(this.head, HEAD_START - 1)) return length
     return prefixNameLength(this.head, 0, textHead(view.buf, view.start, view.end, view.sgr, this.head))
   }
+
+  /** Where the name of the line prefixOf() found lies: the line itself or `head`. */
+  private nameBuf: Uint8Array = NO_BYTES
+  private nameStart = 0
 
   /**
    * Whole plain lines (no escape, no CR) as one range: each is exactly what line() would get for
