@@ -119,12 +119,17 @@ export class BuildLogFramer implements TokenHandler {
   private error = false
 
   // The pending line. While `direct` is true the line is exactly input[directStart, directEnd) of
-  // the current chunk and nothing has been copied yet.
+  // the current chunk and nothing has been copied yet; kept SGR sequences inside that range stay
+  // in place, marked in buffer.sgr by their positions in the chunk (directSgrBytes in all).
   private direct = false
   private directBuf: Uint8Array = this.buffer.bytes
   private directBase = 0
   private directStart = 0
   private directEnd = 0
+  private directSgrBytes = 0
+  /** The chunk being written and the absolute offset of its first byte. */
+  private chunkBuf: Uint8Array = this.buffer.bytes
+  private chunkBase = 0
   private lineOffset = 0
   private pendingCr = false
   /** Where a carriage return truncates to: just after the last LF embedded by ESC[a. */
@@ -158,7 +163,9 @@ export class BuildLogFramer implements TokenHandler {
   write(chunk: Uint8Array): void {
     // Faces copy with Buffer methods; a plain Uint8Array gets a Buffer view (no copy).
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    this.sink.chunk?.(buf, this.tokenizer.offset)
+    this.chunkBuf = buf
+    this.chunkBase = this.tokenizer.offset
+    this.sink.chunk?.(buf, this.chunkBase)
     this.tokenizer.write(buf)
   }
 
@@ -245,6 +252,7 @@ export class BuildLogFramer implements TokenHandler {
       this.resolvePendingCr()
       this.escapeSinceReset = true
       if (this.keepSgr && seq.isSgr()) {
+        if (this.sgrInPlace(seq)) return
         this.materialize()
         if (this.buffer.length + seq.byteLength > MAX_LINE_BYTES) this.split(seq.start)
         this.buffer.appendSgr(seq)
@@ -445,7 +453,7 @@ export class BuildLogFramer implements TokenHandler {
   // --- line assembly ---
 
   private pendingTextLength(): number {
-    return this.direct ? this.buffer.textLength + (this.directEnd - this.directStart) : this.buffer.textLength
+    return this.direct ? this.directEnd - this.directStart - this.directSgrBytes : this.buffer.textLength
   }
 
   /** 1-based line and character of the byte at `offset`, counting every byte as nix-log2xml did. */
@@ -469,6 +477,7 @@ export class BuildLogFramer implements TokenHandler {
         this.directBase = base
         this.directStart = start
         this.directEnd = stop
+        this.directSgrBytes = 0
       } else {
         this.materialize()
         this.buffer.append(buf, start, stop)
@@ -477,11 +486,37 @@ export class BuildLogFramer implements TokenHandler {
     }
   }
 
+  /**
+   * A kept SGR sequence where the line is still one range of the chunk: right at the end of a
+   * direct line, or before any text of the line. It stays in place in the chunk (no copy of the
+   * line). Only a sequence whose bytes are exactly its kept form (nothing executed inside it).
+   */
+  private sgrInPlace(seq: CsiSequence): boolean {
+    const start = seq.start - this.chunkBase
+    const end = seq.end - this.chunkBase
+    if (start < 0 || end - start !== seq.byteLength) return false
+    if (this.direct) {
+      if (this.directBuf !== this.chunkBuf || this.directEnd !== start || end - this.directStart > MAX_LINE_BYTES) return false
+    } else {
+      if (this.buffer.length !== 0 || this.buffer.removed.length !== 0) return false
+      this.direct = true
+      this.directBuf = this.chunkBuf
+      this.directBase = this.chunkBase
+      this.directStart = start
+      this.directSgrBytes = 0
+    }
+    this.buffer.sgr.push(start, end)
+    this.directEnd = end
+    this.directSgrBytes += end - start
+    return true
+  }
+
   /** Copies a direct (zero-copy) pending line into the buffer, before its bytes stop being valid. */
   private materialize(): void {
     if (!this.direct) return
     this.direct = false
-    this.buffer.append(this.directBuf, this.directStart, this.directEnd)
+    if (this.directSgrBytes === 0) this.buffer.append(this.directBuf, this.directStart, this.directEnd)
+    else this.buffer.adopt(this.directBuf, this.directStart, this.directEnd, this.directSgrBytes)
   }
 
   private resolvePendingCr(): void {
@@ -522,9 +557,9 @@ export class BuildLogFramer implements TokenHandler {
       view.buf = this.directBuf
       view.start = this.directStart
       view.end = this.directEnd
-      view.sgr = NO_SGR
+      view.sgr = this.directSgrBytes > 0 ? this.buffer.sgr : NO_SGR
       view.removed = NO_SGR
-      view.textLength = this.directEnd - this.directStart
+      view.textLength = this.directEnd - this.directStart - this.directSgrBytes
       view.direct = true
       view.chunkBase = this.directBase
     } else {

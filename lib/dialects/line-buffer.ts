@@ -95,6 +95,17 @@ export class LineBuffer {
     this.textLength += n
   }
 
+  /**
+   * Copies src[start, end), a line whose kept SGR sequences `sgr` already marks by their positions
+   * in `src` (`sgrBytes` in all), into the empty buffer, and moves the marks with it.
+   */
+  adopt(src: Uint8Array, start: number, end: number, sgrBytes: number): void {
+    this.append(src, start, end)
+    this.textLength -= sgrBytes
+    const marks = this.sgr.data
+    for (let k = 0; k < this.sgr.length; k++) marks[k]! -= start
+  }
+
   appendSgr(seq: CsiSequence): void {
     this.reserve(seq.byteLength)
     const start = this.length
