@@ -80,3 +80,23 @@ t.test('prefixed lines with colour anywhere and names of every length', async (t
   }
   t.ok(checked >= 400, `${checked} lines as the spec says`)
 })
+
+t.test('the longest name, and colour at each edge of the prefix', async (t) => {
+  const longest = 'n'.repeat(255)
+  const cases: Array<[string, string | undefined, string]> = [
+    [`${longest}\x1b[2m> x`, longest, 'x'],
+    [`${longest}>\x1b[0m x`, longest, 'x'],
+    [`${longest}> \x1b[0mx`, longest, 'x'],
+    [`\x1b[2m${longest}>\x1b[0m x`, longest, 'x'],
+    [`${longest}n> x`, undefined, `${longest}n> x`],
+    [`${longest}n\x1b[2m> x`, undefined, `${longest}n> x`],
+    [`\x1b[2mgo\x1b[0m\x1b[1m> x`, 'go', 'x'],
+    [`\x1b[2m.go> x`, undefined, '.go> x'],
+  ]
+  for (const [raw, name, text] of cases) {
+    const events = decode(Buffer.from(raw + '\n'), { dialect: 'prefixed' })
+    const open = events.find((e): e is SectionOpenEvent => e.type === 'open')
+    const line = events.find((e): e is LineEvent => e.type === 'line')!
+    t.same({ name: open?.title, text: line.text.toString() }, { name, text }, JSON.stringify(raw))
+  }
+})

@@ -21,8 +21,8 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
 /** How many text bytes prefixOf() looks at first. */
 const HEAD_START = 32
 
-function allNameBytes(bytes: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (NAME_BYTE[bytes[i]!] === 0) return false
+function allNameBytes(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (NAME_BYTE[bytes[i]!] === 0) return false
   return true
 }
 
@@ -280,13 +280,25 @@ export class BuildLogDecoder implements FramerSink {
       this.nameStart = view.start
       return prefixNameLength(view.buf, view.start, view.end)
     }
+    // Mostly the text before the next SGR decides (`ESC[2mname> ESC[0m…`): the name is there in place.
+    const marks = view.sgr.data
+    let at = view.start
+    let k = 0
+    for (; k < view.sgr.length && marks[k] === at; k += 2) at = marks[k + 1]!
+    const segmentEnd = k < view.sgr.length ? marks[k]! : view.end
+    const inPlace = prefixNameLength(view.buf, at, segmentEnd)
+    this.nameBuf = view.buf
+    this.nameStart = at
+    // undecided only when every byte it could read was a name byte: the name may go on past an SGR
+    const undecided = segmentEnd - at < 2 || (NAME_BYTE[view.buf[at]!] === 1 && segmentEnd - at <= 256 && allNameBytes(view.buf, at + 1, segmentEnd - 1))
+    if (inPlace >= 0 || !undecided) return inPlace
     // Names are short: the first bytes decide, unless they are all name bytes.
     this.nameBuf = this.head
     this.nameStart = 0
     const n = textHead(view.buf, view.start, view.end, view.sgr, this.headStart)
     const length = prefixNameLength(this.head, 0, n)
     // undecided only when every byte it could read before the last was a name byte
-    if (length >= 0 || n < HEAD_START || !allNameBytes(this.head, HEAD_START - 1)) return length
+    if (length >= 0 || n < HEAD_START || !allNameBytes(this.head, 0, HEAD_START - 1)) return length
     return prefixNameLength(this.head, 0, textHead(view.buf, view.start, view.end, view.sgr, this.head))
   }
 
