@@ -20,7 +20,8 @@ export function copyRange(src: Uint8Array, start: number, end: number): Buffer {
   return out
 }
 
-const NO_WINDOW = Buffer.alloc(0)
+/** A shared empty Buffer, for buffers that are allocated only when first needed. */
+export const NO_BYTES = Buffer.alloc(0)
 
 /** How much of a chunk TextCopier copies at once: what a kept line may hold on to, like Node's pool. */
 const WINDOW_BYTES = 8192
@@ -35,7 +36,7 @@ const WINDOW_BYTES = 8192
  * start at the same offset, so a reused buffer is never read through a window of its old bytes.
  */
 export class TextCopier {
-  private window: Buffer = NO_WINDOW
+  private window: Buffer = NO_BYTES
   private src: Uint8Array | null = null
   private base = -1
   private start = 0

@@ -1,5 +1,5 @@
 import type { EventSink, LineEnd, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
-import { copyBytes, copyRange, TextCopier } from '../bytes.js'
+import { copyBytes, copyRange, NO_BYTES, TextCopier } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
 import { hasCiMarkerPrefix, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
@@ -12,7 +12,6 @@ const LEVEL_ERROR = 0
 const LEVEL_WARN = 1
 
 const LF = 0x0a
-const NO_BYTES = Buffer.alloc(0)
 const RUNNING_PHASE = 'Running phase: '
 /** Bytes of a derivation name (`[A-Za-z0-9+._?=-]`), the first not `.` or `-`. */
 const NAME_BYTE = new Uint8Array(256)
@@ -273,7 +272,7 @@ export class BuildLogDecoder implements FramerSink {
   /** The first HEAD_START bytes of `head`. */
   private readonly headStart: Buffer
 
-  /** The length of the line's `name> ` prefix, or -1; leaves the line's first text bytes in `head`. */
+  /** The length of the line's `name> ` prefix, or -1; the name's bytes are left at nameBuf[nameStart…]. */
   private prefixOf(view: LineView): number {
     if (view.sgr.length === 0) {
       this.nameBuf = view.buf

@@ -1,4 +1,4 @@
-import { copyBytes } from '../bytes.js'
+import { copyBytes, NO_BYTES } from '../bytes.js'
 import type { CsiSequence } from '../tokenizer/tokenizer.js'
 
 /**
@@ -55,7 +55,6 @@ export function textHead(buf: Uint8Array, start: number, end: number, sgr: SgrMa
   return n
 }
 
-const NO_BYTES = Buffer.alloc(0)
 const INITIAL_BYTES = 4096
 
 /**

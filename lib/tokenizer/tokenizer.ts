@@ -1,3 +1,4 @@
+import { NO_BYTES } from '../bytes.js'
 import { Action, ESC, State, TRANSITIONS } from './table.js'
 
 /**
@@ -144,7 +145,6 @@ export function scanCsi(buf: Uint8Array, at: number, base: number, seq: CsiSeque
 }
 
 const STRING_KINDS: Record<number, DroppedKind> = { 0x50: 'dcs', 0x58: 'sos', 0x5e: 'pm', 0x5f: 'apc' }
-const NO_PAYLOAD = new Uint8Array(0)
 
 /**
  * A table-driven ECMA-48 tokenizer over bytes (spec §2.9). Chunk-invariant: every piece of state
@@ -159,7 +159,7 @@ export class Tokenizer {
   private sequenceStart = 0
   private stringKind: DroppedKind = 'osc'
   /** OSC/control-string payload, kept up to MAX_STRING_PAYLOAD bytes (D-3); allocated at the first one. */
-  payload = NO_PAYLOAD
+  payload: Uint8Array = NO_BYTES
   payloadLength = 0
 
   constructor(private readonly handler: TokenHandler) {}
