@@ -241,6 +241,16 @@ t.test('first screen: drawn before the pager, the same frame, only allow-listed 
   t.equal(await h.close(), 0)
 })
 
+t.test('first screen: a log of long lines (under 200 in the first bytes) shows its top, not an empty screen', async (t) => {
+  let log = ''
+  for (let i = 0; i < 1000; i++) log += `gcc -c -o obj/unit${i}.o ${'-Iinclude/deep/path '.repeat(20)}src/unit${i}.c\n`
+  const p = write('first-long-lines.log', log)
+  const h = await openHeadless(p, { cols: 100, rows: 20, firstScreen: true })
+  const s = h.first!.screen
+  t.match(s[1], /^gcc -c -o obj\/unit0\.o/, 'the first line, although the dialect needed more than the first bytes')
+  t.equal(await h.close(), 0)
+})
+
 t.test('first screen: a file larger than the first bytes shows its top at once; the pager then starts at the first error', async (t) => {
   const p = write('first-big.log', buildLog(400, 390))
   const h = await openHeadless(p, { cols: 100, rows: 20, firstScreen: true })

@@ -31,6 +31,8 @@ export interface ByteRange {
 export type IndexDialect = DialectChoice
 
 const SLICE_BYTES = 256 * 1024
+/** How much indexSync() reads at a time while the dialect is undecided. */
+const SNIFF_STEP = 8192
 const SLICE_MS = 12
 const MAX_LINE_READ = 256 * 1024
 const CACHE_SIZE = 4096
@@ -151,10 +153,15 @@ export class LogSource extends EventEmitter {
     return !this.tree.done || this.pos < this.size
   }
 
-  /** Index synchronously up to `bytes` more (the first screen). */
+  /**
+   * Index synchronously up to `bytes` more (the first screen), and on until the dialect is
+   * decided: until then the sniffing decoder holds everything back and the screen would be empty
+   * (a log of long lines has fewer than 200 in 32 KiB). It decides by 64 KiB (SNIFF_BYTES) at the latest.
+   */
   indexSync(bytes: number): void {
     const stop = Math.min(this.size, this.pos + bytes)
-    while (this.pos < stop) if (!this.step(Math.min(SLICE_BYTES, stop - this.pos))) break
+    while (this.pos < stop) if (!this.step(Math.min(SLICE_BYTES, stop - this.pos))) return
+    while (this.decoder.detection === null && this.pos < this.size) if (!this.step(Math.min(SNIFF_STEP, this.size - this.pos))) return
   }
 
   /** Starts (or resumes) background indexing. */
