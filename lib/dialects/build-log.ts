@@ -17,9 +17,6 @@ const RUNNING_PHASE = 'Running phase: '
 const NAME_BYTE = new Uint8Array(256)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+._?=-') NAME_BYTE[c.charCodeAt(0)] = 1
 
-/** How many text bytes prefixOf() looks at first. */
-const HEAD_START = 32
-
 function allNameBytes(bytes: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (NAME_BYTE[bytes[i]!] === 0) return false
   return true
@@ -210,7 +207,6 @@ export class BuildLogDecoder implements FramerSink {
     this.framer = new BuildLogFramer(this, { keepSgr: true, markRemoved: true })
     this.prefixed = options.prefixed ?? false
     this.head = this.prefixed ? Buffer.alloc(258) : NO_BYTES
-    this.headStart = this.head.subarray(0, HEAD_START)
   }
 
   write(chunk: Uint8Array): void {
@@ -269,8 +265,6 @@ export class BuildLogDecoder implements FramerSink {
 
   /** The first text bytes of a line (inline SGR skipped), enough for any `name> ` prefix (`-L` logs only). */
   private readonly head: Buffer
-  /** The first HEAD_START bytes of `head`. */
-  private readonly headStart: Buffer
 
   /** The length of the line's `name> ` prefix, or -1; the name's bytes are left at nameBuf[nameStart…]. */
   private prefixOf(view: LineView): number {
@@ -291,13 +285,9 @@ export class BuildLogDecoder implements FramerSink {
     // undecided only when every byte it could read was a name byte: the name may go on past an SGR
     const undecided = segmentEnd - at < 2 || (NAME_BYTE[view.buf[at]!] === 1 && segmentEnd - at <= 256 && allNameBytes(view.buf, at + 1, segmentEnd - 1))
     if (inPlace >= 0 || !undecided) return inPlace
-    // Names are short: the first bytes decide, unless they are all name bytes.
+    // an SGR inside the name: read the text's first bytes without the SGR
     this.nameBuf = this.head
     this.nameStart = 0
-    const n = textHead(view.buf, view.start, view.end, view.sgr, this.headStart)
-    const length = prefixNameLength(this.head, 0, n)
-    // undecided only when every byte it could read before the last was a name byte
-    if (length >= 0 || n < HEAD_START || !allNameBytes(this.head, 0, HEAD_START - 1)) return length
     return prefixNameLength(this.head, 0, textHead(view.buf, view.start, view.end, view.sgr, this.head))
   }
 
