@@ -173,3 +173,24 @@ t.test('internal-json comes out as Nix prints it (plus -L prefixes)', async (t) 
     t.same(mask(ours), mask(sample(`${name}.stderr.txt`).toString()), name)
   }
 })
+
+t.test('internal-json: BEL and C1 controls in build lines and messages never reach the output', async (t) => {
+  const drv = '/nix/store/0123456789abcdfghijklmnpqrsvwxyz-hello-1.0.drv'
+  const result = (text: string) => `@nix ${JSON.stringify({ action: 'result', fields: [text], id: 7, type: 101 })}\n`
+  const log = [
+    `@nix {"action":"start","fields":["${drv}","",1,1],"id":7,"level":3,"parent":0,"text":"building '${drv}'","type":105}\n`,
+    result('ab\u0007cd'), // short ranges are copied byte by byte
+    result('ab\u0085cd'),
+    result('0123456789abcdef\u0085ghij\u0007klmnopqrstuvwxyz'), // long ranges are copied whole, then checked
+    result('\u001b[31mred\u0085red\u001b[0m plain\u0007plain'), // around colour marks
+    `@nix ${JSON.stringify({ action: 'msg', level: 0, msg: 'error: bad\u009b31m\u0007 thing' })}\n`,
+    '@nix {"action":"stop","id":7}\n',
+  ].join('')
+  for (const color of ['always', 'never']) {
+    const r = await runBin('nixlog-clean', [`--color=${color}`], { input: log })
+    const out = r.stdout.toString('latin1')
+    t.notOk(/\x07|\xc2[\x80-\x9f]/.test(out), `${color}: no BEL, no C1 control`)
+    const text = r.stdout.toString('utf8').replace(/\x1b\[[0-9;]*m/g, '')
+    for (const want of ['abcd', 'abcd', '0123456789abcdefghijklmnopqrstuvwxyz', 'redred plainplain', 'error: bad31m thing']) t.ok(text.includes(want), `${color}: ${want}`)
+  }
+})

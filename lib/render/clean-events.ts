@@ -1,7 +1,7 @@
 import { drvDisplayName } from '../dialects/drv-name.js'
 import type { LogEvent, StyleMark } from '../events.js'
 import { BEL } from '../tokenizer/table.js'
-import { C1_LEAD } from './terminal-safe.js'
+import { C1_LEAD, unsafeBytesAt } from './terminal-safe.js'
 
 /**
  * The clean face for event streams (internal-json): the log as `nix build -L` shows it — Nix's
@@ -140,10 +140,9 @@ function copyInto(src: Uint8Array, start: number, end: number, dst: Uint8Array, 
 
 /**
  * Copies the bytes of src[start, end) that may reach a terminal to dst at `at` (BEL and C1
- * controls U+0080–U+009F dropped, as `forEachSafeRange` decides, per range); the index after them.
- * Lines almost never hold either, so a longer range is copied whole and the copy checked four
- * bytes at a time (`view` views `dst`); only a range with a BEL or a C1 lead byte in it is
- * copied again byte by byte.
+ * controls dropped, as unsafeBytesAt() finds them); the index after them. Lines almost never hold
+ * either, so a longer range is copied whole and the copy checked four bytes at a time (`view`
+ * views `dst`); only a range with a BEL or a C1 lead byte in it is copied again byte by byte.
  */
 function copySafe(src: Uint8Array, start: number, end: number, dst: Uint8Array, view: DataView, at: number): number {
   const n = end - start
@@ -151,17 +150,10 @@ function copySafe(src: Uint8Array, start: number, end: number, dst: Uint8Array, 
     dst.set(start === 0 && end === src.length ? src : src.subarray(start, end), at)
     if (!hasBelOrC1Lead(dst, view, at, at + n)) return at + n
   }
-  for (let i = start; i < end; i++) {
-    const b = src[i]!
-    if (b === BEL) continue
-    if (b === C1_LEAD && i + 1 < end) {
-      const n = src[i + 1]!
-      if (n >= 0x80 && n <= 0x9f) {
-        i++
-        continue
-      }
-    }
-    dst[at++] = b
+  for (let i = start; i < end; ) {
+    const unsafe = unsafeBytesAt(src, i, end)
+    if (unsafe === 0) dst[at++] = src[i++]!
+    else i += unsafe
   }
   return at
 }

@@ -15,23 +15,28 @@ export function mayBeC1At(buf: Uint8Array, at: number): boolean {
 }
 
 /**
- * Calls `emit` for the ranges of buf[start, end) that may reach a terminal: everything except BEL
- * and C1 controls (U+0080–U+009F), which terminals obey. Escapes are the tokenizer's business and
- * are gone before text gets here.
+ * How many bytes at buf[i] (before `end`) must not reach a terminal: 1 for a BEL, 2 for a C1
+ * control (U+0080–U+009F), which terminals obey; 0 for anything else. Escapes are the
+ * tokenizer's business and are gone before text gets here.
  */
+export function unsafeBytesAt(buf: Uint8Array, i: number, end: number): number {
+  const b = buf[i]!
+  if (b === BEL) return 1
+  return b === C1_LEAD && i + 1 < end && isC1At(buf, i) ? 2 : 0
+}
+
+/** Calls `emit` for the ranges of buf[start, end) that may reach a terminal (see unsafeBytesAt). */
 export function forEachSafeRange(buf: Uint8Array, start: number, end: number, emit: (start: number, end: number) => void): void {
   if (end - start <= SHORT_RANGE) {
     let cursor = start
-    for (let i = start; i < end; i++) {
-      const b = buf[i]!
-      if (b === BEL) {
-        if (i > cursor) emit(cursor, i)
-        cursor = i + 1
-      } else if (b === C1_LEAD && i + 1 < end && isC1At(buf, i)) {
-        if (i > cursor) emit(cursor, i)
-        cursor = i + 2
+    for (let i = start; i < end; ) {
+      const unsafe = unsafeBytesAt(buf, i, end)
+      if (unsafe === 0) {
         i++
+        continue
       }
+      if (i > cursor) emit(cursor, i)
+      cursor = i += unsafe
     }
     if (end > cursor) emit(cursor, end)
     return
