@@ -23,8 +23,11 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outdir = join(root, 'dist', 'bin')
 
+/** The programs in bin/, each with a code cache of its own. */
+const PROGRAMS = ['buildlog', 'nixlog-clean']
+
 // V8 checks a cache against the length of the source only: never leave one beside a new bundle
-for (const program of ['buildlog', 'nixlog-clean']) rmSync(join(outdir, `cli.cjs.${program}.cache`), { force: true })
+for (const program of PROGRAMS) rmSync(join(outdir, `cli.cjs.${program}.cache`), { force: true })
 rmSync(join(outdir, 'cli.cjs.cache'), { force: true }) // the single cache of earlier builds
 
 const { metafile, outputFiles } = await build({
@@ -63,7 +66,7 @@ mkdirSync(outdir, { recursive: true })
 for (const file of outputFiles) writeFileSync(file.path, file.text.replace(/[^\0-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
 
 // a child with no flags of ours: V8 accepts a cache only from the same flags
-for (const program of ['buildlog', 'nixlog-clean']) {
+for (const program of PROGRAMS) {
   const r = spawnSync(process.execPath, [join(root, 'scripts', 'record-code-cache.cjs'), program], { stdio: 'inherit' })
   if (r.status !== 0) process.exit(r.status ?? 1)
 }

@@ -90,6 +90,15 @@ export interface FramerSink {
   inputEnded?(): void
 }
 
+/** The addon and what the framer hands it on every call: the sink's prefixes and flags, and the state and operation arrays it fills. */
+interface NativeRun {
+  addon: NativePassThrough
+  prefixes: Uint8Array
+  flags: number
+  state: Int32Array
+  ops: Int32Array
+}
+
 export interface FramerOptions {
   /** Keep SGR sequences inline in line bytes (colour output, styles). Default true. */
   keepSgr?: boolean
@@ -151,13 +160,17 @@ export class BuildLogFramer implements TokenHandler {
     this.markRemoved = options.markRemoved ?? false
     this.spans = sink.span !== undefined && sink.spanLimit !== undefined
     const wantsPassThrough = this.spans && sink.passThrough === true && sink.mustSeePrefixes !== undefined && sink.passThroughLimit !== undefined
-    this.native = wantsPassThrough && !this.markRemoved && sink.removed === undefined ? loadNativePassThrough() : null
-    if (this.native !== null) {
-      this.nativePrefixes = packPrefixes(sink.mustSeePrefixes!)
-      this.nativeFlags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0)
-      this.nativeState = new Int32Array(STATE_SLOTS)
-      this.nativeOps = new Int32Array(OPS_LENGTH)
-    }
+    const addon = wantsPassThrough && !this.markRemoved && sink.removed === undefined ? loadNativePassThrough() : null
+    this.native =
+      addon === null
+        ? null
+        : {
+            addon,
+            prefixes: packPrefixes(sink.mustSeePrefixes!),
+            flags: (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0),
+            state: new Int32Array(STATE_SLOTS),
+            ops: new Int32Array(OPS_LENGTH),
+          }
   }
 
   write(chunk: Uint8Array): void {
@@ -199,7 +212,7 @@ export class BuildLogFramer implements TokenHandler {
     let i = start
     while (i < end) {
       if (this.native !== null && this.atLineBoundary()) {
-        const stop = this.passThrough(buf, i, base)
+        const stop = this.passThrough(this.native, buf, i, base)
         if (stop > end) return stop
         if (stop > i) {
           i = stop
@@ -374,11 +387,7 @@ export class BuildLogFramer implements TokenHandler {
   }
 
   /** The pass-through path (native/pass-through.c), when the sink wants it and the addon is there. */
-  private readonly native: NativePassThrough | null
-  private nativePrefixes: Uint8Array = new Uint8Array(0)
-  private nativeFlags = 0
-  private nativeState = new Int32Array(0)
-  private nativeOps = new Int32Array(0)
+  private readonly native: NativeRun | null
 
   /**
    * The pass-through fast path: from a fresh line at `from`, runs over whole lines of the chunk and
@@ -396,11 +405,11 @@ export class BuildLogFramer implements TokenHandler {
    * replayed here — spans to the sink, sections opened and closed — and the framer takes the
    * state of the boundary where it stopped.
    */
-  private passThrough(buf: Uint8Array, from: number, base: number): number {
+  private passThrough(native: NativeRun, buf: Uint8Array, from: number, base: number): number {
     const sink = this.sink
     const n = buf.length
     const limit = Math.min(n, from + MAX_LINE_BYTES, sink.passThroughLimit!(buf, from, n, base))
-    const state = this.nativeState
+    const state = native.state
     state[Slot.IgnoreLf] = this.ignoreLf ? 1 : 0
     state[Slot.Error] = this.error ? 1 : 0
     state[Slot.Warning] = this.warning ? 1 : 0
@@ -408,8 +417,8 @@ export class BuildLogFramer implements TokenHandler {
     state[Slot.InHeader] = this.inHeader ? 1 : 0
     state[Slot.Priority] = this.priority
     state[Slot.Level] = this.level
-    const ops = this.nativeOps
-    const boundary = this.native!.passThrough(buf, from, limit, this.nativeFlags, this.nativePrefixes, state, ops)
+    const ops = native.ops
+    const boundary = native.addon.passThrough(buf, from, limit, native.flags, native.prefixes, state, ops)
     const count = state[Slot.OpCount]!
     for (let k = 0; k < count; k += 3) {
       const a = ops[k + 1]!
