@@ -220,7 +220,8 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   for (;;) {
     int32_t at = next_special(buf, p, limit);
     if (at > p) text = 1;
-    if (at == limit) break;
+    /* (an escape may have run past the limit: a line that goes beyond it is not this run's) */
+    if (at >= limit) break;
     if (buf[at] == LF) {
       p = at + 1;
       if (ignore_lf) {

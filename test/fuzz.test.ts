@@ -129,6 +129,10 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
   long.write('\x1b[31m', 1000, 'latin1')
   long.write('\x1b[e', 500_000, 'latin1')
   inputs.push(Buffer.concat([Buffer.from('\x1b[pheader\n'), long, Buffer.from('\n\x1b[qnext\r\nline\x1b[K\n')]))
+  // An escape across MAX_LINE_BYTES from the run's start: the run must not take the line past it.
+  const across = Buffer.alloc(1024 * 1024 + 2, 0x62)
+  across.write('\x1b[0m', 1024 * 1024 - 2, 'latin1')
+  inputs.push(Buffer.concat([Buffer.from('\x1b[pheader\n'), across, Buffer.from('\nnext\n')]))
   // Past the native path's limits in one chunk: more sections than its operation list holds, more
   // removed escapes or kept SGR in a line than it tracks.
   inputs.push(Buffer.from('\x1b[3pHead\nbody \x1b[1mline\x1b[0m\n\x1b[q'.repeat(3000), 'latin1'))
