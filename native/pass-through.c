@@ -34,17 +34,25 @@
 /* Cuts and kept SGR ranges since the last boundary, as [start, end) pairs; a line with more goes the ordinary path. */
 #define RANGE_CAP 512
 
-/* Operation codes, three int32 each: kind, a, b (lib/dialects/native-pass-through.ts has the same list). */
-enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2 };
+/*
+ * Operation codes (lib/dialects/native-pass-through.ts has the same list). Span, open and close are
+ * three int32 each: kind, a, b. A line (line mode only) is kind, raw end, text start, text end,
+ * priority, line bits, the SGR count n, then n [start, end) pairs: 7 + 2n int32.
+ */
+enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2, OP_LINE = 3 };
+
+/* Bits of a line op. */
+enum { L_HEAD = 1, L_ERROR = 2, L_WARNING = 4, L_AT_LINE_START = 8, L_ENDED_ESCAPE = 16 };
 
 /* State slots shared with JavaScript (same list there). */
 enum {
   S_IGNORE_LF, S_ERROR, S_WARNING, S_ESCAPE_SINCE, S_IN_HEADER, S_PRIORITY, S_LEVEL,
   S_LINE_START, S_AFTER_LF, S_OP_COUNT, S_SLOTS
 };
+/* In line mode S_AFTER_LF is also read: whether the line at `from` began after an LF. */
 
-/* Flags of a call. */
-enum { F_KEEP_SGR = 1, F_COMPACT = 2, F_NO_STRUCTURE = 4 };
+/* Flags of a call. F_LINES: line mode (see pass_through). */
+enum { F_KEEP_SGR = 1, F_COMPACT = 2, F_NO_STRUCTURE = 4, F_LINES = 8 };
 
 /* From init(): the tokenizer's table and the numbers it uses. */
 static uint8_t table[7 * 256];
@@ -200,8 +208,32 @@ static int has_room(const output *out, int cuts) {
   return out->count + 3 * (cuts / 2 + 3) <= out->cap;
 }
 
+/* Room for a line op with `sgr_count` SGR entries and a structure op after it. */
+static int has_line_room(const output *out, int sgr_count) {
+  return out->count + 7 + sgr_count + 3 <= out->cap;
+}
+
+/* A line op: the line's text is buf[text_start, text_end), its kept SGR sequences in place. */
+static void emit_line(output *out, int32_t raw_end, int32_t text_start, int32_t text_end, int32_t priority, int bits, const int32_t *sgrs, int sgr_count) {
+  int32_t *op = out->ops + out->count;
+  op[0] = OP_LINE, op[1] = raw_end, op[2] = text_start, op[3] = text_end, op[4] = priority, op[5] = bits, op[6] = sgr_count / 2;
+  memcpy(op + 7, sgrs, (size_t)sgr_count * sizeof *sgrs);
+  out->count += 7 + sgr_count;
+}
+
+/*
+ * Line mode (F_LINES, for sinks that take every line as a line: the event decoder of `-L` logs) records each finished line as a line op instead of kept spans: its text is one range of
+ * the chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
+ * So a line may hold text and kept SGR only, after leading e/w codes; anything that would make its
+ * text more than one range or need a mark — a removed escape, a/b, e/w after text, a bare CR — ends
+ * the run before the line. The CR of a CRLF, or before p/q/s, is left out at the line's end.
+ */
 static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit, int flags, const prefix_list *prefixes, int32_t *s, output *out) {
   const int keep_sgr = flags & F_KEEP_SGR;
+  const int lines = flags & F_LINES;
+  /* Line mode: where the line's kept bytes start (-1: none yet), a CR left out at its end, whether it began after an LF. */
+  int32_t text_start = -1, trailing_cr = -1;
+  int line_after_lf = s[S_AFTER_LF];
   /* The framer's state at the last boundary (b_*) and what happened since (locals). */
   int b_ignore_lf = s[S_IGNORE_LF], b_error = s[S_ERROR], b_warning = s[S_WARNING], b_escape_since = s[S_ESCAPE_SINCE];
   int b_in_header = s[S_IN_HEADER];
@@ -215,15 +247,35 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   int32_t boundary = from, run_start = from, p = from;
   csi seq;
   out->write = from;
-  if (must_see(prefixes, buf, n, from)) limit = from;
+  /* Inside a newline group an LF is text: line mode leaves that to the ordinary path. */
+  if (must_see(prefixes, buf, n, from) || (lines && ignore_lf)) limit = from;
 
   for (;;) {
     int32_t at = next_special(buf, p, limit);
-    if (at > p) text = 1;
+    if (at > p) {
+      text = 1;
+      if (text_start < 0) text_start = p;
+    }
     /* (an escape may have run past the limit: a line that goes beyond it is not this run's) */
     if (at >= limit) break;
     if (buf[at] == LF) {
       p = at + 1;
+      if (lines) {
+        if (!has_line_room(out, sgr_count)) break;
+        int32_t text_end = trailing_cr >= 0 ? trailing_cr : at;
+        int bits = (b_in_header ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (line_after_lf && !escape_since && sgr_count == 0 ? L_AT_LINE_START : 0);
+        emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, bits, sgrs, sgr_count);
+        text_start = trailing_cr = -1;
+        cut_count = 0;
+        line_after_lf = 1;
+        boundary = p;
+        b_in_header = 0, b_priority = 1, b_error = b_warning = b_escape_since = 0;
+        b_line_start = boundary, b_after_lf = 1;
+        error = warning = escape_since = 0;
+        text = 0;
+        sgr_count = 0;
+        continue;
+      }
       if (ignore_lf) {
         /* Inside a newline group an LF is text. */
         text = 1;
@@ -258,8 +310,9 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
           if (sgr_count == RANGE_CAP - 2) break;
           sgrs[sgr_count++] = esc;
           sgrs[sgr_count++] = after;
+          if (text_start < 0) text_start = esc;
         } else {
-          if (cut_count == RANGE_CAP) break;
+          if (lines || cut_count == RANGE_CAP) break;
           cuts[cut_count++] = esc;
           cuts[cut_count++] = after;
         }
@@ -271,11 +324,23 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
       if (code == 'p' || code == 'q' || code == 's') {
         /* An SGR-only pending line would be carried into the next one: the ordinary path does that. */
         if (sgr_count > 0 && !text) break;
-        if (!has_room(out, cut_count)) break;
-        run_start = commit_cuts(out, run_start, cuts, cut_count);
-        cut_count = 0;
-        if (esc > run_start) keep(out, run_start, esc);
-        run_start = after;
+        if (lines) {
+          if (!has_line_room(out, sgr_count)) break;
+          if (text) {
+            int32_t text_end = trailing_cr >= 0 ? trailing_cr : esc;
+            int bits = L_ENDED_ESCAPE | (b_in_header ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (line_after_lf && !escape_since && sgr_count == 0 ? L_AT_LINE_START : 0);
+            emit_line(out, after, text_start, text_end, b_priority, bits, sgrs, sgr_count);
+            line_after_lf = 0;
+          }
+          text_start = trailing_cr = -1;
+          cut_count = 0;
+        } else {
+          if (!has_room(out, cut_count)) break;
+          run_start = commit_cuts(out, run_start, cuts, cut_count);
+          cut_count = 0;
+          if (esc > run_start) keep(out, run_start, esc);
+          run_start = after;
+        }
         b_ignore_lf = ignore_lf;
         if (text) {
           /* finishLine('escape') as the ordinary path does it. */
@@ -313,6 +378,8 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         continue;
       }
       if (cut_count == RANGE_CAP) break;
+      /* In line mode only e/w before the line's first kept byte: they cost the text nothing. */
+      if (lines && (code == 'a' || code == 'b' || text_start >= 0)) break;
       switch (code) {
         case 'a': ignore_lf = 1; break;
         case 'b': ignore_lf = 0; break;
@@ -337,6 +404,13 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         int code = legacy_code(buf, &seq);
         if (code == 'p' || code == 'q' || code == 's') resets = 0;
         else if (code != 0) break; /* a/b/e/w leave the CR pending: the ordinary path */
+      }
+      if (lines) {
+        /* A bare CR keeps SGR before text that goes: the line would be more than one range. */
+        if (resets) break;
+        trailing_cr = cr;
+        p = cr + 1;
+        continue;
       }
       if (resets) {
         /* A bare CR: the line restarts; its text since the boundary goes, its kept SGR stays. */
@@ -366,7 +440,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
     }
     break;
   }
-  if (boundary > run_start) keep(out, run_start, boundary);
+  if (!lines && boundary > run_start) keep(out, run_start, boundary);
   s[S_IGNORE_LF] = b_ignore_lf, s[S_ERROR] = b_error, s[S_WARNING] = b_warning, s[S_ESCAPE_SINCE] = b_escape_since;
   s[S_IN_HEADER] = b_in_header, s[S_PRIORITY] = b_priority, s[S_LEVEL] = b_level;
   s[S_LINE_START] = b_line_start, s[S_AFTER_LF] = b_after_lf, s[S_OP_COUNT] = out->count;

@@ -167,9 +167,14 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
 })
 
 // The event decoder takes runs of plain lines as spans (BuildLogDecoder.span) instead of line by
-// line; with span hidden the framer never offers them, which gives the reference.
+// line, and `-L` logs' lines from the C run's line mode (nativeLines); with both hidden the framer
+// frames every line in JavaScript, which gives the reference.
 class LineByLineDecoder extends BuildLogDecoder {}
 Object.defineProperty(LineByLineDecoder.prototype, 'span', { value: undefined })
+Object.defineProperty(LineByLineDecoder.prototype, 'nativeLines', { value: false })
+/** Line mode without spans: the C run takes plain lines too. */
+class AllNativeLinesDecoder extends BuildLogDecoder {}
+Object.defineProperty(AllNativeLinesDecoder.prototype, 'span', { value: undefined })
 
 function decodedBy(Decoder: typeof BuildLogDecoder, input: Buffer, chunks: Buffer[] | number, prefixed: boolean): string {
   const events: LogEvent[] = []
@@ -201,14 +206,31 @@ t.test('plain-line spans give the events of the line-by-line path', async (t) =>
   inputs.push(sample('synthetic-legacy-stdenv-nesting.log'))
   // A plain line longer than MAX_LINE_BYTES in one chunk: a span must not take it whole.
   inputs.push(Buffer.concat([Buffer.from('a\n'), Buffer.alloc(1024 * 1024 + 10, 0x62), Buffer.from('\nc\n')]))
+  // `-L` output as Nix writes it (each line `ESC[2mname> ESC[0m…`), mixed with what line mode must
+  // leave to the ordinary path or settle exactly: CRLF, a CR before q, bare CRs, e/w before and
+  // after text, removed escapes, newline groups, SGR-only lines, a character split by an escape.
+  const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n']
+  for (let n = 0; n < 150; n++) {
+    const lines: string[] = []
+    for (let k = 40 + rnd(80); k > 0; k--) lines.push(rnd(3) === 0 ? lineModePieces[rnd(lineModePieces.length)]! : lineModePieces[rnd(4)]!)
+    inputs.push(Buffer.from(lines.join(''), 'latin1'))
+  }
+  // Past line mode's limits in one chunk: more sections than its operation list holds, more SGR in
+  // a line than it tracks, lines around MAX_LINE_BYTES.
+  inputs.push(Buffer.from('\x1b[3pHead\n\x1b[2mhi> \x1b[0mbody \x1b[1mline\x1b[0m\n\x1b[q'.repeat(3000), 'latin1'))
+  inputs.push(Buffer.from(`\x1b[2mhi> \x1b[0m${'\x1b[31my'.repeat(300)}\n\x1b[2mhi> \x1b[0mafter\n`, 'latin1'))
+  const long = Buffer.alloc(1024 * 1024 + 100, 0x61)
+  long.write('\x1b[31m', 1000, 'latin1')
+  inputs.push(Buffer.concat([Buffer.from('\x1b[2mhi> \x1b[0mshort\n'), long, Buffer.from('\n\x1b[2mhi> \x1b[0mnext\n'), long.subarray(0, 1024 * 1024 - 3), Buffer.from('\x1b[0m\n')]))
   let checked = 0
   for (const [n, input] of inputs.entries()) {
     const label = `input ${n} ${JSON.stringify(input.subarray(0, 300).toString('latin1'))}`
     for (const prefixed of [false, true]) {
       const reference = decodedBy(LineByLineDecoder, input, [input], prefixed)
       const results = [[input], randomChunks(rnd, input), 1 + rnd(200)].map((chunks) => decodedBy(BuildLogDecoder, input, chunks, prefixed))
+      results.push(decodedBy(AllNativeLinesDecoder, input, [input], prefixed))
       if (results.every((r) => r === reference)) checked++
-      else t.fail(`${label}: events differ (prefixed ${prefixed})`)
+      else t.fail(`${label}: events differ (prefixed ${prefixed}: ${results.map((r) => r === reference)})`)
     }
   }
   t.equal(checked, inputs.length * 2, 'every input, plain and -L mode, whole, chunked, and chunked into one reused buffer')

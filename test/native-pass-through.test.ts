@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { decode } from '../dist/index.js'
 import { runBin } from './helpers/cli.js'
 import { repoRoot, sample } from './helpers/fixtures.js'
 import { fuzzInput, prng } from './helpers/random.js'
@@ -78,4 +79,36 @@ t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) =>
       t.ok(native.stdout.equals(js.stdout), `${color} ${operand}: same bytes`)
     }
   }
+})
+
+t.test('`-L` logs are framed by the line mode; other logs are not', async (t) => {
+  const native = loadNativePassThrough()
+  if (!native) {
+    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
+    return
+  }
+  // Count what the framer asks of the addon (test/fuzz.test.ts checks that the events are the
+  // ones the JavaScript path gives; this checks that the check covers the C path).
+  const run = native.passThrough
+  let lineModeBytes = 0
+  let otherCalls = 0
+  native.passThrough = (buf, from, limit, flags, prefixes, state, ops) => {
+    const boundary = run.call(native, buf, from, limit, flags, prefixes, state, ops)
+    if (flags & Flag.Lines) lineModeBytes += boundary - from
+    else otherCalls++
+    return boundary
+  }
+  t.teardown(() => {
+    native.passThrough = run
+  })
+  const lines: string[] = []
+  for (let k = 0; k < 500; k++) lines.push(`\x1b[2m${k % 3 === 0 ? 'hello' : 'world'}> \x1b[0m${k % 7 === 0 ? '\x1b[31merror:\x1b[0m ' : ''}line ${k}\n`)
+  const prefixed = Buffer.from(lines.join(''))
+  const events = decode(prefixed)
+  t.equal(events.filter((e) => e.type === 'line').length, 500, 'every line')
+  t.ok(lineModeBytes > prefixed.length * 0.9, `the C run took ${lineModeBytes} of ${prefixed.length} bytes`)
+  lineModeBytes = 0
+  decode(sample('synthetic-legacy-stdenv-nesting.log'))
+  t.equal(lineModeBytes, 0, 'a legacy log goes the JavaScript way (one escape line at a time does not pay for the call)')
+  t.equal(otherCalls, 0, 'and the decoder never uses pass-through mode')
 })

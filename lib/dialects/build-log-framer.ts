@@ -4,7 +4,7 @@ import { CsiSequence, Tokenizer, type DroppedKind, type TokenHandler } from '../
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
 import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
-import { Flag, loadNativePassThrough, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
+import { Flag, LineBit, loadNativePassThrough, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
 
 /**
  * A finished line as the framer hands it over. Reused for every line and valid only during the
@@ -70,7 +70,7 @@ export interface FramerSink {
   /**
    * With `span`: the sink wants only the output bytes of ordinary lines, so the framer may also run
    * spans across escapes it can settle by itself (legacy codes, which still reach open/close; kept
-   * SGR, which stays inline; other CSIs and the CR of a CRLF, which are cut out). See passThrough().
+   * SGR, which stays inline; other CSIs and the CR of a CRLF, which are cut out). See runNatively().
    */
   passThrough?: boolean
   /** For pass-through: lines starting with one of these the sink must see as lines (`@nix`, CI markers). */
@@ -84,6 +84,12 @@ export interface FramerSink {
   scratchInput?: boolean
   /** False when open, close and diagnostic do nothing (the clean filter): pass-through then skips them. */
   wantsStructure?: boolean
+  /**
+   * True: lines may come from the C run's line mode (see runNatively). It pays where runs of
+   * lines carry escapes (every `nix build -L` line has its dimmed prefix); where such lines come
+   * one at a time between plain ones, the call costs what it saves. Read in the constructor.
+   */
+  nativeLines?: boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
   /** End of input, after everything else. */
@@ -93,6 +99,8 @@ export interface FramerSink {
 /** The addon and what the framer hands it on every call: the sink's prefixes and flags, and the state and operation arrays it fills. */
 interface NativeRun {
   addon: NativePassThrough
+  /** Line mode (lines as Line ops, for sinks that take lines) rather than pass-through (kept bytes as spans). */
+  lines: boolean
   prefixes: Uint8Array
   flags: number
   state: Int32Array
@@ -160,17 +168,16 @@ export class BuildLogFramer implements TokenHandler {
     this.markRemoved = options.markRemoved ?? false
     this.spans = sink.span !== undefined && sink.spanLimit !== undefined
     const wantsPassThrough = this.spans && sink.passThrough === true && sink.mustSeePrefixes !== undefined && sink.passThroughLimit !== undefined
-    const addon = wantsPassThrough && !this.markRemoved && sink.removed === undefined ? loadNativePassThrough() : null
-    this.native =
-      addon === null
-        ? null
-        : {
-            addon,
-            prefixes: packPrefixes(sink.mustSeePrefixes!),
-            flags: (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0),
-            state: new Int32Array(STATE_SLOTS),
-            ops: new Int32Array(OPS_LENGTH),
-          }
+    // Line mode hands over direct lines with SGR in place: only for sinks that keep SGR.
+    const wantsLines = !wantsPassThrough && this.keepSgr && sink.nativeLines === true
+    const addon = (wantsPassThrough && !this.markRemoved && sink.removed === undefined) || wantsLines ? loadNativePassThrough() : null
+    if (addon === null) this.native = null
+    else if (wantsPassThrough) {
+      const flags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0)
+      this.native = { addon, lines: false, prefixes: packPrefixes(sink.mustSeePrefixes!), flags, state: new Int32Array(STATE_SLOTS), ops: new Int32Array(OPS_LENGTH) }
+    } else {
+      this.native = { addon, lines: true, prefixes: NO_PREFIXES, flags: Flag.KeepSgr | Flag.Lines, state: new Int32Array(STATE_SLOTS), ops: new Int32Array(OPS_LENGTH) }
+    }
   }
 
   write(chunk: Uint8Array): void {
@@ -211,8 +218,8 @@ export class BuildLogFramer implements TokenHandler {
     const base = offset - start
     let i = start
     while (i < end) {
-      if (this.native !== null && this.atLineBoundary()) {
-        const stop = this.passThrough(this.native, buf, i, base)
+      if (this.canRunNatively(false)) {
+        const stop = this.runNatively(this.native!, buf, i, base)
         if (stop > end) return stop
         if (stop > i) {
           i = stop
@@ -230,6 +237,14 @@ export class BuildLogFramer implements TokenHandler {
           }
           this.startLine(base + spanEnd, true)
           i = spanEnd
+          continue
+        }
+      }
+      if (this.canRunNatively(true)) {
+        const stop = this.runNatively(this.native!, buf, i, base)
+        if (stop > end) return stop
+        if (stop > i) {
+          i = stop
           continue
         }
       }
@@ -256,6 +271,11 @@ export class BuildLogFramer implements TokenHandler {
       } else {
         this.finishLine('lf', base + i)
       }
+    }
+    // The text ended with a line and an escape starts the next: in line mode the run takes it on.
+    if (i < buf.length && this.canRunNatively(true)) {
+      const stop = this.runNatively(this.native!, buf, i, base)
+      if (stop > end) return stop
     }
   }
 
@@ -386,8 +406,19 @@ export class BuildLogFramer implements TokenHandler {
     return lastLf >= from ? lastLf + 1 : from
   }
 
-  /** The pass-through path (native/pass-through.c), when the sink wants it and the addon is there. */
+  /** The C run (native/pass-through.c) in pass-through or line mode, when the sink wants it and the addon is there. */
   private readonly native: NativeRun | null
+
+  /**
+   * Whether the C run in the given mode may start here: at a line boundary with no mark pending.
+   * Pass-through goes before the span path (it takes plain lines too), line mode after it.
+   */
+  private canRunNatively(lineMode: boolean): boolean {
+    if (this.native === null || this.native.lines !== lineMode || !this.atLineBoundary() || this.buffer.removed.length > 0) return false
+    if (!lineMode) return true
+    // (inside a newline group line mode would stop at once: its LFs are text)
+    return !this.ignoreLf
+  }
 
   /**
    * The pass-through fast path: from a fresh line at `from`, runs over whole lines of the chunk and
@@ -404,11 +435,16 @@ export class BuildLogFramer implements TokenHandler {
    * The run itself is C: one call runs over the lines and records what the sink gets, which is
    * replayed here — spans to the sink, sections opened and closed — and the framer takes the
    * state of the boundary where it stopped.
+   *
+   * Line mode is the same run for sinks that take every line as a line (the event decoder of
+   * `-L` logs): it records finished lines, each one range of the chunk with its kept SGR in
+   * place, and they reach the sink's line() as direct lines, as the ordinary path would hand them
+   * over. It settles fewer escapes: none that the line would lose.
    */
-  private passThrough(native: NativeRun, buf: Uint8Array, from: number, base: number): number {
+  private runNatively(native: NativeRun, buf: Uint8Array, from: number, base: number): number {
     const sink = this.sink
     const n = buf.length
-    const limit = Math.min(n, from + MAX_LINE_BYTES, sink.passThroughLimit!(buf, from, n, base))
+    const limit = Math.min(n, from + MAX_LINE_BYTES, native.lines ? n : sink.passThroughLimit!(buf, from, n, base))
     const state = native.state
     state[Slot.IgnoreLf] = this.ignoreLf ? 1 : 0
     state[Slot.Error] = this.error ? 1 : 0
@@ -417,6 +453,7 @@ export class BuildLogFramer implements TokenHandler {
     state[Slot.InHeader] = this.inHeader ? 1 : 0
     state[Slot.Priority] = this.priority
     state[Slot.Level] = this.level
+    state[Slot.AfterLf] = this.atLineStart ? 1 : 0
     const ops = native.ops
     const boundary = native.addon.passThrough(buf, from, limit, native.flags, native.prefixes, state, ops)
     const count = state[Slot.OpCount]!
@@ -433,6 +470,9 @@ export class BuildLogFramer implements TokenHandler {
         case Op.Close:
           this.closeSection(base + a, base + b)
           break
+        case Op.Line:
+          k += this.nativeLine(buf, base, ops, k)
+          break
       }
     }
     this.level = state[Slot.Level]!
@@ -444,6 +484,48 @@ export class BuildLogFramer implements TokenHandler {
     this.inHeader = state[Slot.InHeader] === 1
     this.priority = state[Slot.Priority]!
     return boundary
+  }
+
+  /** Hands over the line of the Line op at ops[k] (see Op.Line) as finishLine() would; returns the int32 it took past three. */
+  private nativeLine(buf: Uint8Array, base: number, ops: Int32Array, k: number): number {
+    const rawEnd = base + ops[k + 1]!
+    const bits = ops[k + 5]!
+    const pairs = ops[k + 6]!
+    const view = this.view
+    view.buf = buf
+    view.start = ops[k + 2]!
+    view.end = ops[k + 3]!
+    view.textLength = view.end - view.start
+    view.sgr = NO_SGR
+    if (pairs > 0) {
+      const sgr = this.buffer.sgr
+      for (let at = k + 7; at < k + 7 + 2 * pairs; at += 2) {
+        sgr.push(ops[at]!, ops[at + 1]!)
+        view.textLength -= ops[at + 1]! - ops[at]!
+      }
+      view.sgr = sgr
+    }
+    view.removed = NO_SGR
+    view.direct = true
+    view.chunkBase = base
+    view.head = (bits & LineBit.Head) !== 0
+    view.priority = ops[k + 4]!
+    view.error = (bits & LineBit.Error) !== 0
+    view.warning = (bits & LineBit.Warning) !== 0
+    view.offset = this.lineOffset
+    view.rawEnd = rawEnd
+    const endedLf = (bits & LineBit.EndedEscape) === 0
+    view.ended = endedLf ? 'lf' : 'escape'
+    view.atLineStart = (bits & LineBit.AtLineStart) !== 0
+    view.beforeCr = null
+    this.sink.line(view)
+    this.buffer.sgr.length = 0
+    if (endedLf) {
+      this.lineFeeds++
+      this.lastLineFeed = rawEnd - 1
+    }
+    this.startLine(rawEnd, endedLf)
+    return 4 + 2 * pairs
   }
 
   /** The per-line state of a line starting at `rawEnd`, after an LF or after one an escape cut off. */
@@ -600,6 +682,9 @@ export class BuildLogFramer implements TokenHandler {
     this.startLine(rawEnd, ended === 'lf')
   }
 }
+
+/** Line mode looks for no line starts: every line reaches the sink's line(). */
+const NO_PREFIXES = new Uint8Array(0)
 
 /** CI markers are short; a longer text before a CR is not one. */
 const BEFORE_CR_MAX = 512

@@ -15,7 +15,11 @@ import { MAX_CSI_INTERMEDIATES, MAX_CSI_PARAM_BYTES } from '../tokenizer/tokeniz
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const NATIVE_PASS_THROUGH = join(PACKAGE_ROOT, 'native', 'build', 'pass-through.node')
 
-/** What the C side records for the framer to replay, three int32 per operation: kind, a, b. */
+/**
+ * What the C side records for the framer to replay. Span, Open and Close are three int32: kind, a,
+ * b. A Line (line mode) is kind, raw end, text start, text end, priority, LineBit bits, the SGR
+ * count n, then n [start, end) pairs: 7 + 2n int32.
+ */
 export const enum Op {
   /** The sink gets buf[a, b). */
   Span = 0,
@@ -23,6 +27,18 @@ export const enum Op {
   Open = 1,
   /** A close code spans buf[a, b): the innermost section closes, or none is open. */
   Close = 2,
+  /** Line mode: a finished line, its text one range of the chunk with its kept SGR in place. */
+  Line = 3,
+}
+
+/** What a Line op says about its line. */
+export const enum LineBit {
+  Head = 1,
+  Error = 2,
+  Warning = 4,
+  AtLineStart = 8,
+  /** Ended by p, q or s (else by an LF). */
+  EndedEscape = 16,
 }
 
 /** The framer's per-line state, in and out, and what the run produced (slots of `state`). */
@@ -36,7 +52,10 @@ export const enum Slot {
   Level = 6,
   /** Out: where the last line the run started begins, or -1 when it started none. */
   LineStart = 7,
-  /** Out: whether that line began after an LF (not after an escape that ended a line). */
+  /**
+   * Out: whether that line began after an LF (not after an escape that ended a line). In line
+   * mode also in: whether the line at `from` did.
+   */
   AfterLf = 8,
   /** Out: how many int32 of `ops` the run filled. */
   OpCount = 9,
@@ -49,6 +68,8 @@ export const enum Flag {
   Compact = 2,
   /** Opens and closes are not recorded (the sink ignores them); the level is still kept. */
   NoStructure = 4,
+  /** Line mode: every finished line as a Line op, for sinks that take lines (not kept bytes). */
+  Lines = 8,
 }
 
 /** Room for operations: a run stops at a line boundary when the next line might not fit. */
