@@ -213,6 +213,10 @@ static int has_line_room(const output *out, int sgr_count) {
   return out->count + 7 + sgr_count + 3 <= out->cap;
 }
 
+static int line_bits(int head, int error, int warning, int at_line_start) {
+  return (head ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (at_line_start ? L_AT_LINE_START : 0);
+}
+
 /* A line op: the line's text is buf[text_start, text_end), its kept SGR sequences in place. */
 static void emit_line(output *out, int32_t raw_end, int32_t text_start, int32_t text_end, int32_t priority, int bits, const int32_t *sgrs, int sgr_count) {
   int32_t *op = out->ops + out->count;
@@ -222,8 +226,9 @@ static void emit_line(output *out, int32_t raw_end, int32_t text_start, int32_t 
 }
 
 /*
- * Line mode (F_LINES, for sinks that take every line as a line: the event decoder of `-L` logs) records each finished line as a line op instead of kept spans: its text is one range of
- * the chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
+ * Line mode (F_LINES, for sinks that take every line as a line: the event decoder of `-L` logs)
+ * records each finished line as a line op instead of kept spans: its text is one range of the
+ * chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
  * So a line may hold text and kept SGR only, after leading e/w codes; anything that would make its
  * text more than one range or need a mark — a removed escape, a/b, e/w after text, a bare CR — ends
  * the run before the line. The CR of a CRLF, or before p/q/s, is left out at the line's end.
@@ -260,31 +265,23 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
     if (at >= limit) break;
     if (buf[at] == LF) {
       p = at + 1;
-      if (lines) {
-        if (!has_line_room(out, sgr_count)) break;
-        int32_t text_end = trailing_cr >= 0 ? trailing_cr : at;
-        int bits = (b_in_header ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (line_after_lf && !escape_since && sgr_count == 0 ? L_AT_LINE_START : 0);
-        emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, bits, sgrs, sgr_count);
-        text_start = trailing_cr = -1;
-        cut_count = 0;
-        line_after_lf = 1;
-        boundary = p;
-        b_in_header = 0, b_priority = 1, b_error = b_warning = b_escape_since = 0;
-        b_line_start = boundary, b_after_lf = 1;
-        error = warning = escape_since = 0;
-        text = 0;
-        sgr_count = 0;
-        continue;
-      }
       if (ignore_lf) {
         /* Inside a newline group an LF is text. */
         text = 1;
         group_lf = 1;
         continue;
       }
-      /* A line ended: commit it (its cuts leave the output), and a fresh line starts. */
-      if (!has_room(out, cut_count)) break;
-      run_start = commit_cuts(out, run_start, cuts, cut_count);
+      /* A line ended: commit it (as a line op, or its cuts leave the output), and a fresh line starts. */
+      if (lines) {
+        if (!has_line_room(out, sgr_count)) break;
+        int32_t text_end = trailing_cr >= 0 ? trailing_cr : at;
+        emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0), sgrs, sgr_count);
+        text_start = trailing_cr = -1;
+        line_after_lf = 1;
+      } else {
+        if (!has_room(out, cut_count)) break;
+        run_start = commit_cuts(out, run_start, cuts, cut_count);
+      }
       cut_count = 0;
       boundary = p;
       b_ignore_lf = ignore_lf;
@@ -328,7 +325,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
           if (!has_line_room(out, sgr_count)) break;
           if (text) {
             int32_t text_end = trailing_cr >= 0 ? trailing_cr : esc;
-            int bits = L_ENDED_ESCAPE | (b_in_header ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (line_after_lf && !escape_since && sgr_count == 0 ? L_AT_LINE_START : 0);
+            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0);
             emit_line(out, after, text_start, text_end, b_priority, bits, sgrs, sgr_count);
             line_after_lf = 0;
           }
