@@ -13,6 +13,38 @@ export function copyBytes(src: Uint8Array, start: number, end: number, dst: Uint
   return n
 }
 
+/**
+ * Copies src[start, end) to dst at `at`, leaving out the ranges in `cuts` (flat [from, to) pairs
+ * within [start, end), in order; the first `cutsLength` numbers count) and then the first `skip`
+ * bytes of what is left; returns the count. Positions are src indices plus `srcBase`. dst may be
+ * src itself with `at` at or before the first byte kept: the bytes then move down in place.
+ */
+export function copyWithout(src: Uint8Array, start: number, end: number, cuts: Int32Array, cutsLength: number, skip: number, dst: Uint8Array, at: number, srcBase = 0): number {
+  let written = 0
+  let seen = 0 // bytes kept so far, skipped ones included
+  let cursor = start
+  for (let k = 0; k <= cutsLength; k += 2) {
+    const stop = k < cutsLength ? cuts[k]! : end
+    const n = stop - cursor
+    if (seen + n > skip) {
+      const from = (seen >= skip ? cursor : cursor + skip - seen) - srcBase
+      written += src === dst ? moveDown(dst, from, stop - srcBase, at + written) : copyBytes(src, from, stop - srcBase, dst, at + written)
+    }
+    seen += n
+    if (k < cutsLength) cursor = cuts[k + 1]!
+  }
+  return written
+}
+
+/** Moves buf[start, end) down to `at` (≤ start) and returns the count: no view object, unlike copyBytes. */
+function moveDown(buf: Uint8Array, start: number, end: number, at: number): number {
+  const n = end - start
+  if (at === start) return n
+  if (n > 16) buf.copyWithin(at, start, end)
+  else for (let i = 0; i < n; i++) buf[at + i] = buf[start + i]!
+  return n
+}
+
 /** A new Buffer holding a copy of src[start, end), for text that outlives the input chunk. */
 export function copyRange(src: Uint8Array, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(end - start)
@@ -41,20 +73,43 @@ export class TextCopier {
   private base = -1
   private start = 0
   private end = 0
+  /** Where the window's bytes are still the chunk's: a line's text is made in place before it. */
+  private pristine = 0
 
   /**
    * A copy of src[start, end), a line of the chunk at absolute offset `base`; src[start, limit)
    * holds that chunk's bytes (the window may take them ahead of the lines that need them).
    */
   copy(src: Uint8Array, base: number, start: number, end: number, limit: number): Buffer {
-    if (src !== this.src || base !== this.base || start < this.start || end > this.end) {
-      if (end - start > WINDOW_BYTES >> 1) return copyRange(src, start, end)
-      this.src = src
-      this.base = base
-      this.start = start
-      this.end = Math.min(limit, start + WINDOW_BYTES)
-      this.window = copyRange(src, start, this.end)
-    }
+    if (!this.holds(src, base, start, end) && !this.take(src, base, start, end, limit)) return copyRange(src, start, end)
     return this.window.subarray(start - this.start, end - this.start)
+  }
+
+  /**
+   * The same for a line with ranges to leave out (its inline SGR, as `cuts` for copyWithout)
+   * and then `skip` bytes: its text is made inside the window, where its bytes were. Null for a
+   * line too long for a window.
+   */
+  copyWithout(src: Uint8Array, base: number, start: number, end: number, limit: number, cuts: Int32Array, cutsLength: number, skip: number): Buffer | null {
+    if (!this.holds(src, base, start, end) && !this.take(src, base, start, end, limit)) return null
+    const at = start - this.start
+    const n = copyWithout(this.window, start, end, cuts, cutsLength, skip, this.window, at, this.start)
+    this.pristine = end
+    return this.window.subarray(at, at + n)
+  }
+
+  private holds(src: Uint8Array, base: number, start: number, end: number): boolean {
+    return src === this.src && base === this.base && start >= this.pristine && start >= this.start && end <= this.end
+  }
+
+  /** A new window from `start`, unless the line is too long for one. */
+  private take(src: Uint8Array, base: number, start: number, end: number, limit: number): boolean {
+    if (end - start > WINDOW_BYTES >> 1) return false
+    this.src = src
+    this.base = base
+    this.start = this.pristine = start
+    this.end = Math.min(limit, start + WINDOW_BYTES)
+    this.window = copyRange(src, start, this.end)
+    return true
   }
 }

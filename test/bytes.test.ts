@@ -1,5 +1,5 @@
 import t from 'tap'
-import { TextCopier } from '../dist/bytes.js'
+import { copyWithout, TextCopier } from '../dist/bytes.js'
 import { decode, type LineEvent } from '../dist/index.js'
 import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 
@@ -25,6 +25,36 @@ t.test('TextCopier: a reused buffer at a new offset is copied again, old copies 
   const second = copier.copy(scratch, 10, 0, 4, scratch.length)
   t.equal(first.toString(), 'aaaa', 'a copy does not see later writes to the source')
   t.equal(second.toString(), 'cccc', 'the next chunk in the same buffer is read anew')
+})
+
+t.test('copyWithout leaves out the cut ranges, then skips; in place it moves bytes down', async (t) => {
+  const src = Buffer.from('ab<X>cd<Y>ef')
+  const cuts = Int32Array.of(2, 5, 7, 10)
+  for (const skip of [0, 1, 3, 6]) {
+    const dst = Buffer.alloc(8, 0x2e)
+    const n = copyWithout(src, 0, src.length, cuts, 4, skip, dst, 1)
+    t.equal(dst.toString('latin1', 1, 1 + n), 'abcdef'.slice(skip), `skip ${skip}`)
+    t.equal(dst[0], 0x2e, 'nothing before `at`')
+  }
+  // A window holding chunk bytes from offset 100: positions are chunk offsets, srcBase maps them.
+  const window = Buffer.from('ab<X>cd<Y>ef' + 'x'.repeat(40) + '<Z>' + 'y'.repeat(20))
+  const n = copyWithout(window, 100, 100 + window.length, Int32Array.of(102, 105, 107, 110, 152, 155), 6, 0, window, 0, 100)
+  t.equal(window.toString('latin1', 0, n), 'abcdef' + 'x'.repeat(40) + 'y'.repeat(20), 'long and short pieces move down in place')
+})
+
+t.test('TextCopier.copyWithout makes the text in its window; the same range asked again is copied anew', async (t) => {
+  const chunk = Buffer.from('\x1b[31mred\x1b[0m plain\nnext\n')
+  const sgr = Int32Array.of(0, 5, 8, 12)
+  const copier = new TextCopier()
+  const text = copier.copyWithout(chunk, 0, 0, 18, chunk.length, sgr, 4, 0)!
+  t.equal(text.toString(), 'red plain')
+  t.equal(chunk.toString('latin1', 0, 5), '\x1b[31m', 'the input is not touched')
+  t.equal(copier.copyWithout(chunk, 0, 0, 18, chunk.length, sgr, 4, 4)!.toString(), 'plain', 'asked again (with a prefix to skip): from the input, not the window it changed')
+  t.equal(copier.copy(chunk, 0, 0, 18, chunk.length).toString(), '\x1b[31mred\x1b[0m plain', 'and copy() of it too')
+  t.equal(text.toString(), 'red plain', 'the first text stays')
+  t.equal(copier.copy(chunk, 0, 19, 23, chunk.length).toString(), 'next')
+  const long = Buffer.concat([Buffer.from('\x1b[1m'), Buffer.alloc(5000, 0x61), Buffer.from('\n')])
+  t.equal(copier.copyWithout(long, 100, 0, 5004, long.length, Int32Array.of(0, 4), 2, 0), null, 'a line too long for a window: null (the caller copies it)')
 })
 
 t.test('direct lines (after an escape) and span lines keep their text when the caller reuses its buffer', async (t) => {

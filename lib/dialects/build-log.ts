@@ -1,5 +1,5 @@
 import type { EventSink, LineEnd, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
-import { copyBytes, copyRange, NO_BYTES, TextCopier } from '../bytes.js'
+import { copyRange, copyWithout, NO_BYTES, TextCopier } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
 import { hasCiMarkerPrefix, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
@@ -126,18 +126,19 @@ export function lineContent(view: LineView, skip = 0, copier?: TextCopier): { te
       if (carried !== '0' && carried !== '') styles = [{ at: 0, params: carried }]
     }
   } else {
-    text = Buffer.allocUnsafe(view.textLength - skip)
-    let written = 0
+    // A direct line's text is made in the copier's window, its SGR left out in place.
+    const windowed = view.direct && copier ? copier.copyWithout(buf, view.chunkBase, view.start, view.end, buf.length, sgr.data, sgr.length, skip) : null
+    if (windowed !== null) text = windowed
+    else {
+      text = Buffer.allocUnsafe(view.textLength - skip)
+      copyWithout(buf, view.start, view.end, sgr.data, sgr.length, skip, text, 0)
+    }
     let at = 0 // text bytes before `cursor`
     let cursor = view.start
     let carried: string | undefined
-    for (let k = 0; k <= sgr.length; k += 2) {
-      const stop = k < sgr.length ? sgr.data[k]! : view.end
-      const n = stop - cursor
-      if (at + n > skip) written += copyBytes(buf, at >= skip ? cursor : cursor + skip - at, stop, text, written)
-      at += n
-      if (k === sgr.length) break
-      const params = sgrParams(buf, stop, sgr.data[k + 1]!)
+    for (let k = 0; k < sgr.length; k += 2) {
+      at += sgr.data[k]! - cursor
+      const params = sgrParams(buf, sgr.data[k]!, sgr.data[k + 1]!)
       if (skip > 0 && at <= skip) carried = params
       else (styles ??= []).push({ at: at - skip, params })
       cursor = sgr.data[k + 1]!

@@ -1,4 +1,4 @@
-import { copyBytes, NO_BYTES } from '../bytes.js'
+import { copyBytes, copyWithout, NO_BYTES } from '../bytes.js'
 import type { CsiSequence } from '../tokenizer/tokenizer.js'
 
 /**
@@ -29,13 +29,7 @@ export const NO_SGR = new SgrMarks()
 /** A line's text bytes with its inline SGR sequences left out. */
 export function textWithoutSgr(buf: Uint8Array, start: number, end: number, sgr: SgrMarks, textLength: number): Buffer {
   const text = Buffer.allocUnsafe(textLength)
-  let at = 0
-  let cursor = start
-  for (let k = 0; k < sgr.length; k += 2) {
-    at += copyBytes(buf, cursor, sgr.data[k]!, text, at)
-    cursor = sgr.data[k + 1]!
-  }
-  copyBytes(buf, cursor, end, text, at)
+  copyWithout(buf, start, end, sgr.data, sgr.length, 0, text, 0)
   return text
 }
 
