@@ -36,7 +36,7 @@
 
 /*
  * Operation codes (lib/dialects/native-pass-through.ts has the same list). Span, open and close are
- * three int32 each: kind, a, b. A line (line mode only) is kind, raw end, text start, text end,
+ * three int32 each: kind, a, b (in line mode a span is whole plain lines). A line (line mode only) is kind, raw end, text start, text end,
  * priority, line bits, the SGR count n, then n [start, end) pairs: 7 + 2n int32.
  */
 enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2, OP_LINE = 3 };
@@ -49,7 +49,7 @@ enum {
   S_IGNORE_LF, S_ERROR, S_WARNING, S_ESCAPE_SINCE, S_IN_HEADER, S_PRIORITY, S_LEVEL,
   S_LINE_START, S_AFTER_LF, S_OP_COUNT, S_SLOTS
 };
-/* In line mode S_AFTER_LF is also read: whether the line at `from` began after an LF. */
+/* In line mode S_AFTER_LF and S_LINE_START are also read: whether the line at `from` began after an LF, and where (-1: before buf). */
 
 /* Flags of a call. F_LINES: line mode (see pass_through). */
 enum { F_KEEP_SGR = 1, F_COMPACT = 2, F_NO_STRUCTURE = 4, F_LINES = 8 };
@@ -226,12 +226,14 @@ static void emit_line(output *out, int32_t raw_end, int32_t text_start, int32_t 
 }
 
 /*
- * Line mode (F_LINES, for sinks that take every line as a line: the event decoder of `-L` logs)
+ * Line mode (F_LINES, for sinks that take every line as a line: the event decoder)
  * records each finished line as a line op instead of kept spans: its text is one range of the
  * chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
  * So a line may hold text and kept SGR only, after leading e/w codes; anything that would make its
  * text more than one range or need a mark — a removed escape, a/b, e/w after text, a bare CR — ends
  * the run before the line. The CR of a CRLF, or before p/q/s, is left out at the line's end.
+ * Plain lines — no escape, no CR, after an LF, in a fresh line's state — are recorded as spans
+ * instead (consecutive ones as one), which the framer hands to its span path.
  */
 static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit, int flags, const prefix_list *prefixes, int32_t *s, output *out) {
   const int keep_sgr = flags & F_KEEP_SGR;
@@ -239,6 +241,8 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   /* Line mode: where the line's kept bytes start (-1: none yet), a CR left out at its end, whether it began after an LF. */
   int32_t text_start = -1, trailing_cr = -1;
   int line_after_lf = s[S_AFTER_LF];
+  /* Line mode: where the current line began in the input (its escapes included), from S_LINE_START. */
+  int32_t line_raw_start = s[S_LINE_START];
   /* The framer's state at the last boundary (b_*) and what happened since (locals). */
   int b_ignore_lf = s[S_IGNORE_LF], b_error = s[S_ERROR], b_warning = s[S_WARNING], b_escape_since = s[S_ESCAPE_SINCE];
   int b_in_header = s[S_IN_HEADER];
@@ -275,9 +279,18 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
       if (lines) {
         if (!has_line_room(out, sgr_count)) break;
         int32_t text_end = trailing_cr >= 0 ? trailing_cr : at;
-        emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0), sgrs, sgr_count);
+        /*
+         * Plain: after an LF, text from where the line began to a bare LF. No escape came before
+         * its text, so its state is a fresh line's (p, s and SGR would all lie before it) — but e
+         * and w before an empty text.
+         */
+        int plain = boundary == line_raw_start && (text_start < 0 || text_start == boundary) && sgr_count == 0 && trailing_cr < 0 && line_after_lf && !error && !warning;
+        if (plain && out->count > 0 && out->ops[out->count - 3] == OP_SPAN && out->ops[out->count - 1] == boundary) out->ops[out->count - 1] = p;
+        else if (plain) emit(out, OP_SPAN, boundary, p);
+        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0), sgrs, sgr_count);
         text_start = trailing_cr = -1;
         line_after_lf = 1;
+        line_raw_start = p;
       } else {
         if (!has_room(out, cut_count)) break;
         run_start = commit_cuts(out, run_start, cuts, cut_count);
@@ -328,6 +341,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
             int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0);
             emit_line(out, after, text_start, text_end, b_priority, bits, sgrs, sgr_count);
             line_after_lf = 0;
+            line_raw_start = after;
           }
           text_start = trailing_cr = -1;
           cut_count = 0;

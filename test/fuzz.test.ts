@@ -167,11 +167,14 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
 })
 
 // The event decoder takes runs of plain lines as spans (BuildLogDecoder.span) instead of line by
-// line, and `-L` logs' lines from the C run's line mode (nativeLines); with both hidden the framer
+// line, and lines with escapes from the C run's line mode (nativeLines); with both off the framer
 // frames every line in JavaScript, which gives the reference.
-class LineByLineDecoder extends BuildLogDecoder {}
+class LineByLineDecoder extends BuildLogDecoder {
+  override get nativeLines(): boolean {
+    return false
+  }
+}
 Object.defineProperty(LineByLineDecoder.prototype, 'span', { value: undefined })
-Object.defineProperty(LineByLineDecoder.prototype, 'nativeLines', { value: false })
 /** Line mode without spans: the C run takes plain lines too. */
 class AllNativeLinesDecoder extends BuildLogDecoder {}
 Object.defineProperty(AllNativeLinesDecoder.prototype, 'span', { value: undefined })
@@ -209,7 +212,7 @@ t.test('plain-line spans give the events of the line-by-line path', async (t) =>
   // `-L` output as Nix writes it (each line `ESC[2mname> ESC[0m…`), mixed with what line mode must
   // leave to the ordinary path or settle exactly: CRLF, a CR before q, bare CRs, e/w before and
   // after text, removed escapes, newline groups, SGR-only lines, a character split by an escape.
-  const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n']
+  const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', 'text\x1b[3pheader\n', 'text\x1b[3s', '\x1b[w\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n']
   for (let n = 0; n < 150; n++) {
     const lines: string[] = []
     for (let k = 40 + rnd(80); k > 0; k--) lines.push(rnd(3) === 0 ? lineModePieces[rnd(lineModePieces.length)]! : lineModePieces[rnd(4)]!)

@@ -81,7 +81,7 @@ t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) =>
   }
 })
 
-t.test('`-L` logs are framed by the line mode; other logs are not', async (t) => {
+t.test('the event decoder frames lines with escapes in the line mode', async (t) => {
   const native = loadNativePassThrough()
   if (!native) {
     t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
@@ -101,14 +101,15 @@ t.test('`-L` logs are framed by the line mode; other logs are not', async (t) =>
   t.teardown(() => {
     native.passThrough = run
   })
-  const lines: string[] = []
-  for (let k = 0; k < 500; k++) lines.push(`\x1b[2m${k % 3 === 0 ? 'hello' : 'world'}> \x1b[0m${k % 7 === 0 ? '\x1b[31merror:\x1b[0m ' : ''}line ${k}\n`)
-  const prefixed = Buffer.from(lines.join(''))
-  const events = decode(prefixed)
-  t.equal(events.filter((e) => e.type === 'line').length, 500, 'every line')
-  t.ok(lineModeBytes > prefixed.length * 0.9, `the C run took ${lineModeBytes} of ${prefixed.length} bytes`)
-  lineModeBytes = 0
-  decode(sample('synthetic-legacy-stdenv-nesting.log'))
-  t.equal(lineModeBytes, 0, 'a legacy log goes the JavaScript way (one escape line at a time does not pay for the call)')
-  t.equal(otherCalls, 0, 'and the decoder never uses pass-through mode')
+  const logs = {
+    '`nix build -L` output': (k: number) => `\x1b[2m${k % 3 === 0 ? 'hello' : 'world'}> \x1b[0m${k % 7 === 0 ? '\x1b[31merror:\x1b[0m ' : ''}line ${k}\n`,
+    'a CI log with coloured words': (k: number) => `step ${k}: \x1b[32mok\x1b[0m in ${k} ms${k % 5 === 0 ? '\r\n' : '\n'}`,
+  }
+  for (const [name, line] of Object.entries(logs)) {
+    lineModeBytes = 0
+    const input = Buffer.from(Array.from({ length: 500 }, (_, k) => line(k)).join(''))
+    t.equal(decode(input).filter((e) => e.type === 'line').length, 500, `${name}: every line`)
+    t.ok(lineModeBytes > input.length * 0.9, `${name}: the C run took ${lineModeBytes} of ${input.length} bytes`)
+  }
+  t.equal(otherCalls, 0, 'the decoder never uses pass-through mode')
 })

@@ -86,8 +86,9 @@ export interface FramerSink {
   wantsStructure?: boolean
   /**
    * True: lines may come from the C run's line mode (see runNatively). It pays where runs of
-   * lines carry escapes (every `nix build -L` line has its dimmed prefix); where such lines come
-   * one at a time between plain ones, the call costs what it saves. Read in the constructor.
+   * lines carry escapes (`nix build -L` prefixes, CI logs' coloured words), and costs about what
+   * it saves where they come one at a time (legacy escape lines); the pager's index, which takes
+   * most lines as spans, gained nothing from it. Read in the constructor.
    */
   nativeLines?: boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
@@ -417,7 +418,24 @@ export class BuildLogFramer implements TokenHandler {
     if (this.native === null || this.native.lines !== lineMode || !this.atLineBoundary() || this.buffer.removed.length > 0) return false
     if (!lineMode) return true
     // (inside a newline group line mode would stop at once: its LFs are text)
-    return !this.ignoreLf
+    if (this.ignoreLf) return false
+    if (this.linesSkip === 0) return true
+    this.linesSkip--
+    return false
+  }
+
+  /**
+   * Line mode pays for its call (~250 ns) only when a run takes a few lines. Where the lines it
+   * can take come one at a time (a legacy log's escape lines between plain ones), the framer lets
+   * the next 1, 2, 4 … 64 chances go by after each short run, and calls again at once after a
+   * long one.
+   */
+  private linesSkip = 0
+  private linesBackoff = 0
+
+  private noteLineRun(lines: number): void {
+    if (lines >= LINES_THAT_PAY) this.linesBackoff = 0
+    else this.linesSkip = this.linesBackoff = Math.min(MAX_LINES_BACKOFF, Math.max(1, 2 * this.linesBackoff))
   }
 
   /**
@@ -436,10 +454,10 @@ export class BuildLogFramer implements TokenHandler {
    * replayed here — spans to the sink, sections opened and closed — and the framer takes the
    * state of the boundary where it stopped.
    *
-   * Line mode is the same run for sinks that take every line as a line (the event decoder of
-   * `-L` logs): it records finished lines, each one range of the chunk with its kept SGR in
-   * place, and they reach the sink's line() as direct lines, as the ordinary path would hand them
-   * over. It settles fewer escapes: none that the line would lose.
+   * Line mode is the same run for sinks that take every line as a line (the event decoder): it
+   * records finished lines, each one range of the chunk with its kept SGR in place, and they
+   * reach the sink's line() as direct lines, as the ordinary path would hand them over; runs of
+   * plain lines reach the span path. It settles fewer escapes: none that a line would lose.
    */
   private runNatively(native: NativeRun, buf: Uint8Array, from: number, base: number): number {
     const sink = this.sink
@@ -454,15 +472,19 @@ export class BuildLogFramer implements TokenHandler {
     state[Slot.Priority] = this.priority
     state[Slot.Level] = this.level
     state[Slot.AfterLf] = this.atLineStart ? 1 : 0
+    state[Slot.LineStart] = this.lineOffset >= base ? this.lineOffset - base : -1
     const ops = native.ops
     const boundary = native.addon.passThrough(buf, from, limit, native.flags, native.prefixes, state, ops)
     const count = state[Slot.OpCount]!
+    let lines = 0
     for (let k = 0; k < count; k += 3) {
       const a = ops[k + 1]!
       const b = ops[k + 2]!
       switch (ops[k] as Op) {
         case Op.Span:
-          sink.span!(buf, a, b, base)
+          if (native.lines) this.plainLines(buf, a, b, base)
+          else sink.span!(buf, a, b, base)
+          lines++
           break
         case Op.Open:
           this.openSection(a, base + b)
@@ -472,9 +494,11 @@ export class BuildLogFramer implements TokenHandler {
           break
         case Op.Line:
           k += this.nativeLine(buf, base, ops, k)
+          lines++
           break
       }
     }
+    if (native.lines) this.noteLineRun(lines)
     this.level = state[Slot.Level]!
     if (state[Slot.LineStart]! >= 0) this.startLine(base + state[Slot.LineStart]!, state[Slot.AfterLf] === 1)
     this.ignoreLf = state[Slot.IgnoreLf] === 1
@@ -488,28 +512,53 @@ export class BuildLogFramer implements TokenHandler {
 
   /** Hands over the line of the Line op at ops[k] (see Op.Line) as finishLine() would; returns the int32 it took past three. */
   private nativeLine(buf: Uint8Array, base: number, ops: Int32Array, k: number): number {
-    const rawEnd = base + ops[k + 1]!
-    const bits = ops[k + 5]!
+    const start = ops[k + 2]!
+    const end = ops[k + 3]!
     const pairs = ops[k + 6]!
+    let textLength = end - start
+    const sgr = this.buffer.sgr
+    for (let at = k + 7; at < k + 7 + 2 * pairs; at += 2) {
+      sgr.push(ops[at]!, ops[at + 1]!)
+      textLength -= ops[at + 1]! - ops[at]!
+    }
+    this.directLine(buf, base, start, end, textLength, base + ops[k + 1]!, ops[k + 4]!, ops[k + 5]!)
+    return 4 + 2 * pairs
+  }
+
+  /** Whole plain lines buf[start, end) from line mode, as the span path takes them (or one by one where the sink wants). */
+  private plainLines(buf: Uint8Array, start: number, end: number, base: number): void {
+    let at = start
+    while (at < end) {
+      const spanEnd = this.spans ? this.plainSpanEnd(buf, at, end, base) : at
+      if (spanEnd > at) {
+        const lines = this.sink.span!(buf, at, spanEnd, base)
+        if (typeof lines === 'number') {
+          this.lineFeeds += lines
+          this.lastLineFeed = base + spanEnd - 1
+        }
+        this.startLine(base + spanEnd, true)
+        at = spanEnd
+        continue
+      }
+      const lf = (buf as Buffer).indexOf(LF, at)
+      this.directLine(buf, base, at, lf, lf - at, base + lf + 1, 1, LineBit.AtLineStart)
+      at = lf + 1
+    }
+  }
+
+  /** A line of the chunk (its kept SGR, if any, already in buffer.sgr) to the sink, as finishLine() would hand it over. */
+  private directLine(buf: Uint8Array, base: number, start: number, end: number, textLength: number, rawEnd: number, priority: number, bits: number): void {
     const view = this.view
     view.buf = buf
-    view.start = ops[k + 2]!
-    view.end = ops[k + 3]!
-    view.textLength = view.end - view.start
-    view.sgr = NO_SGR
-    if (pairs > 0) {
-      const sgr = this.buffer.sgr
-      for (let at = k + 7; at < k + 7 + 2 * pairs; at += 2) {
-        sgr.push(ops[at]!, ops[at + 1]!)
-        view.textLength -= ops[at + 1]! - ops[at]!
-      }
-      view.sgr = sgr
-    }
+    view.start = start
+    view.end = end
+    view.textLength = textLength
+    view.sgr = this.buffer.sgr.length > 0 ? this.buffer.sgr : NO_SGR
     view.removed = NO_SGR
     view.direct = true
     view.chunkBase = base
     view.head = (bits & LineBit.Head) !== 0
-    view.priority = ops[k + 4]!
+    view.priority = priority
     view.error = (bits & LineBit.Error) !== 0
     view.warning = (bits & LineBit.Warning) !== 0
     view.offset = this.lineOffset
@@ -525,7 +574,6 @@ export class BuildLogFramer implements TokenHandler {
       this.lastLineFeed = rawEnd - 1
     }
     this.startLine(rawEnd, endedLf)
-    return 4 + 2 * pairs
   }
 
   /** The per-line state of a line starting at `rawEnd`, after an LF or after one an escape cut off. */
@@ -685,6 +733,9 @@ export class BuildLogFramer implements TokenHandler {
 
 /** Line mode looks for no line starts: every line reaches the sink's line(). */
 const NO_PREFIXES = new Uint8Array(0)
+/** Line mode: a run of fewer lines did not pay for its call; the most chances let go by after one. */
+const LINES_THAT_PAY = 4
+const MAX_LINES_BACKOFF = 64
 
 /** CI markers are short; a longer text before a CR is not one. */
 const BEFORE_CR_MAX = 512
