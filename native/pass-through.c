@@ -11,7 +11,7 @@
  * lib/tokenizer/tokenizer.ts does. Only whole CSIs are handled here; anything else ends the run and
  * the framer's ordinary path takes over at the last line boundary.
  *
- * pass_through() mirrors the framer's contract for its fast path (see BuildLogFramer.passThrough):
+ * pass_through() mirrors the framer's contract for its fast path (see BuildLogFramer.runNatively):
  * from a fresh line it runs over whole lines and the escapes in them, records what the sink gets
  * (kept byte ranges, section opens and closes) as a list of operations, and returns the last line
  * boundary, with the framer's state at that boundary. Nothing is called back: the JavaScript side

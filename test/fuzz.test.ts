@@ -4,6 +4,7 @@ import { CleanStream, LogDecoderStream, cleanBuffer, decode, type LogEvent } fro
 import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
 import { CleanWriter } from '../dist/render/clean.js'
 import { BuildLogDecoder } from '../dist/dialects/build-log.js'
+import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
 import { sample } from './helpers/fixtures.js'
 import { invariantProblems } from './helpers/events.js'
 import { fuzzInput, prng, randomChunks } from './helpers/random.js'
@@ -82,7 +83,11 @@ t.test('mutated real logs', async (t) => {
   t.pass('60 mutated logs')
 })
 
-// The pass-through fast path (BuildLogFramer.passThrough) settles whole lines and their escapes
+// Framers use the C run for small chunks only once the addon is loaded (it costs ~3 ms to load);
+// the inputs below are small, and the comparisons with the JavaScript path are about the C run.
+loadNativePassThrough()
+
+// The pass-through fast path (BuildLogFramer.runNatively) settles whole lines and their escapes
 // itself; it must frame exactly as the byte-by-byte path does, whatever the chunking.
 class RecordingCleanWriter extends CleanWriter {
   override readonly wantsStructure = true

@@ -113,3 +113,18 @@ t.test('the event decoder frames lines with escapes in the line mode', async (t)
   }
   t.equal(otherCalls, 0, 'the decoder never uses pass-through mode')
 })
+
+t.test('small input does not load the addon; a chunk of 4 KiB does', async (t) => {
+  // In a fresh process: this one has loaded it already. Loading costs ~3 ms, which the pager's
+  // first screen (single lines re-decoded) would pay for nothing.
+  const script = `
+    const { decode } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))})
+    const { nativePassThroughTried } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'dialects', 'native-pass-through.js'))})
+    decode(Buffer.from('\\x1b[31mone line\\x1b[0m\\n'))
+    const small = nativePassThroughTried()
+    decode(Buffer.from('\\x1b[31mline\\x1b[0m\\n'.repeat(300)))
+    console.log(JSON.stringify({ small, big: nativePassThroughTried() }))`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+  t.equal(r.status, 0, r.stderr)
+  t.same(JSON.parse(r.stdout), { small: false, big: true })
+})

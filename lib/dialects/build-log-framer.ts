@@ -4,7 +4,7 @@ import { CsiSequence, Tokenizer, type DroppedKind, type TokenHandler } from '../
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
 import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
-import { Flag, LineBit, loadNativePassThrough, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
+import { Flag, LineBit, loadNativePassThrough, nativePassThroughTried, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
 
 /**
  * A finished line as the framer hands it over. Reused for every line and valid only during the
@@ -171,17 +171,32 @@ export class BuildLogFramer implements TokenHandler {
     const wantsPassThrough = this.spans && sink.passThrough === true && sink.mustSeePrefixes !== undefined && sink.passThroughLimit !== undefined
     // Line mode hands over direct lines with SGR in place: only for sinks that keep SGR.
     const wantsLines = !wantsPassThrough && this.keepSgr && sink.nativeLines === true
-    const addon = (wantsPassThrough && !this.markRemoved && sink.removed === undefined) || wantsLines ? loadNativePassThrough() : null
+    this.nativeWanted = wantsPassThrough && !this.markRemoved && sink.removed === undefined ? 'pass-through' : wantsLines ? 'lines' : null
+  }
+
+  /**
+   * The C run's mode this framer will use once a chunk of NATIVE_MIN_CHUNK bytes arrives, or any
+   * chunk once the addon is loaded: loading it costs ~3 ms, which small input does not repay (the
+   * pager re-decodes single lines for its first screen). Until then the framer frames in
+   * JavaScript, the same way.
+   */
+  private nativeWanted: 'pass-through' | 'lines' | null
+
+  private loadNative(): void {
+    const addon = loadNativePassThrough()
+    const sink = this.sink
     if (addon === null) this.native = null
-    else if (wantsPassThrough) {
+    else if (this.nativeWanted === 'pass-through') {
       const flags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0)
       this.native = { addon, lines: false, prefixes: packPrefixes(sink.mustSeePrefixes!), flags, state: new Int32Array(STATE_SLOTS), ops: new Int32Array(OPS_LENGTH) }
     } else {
       this.native = { addon, lines: true, prefixes: NO_PREFIXES, flags: Flag.KeepSgr | Flag.Lines, state: new Int32Array(STATE_SLOTS), ops: new Int32Array(OPS_LENGTH) }
     }
+    this.nativeWanted = null
   }
 
   write(chunk: Uint8Array): void {
+    if (this.nativeWanted !== null && (chunk.length >= NATIVE_MIN_CHUNK || nativePassThroughTried())) this.loadNative()
     // Faces copy with Buffer methods; a plain Uint8Array gets a Buffer view (no copy).
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     this.chunkBuf = buf
@@ -229,14 +244,8 @@ export class BuildLogFramer implements TokenHandler {
       }
       // A span's first line must start its raw line too: an escape before it belongs to it.
       if (this.spans && this.atFreshLine() && this.lineOffset === base + i) {
-        const spanEnd = this.plainSpanEnd(buf, i, end, base)
+        const spanEnd = this.spanFrom(buf, i, end, base)
         if (spanEnd > i) {
-          const lines = this.sink.span!(buf, i, spanEnd, base)
-          if (typeof lines === 'number') {
-            this.lineFeeds += lines
-            this.lastLineFeed = base + spanEnd - 1
-          }
-          this.startLine(base + spanEnd, true)
           i = spanEnd
           continue
         }
@@ -399,6 +408,20 @@ export class BuildLogFramer implements TokenHandler {
     )
   }
 
+  /** Hands the whole plain lines from `from` that the sink takes as one range to span(); returns where they end (`from`: none). */
+  private spanFrom(buf: Uint8Array, from: number, end: number, base: number): number {
+    const spanEnd = this.plainSpanEnd(buf, from, end, base)
+    if (spanEnd > from) {
+      const lines = this.sink.span!(buf, from, spanEnd, base)
+      if (typeof lines === 'number') {
+        this.lineFeeds += lines
+        this.lastLineFeed = base + spanEnd - 1
+      }
+      this.startLine(base + spanEnd, true)
+    }
+    return spanEnd
+  }
+
   /** End (after its LF) of the longest run of whole lines from `from` that the sink takes as bytes. */
   private plainSpanEnd(buf: Uint8Array, from: number, end: number, base: number): number {
     const limit = Math.min(end, this.crFinder.next(buf, from, base), this.sink.spanLimit!(buf, from, end, base))
@@ -408,7 +431,7 @@ export class BuildLogFramer implements TokenHandler {
   }
 
   /** The C run (native/pass-through.c) in pass-through or line mode, when the sink wants it and the addon is there. */
-  private readonly native: NativeRun | null
+  private native: NativeRun | null = null
 
   /**
    * Whether the C run in the given mode may start here: at a line boundary with no mark pending.
@@ -529,14 +552,8 @@ export class BuildLogFramer implements TokenHandler {
   private plainLines(buf: Uint8Array, start: number, end: number, base: number): void {
     let at = start
     while (at < end) {
-      const spanEnd = this.spans ? this.plainSpanEnd(buf, at, end, base) : at
+      const spanEnd = this.spans ? this.spanFrom(buf, at, end, base) : at
       if (spanEnd > at) {
-        const lines = this.sink.span!(buf, at, spanEnd, base)
-        if (typeof lines === 'number') {
-          this.lineFeeds += lines
-          this.lastLineFeed = base + spanEnd - 1
-        }
-        this.startLine(base + spanEnd, true)
         at = spanEnd
         continue
       }
@@ -730,6 +747,9 @@ export class BuildLogFramer implements TokenHandler {
     this.startLine(rawEnd, ended === 'lf')
   }
 }
+
+/** The smallest chunk worth loading the addon for (a page: pty reads come in 4 KiB). */
+const NATIVE_MIN_CHUNK = 4096
 
 /** Line mode looks for no line starts: every line reaches the sink's line(). */
 const NO_PREFIXES = new Uint8Array(0)

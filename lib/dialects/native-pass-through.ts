@@ -81,6 +81,11 @@ export interface NativePassThrough {
 
 let loaded: NativePassThrough | null | undefined
 
+/** Whether loadNativePassThrough() has run in this process: asking again costs nothing. */
+export function nativePassThroughTried(): boolean {
+  return loaded !== undefined
+}
+
 /** The addon, initialised with the tokenizer's table; null where it is not available. */
 export function loadNativePassThrough(): NativePassThrough | null {
   if (loaded !== undefined) return loaded
