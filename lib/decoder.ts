@@ -1,5 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
-import { BuildLogDecoder } from './dialects/build-log.js'
+import { activityLogDecoder, BuildLogDecoder } from './dialects/build-log.js'
 import { DecodeContext } from './dialects/context.js'
 import { SNIFF_BYTES, SNIFF_LINES, detect, type Detection } from './dialects/detect.js'
 import { InternalJsonDecoder } from './dialects/internal-json.js'
@@ -25,7 +25,7 @@ export interface ByteDecoder {
 
 function decoderFor(detection: Detection, emit: EventSink, context: DecodeContext): ByteDecoder {
   if (detection.dialect === 'internal-json') {
-    return new InternalJsonDecoder(emit, context, (sink) => new BuildLogDecoder(sink, new DecodeContext()))
+    return new InternalJsonDecoder(emit, context, activityLogDecoder)
   }
   return new BuildLogDecoder(emit, context, { prefixed: detection.prefixed })
 }

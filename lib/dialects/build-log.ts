@@ -56,6 +56,8 @@ interface Scope {
 export interface BuildLogOptions {
   /** Demultiplex `name> ` prefixed lines (`nix build -L` output) into one section per build. */
   prefixed?: boolean
+  /** Let the framer take lines from the C run's line mode where it can (default true). */
+  nativeLines?: boolean
 }
 
 /** Text positions (SGR bytes not counted) of the escapes removed from a line. */
@@ -174,6 +176,15 @@ function startsWithRunningPhase(text: Buffer): boolean {
 }
 
 /**
+ * The decoder of one internal-json activity's build-log lines. They come in batches of a few
+ * lines (parallel builds interleave), where a call into the C line mode costs more than it saves
+ * (measured on the internal-json corpus: 2 % more instructions, up to 7 % more wall time).
+ */
+export function activityLogDecoder(sink: EventSink): BuildLogDecoder {
+  return new BuildLogDecoder(sink, new DecodeContext(), { nativeLines: false })
+}
+
+/**
  * The build-log dialect as events (spec §2, §5, §7): legacy nests, `@nix` phases and messages,
  * CI fold markers and — for `nix build -L` output — one section per build.
  *
@@ -207,15 +218,18 @@ export class BuildLogDecoder implements FramerSink {
   ) {
     this.prefixed = options.prefixed ?? false
     this.head = this.prefixed ? Buffer.alloc(258) : NO_BYTES
+    this.useNativeLines = options.nativeLines ?? true
     this.framer = new BuildLogFramer(this, { keepSgr: true, markRemoved: true })
   }
 
+  private readonly useNativeLines: boolean
+
   /**
-   * Lines come from the framer's C line mode where it can take them (FramerSink.nativeLines). A
-   * getter, so that a subclass can turn it off (the tests' JavaScript-only reference).
+   * Whether lines come from the framer's C line mode where it can take them (FramerSink.nativeLines).
+   * A getter, so that a subclass can turn it off (the tests' JavaScript-only reference).
    */
   get nativeLines(): boolean {
-    return true
+    return this.useNativeLines
   }
 
   write(chunk: Uint8Array): void {

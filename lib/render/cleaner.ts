@@ -1,5 +1,5 @@
 import { forcedDetection, SniffingDecoder, type ByteDecoder, type DialectChoice } from '../decoder.js'
-import { BuildLogDecoder } from '../dialects/build-log.js'
+import { activityLogDecoder } from '../dialects/build-log.js'
 import { BuildLogFramer } from '../dialects/build-log-framer.js'
 import { DecodeContext } from '../dialects/context.js'
 import type { Detection } from '../dialects/detect.js'
@@ -29,7 +29,7 @@ export class Cleaner implements ByteDecoder {
     if (detection.dialect === 'internal-json') {
       const writer = new EventCleanWriter(options.color)
       this.output = writer
-      return new InternalJsonDecoder(writer.sink, new DecodeContext(), (sink) => new BuildLogDecoder(sink, new DecodeContext()))
+      return new InternalJsonDecoder(writer.sink, new DecodeContext(), activityLogDecoder)
     }
     const writer = new CleanWriter(options)
     this.output = writer

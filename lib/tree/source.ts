@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events'
 import fs from 'node:fs'
 import { SniffingDecoder, decode, forcedDetection, type ByteDecoder, type DialectChoice } from '../decoder.js'
-import { BuildLogDecoder } from '../dialects/build-log.js'
+import { activityLogDecoder, BuildLogDecoder } from '../dialects/build-log.js'
 import { DecodeContext } from '../dialects/context.js'
 import type { Detection } from '../dialects/detect.js'
 import { InternalJsonDecoder } from '../dialects/internal-json.js'
@@ -107,7 +107,7 @@ export class LogSource extends EventEmitter {
     const emit = (e: LogEvent): void => {
       this.pendingEvents.push(e)
     }
-    if (d.dialect === 'internal-json') return new InternalJsonDecoder(emit, new DecodeContext(), (sink) => new BuildLogDecoder(sink, new DecodeContext()))
+    if (d.dialect === 'internal-json') return new InternalJsonDecoder(emit, new DecodeContext(), activityLogDecoder)
     if (d.prefixed || !fast) return new BuildLogDecoder(emit, new DecodeContext(), { prefixed: d.prefixed })
     // structure events go to the tree at once: the fast path adds lines to it directly, in order
     return (this.indexDecoder = new IndexDecoder(this.tree))
