@@ -175,8 +175,8 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
 // line, and lines with escapes from the C run's line mode (nativeLines); with both off the framer
 // frames every line in JavaScript, which gives the reference.
 class LineByLineDecoder extends BuildLogDecoder {
-  override get nativeLines(): boolean {
-    return false
+  constructor(...[emit, context, options]: ConstructorParameters<typeof BuildLogDecoder>) {
+    super(emit, context, { ...options, nativeLines: false })
   }
 }
 Object.defineProperty(LineByLineDecoder.prototype, 'span', { value: undefined })

@@ -218,19 +218,12 @@ export class BuildLogDecoder implements FramerSink {
   ) {
     this.prefixed = options.prefixed ?? false
     this.head = this.prefixed ? Buffer.alloc(258) : NO_BYTES
-    this.useNativeLines = options.nativeLines ?? true
+    this.nativeLines = options.nativeLines ?? true
     this.framer = new BuildLogFramer(this, { keepSgr: true, markRemoved: true })
   }
 
-  private readonly useNativeLines: boolean
-
-  /**
-   * Whether lines come from the framer's C line mode where it can take them (FramerSink.nativeLines).
-   * A getter, so that a subclass can turn it off (the tests' JavaScript-only reference).
-   */
-  get nativeLines(): boolean {
-    return this.useNativeLines
-  }
+  /** Whether lines come from the framer's C line mode where it can take them (FramerSink.nativeLines). */
+  readonly nativeLines: boolean
 
   write(chunk: Uint8Array): void {
     this.framer.write(chunk)

@@ -50,7 +50,10 @@ export const enum Slot {
   InHeader = 4,
   Priority = 5,
   Level = 6,
-  /** Out: where the last line the run started begins, or -1 when it started none. */
+  /**
+   * Out: where the last line the run started begins, or -1 when it started none. In line mode
+   * also in: where the line at `from` began (its escapes included), -1 when before the chunk.
+   */
   LineStart = 7,
   /**
    * Out: whether that line began after an LF (not after an escape that ended a line). In line
