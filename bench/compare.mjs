@@ -5,7 +5,7 @@
 // apart on one afternoon), so figures from two `npm run bench` runs do not say what a change did.
 // This builds REV's dist/ in a temporary folder (git archive + tsc, node_modules shared), then
 // runs `bench/decoder.mjs` for both builds alternately on the cached 200 MiB corpus files and
-// prints a Markdown table of median wall times and their ratio.
+// prints a Markdown table of median wall times and their ratio. Both builds load their own C addon.
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -36,6 +36,10 @@ try {
   execFileSync('sh', ['-c', `git archive ${sha} | tar -x -C "${tmp}"`], { cwd: root })
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(tmp, 'node_modules'))
   execFileSync(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: tmp, stdio: 'inherit' })
+  // REV's own C addon: since line mode (1bc2f40) the decoder runs it too, and without it REV would
+  // be measured on its JavaScript path alone.
+  const buildNative = path.join(tmp, 'scripts/build-native.mjs')
+  if (fs.existsSync(buildNative)) execFileSync(process.execPath, [buildNative, '--strict'], { cwd: tmp, stdio: 'inherit' })
   const builds = [
     { label: sha, dist: path.join(tmp, 'dist') },
     { label: `${head} (this checkout)`, dist: path.join(root, 'dist') },

@@ -42,7 +42,7 @@
 enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2, OP_LINE = 3 };
 
 /* Bits of a line op. */
-enum { L_HEAD = 1, L_ERROR = 2, L_WARNING = 4, L_AT_LINE_START = 8, L_ENDED_ESCAPE = 16 };
+enum { L_HEAD = 1, L_ERROR = 2, L_WARNING = 4, L_AT_LINE_START = 8, L_ENDED_ESCAPE = 16, L_GROUP_LF = 32 };
 
 /* State slots shared with JavaScript (same list there). */
 enum {
@@ -213,8 +213,8 @@ static int has_line_room(const output *out, int sgr_count) {
   return out->count + 7 + sgr_count + 3 <= out->cap;
 }
 
-static int line_bits(int head, int error, int warning, int at_line_start) {
-  return (head ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (at_line_start ? L_AT_LINE_START : 0);
+static int line_bits(int head, int error, int warning, int at_line_start, int group_lf) {
+  return (head ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (at_line_start ? L_AT_LINE_START : 0) | (group_lf ? L_GROUP_LF : 0);
 }
 
 /* A line op: the line's text is buf[text_start, text_end), its kept SGR sequences in place. */
@@ -229,17 +229,20 @@ static void emit_line(output *out, int32_t raw_end, int32_t text_start, int32_t 
  * Line mode (F_LINES, for sinks that take every line as a line: the event decoder)
  * records each finished line as a line op instead of kept spans: its text is one range of the
  * chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
- * So a line may hold text and kept SGR only, after leading e/w codes; anything that would make its
- * text more than one range or need a mark — a removed escape, a/b, e/w after text, a bare CR — ends
- * the run before the line. The CR of a CRLF, or before p/q/s, is left out at the line's end.
+ * So a line may hold text and kept SGR only, after leading a/b/e/w codes; anything that would make its
+ * text more than one range or need a mark — a removed escape, a or e/w after text, b after text not
+ * right before the LF, a bare CR — ends the run before the line. The CR of a CRLF, or before p/q/s,
+ * and a b right before the LF are left out at the line's end. A newline group's LFs are text (the
+ * line op says it holds some: the framer counts them for positions), which is how patched make
+ * writes a command that spans lines: `ESC[a` cmd `\` LF … `ESC[b` LF.
  * Plain lines — no escape, no CR, after an LF, in a fresh line's state — are recorded as spans
  * instead (consecutive ones as one), which the framer hands to its span path.
  */
 static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit, int flags, const prefix_list *prefixes, int32_t *s, output *out) {
   const int keep_sgr = flags & F_KEEP_SGR;
   const int lines = flags & F_LINES;
-  /* Line mode: where the line's kept bytes start (-1: none yet), a CR left out at its end, whether it began after an LF. */
-  int32_t text_start = -1, trailing_cr = -1;
+  /* Line mode: where the line's kept bytes start (-1: none yet) and end when a CR or b before its LF is left out, whether it began after an LF. */
+  int32_t text_start = -1, text_stop = -1;
   int line_after_lf = s[S_AFTER_LF];
   /* Line mode: where the current line began in the input (its escapes included), from S_LINE_START. */
   int32_t line_raw_start = s[S_LINE_START];
@@ -273,22 +276,23 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         /* Inside a newline group an LF is text. */
         text = 1;
         group_lf = 1;
+        if (text_start < 0) text_start = at;
         continue;
       }
       /* A line ended: commit it (as a line op, or its cuts leave the output), and a fresh line starts. */
       if (lines) {
         if (!has_line_room(out, sgr_count)) break;
-        int32_t text_end = trailing_cr >= 0 ? trailing_cr : at;
+        int32_t text_end = text_stop >= 0 ? text_stop : at;
         /*
          * Plain: after an LF, text from where the line began to a bare LF. No escape came before
-         * its text, so its state is a fresh line's (p, s and SGR would all lie before it) — but e
-         * and w before an empty text.
+         * its text, so its state is a fresh line's (p, s and SGR would all lie before it) — but
+         * a/b/e/w (cuts) before an empty text, and e/w carried over a p/q/s.
          */
-        int plain = boundary == line_raw_start && (text_start < 0 || text_start == boundary) && sgr_count == 0 && trailing_cr < 0 && line_after_lf && !error && !warning;
+        int plain = boundary == line_raw_start && (text_start < 0 || text_start == boundary) && sgr_count == 0 && text_stop < 0 && cut_count == 0 && !group_lf && line_after_lf && !error && !warning;
         if (plain && out->count > 0 && out->ops[out->count - 3] == OP_SPAN && out->ops[out->count - 1] == boundary) out->ops[out->count - 1] = p;
         else if (plain) emit(out, OP_SPAN, boundary, p);
-        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0), sgrs, sgr_count);
-        text_start = trailing_cr = -1;
+        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf), sgrs, sgr_count);
+        text_start = text_stop = -1;
         line_after_lf = 1;
         line_raw_start = p;
       } else {
@@ -337,13 +341,13 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         if (lines) {
           if (!has_line_room(out, sgr_count)) break;
           if (text) {
-            int32_t text_end = trailing_cr >= 0 ? trailing_cr : esc;
-            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0);
+            int32_t text_end = text_stop >= 0 ? text_stop : esc;
+            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf);
             emit_line(out, after, text_start, text_end, b_priority, bits, sgrs, sgr_count);
             line_after_lf = 0;
             line_raw_start = after;
           }
-          text_start = trailing_cr = -1;
+          text_start = text_stop = -1;
           cut_count = 0;
         } else {
           if (!has_room(out, cut_count)) break;
@@ -389,8 +393,11 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         continue;
       }
       if (cut_count == RANGE_CAP) break;
-      /* In line mode only e/w before the line's first kept byte: they cost the text nothing. */
-      if (lines && (code == 'a' || code == 'b' || text_start >= 0)) break;
+      /* In line mode a/b/e/w before the line's first kept byte cost the text nothing; a b right before the LF ends it. */
+      if (lines && text_start >= 0) {
+        if (code != 'b' || after >= limit || buf[after] != LF) break;
+        text_stop = esc;
+      }
       switch (code) {
         case 'a': ignore_lf = 1; break;
         case 'b': ignore_lf = 0; break;
@@ -419,7 +426,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
       if (lines) {
         /* A bare CR keeps SGR before text that goes: the line would be more than one range. */
         if (resets) break;
-        trailing_cr = cr;
+        text_stop = cr;
         p = cr + 1;
         continue;
       }

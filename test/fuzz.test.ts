@@ -214,10 +214,19 @@ t.test('plain-line spans give the events of the line-by-line path', async (t) =>
   inputs.push(sample('synthetic-legacy-stdenv-nesting.log'))
   // A plain line longer than MAX_LINE_BYTES in one chunk: a span must not take it whole.
   inputs.push(Buffer.concat([Buffer.from('a\n'), Buffer.alloc(1024 * 1024 + 10, 0x62), Buffer.from('\nc\n')]))
+  // Newline groups as patched make writes commands (`ESC[a` cmd `\` LF … `ESC[b` LF), and what
+  // line mode must leave to the ordinary path around them: a b before more text, a CR inside, a
+  // group a close ends, an empty group, SGR before the group.
+  const newlineGroups = ['\x1b[3s\x1b[agcc -c \\\n    -o x.o x.c\x1b[b\n', '\x1b[a\x1b[b\n', '\x1b[ax\ny\x1b[b z\n', '\x1b[ax\r\ny\x1b[b\n', '\x1b[ax\ny\x1b[q', '\x1b[a\nlead\x1b[b\n', '\x1b[1m\x1b[acc \x1b[0m\\\n y\x1b[b\n', '\x1b[a\x1b[ecc\n y\x1b[b\n', 'x\x1b[a\ny\x1b[b\n']
+  for (let n = 0; n < 100; n++) {
+    const lines: string[] = []
+    for (let k = 20 + rnd(60); k > 0; k--) lines.push(rnd(2) === 0 ? newlineGroups[rnd(newlineGroups.length)]! : ['plain line\n', '\x1b[3pHead\n', '\x1b[q', 'built \x1b[1mx\x1b[0m\n'][rnd(4)]!)
+    inputs.push(Buffer.from(lines.join(''), 'latin1'))
+  }
   // `-L` output as Nix writes it (each line `ESC[2mname> ESC[0m…`), mixed with what line mode must
   // leave to the ordinary path or settle exactly: CRLF, a CR before q, bare CRs, e/w before and
   // after text, removed escapes, newline groups, SGR-only lines, a character split by an escape.
-  const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', 'text\x1b[3pheader\n', 'text\x1b[3s', '\x1b[w\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n']
+  const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', 'text\x1b[3pheader\n', 'text\x1b[3s', '\x1b[w\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n', ...newlineGroups]
   for (let n = 0; n < 150; n++) {
     const lines: string[] = []
     for (let k = 40 + rnd(80); k > 0; k--) lines.push(rnd(3) === 0 ? lineModePieces[rnd(lineModePieces.length)]! : lineModePieces[rnd(4)]!)

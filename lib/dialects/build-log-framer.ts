@@ -544,8 +544,18 @@ export class BuildLogFramer implements TokenHandler {
       sgr.push(ops[at]!, ops[at + 1]!)
       textLength -= ops[at + 1]! - ops[at]!
     }
-    this.directLine(buf, base, start, end, textLength, base + ops[k + 1]!, ops[k + 4]!, ops[k + 5]!)
+    const bits = ops[k + 5]!
+    if ((bits & LineBit.GroupLf) !== 0) this.countGroupLfs(buf as Buffer, base, start, end)
+    this.directLine(buf, base, start, end, textLength, base + ops[k + 1]!, ops[k + 4]!, bits)
     return 4 + 2 * pairs
+  }
+
+  /** A newline group's LFs in buf[start, end) count for positions, as the ordinary path counts them. */
+  private countGroupLfs(buf: Buffer, base: number, start: number, end: number): void {
+    for (let lf = buf.indexOf(LF, start); lf !== -1 && lf < end; lf = buf.indexOf(LF, lf + 1)) {
+      this.lineFeeds++
+      this.lastLineFeed = base + lf
+    }
   }
 
   /** Whole plain lines buf[start, end) from line mode, as the span path takes them (or one by one where the sink wants). */

@@ -39,6 +39,8 @@ export const enum LineBit {
   AtLineStart = 8,
   /** Ended by p, q or s (else by an LF). */
   EndedEscape = 16,
+  /** The text holds a newline group's LFs. */
+  GroupLf = 32,
 }
 
 /** The framer's per-line state, in and out, and what the run produced (slots of `state`). */
