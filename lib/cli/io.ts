@@ -1,5 +1,4 @@
 import fs from 'node:fs'
-import type { Readable } from 'node:stream'
 import { UsageError } from './args.js'
 
 /** Exit codes: 0 success, 1 a failure the command reports (e.g. a failed build), 2 usage or input errors. */
@@ -42,12 +41,44 @@ export function openInputs(operands: readonly string[]): Array<{ name: string; f
   })
 }
 
-/** The inputs one after another, as one byte stream (like `cat a b`). */
+function readChunk(fd: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const buf = Buffer.allocUnsafe(READ_CHUNK)
+    fs.read(fd, buf, 0, READ_CHUNK, null, (err, n) => (err ? reject(err) : resolve(n < READ_CHUNK ? buf.subarray(0, n) : buf)))
+  })
+}
+
+/**
+ * A regular file's chunks with the next read already under way while the caller works on one:
+ * a stream would start it only after, and wait for it (~10 % of nixlog-clean's time on a file).
+ * Each chunk is a Buffer of its own, as a stream's are.
+ */
+export async function* fileChunks(fd: number): AsyncGenerator<Buffer> {
+  let next = readChunk(fd)
+  for (;;) {
+    const chunk = await next
+    if (chunk.length === 0) return
+    next = readChunk(fd)
+    // (a caller that stops early leaves one read under way: its error, if any, must not surface)
+    next.catch(() => {})
+    yield chunk
+  }
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fs.fstatSync(fd).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** The inputs one after another, as one byte stream (like `cat a b`); standard input redirected from a file is read as a file. */
 export async function* concatInputs(inputs: Array<{ name: string; fd: number }>): AsyncGenerator<Buffer> {
   for (const input of inputs) {
-    const stream: Readable = input.fd === 0 ? process.stdin : fs.createReadStream('', { fd: input.fd, highWaterMark: READ_CHUNK })
+    const chunks: AsyncIterable<Buffer> = input.fd !== 0 || isRegularFile(0) ? fileChunks(input.fd) : (process.stdin as AsyncIterable<Buffer>)
     try {
-      for await (const chunk of stream) yield chunk as Buffer
+      for await (const chunk of chunks) yield chunk
     } catch (err) {
       throw new InputError(`cannot read '${input.name}': ${describe(err as NodeJS.ErrnoException)}`)
     }

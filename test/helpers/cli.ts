@@ -9,13 +9,13 @@ export interface Run {
   stderr: string
 }
 
-/** Runs one of the project's executables as a child process, feeding `input` on stdin. */
+/** Runs one of the project's executables as a child process, feeding `input` on stdin (or stdin from `stdio[0]`, a descriptor). */
 export function runBin(name: 'nixlog-clean' | 'buildlog', args: string[], options: { input?: Buffer | string; env?: NodeJS.ProcessEnv } & SpawnOptions = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(repoRoot, 'bin', name), ...args], {
       cwd: options.cwd ?? repoRoot,
       env: options.env ?? { PATH: process.env.PATH },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: options.stdio ?? ['pipe', 'pipe', 'pipe'],
     })
     const out: Buffer[] = []
     let err = ''
@@ -23,7 +23,7 @@ export function runBin(name: 'nixlog-clean' | 'buildlog', args: string[], option
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()))
     child.on('error', reject)
     child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr: err }))
-    child.stdin!.on('error', () => {})
-    child.stdin!.end(options.input ?? '')
+    child.stdin?.on('error', () => {})
+    child.stdin?.end(options.input ?? '')
   })
 }
