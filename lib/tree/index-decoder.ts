@@ -10,7 +10,8 @@
  *   opens and closes (most lines of a legacy log follow one): their effect on the next line — it is
  *   the nest's head, with the nest's priority — is all the framer's state there, and the sink is
  *   told of them (`open`, `close`); after any escape it is not told of, the ordinary path goes on.
- * - Other ordinary lines (`line`) are added directly, with the framer's head/priority/e/w state.
+ * - Other ordinary lines (`line`) are added directly, with the framer's head/priority/e/w state,
+ *   whether the framer's JavaScript path or its C line mode framed them.
  * - Structure — legacy opens and closes, `@nix` lines, CI markers, `Running phase:` lines (which
  *   the decoder holds back to adopt as a phase head) — goes to a real BuildLogDecoder, whose events
  *   feed the tree as before. So sections, phases and markers follow the decoder exactly.
@@ -83,6 +84,11 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   private readonly seq = new CsiSequence()
   /** The decoder may be holding a `Running phase:` line: the next line must go through it. */
   private holding = false
+  /**
+   * Lines from the framer's C line mode (FramerSink.nativeLines): since it takes newline groups,
+   * a legacy log's lines between sections mostly come that way, without the JavaScript framer.
+   */
+  readonly nativeLines = true
   /** Lines that went the fast ways (for tests and the bench). */
   fastLines = 0
   spanLines = 0
