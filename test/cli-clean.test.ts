@@ -5,7 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { repoRoot, sample } from './helpers/fixtures.js'
 import { runBin } from './helpers/cli.js'
-import { fileChunks, READ_CHUNK } from '../dist/cli/io.js'
+import { READ_CHUNK } from '../dist/cli/io.js'
 
 const coloured = '\x1b[31mred\x1b[0m \x1b]0;title\x07\x1b[2Kdone\n\x1b[pHead\n50%\r100%\n\x1b[q'
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-cli-'))
@@ -99,7 +99,7 @@ t.test('output appears as input arrives (streaming, before EOF)', async (t) => {
 })
 
 t.test('standard input redirected from a file reads like the named file, across many chunks', async (t) => {
-  // (a file on fd 0 is read as a file, a chunk ahead, not through process.stdin)
+  // (a file on fd 0 is read as a file, not through process.stdin)
   const big = path.join(tmp, 'big.log')
   const unit = Buffer.from(coloured.repeat(40) + 'caf\xc3\xa9 \x1b[1mbold\x1b[0m\n', 'latin1')
   fs.writeFileSync(big, Buffer.concat(Array.from({ length: Math.ceil((3 * READ_CHUNK + 1234) / unit.length) }, () => unit)))
@@ -118,30 +118,6 @@ t.test('standard input redirected from a file reads like the named file, across 
       }
     }
   }
-})
-
-t.test('fileChunks: the whole file, each chunk a Buffer of its own', async (t) => {
-  const file = path.join(tmp, 'chunks.bin')
-  const bytes = Buffer.alloc(2 * READ_CHUNK + 77)
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 131) & 0xff
-  fs.writeFileSync(file, bytes)
-  const fd = fs.openSync(file, 'r')
-  const chunks: Buffer[] = []
-  try {
-    for await (const chunk of fileChunks(fd)) chunks.push(chunk)
-  } finally {
-    fs.closeSync(fd)
-  }
-  t.same(chunks.map((c) => c.length), [READ_CHUNK, READ_CHUNK, 77])
-  t.ok(Buffer.concat(chunks).equals(bytes), 'the bytes, in order')
-  t.equal(new Set(chunks.map((c) => c.buffer)).size, chunks.length, 'no chunk is overwritten by the read after it')
-  const empty = path.join(tmp, 'empty.bin')
-  fs.writeFileSync(empty, '')
-  const efd = fs.openSync(empty, 'r')
-  const none: Buffer[] = []
-  for await (const chunk of fileChunks(efd)) none.push(chunk)
-  fs.closeSync(efd)
-  t.same(none, [], 'an empty file: no chunk')
 })
 
 t.test('a non-blocking stdin (flags shared with another holder) is read to its end', async (t) => {
