@@ -86,9 +86,9 @@ export interface FramerSink {
   wantsStructure?: boolean
   /**
    * True: lines may come from the C run's line mode (see runNatively). It pays where runs of
-   * lines carry escapes (`nix build -L` prefixes, CI logs' coloured words), and costs about what
-   * it saves where they come one at a time (legacy escape lines); the pager's index, which takes
-   * most lines as spans, gained nothing from it. Read in the constructor.
+   * lines carry escapes (`nix build -L` prefixes, CI logs' coloured words, legacy nests and
+   * newline groups), and costs about what it saves where they come a few at a time (the
+   * per-build decoders of internal-json). Read in the constructor.
    */
   nativeLines?: boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
