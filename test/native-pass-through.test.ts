@@ -5,6 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
 import { decode } from '../dist/index.js'
+import { IndexDecoder } from '../dist/tree/index-decoder.js'
+import { LogTree } from '../dist/tree/tree.js'
 import { runBin } from './helpers/cli.js'
 import { repoRoot, sample } from './helpers/fixtures.js'
 import { fuzzInput, prng } from './helpers/random.js'
@@ -81,7 +83,7 @@ t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) =>
   }
 })
 
-t.test('the event decoder frames lines with escapes in the line mode', async (t) => {
+t.test('the event decoder and the pager index frame lines with escapes in the line mode', async (t) => {
   const native = loadNativePassThrough()
   if (!native) {
     t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
@@ -104,6 +106,8 @@ t.test('the event decoder frames lines with escapes in the line mode', async (t)
   const logs = {
     '`nix build -L` output': (k: number) => `\x1b[2m${k % 3 === 0 ? 'hello' : 'world'}> \x1b[0m${k % 7 === 0 ? '\x1b[31merror:\x1b[0m ' : ''}line ${k}\n`,
     'a CI log with coloured words': (k: number) => `step ${k}: \x1b[32mok\x1b[0m in ${k} ms${k % 5 === 0 ? '\r\n' : '\n'}`,
+    // patched make: a command over several lines as one newline group
+    'a legacy log of multi-line commands': (k: number) => `\x1b[3s\x1b[agcc -c \\\n    -o f${k}.o f${k}.c\x1b[b\n`,
   }
   for (const [name, line] of Object.entries(logs)) {
     lineModeBytes = 0
@@ -112,6 +116,15 @@ t.test('the event decoder frames lines with escapes in the line mode', async (t)
     t.ok(lineModeBytes > input.length * 0.9, `${name}: the C run took ${lineModeBytes} of ${input.length} bytes`)
   }
   t.equal(otherCalls, 0, 'the decoder never uses pass-through mode')
+  // The pager's index takes lines from line mode too.
+  lineModeBytes = 0
+  const legacy = Buffer.from(Array.from({ length: 500 }, (_, k) => logs['a legacy log of multi-line commands'](k)).join(''))
+  const tree = new LogTree()
+  const index = new IndexDecoder(tree)
+  index.write(legacy)
+  index.end()
+  t.equal(tree.lines.length, 500, 'the index: every line')
+  t.ok(lineModeBytes > legacy.length * 0.9, `the index: the C run took ${lineModeBytes} of ${legacy.length} bytes`)
 })
 
 t.test('small input does not load the addon; a chunk of 4 KiB does', async (t) => {
