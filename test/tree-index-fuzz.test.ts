@@ -97,8 +97,8 @@ function difference(a: LogTree, b: LogTree): string {
   }
   if (a.sections.length !== b.sections.length) return `section count ${a.sections.length} vs ${b.sections.length}`
   for (let s = 0; s < a.sections.length; s++) {
-    const x = JSON.stringify(a.sections[s])
-    const y = JSON.stringify(b.sections[s])
+    const x = JSON.stringify(a.sections.get(s))
+    const y = JSON.stringify(b.sections.get(s))
     if (x !== y) return `section ${s}: ${x} vs ${y}`
   }
   a.setAll(() => true)

@@ -42,15 +42,15 @@ t.test('index: offsets, sections, counts, text on demand', async (t) => {
   const tree = src.tree
   t.equal(tree.sections.length, 1 + 6, 'root + 2 sections per package')
   t.equal(tree.lines.length, 3 * (2 + 4) + 1)
-  t.equal(tree.sections[0]!.errors, 1)
-  const pkg1 = tree.sections.find((s) => s.title === 'building pkg1')!
+  t.equal(tree.sections.get(0).errors, 1)
+  const pkg1 = tree.sections.all().find((s) => s.title === 'building pkg1')!
   t.ok(pkg1, 'legacy nest titled by its head line')
   t.equal(pkg1.errors, 1)
   t.equal(pkg1.lines, 1 + 4 + 1, 'content lines incl. descendants, heads of children count, own head does not')
   // text read back from the file
   for (let i = 0; i < tree.lines.length; i++) t.notMatch(src.lineText(i).text.toString(), /\x1b/)
-  t.equal(src.lineText(tree.sections[0]!.firstError).text.toString(), 'error: pkg1 failed')
-  t.ok(tree.lines.flags(tree.sections[0]!.firstError) & LINE_ERROR)
+  t.equal(src.lineText(tree.sections.get(0).firstError).text.toString(), 'error: pkg1 failed')
+  t.ok(tree.lines.flags(tree.sections.get(0).firstError) & LINE_ERROR)
   t.ok(tree.lines.byteSize / Math.max(tree.lines.length, 65536) <= 16, '≤ 16 bytes per line')
   src.close()
 })
@@ -60,9 +60,9 @@ t.test('fold model: failure-aware default, zR/zM, row mapping round-trips', asyn
   const src = await indexed(p)
   const tree = src.tree
   tree.foldDefault()
-  const failing = tree.sections.filter((s) => s.id > 0 && s.errors > 0)
+  const failing = tree.sections.all().filter((s) => s.id > 0 && s.errors > 0)
   t.ok(failing.length > 0)
-  for (const s of tree.sections.slice(1)) t.equal(tree.open[s.id], s.errors > 0, `section ${s.id} open iff it holds an error`)
+  for (const s of tree.sections.all().slice(1)) t.equal(tree.isOpen(s.id), s.errors > 0, `section ${s.id} open iff it holds an error`)
   // every visible row maps back to itself
   const check = (label: string) => {
     for (let r = 0; r < tree.rowCount; r++) {
@@ -80,7 +80,7 @@ t.test('fold model: failure-aware default, zR/zM, row mapping round-trips', asyn
   t.equal(tree.rowCount, 50)
   check('all closed')
   // reveal a line deep inside a closed fold
-  const target = tree.sections[0]!.firstError
+  const target = tree.sections.get(0).firstError
   t.notOk(tree.isVisibleLine(target))
   tree.revealLine(target)
   t.ok(tree.isVisibleLine(target))
@@ -122,8 +122,8 @@ t.test('search: literal, regex, inverted; hits counted per section', async (t) =
   const re = new SearchJob(src.fd, tree, { source: 'error: pkg\\d+ failed', literal: false })
   await re.promise
   t.equal(re.hits, 4)
-  t.equal(tree.sections[0]!.hits, 4)
-  const pkg4 = tree.sections.find((s) => s.title === 'building pkg4')!
+  t.equal(tree.sections.get(0).hits, 4)
+  const pkg4 = tree.sections.all().find((s) => s.title === 'building pkg4')!
   t.equal(pkg4.hits, 1, 'hit counted in the enclosing sections')
   const inv = new SearchJob(src.fd, tree, { source: 'line', literal: true, invert: true })
   await inv.promise
@@ -164,7 +164,7 @@ t.test('fold model: rows stay right while the tree grows and folds change (again
       const out: Array<[string, number]> = []
       const walk = (s: number): void => {
         if (s !== 0) out.push(['h', s])
-        if (s !== 0 && !tree.open[s]) return
+        if (s !== 0 && !tree.isOpen(s)) return
         for (const v of items[s]!) if (v >= 0) out.push(['l', v])
         else walk(-v)
       }
@@ -231,7 +231,7 @@ t.test('fold model: rows stay right while the tree grows and folds change (again
         tree.setOpen(1 + rand(tree.sections.length - 1), rand(2) === 0, true)
       } else if (op === 18) {
         const k = rand(3)
-        tree.setAll((sec) => (k === 0 ? true : k === 1 ? false : sec.id % 2 === 0), false)
+        tree.setAll((s) => (k === 0 ? true : k === 1 ? false : s % 2 === 0), false)
       }
       if (step % 25 === 0 || op >= 14) ok = check(`round ${round} step ${step}`)
     }

@@ -186,9 +186,11 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++
     const tree = this.tree
-    // the text only when it becomes a section's title (a string straight from the bytes, no copy)
-    const title = view.head && tree.wantsTitle(tree.current) ? (styled ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : asBuffer(buf).toString('utf8', view.start, view.end)) : null
-    tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, title)
+    // a styled line's text is made only when it becomes a section's title; a plain line's bytes are copied then
+    if (styled) {
+      const title = view.head && tree.wantsTitle(tree.current) ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : null
+      tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, title)
+    } else tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, buf, view.start, view.end)
   }
 
   private readonly head = Buffer.alloc(16)
@@ -294,8 +296,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       if (head) {
         head = false
         if (this.headPriority >= 3) flags |= LINE_DIM
-        const title = tree.wantsTitle(section) ? asBuffer(buf).toString('utf8', at, lf) : null
-        tree.addLine(section, lineOffset, base + lf + 1, flags, true, title)
+        tree.addLine(section, lineOffset, base + lf + 1, flags, true, buf, at, lf)
       } else {
         if (flags === LINE_ERROR) {
           if (errors++ === 0) firstError = lines.length

@@ -119,7 +119,7 @@ export class SearchJob {
     this.needle = lit === null ? null : Buffer.from(lit, 'latin1')
     this.lineRe = lit === null ? null : new RegExp(pattern.source, 'm')
     tree.lines.clearFlagAll(flag)
-    if (flag === LINE_HIT) for (const s of tree.sections) s.hits = 0
+    if (flag === LINE_HIT) tree.sections.hits.fill(0)
     this.promise = this.run()
   }
 
@@ -137,7 +137,8 @@ export class SearchJob {
     if ((lines.flags(line) & this.flag) !== 0) return
     lines.setFlag(line, this.flag)
     this.hits++
-    if (this.flag === LINE_HIT) for (let s = lines.section(line); s >= 0; s = this.tree.sections[s]!.parent) this.tree.sections[s]!.hits++
+    const sections = this.tree.sections
+    if (this.flag === LINE_HIT) for (let s = lines.section(line); s >= 0; s = sections.parent.get(s)) sections.hits.add(s, 1)
   }
 
   private async run(): Promise<void> {

@@ -1,10 +1,12 @@
 /**
  * Every section's content list — runs of consecutive direct lines and child sections, in order —
- * kept in one set of typed arrays as linked lists, so that a section costs no JS array of its own
+ * kept in one set of columns (column.ts) as linked lists, so that a section costs no JS array of its own
  * (three arrays per section were most of the tree's heap and of its garbage-collection time on
  * logs with a section every few lines). A section's list is laid out contiguously only when it is
  * looked at (`view`), which the fold model does for the sections on screen.
  */
+
+import { float64Column, int32Column, uint8Column } from './column.js'
 
 /** A section's segments, contiguous: start ≥ 0 is a run of `length` lines from line `start`; start < 0 is child section −start. */
 export interface SegmentView {
@@ -17,51 +19,34 @@ export interface SegmentView {
 
 const NONE = -1
 
-function grownFloat64(a: Float64Array, min: number): Float64Array<ArrayBuffer> {
-  const b = new Float64Array(Math.max(min, a.length * 2))
-  b.set(a)
-  return b
-}
-
-function grownInt32(a: Int32Array, min: number, fill = 0): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(Math.max(min, a.length * 2))
-  b.set(a)
-  if (fill !== 0) b.fill(fill, a.length)
-  return b
-}
-
 export class SegmentStore {
   // per segment
-  private segStart = new Float64Array(1024)
-  private segLength = new Float64Array(1024)
-  private segNext = new Int32Array(1024)
+  private readonly segStart = float64Column()
+  private readonly segLength = float64Column()
+  private readonly segNext = int32Column(NONE)
   private segCount = 0
   // per section
-  private first = new Int32Array(256).fill(NONE)
-  private last = new Int32Array(256).fill(NONE)
-  private counts = new Int32Array(256)
+  private readonly first = int32Column(NONE)
+  private readonly last = int32Column(NONE)
+  private readonly counts = int32Column()
   /** The key of a section's own segment in its parent: its first line. */
-  private childKey = new Float64Array(256)
+  private readonly childKey = float64Column()
   private readonly views: Array<SegmentView | undefined> = []
   /** The view of a section is out of date (bit per section, as bytes). */
-  private stale = new Uint8Array(256)
+  private readonly stale = uint8Column()
+  private readonly columns = [this.segStart, this.segLength, this.segNext, this.first, this.last, this.counts, this.childKey, this.stale]
   private sectionCount = 0
 
   /** Registers the next section (ids are dense, from 0), whose first line will be `firstLine`. */
   addSection(firstLine: number): number {
     const s = this.sectionCount++
-    if (s === this.first.length) {
-      const n = s * 2
-      this.first = grownInt32(this.first, n, NONE)
-      this.last = grownInt32(this.last, n, NONE)
-      this.counts = grownInt32(this.counts, n)
-      this.childKey = grownFloat64(this.childKey, n)
-      const stale = new Uint8Array(n)
-      stale.set(this.stale)
-      this.stale = stale
-    }
-    this.childKey[s] = firstLine
-    this.stale[s] = 1
+    this.first.reserve(s + 1)
+    this.last.reserve(s + 1)
+    this.counts.reserve(s + 1)
+    this.childKey.reserve(s + 1)
+    this.stale.reserve(s + 1)
+    this.childKey.set(s, firstLine)
+    this.stale.set(s, 1)
     return s
   }
 
@@ -72,40 +57,40 @@ export class SegmentStore {
 
   /** Adds `count` lines from line `i` to `s`: extends its last run when `i` continues it. */
   addLines(s: number, i: number, count: number): void {
-    const tail = this.last[s]!
-    this.stale[s] = 1
-    if (tail !== NONE && this.segStart[tail]! >= 0 && this.segStart[tail]! + this.segLength[tail]! === i) this.segLength[tail]! += count
+    const tail = this.last.get(s)
+    this.stale.set(s, 1)
+    if (tail !== NONE && this.segStart.get(tail) >= 0 && this.segStart.get(tail) + this.segLength.get(tail) === i) this.segLength.add(tail, count)
     else this.append(s, i, count)
   }
 
   /** A child's first line changed (its head line arrived): its parent's keys move with it. */
   setFirstLine(child: number, parent: number, line: number): void {
-    this.childKey[child] = line
-    this.stale[parent] = 1
+    this.childKey.set(child, line)
+    this.stale.set(parent, 1)
   }
 
   /** Number of segments of `s`. */
   count(s: number): number {
-    return this.counts[s]!
+    return this.counts.get(s)
   }
 
   /** The child sections of `s`, in order. */
   children(s: number): number[] {
     const out: number[] = []
-    for (let g = this.first[s]!; g !== NONE; g = this.segNext[g]!) if (this.segStart[g]! < 0) out.push(-this.segStart[g]!)
+    for (let g = this.first.get(s); g !== NONE; g = this.segNext.get(g)) if (this.segStart.get(g) < 0) out.push(-this.segStart.get(g))
     return out
   }
 
   hasChildren(s: number): boolean {
-    for (let g = this.first[s]!; g !== NONE; g = this.segNext[g]!) if (this.segStart[g]! < 0) return true
+    for (let g = this.first.get(s); g !== NONE; g = this.segNext.get(g)) if (this.segStart.get(g) < 0) return true
     return false
   }
 
   /** `s`'s segments laid out contiguously (rebuilt when they changed since the last call). */
   view(s: number): SegmentView {
     let v = this.views[s]
-    if (v !== undefined && this.stale[s] === 0) return v
-    const count = this.counts[s]!
+    if (v !== undefined && this.stale.get(s) === 0) return v
+    const count = this.counts.get(s)
     if (v === undefined || v.start.length < count) {
       const room = Math.max(4, count + (count >> 1))
       v = { count, start: new Float64Array(room), length: new Float64Array(room), key: new Float64Array(room) }
@@ -113,36 +98,37 @@ export class SegmentStore {
     }
     v.count = count
     let k = 0
-    for (let g = this.first[s]!; g !== NONE; g = this.segNext[g]!, k++) {
-      const start = this.segStart[g]!
+    for (let g = this.first.get(s); g !== NONE; g = this.segNext.get(g), k++) {
+      const start = this.segStart.get(g)
       v.start[k] = start
-      v.length[k] = this.segLength[g]!
-      v.key[k] = start >= 0 ? start : this.childKey[-start]!
+      v.length[k] = this.segLength.get(g)
+      v.key[k] = start >= 0 ? start : this.childKey.get(-start)
     }
-    this.stale[s] = 0
+    this.stale.set(s, 0)
     return v
   }
 
-  /** Bytes held (allocated arrays; views of sections looked at not counted). */
+  /** Bytes held (allocated columns; views of sections looked at not counted). */
   get byteSize(): number {
-    return this.segStart.length * 20 + this.first.length * 21
+    let n = 0
+    for (const c of this.columns) n += c.byteSize
+    return n
   }
 
   private append(s: number, start: number, length: number): number {
     const g = this.segCount++
-    if (g === this.segStart.length) {
-      this.segStart = grownFloat64(this.segStart, g + 1)
-      this.segLength = grownFloat64(this.segLength, g + 1)
-      this.segNext = grownInt32(this.segNext, g + 1)
-    }
-    this.segStart[g] = start
-    this.segLength[g] = length
-    this.segNext[g] = NONE
-    const tail = this.last[s]!
-    if (tail === NONE) this.first[s] = g
-    else this.segNext[tail] = g
-    this.last[s] = g
-    this.stale[s] = 1
-    return this.counts[s]!++
+    this.segStart.reserve(g + 1)
+    this.segLength.reserve(g + 1)
+    this.segNext.reserve(g + 1)
+    this.segStart.set(g, start)
+    this.segLength.set(g, length)
+    const tail = this.last.get(s)
+    if (tail === NONE) this.first.set(s, g)
+    else this.segNext.set(tail, g)
+    this.last.set(s, g)
+    this.stale.set(s, 1)
+    const position = this.counts.get(s)
+    this.counts.set(s, position + 1)
+    return position
   }
 }

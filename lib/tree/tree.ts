@@ -1,44 +1,19 @@
 /**
- * The section tree of one log and its fold state. Lines live in a LineTable (13 bytes each);
- * sections in plain arrays (one entry per section). Each section's content is a list of segments:
- * runs of consecutive direct lines and child sections, in order (segments.ts). The visible-row mapping keeps a
- * prefix array per section over its segments' visible sizes, recomputed lazily for sections marked
- * dirty, so a toggle costs O(depth · segments of the ancestors) and zR/zM cost O(sections).
+ * The section tree of one log and its fold state. Lines live in a LineTable (13 bytes each),
+ * sections in a SectionTable, and the fold state in columns beside it (column.ts): no JS object
+ * per section. Each section's content is a list of segments: runs of consecutive direct lines and
+ * child sections, in order (segments.ts). The visible-row mapping keeps a prefix array per section
+ * over its segments' visible sizes, recomputed lazily for sections marked dirty, so a toggle costs
+ * O(depth · segments of the ancestors) and zR/zM cost O(sections).
  */
 
-import type { LogEvent, SectionKind } from '../events.js'
+import type { LogEvent } from '../events.js'
 import { looksLikeError, looksLikeWarning } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
-
-export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
-
-export interface Section {
-  id: number
-  kind: SectionKind | 'root'
-  title: string
-  parent: number
-  depth: number
-  /** Line index of the head line (the title line of legacy nests), or -1. */
-  head: number
-  firstLine: number
-  lastLine: number
-  /** Content lines, descendants included (head lines excluded). */
-  lines: number
-  errors: number
-  warnings: number
-  /** First error line in the subtree, or -1. */
-  firstError: number
-  status: SectionStatus
-  /** Milliseconds, when known (dialect timing, or arrival while following). */
-  startedAt?: number
-  endedAt?: number
-  hits: number
-  /** The section or a descendant failed (status), whether or not it has error lines. */
-  failedBelow: boolean
-  attrs?: Record<string, string | number | boolean>
-}
+import { float64Column, uint8Column } from './column.js'
+import { SectionTable, type SectionKindOrRoot } from './section-table.js'
 
 /**
  * Decoder section id → tree section. Decoders number their sections 1, 2, 3 …, so a dense array
@@ -74,22 +49,19 @@ export type Row = { header: number; line?: undefined } | { line: number; header?
 
 export class LogTree {
   readonly lines = new LineTable()
-  readonly sections: Section[] = []
+  readonly sections = new SectionTable()
   private readonly segments = new SegmentStore()
-  // Per section, in typed arrays that double as sections are added (a push onto each of ten large
-  // JS arrays cost more than the rest of a section). Fold commands read these for every section.
-  private capacity = 1024
-  private segIdx = new Float64Array(this.capacity) // index of a section's segment in its parent
+  // Fold state per section: fold commands read these for every section.
+  private readonly segIdx = float64Column(-1) // index of a section's segment in its parent
   private readonly pref: Array<number[] | undefined> = [] // allocated when first needed
-  private dirty = new Uint8Array(this.capacity) // 1: pref is stale
+  private readonly dirty = uint8Column() // 1: pref is stale
   // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
-  private size = new Float64Array(this.capacity)
-  private sizeOk = new Uint8Array(this.capacity)
-  private direct = new Float64Array(this.capacity) // content lines directly in a section (its runs)
-  private parentOf = new Int32Array(this.capacity)
-  private bad = new Uint8Array(this.capacity) // 1: errors > 0 or failedBelow (the failure-aware default opens it)
-  private manualFlag = new Uint8Array(this.capacity) // 1: the user toggled it; automatic folding leaves it alone
-  readonly open: boolean[] = []
+  private readonly size = float64Column(1)
+  private readonly sizeOk = uint8Column()
+  private readonly direct = float64Column() // content lines directly in a section (its runs)
+  private readonly bad = uint8Column() // 1: errors > 0 or failedBelow (the failure-aware default opens it)
+  private readonly manualFlag = uint8Column() // 1: the user toggled it; automatic folding leaves it alone
+  private readonly openFlag = uint8Column()
   private readonly stack: number[] = [0]
   private readonly byDecoderId = new IdMap()
   private pendingHead = -1
@@ -104,47 +76,23 @@ export class LogTree {
 
   constructor() {
     this.addSection('root', '', -1, 0)
-    this.open[0] = true
+    this.openFlag.set(0, 1)
   }
 
-  private addSection(kind: Section['kind'], title: string, parent: number, offsetLine: number): number {
-    const id = this.sections.length
-    this.sections.push({
-      id, kind, title, parent, depth: parent < 0 ? 0 : this.sections[parent]!.depth + 1, head: -1,
-      firstLine: offsetLine, lastLine: offsetLine - 1, lines: 0, errors: 0, warnings: 0, firstError: -1,
-      status: 'open', hits: 0, failedBelow: false,
-    })
+  private addSection(kind: SectionKindOrRoot, title: string, parent: number, offsetLine: number): number {
+    const id = this.sections.add(kind, parent, offsetLine)
+    if (title) this.sections.setTitle(id, title)
     this.segments.addSection(offsetLine)
-    if (id === this.capacity) this.growColumns()
-    this.dirty[id] = 1
-    this.size[id] = 1
-    this.parentOf[id] = parent
-    this.open.push(false)
-    this.segIdx[id] = -1
+    for (const c of this.foldColumns) c.reserve(id + 1)
+    this.dirty.set(id, 1)
     if (parent >= 0) {
-      this.segIdx[id] = this.segments.appendChild(parent, id)
+      this.segIdx.set(id, this.segments.appendChild(parent, id))
       this.markDirty(parent)
     }
     return id
   }
 
-  private growColumns(): void {
-    const n = this.capacity * 2
-    const grow = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n)
-      b.set(a)
-      return b
-    }
-    this.segIdx = grow(this.segIdx, (k) => new Float64Array(k))
-    this.dirty = grow(this.dirty, (k) => new Uint8Array(k))
-    this.size = grow(this.size, (k) => new Float64Array(k))
-    this.sizeOk = grow(this.sizeOk, (k) => new Uint8Array(k))
-    this.direct = grow(this.direct, (k) => new Float64Array(k))
-    this.parentOf = grow(this.parentOf, (k) => new Int32Array(k))
-    this.bad = grow(this.bad, (k) => new Uint8Array(k))
-    this.manualFlag = grow(this.manualFlag, (k) => new Uint8Array(k))
-    this.capacity = n
-  }
+  private readonly foldColumns = [this.segIdx, this.dirty, this.size, this.sizeOk, this.direct, this.bad, this.manualFlag, this.openFlag]
 
   get current(): number {
     return this.stack[this.stack.length - 1]!
@@ -152,12 +100,13 @@ export class LogTree {
 
   /** Feeds one decoder event. Sections are found by id (concurrent sections close in any order). */
   add(e: LogEvent): void {
+    const sections = this.sections
     switch (e.type) {
       case 'open': {
         const parent = (e.parent !== undefined ? this.byDecoderId.get(e.parent) : undefined) ?? (e.parent === 0 ? 0 : this.current)
         const s = this.addSection(e.kind, e.title ?? '', parent, this.lines.length)
-        if (e.attrs) this.sections[s]!.attrs = { ...e.attrs }
-        if (this.now) this.sections[s]!.startedAt = this.now()
+        if (e.attrs) Object.assign(sections.attrs(s), e.attrs)
+        if (this.now) sections.setTiming(s, 'startedAt', this.now())
         this.byDecoderId.set(e.id, s)
         this.stack.push(s)
         this.pendingHead = s
@@ -182,20 +131,19 @@ export class LogTree {
         const at = this.stack.lastIndexOf(s)
         if (at === this.stack.length - 1 && at > 0) this.stack.pop()
         else if (at > 0) this.stack.splice(at, 1)
-        const sec = this.sections[s]!
-        sec.status = e.status ?? 'ok'
-        if (this.now) sec.endedAt = this.now()
-        if (sec.status === 'failed') this.markFailed(s)
+        const status = e.status ?? 'ok'
+        sections.setStatus(s, status)
+        if (this.now) sections.setTiming(s, 'endedAt', this.now())
+        if (status === 'failed') this.markFailed(s)
         this.onClose?.(s)
         break
       }
       case 'status': {
         const s = this.byDecoderId.get(e.id)
         if (s === undefined) break
-        Object.assign((this.sections[s]!.attrs ??= {}), e.attrs)
-        const st = e.attrs.status
-        if (st === 'failed') {
-          this.sections[s]!.status = 'failed'
+        Object.assign(sections.attrs(s), e.attrs)
+        if (e.attrs.status === 'failed') {
+          sections.setStatus(s, 'failed')
           this.markFailed(s)
         }
         break
@@ -207,40 +155,45 @@ export class LogTree {
 
   /** Whether a head line added to `s` now would become its title (so the caller need not copy the text otherwise). */
   wantsTitle(s: number): boolean {
-    const sec = this.sections[s]!
-    return s !== 0 && sec.head < 0 && sec.lines === 0 && this.pendingHead === s && !sec.title
+    return this.takesHead(s) && !this.sections.hasTitle(s)
+  }
+
+  /** A head line added to `s` now is its head: the first line since it opened. */
+  private takesHead(s: number): boolean {
+    const sections = this.sections
+    return s !== 0 && this.pendingHead === s && sections.head.get(s) < 0 && sections.lines.get(s) === 0
   }
 
   /**
    * Appends one line to section `s` (the index fast path calls this without an event). `flags`
    * holds LINE_ERROR / LINE_WARNING / LINE_DIM; `head` says the framer saw it as a nest's head.
-   * `title` is the line's text (a string or its bytes), read only when the line becomes a title.
+   * `title` is the line's text (a string, or its UTF-8 bytes: all of them, or `title[titleStart,
+   * titleEnd)`), read only when the line becomes a title.
    */
-  addLine(s: number, offset: number, end: number, flags: number, head: boolean, title: string | Buffer | null): number {
+  addLine(s: number, offset: number, end: number, flags: number, head: boolean, title: string | Uint8Array | null, titleStart = 0, titleEnd = title?.length ?? 0): number {
+    const sections = this.sections
     const err = (flags & LINE_ERROR) !== 0
     const warn = (flags & LINE_WARNING) !== 0
-    const sec = this.sections[s]!
-    const isHead = head && s !== 0 && sec.head < 0 && sec.lines === 0 && this.pendingHead === s
+    const isHead = head && this.takesHead(s)
     if (isHead) flags |= LINE_HEAD
     const i = this.lines.push(offset, s, flags, end)
     this.pendingHead = -1
     if (isHead) {
-      sec.head = i
-      if (!sec.title && title !== null) {
-        const text = typeof title === 'string' ? title : title.toString('utf8')
-        sec.title = text.length > 300 ? text.slice(0, 300) : text
+      sections.head.set(s, i)
+      if (title !== null && !sections.hasTitle(s)) {
+        if (typeof title === 'string') sections.setTitle(s, title)
+        else sections.setTitle(s, title, titleStart, titleEnd)
       }
-      sec.firstLine = i
-      this.segments.setFirstLine(s, sec.parent, i)
+      sections.firstLine.set(s, i)
+      this.segments.setFirstLine(s, sections.parent.get(s), i)
     } else {
       this.extendRun(s, i, 1)
     }
-    for (let p = s; p >= 0; p = this.sections[p]!.parent) {
-      const ps = this.sections[p]!
-      if (!isHead || p !== s) ps.lines++
-      ps.lastLine = i
-      if (err) { ps.errors++; this.bad[p] = 1; if (ps.firstError < 0) ps.firstError = i }
-      if (warn) ps.warnings++
+    for (let p = s; p >= 0; p = sections.parent.get(p)) {
+      if (!isHead || p !== s) sections.lines.add(p, 1)
+      sections.lastLine.set(p, i)
+      if (err) this.addErrors(p, 1, i)
+      if (warn) sections.warnings.add(p, 1)
     }
     return i
   }
@@ -251,39 +204,46 @@ export class LogTree {
    */
   addPlainRun(count: number, errors: number, warnings: number, firstError: number): void {
     if (count === 0) return
+    const sections = this.sections
     const s = this.current
     const last = this.lines.length - 1
     const first = last - count + 1
     this.pendingHead = -1
     this.extendRun(s, first, count)
-    for (let p = s; p >= 0; p = this.sections[p]!.parent) {
-      const ps = this.sections[p]!
-      ps.lines += count
-      ps.lastLine = last
-      if (errors > 0) { ps.errors += errors; this.bad[p] = 1; if (ps.firstError < 0) ps.firstError = firstError }
-      ps.warnings += warnings
+    for (let p = s; p >= 0; p = sections.parent.get(p)) {
+      sections.lines.add(p, count)
+      sections.lastLine.set(p, last)
+      if (errors > 0) this.addErrors(p, errors, firstError)
+      if (warnings > 0) sections.warnings.add(p, warnings)
     }
   }
 
+  private addErrors(s: number, count: number, firstError: number): void {
+    const sections = this.sections
+    sections.errors.add(s, count)
+    this.bad.set(s, 1)
+    if (sections.firstError.get(s) < 0) sections.firstError.set(s, firstError)
+  }
+
   private extendRun(s: number, i: number, count: number): void {
-    const sec = this.sections[s]!
+    const sections = this.sections
     this.segments.addLines(s, i, count)
-    this.direct[s]! += count
-    if (sec.lastLine < sec.firstLine) sec.firstLine = i
+    this.direct.add(s, count)
+    if (sections.lastLine.get(s) < sections.firstLine.get(s)) sections.firstLine.set(s, i)
     this.markDirty(s)
   }
 
   private markFailed(s: number): void {
     // a failed section opens its ancestors even without error lines
-    for (let p = s; p >= 0; p = this.sections[p]!.parent) {
-      this.sections[p]!.failedBelow = true
-      this.bad[p] = 1
+    for (let p = s; p >= 0; p = this.sections.parent.get(p)) {
+      this.sections.setFailedBelow(p)
+      this.bad.set(p, 1)
     }
   }
 
   /** Input ended: sections still open are unclosed. */
   finish(): void {
-    for (const t of this.stack.slice(1)) this.sections[t]!.status = 'unclosed'
+    for (const t of this.stack.slice(1)) this.sections.setStatus(t, 'unclosed')
     this.stack.length = 1
     this.done = true
   }
@@ -301,21 +261,21 @@ export class LogTree {
    * those of its open children), or it is closed and its parent does not depend on its content.
    */
   private markDirty(s: number): void {
-    for (let p = s; p >= 0 && (this.sizeOk[p] === 1 || this.dirty[p] === 0); p = this.parentOf[p]!) {
-      this.dirty[p] = 1
-      this.sizeOk[p] = 0
+    for (let p = s; p >= 0 && (this.sizeOk.get(p) === 1 || this.dirty.get(p) === 0); p = this.sections.parent.get(p)) {
+      this.dirty.set(p, 1)
+      this.sizeOk.set(p, 0)
     }
   }
 
   private markDirtyAll(s: number): void {
-    for (let p = s; p >= 0; p = this.parentOf[p]!) {
-      this.dirty[p] = 1
-      this.sizeOk[p] = 0
+    for (let p = s; p >= 0; p = this.sections.parent.get(p)) {
+      this.dirty.set(p, 1)
+      this.sizeOk.set(p, 0)
     }
   }
 
   private ensure(s: number): void {
-    if (this.dirty[s] === 0) return
+    if (this.dirty.get(s) === 0) return
     const { count, start, length } = this.segments.view(s)
     const pref = (this.pref[s] ??= [])
     pref.length = count + 1
@@ -326,16 +286,16 @@ export class LogTree {
       sum += v >= 0 ? length[i]! : this.sizeOf(-v)
       pref[i + 1] = sum
     }
-    this.dirty[s] = 0
-    this.size[s] = (s === 0 ? 0 : 1) + sum
-    this.sizeOk[s] = 1
+    this.dirty.set(s, 0)
+    this.size.set(s, (s === 0 ? 0 : 1) + sum)
+    this.sizeOk.set(s, 1)
   }
 
   /** Visible rows of a section, its header included (root has none). */
   sizeOf(s: number): number {
-    if (s !== 0 && !this.open[s]) return 1
-    if (this.sizeOk[s] !== 1) this.ensure(s)
-    return this.size[s]!
+    if (s !== 0 && !this.isOpen(s)) return 1
+    if (this.sizeOk.get(s) !== 1) this.ensure(s)
+    return this.size.get(s)
   }
 
   /**
@@ -345,18 +305,18 @@ export class LogTree {
   private recomputeSizes(): void {
     const count = this.sections.length
     const below = new Float64Array(count) // rows of the children, summed into the parent
-    const open = this.open
+    const parent = this.sections.parent
     for (let s = count - 1; s >= 0; s--) {
-      this.dirty[s] = 1
-      const p = this.parentOf[s]!
-      if (s !== 0 && !open[s]) {
-        this.sizeOk[s] = 0
+      this.dirty.set(s, 1)
+      const p = parent.get(s)
+      if (s !== 0 && !this.isOpen(s)) {
+        this.sizeOk.set(s, 0)
         below[p]! += 1
         continue
       }
-      const size = (s === 0 ? 0 : 1) + this.direct[s]! + below[s]!
-      this.size[s] = size
-      this.sizeOk[s] = 1
+      const size = (s === 0 ? 0 : 1) + this.direct.get(s) + below[s]!
+      this.size.set(s, size)
+      this.sizeOk.set(s, 1)
       if (p >= 0) below[p]! += size
     }
   }
@@ -367,37 +327,38 @@ export class LogTree {
 
   setOpen(s: number, open: boolean, manual = false): void {
     if (s === 0) return
-    if (manual) this.manualFlag[s] = 1
-    if (this.open[s] === open) return
-    this.open[s] = open
-    this.markDirtyAll(this.parentOf[s]!)
+    if (manual) this.manualFlag.set(s, 1)
+    if (this.isOpen(s) === open) return
+    this.openFlag.set(s, open ? 1 : 0)
+    this.markDirtyAll(this.sections.parent.get(s))
+  }
+
+  /** Whether section `s` is unfolded (the root always is). */
+  isOpen(s: number): boolean {
+    return this.openFlag.get(s) === 1
   }
 
   /** The user toggled the section: automatic folding (follow) leaves it alone. */
   isManual(s: number): boolean {
-    return this.manualFlag[s] === 1
+    return this.manualFlag.get(s) === 1
   }
 
   /** Sets every section's fold state from a predicate: O(sections). */
-  setAll(pred: (s: Section) => boolean, clearManual = true): void {
-    for (let s = 1; s < this.sections.length; s++) {
-      this.open[s] = pred(this.sections[s]!)
-    }
+  setAll(pred: (s: number) => boolean, clearManual = true): void {
+    for (let s = 1; s < this.sections.length; s++) this.openFlag.set(s, pred(s) ? 1 : 0)
     if (clearManual) this.manualFlag.fill(0)
     this.recomputeSizes()
   }
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
-    const open = this.open
-    const bad = this.bad
-    for (let s = 1; s < this.sections.length; s++) open[s] = bad[s] === 1
+    for (let s = 1; s < this.sections.length; s++) this.openFlag.set(s, this.bad.get(s))
     this.manualFlag.fill(0)
     this.recomputeSizes()
-    if (this.done && this.sections[0]!.errors > 0) {
+    if (this.done && this.sections.errors.get(0) > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
       for (let s = this.sections.length - 1; s > 0; s--) {
-        if (this.sections[s]!.status === 'unclosed') {
+        if (this.sections.status(s) === 'unclosed') {
           this.reveal(s)
           this.setOpen(s, true)
           break
@@ -409,13 +370,13 @@ export class LogTree {
 
   /** Opens every ancestor of a section (not the section itself). */
   reveal(s: number): void {
-    for (let p = this.sections[s]!.parent; p > 0; p = this.sections[p]!.parent) this.setOpen(p, true)
+    for (let p = this.sections.parent.get(s); p > 0; p = this.sections.parent.get(p)) this.setOpen(p, true)
   }
 
   /** Opens the path to a line (its own section included, unless the line is that section's head). */
   revealLine(line: number): void {
     const s = this.lines.section(line)
-    if (this.sections[s]!.head === line) this.reveal(s)
+    if (this.sections.head.get(s) === line) this.reveal(s)
     else {
       this.reveal(s)
       this.setOpen(s, true)
@@ -424,9 +385,9 @@ export class LogTree {
 
   isVisibleLine(line: number): boolean {
     const s = this.lines.section(line)
-    const sec = this.sections[s]!
-    let p = sec.head === line ? sec.parent : s
-    for (; p > 0; p = this.sections[p]!.parent) if (!this.open[p]) return false
+    const parent = this.sections.parent
+    let p = this.sections.head.get(s) === line ? parent.get(s) : s
+    for (; p > 0; p = parent.get(p)) if (!this.isOpen(p)) return false
     return true
   }
 
@@ -450,9 +411,9 @@ export class LogTree {
   /** Row of a section's header (its ancestors must be open). */
   rowOfHeader(s: number): number {
     if (s === 0) return -1
-    const p = this.sections[s]!.parent
+    const p = this.sections.parent.get(s)
     this.ensure(p)
-    return this.contentStart(p) + this.pref[p]![this.segIdx[s]!]!
+    return this.contentStart(p) + this.pref[p]![this.segIdx.get(s)]!
   }
 
   private contentStart(s: number): number {
@@ -462,17 +423,24 @@ export class LogTree {
   /** Row of a line, or of the header of the nearest closed ancestor when it is folded away. */
   rowOfLine(line: number): number {
     const s0 = this.lines.section(line)
-    const sec = this.sections[s0]!
+    const parent = this.sections.parent
+    const isHead = this.sections.head.get(s0) === line
     // nearest visible container
     let visibleHeader = -1
-    for (let p = sec.head === line ? sec.parent : s0; p > 0; p = this.sections[p]!.parent) if (!this.open[p]) visibleHeader = p
+    for (let p = isHead ? parent.get(s0) : s0; p > 0; p = parent.get(p)) if (!this.isOpen(p)) visibleHeader = p
     if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
-    if (sec.head === line) return this.rowOfHeader(s0)
+    if (isHead) return this.rowOfHeader(s0)
     const { count, key, start: a, length: n } = this.segments.view(s0)
     let i = lastAtMost(count, (k) => key[k]!, line)
     while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
     this.ensure(s0)
     return this.contentStart(s0) + this.pref[s0]![i]! + (line - a[i]!)
+  }
+
+  /** The row that shows line `line`: its section's header when it is the head line. */
+  rowForLine(line: number): Row {
+    const s = this.lines.section(line)
+    return this.sections.head.get(s) === line ? { header: s } : { line }
   }
 
   /** The innermost section that contains a visible row (for the breadcrumb). */
@@ -483,7 +451,7 @@ export class LogTree {
 
   ancestors(s: number): number[] {
     const out: number[] = []
-    for (let p = s; p > 0; p = this.sections[p]!.parent) out.unshift(p)
+    for (let p = s; p > 0; p = this.sections.parent.get(p)) out.unshift(p)
     return out
   }
 
@@ -499,6 +467,8 @@ export class LogTree {
 
   /** Approximate bytes held by the index. */
   get byteSize(): number {
-    return this.lines.byteSize + this.sections.length * 200 + this.segments.byteSize
+    let n = this.lines.byteSize + this.sections.byteSize + this.segments.byteSize
+    for (const c of this.foldColumns) n += c.byteSize
+    return n
   }
 }

@@ -83,8 +83,7 @@ export class Pager {
       if (this.following) tree.setOpen(s, true)
     }
     tree.onClose = (s) => {
-      const sec = tree.sections[s]!
-      if (this.following && !tree.isManual(s) && sec.errors === 0 && !sec.failedBelow) tree.setOpen(s, false)
+      if (this.following && !tree.isManual(s) && tree.sections.errors.get(s) === 0 && !tree.sections.failedBelow(s)) tree.setOpen(s, false)
     }
     source.indexSync(options.firstBytes ?? FIRST_BYTES)
     tree.foldDefault()
@@ -152,9 +151,10 @@ export class Pager {
         tree.foldDefault()
         this.startAtFailure()
       } else {
-        const manual = tree.sections.map((_s, i) => (tree.isManual(i) ? tree.open[i] : undefined))
+        const manual = new Map<number, boolean>()
+        for (let s = 1; s < tree.sections.length; s++) if (tree.isManual(s)) manual.set(s, tree.isOpen(s))
         tree.foldDefault()
-        manual.forEach((m, i) => m !== undefined && tree.setOpen(i, m))
+        for (const [s, open] of manual) tree.setOpen(s, open)
       }
     }
     if (this.filter) this.filter.model.extend(this.filter.job.scannedLines)
@@ -245,9 +245,10 @@ export class Pager {
     const tree = this.source.tree
     const a = this.anchor
     if (a.line !== undefined) return a.line + dir
-    const sec = tree.sections[a.header!]!
-    const first = sec.head >= 0 ? sec.head : sec.firstLine
-    return dir === 1 ? (sec.head >= 0 ? sec.head + 1 : sec.firstLine) : first - 1
+    const first = tree.sections.headerLine(a.header!)
+    if (dir === -1) return first - 1
+    // forward from past the head line, which the header shows
+    return tree.sections.head.get(a.header!) >= 0 ? first + 1 : first
   }
 
   // ---- drawing ----------------------------------------------------------------------------
@@ -395,8 +396,8 @@ export class Pager {
           case 'R': this.foldLevel = 99; tree.setAll(() => true, false); this.touched = true; break
           case 'M': this.foldLevel = 0; tree.setAll(() => false, false); this.touched = true; this.anchorToVisible(); break
           case 'x': tree.foldDefault(); this.anchorToVisible(); break
-          case 'r': this.foldLevel++; tree.setAll((s) => tree.open[s.id]! || s.depth <= this.foldLevel, false); break
-          case 'm': this.foldLevel = Math.max(0, this.foldLevel - 1); tree.setAll((s) => tree.open[s.id]! && s.depth <= this.foldLevel, false); this.anchorToVisible(); break
+          case 'r': this.foldLevel++; tree.setAll((s) => tree.isOpen(s) || tree.sections.depth.get(s) <= this.foldLevel, false); break
+          case 'm': this.foldLevel = Math.max(0, this.foldLevel - 1); tree.setAll((s) => tree.isOpen(s) && tree.sections.depth.get(s) <= this.foldLevel, false); this.anchorToVisible(); break
           case 'v':
             if (this.anchor.line !== undefined) tree.revealLine(this.anchor.line)
             else tree.reveal(this.anchor.header!)
@@ -551,10 +552,7 @@ export class Pager {
   private gotoLine(n: number): void {
     const lines = this.source.tree.lines
     if (lines.length === 0) return
-    const i = Math.max(0, Math.min(lines.length - 1, n - 1))
-    const s = lines.section(i)
-    const sec = this.source.tree.sections[s]!
-    this.jumpTo(sec.head === i ? { header: s } : { line: i })
+    this.jumpTo(this.source.tree.rowForLine(Math.max(0, Math.min(lines.length - 1, n - 1))))
   }
 
   private nextFlag(dir: 1 | -1, bit: number, what: string): void {
@@ -564,19 +562,14 @@ export class Pager {
       this.message = `no ${dir === 1 ? 'next' : 'previous'} ${what}`
       return
     }
-    const tree = this.source.tree
-    const s = tree.lines.section(hit)
-    this.jumpTo(tree.sections[s]!.head === hit ? { header: s } : { line: hit })
+    this.jumpTo(this.source.tree.rowForLine(hit))
   }
 
   private firstFailure(): void {
     const tree = this.source.tree
-    const e = tree.sections[0]!.firstError
-    if (e >= 0) {
-      const s = tree.lines.section(e)
-      return this.jumpTo(tree.sections[s]!.head === e ? { header: s } : { line: e })
-    }
-    const failed = tree.sections.findIndex((s, i) => i > 0 && s.status === 'failed')
+    const e = tree.sections.firstError.get(0)
+    if (e >= 0) return this.jumpTo(tree.rowForLine(e))
+    const failed = tree.sections.findStatus('failed')
     if (failed > 0) {
       tree.setOpen(failed, true)
       return this.jumpTo({ header: failed })
@@ -589,7 +582,7 @@ export class Pager {
     const tree = this.source.tree
     const s = this.focusSection()
     if (s === 0) return
-    const open = !tree.open[s]
+    const open = !tree.isOpen(s)
     tree.setOpen(s, open, true)
     this.touched = true
     if (!open) this.anchor = { header: s }
@@ -618,7 +611,7 @@ export class Pager {
   private openOrDescend(): void {
     const tree = this.source.tree
     const a = this.anchor
-    if (a.header !== undefined && !tree.open[a.header]) {
+    if (a.header !== undefined && !tree.isOpen(a.header)) {
       tree.setOpen(a.header, true, true)
       return
     }
@@ -628,7 +621,7 @@ export class Pager {
   private closeOrAscend(): void {
     const tree = this.source.tree
     const a = this.anchor
-    if (a.header !== undefined && tree.open[a.header]) {
+    if (a.header !== undefined && tree.isOpen(a.header)) {
       tree.setOpen(a.header, false, true)
       return
     }
@@ -638,7 +631,7 @@ export class Pager {
   private parentHeader(): void {
     const tree = this.source.tree
     const a = this.anchor
-    const p = a.header !== undefined ? tree.sections[a.header]!.parent : tree.lines.section(a.line)
+    const p = a.header !== undefined ? tree.sections.parent.get(a.header) : tree.lines.section(a.line)
     if (p > 0) this.jumpTo({ header: p }, false)
   }
 
@@ -646,7 +639,7 @@ export class Pager {
     const tree = this.source.tree
     const s = this.focusSection()
     if (s === 0) return
-    const sibs = tree.children(tree.sections[s]!.parent)
+    const sibs = tree.children(tree.sections.parent.get(s))
     const k = sibs.indexOf(s) + dir
     if (k >= 0 && k < sibs.length) this.jumpTo({ header: sibs[k]! }, false)
     else this.message = dir === 1 ? 'no next sibling' : 'no previous sibling'
@@ -686,8 +679,8 @@ export class Pager {
   private info(): void {
     const tree = this.source.tree
     const row = this.model.rowAt(this.focus)
-    const line = row?.line ?? (row ? tree.sections[row.header!]!.head : -1)
-    this.message = `#L${line + 1} · ${groupDigits(tree.lines.length)} lines · ${groupDigits(tree.sections.length - 1)} sections · ${tree.sections[0]!.errors} errors · ${groupDigits(this.source.fileSize)} bytes`
+    const line = row?.line ?? (row ? tree.sections.head.get(row.header!) : -1)
+    this.message = `#L${line + 1} · ${groupDigits(tree.lines.length)} lines · ${groupDigits(tree.sections.length - 1)} sections · ${tree.sections.errors.get(0)} errors · ${groupDigits(this.source.fileSize)} bytes`
   }
 
   private startFollow(): void {

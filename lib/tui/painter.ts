@@ -42,12 +42,12 @@ export interface PaintState {
 
 /** The row the pager starts at: the first error (its path opened), else the first failed section, else the top. */
 export function startAnchor(tree: LogTree, model: RowModel): Row {
-  const e = tree.sections[0]!.firstError
+  const e = tree.sections.firstError.get(0)
   if (e >= 0) {
     tree.revealLine(e)
     return { line: e }
   }
-  const failed = tree.sections.findIndex((s, i) => i > 0 && s.status === 'failed')
+  const failed = tree.sections.findStatus('failed')
   if (failed > 0) {
     tree.reveal(failed)
     return { header: failed }
@@ -88,11 +88,11 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   const tree = source.tree
   const out: Span[] = []
   if (row.header !== undefined) {
-    const sec = tree.sections[row.header]!
+    const sec = tree.sections.get(row.header)
     if (numW) out.push(span(sec.head >= 0 ? String(sec.head + 1).padStart(numW - 1) + ' ' : ' '.repeat(numW), { fg: GREY }))
     const indent = '  '.repeat(Math.max(0, sec.depth - 1))
     const inTree = st.model === st.treeModel
-    const isOpen = tree.open[row.header] && inTree
+    const isOpen = tree.isOpen(row.header) && inTree
     const bad = sec.errors > 0 || sec.failedBelow
     const empty = sec.lines === 0 && !tree.hasChildren(row.header)
     out.push(span(indent + (!inTree || empty ? '∙ ' : isOpen ? '▾ ' : '▸ '), { fg: bad ? RED : sec.warnings > 0 ? YELLOW : GREY, bold: true }))
@@ -134,7 +134,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   const f = tree.lines.flags(i)
   if (numW) out.push(span(String(i + 1).padStart(numW - 1) + ' ', { fg: GREY }))
   const s = tree.lines.section(i)
-  const depth = tree.sections[s]!.depth
+  const depth = tree.sections.depth.get(s)
   if (depth > 0) out.push(span('  '.repeat(depth)))
   const t = source.lineText(i)
   const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
@@ -169,11 +169,10 @@ export function breadcrumb(st: PaintState): string {
   const tree = st.source.tree
   const row = st.model.rowAt(st.focus)
   if (!row) return spansToString([span(' ')])
-  const s = row.header !== undefined ? tree.sections[row.header]!.parent : tree.lines.section(row.line)
+  const s = row.header !== undefined ? tree.sections.parent.get(row.header) : tree.lines.section(row.line)
   const path = tree.ancestors(s)
   const parts = path.map((p) => {
-    const sec = tree.sections[p]!
-    const title = (sec.title || sec.kind).replace(/[\x00-\x1f\x7f-\x9f]/g, '∙')
+    const title = (tree.sections.title(p) || tree.sections.kind(p)).replace(/[\x00-\x1f\x7f-\x9f]/g, '∙')
     return lineSpans(Buffer.from(title), undefined, { elide: st.opts.elide, color: false }, 60)
   })
   let spans: Span[] = []
@@ -201,7 +200,7 @@ export function statusLine(st: PaintState): string {
   const row = st.model.rowAt(st.focus)
   const total = tree.lines.length
   if (row) {
-    const line = row.line !== undefined ? row.line : tree.sections[row.header!]!.head >= 0 ? tree.sections[row.header!]!.head : tree.sections[row.header!]!.firstLine
+    const line = row.line !== undefined ? row.line : tree.sections.headerLine(row.header!)
     right.push(`L${groupDigits(line + 1)}/${groupDigits(total)}${source.indexing ? '+' : ''}`)
     const rc = st.model.rowCount
     right.push(rc <= st.height ? 'all' : `${Math.round((100 * Math.min(rc, st.top + st.height)) / rc)}%`)
@@ -211,7 +210,7 @@ export function statusLine(st: PaintState): string {
   if (st.filter) right.push(`& ${groupDigits(st.filter.job.hits)}${st.filter.job.done ? '' : '…'}`)
   if (st.following) right.push('FOLLOW')
   else if (source.follow) right.push('follow paused')
-  const errs = tree.sections[0]!.errors
+  const errs = tree.sections.errors.get(0)
   if (errs > 0) right.push(`${errs} error${errs === 1 ? '' : 's'}`)
   const rightText = ' ' + right.join(' ∙ ') + ' '
   const leftText = st.message || st.pending

@@ -25,7 +25,8 @@ export class TreeModel implements RowModel {
   indexOf(row: Row): number {
     if (row.header !== undefined) {
       let s = row.header
-      for (let p = this.tree.sections[s]!.parent; p > 0; p = this.tree.sections[p]!.parent) if (!this.tree.open[p]) s = p
+      const parent = this.tree.sections.parent
+      for (let p = parent.get(s); p > 0; p = parent.get(p)) if (!this.tree.isOpen(p)) s = p
       return this.tree.rowOfHeader(s)
     }
     return this.tree.rowOfLine(row.line)
@@ -46,13 +47,13 @@ export class FilterModel implements RowModel {
     for (let i = this.scanned; i < upTo; i++) {
       if ((lines.flags(i) & LINE_FILTER) === 0) continue
       const s = lines.section(i)
-      const sec = this.tree.sections[s]!
-      const path = this.tree.ancestors(sec.head === i ? sec.parent : s)
+      const isHead = this.tree.sections.head.get(s) === i
+      const path = this.tree.ancestors(isHead ? this.tree.sections.parent.get(s) : s)
       let k = 0
       while (k < path.length && k < this.chain.length && path[k] === this.chain[k]) k++
       for (let j = k; j < path.length; j++) this.rows.push(-path[j]!)
       this.chain = path
-      if (sec.head === i) {
+      if (isHead) {
         this.rows.push(-s)
         this.chain = [...path, s]
       } else this.rows.push(i)
@@ -78,7 +79,6 @@ export class FilterModel implements RowModel {
   }
 
   private headerKey(s: number): number {
-    const sec = this.tree.sections[s]!
-    return (sec.head >= 0 ? sec.head : sec.firstLine) - 0.5
+    return this.tree.sections.headerLine(s) - 0.5
   }
 }

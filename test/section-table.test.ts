@@ -1,0 +1,111 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { float64Column, int32Column, uint8Column } from '../dist/tree/column.js'
+import { SectionTable, TITLE_CHARS } from '../dist/tree/section-table.js'
+import { LogSource } from '../dist/tree/source.js'
+
+const E = '\x1b'
+
+t.test('a column keeps every value across its chunks, and unset entries read as its initial value', async (t) => {
+  const n = 20000 // several chunks
+  const cols = [float64Column(-1), int32Column(-1), uint8Column()]
+  for (const c of cols) c.reserve(n)
+  let wrong = 0
+  for (let i = 0; i < n; i += 3) {
+    cols[0]!.set(i, i * 1.5 + 2 ** 40)
+    cols[1]!.set(i, -i)
+    cols[2]!.add(i, i & 0x7f)
+  }
+  for (let i = 0; i < n; i++) {
+    const set = i % 3 === 0
+    if (cols[0]!.get(i) !== (set ? i * 1.5 + 2 ** 40 : -1)) wrong++
+    if (cols[1]!.get(i) !== (set ? -i : -1)) wrong++
+    if (cols[2]!.get(i) !== (set ? i & 0x7f : 0)) wrong++
+  }
+  t.equal(wrong, 0, 'values read back; untouched entries hold the initial value')
+  t.ok(cols[0]!.byteSize >= n * 8 && cols[0]!.byteSize < n * 8 + 4096 * 8, 'byteSize: the chunks held, at most one chunk spare')
+  cols[2]!.fill(0)
+  t.equal(cols[2]!.get(3), 0, 'fill reaches every chunk')
+})
+
+t.test('titles: cut at 300 characters, from text or bytes alike, across the arena chunks', async (t) => {
+  const table = new SectionTable()
+  const cases = [
+    'building foo',
+    'é'.repeat(600), // 1,200 bytes: past the bytes kept
+    '😀'.repeat(200), // surrogate pairs around the cut
+    'x'.repeat(299) + '😀' + 'y', // a pair straddling character 300
+    '\ufffd'.repeat(700), // what invalid bytes decode to
+    '',
+  ]
+  const fromBytes = (s: string) => Buffer.from(s)
+  const expected: string[] = []
+  // enough titles of up to 1,024 bytes to fill several 256 KiB chunks
+  for (let k = 0; k < 1500; k++) {
+    const text = cases[k % cases.length]! + (k % cases.length === 5 ? '' : String(k))
+    const s = table.add('nest', 0, 0)
+    if (k % 2 === 0) table.setTitle(s, text)
+    else {
+      const b = Buffer.concat([Buffer.from('<<'), fromBytes(text), Buffer.from('>>')])
+      table.setTitle(s, b, 2, b.length - 2)
+    }
+    expected.push(text.length > TITLE_CHARS ? text.slice(0, TITLE_CHARS) : text)
+  }
+  let wrong = 0
+  for (let s = 0; s < expected.length; s++) {
+    const want = expected[s]!
+    if (table.title(s) !== want) {
+      if (wrong++ < 3) t.fail(`title ${s}: ${JSON.stringify(table.title(s).slice(-8))} vs ${JSON.stringify(want.slice(-8))}`)
+    }
+  }
+  t.equal(wrong, 0, `${expected.length} titles read back`)
+  t.notOk(table.hasTitle(5), 'an empty title is no title')
+  t.ok(table.byteSize > 256 * 1024 * 2, 'the titles took several arena chunks')
+
+  const invalid = table.add('nest', 0, 0)
+  table.setTitle(invalid, Buffer.alloc(2000, 0xff))
+  t.equal(table.title(invalid), '\ufffd'.repeat(TITLE_CHARS), 'invalid UTF-8 bytes: replacement characters, cut at 300')
+})
+
+t.test('a snapshot is a copy: changing it leaves the table alone', async (t) => {
+  const table = new SectionTable()
+  const s = table.add('phase', -1, 0)
+  table.setTitle(s, 'buildPhase')
+  table.attrs(s).exitCode = 1
+  const snap = table.get(s)
+  snap.errors = 5
+  snap.attrs!.exitCode = 2
+  t.equal(table.errors.get(s), 0)
+  t.same(table.get(s).attrs, { exitCode: 1 })
+  t.equal(table.get(s).kind, 'phase')
+  t.equal(table.findStatus('failed'), -1)
+  table.setStatus(s, 'failed')
+  t.equal(table.findStatus('failed'), -1, 'the root (section 0) is never a failed section')
+  const c = table.add('build', s, 0)
+  table.setStatus(c, 'failed')
+  t.equal(table.findStatus('failed'), c)
+  t.equal(table.depth.get(c), 1)
+})
+
+t.test('the pager index of a section-dense log: sections cost their columns, not JS objects', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-section-table-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  let text = ''
+  const n = 30000
+  for (let k = 0; k < n; k++) text += `${E}[pbuilding pkg${k}\nline of pkg${k}\n${E}[q`
+  const p = path.join(dir, 'dense.log')
+  fs.writeFileSync(p, text)
+  const src = LogSource.open(p)
+  src.start()
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  const tree = src.tree
+  t.equal(tree.sections.length, n + 1)
+  t.equal(tree.sections.title(n), `building pkg${n - 1}`, 'the last title, past the first arena chunk')
+  t.equal(tree.sections.lines.get(0), 2 * n, 'the root counts every line: its children\'s heads are its content')
+  t.equal(tree.sections.lines.get(n), 1, 'a section does not count its own head')
+  const perSection = tree.sections.byteSize / tree.sections.length
+  t.ok(perSection < 160, `${perSection.toFixed(0)} B per section in the table, titles included`)
+  src.close()
+})
