@@ -189,7 +189,9 @@ export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 
   const lnavWall = lnavIndex.length ? median(lnavIndex.map((r) => r.wall)) : NaN
   const lnavCell = hasLnav ? `${lnavWall.toFixed(2)} s = ${(lnavWall / gib).toFixed(1)} s/GiB, peak RSS ${Math.max(...lnavIndex.map((r) => r.rss)).toFixed(0)} MiB (\`lnav -n\`, line index only)` : 'not installed'
   out.push(`| index + section tree | ${path.basename(mid)} | ${wall.toFixed(2)} s = ${(wall / gib).toFixed(1)} s/GiB wall, ${(cpu / gib).toFixed(1)} s/GiB CPU (${tree.lines.length.toLocaleString('en-US')} lines, ${(tree.sections.length - 1).toLocaleString('en-US')} sections; load ${os.loadavg()[0].toFixed(1)}) | ≤ 1 s/GiB | — | ${lnavCell} |`)
-  out.push(`| index bytes per line | ${path.basename(mid)} | ${bpl.toFixed(1)} B (line table; sections ≈ ${mib(tree.byteSize - tree.lines.byteSize)} MiB) | ≤ 16 B | — | — |`)
+  const sectionBytes = tree.byteSize - tree.lines.byteSize
+  const sectionCell = `section tree ${mib(sectionBytes)} MiB, ${(sectionBytes / tree.sections.length).toFixed(0)} B a section, one section every ${(tree.lines.length / tree.sections.length).toFixed(1)} lines`
+  out.push(`| index bytes per line | ${path.basename(mid)} | ${bpl.toFixed(1)} B line table; ${(tree.byteSize / tree.lines.length).toFixed(1)} B with the ${sectionCell} | ≤ 16 B | — | — |`)
 
   // 3. search over the indexed file, scaled to 1 GiB
   for (const [label, pattern, target] of [['literal', { source: 'zzz-not-present-zzz', literal: true }, 1], ['regex', { source: 'not[- ]present\\d{3}x', literal: false }, 2]]) {
