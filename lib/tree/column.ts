@@ -55,3 +55,23 @@ export class Column<T extends Typed> {
 export const float64Column = (initial = 0): Column<Float64Array> => new Column((n) => new Float64Array(n), initial)
 export const int32Column = (initial = 0): Column<Int32Array> => new Column((n) => new Int32Array(n), initial)
 export const uint8Column = (initial = 0): Column<Uint8Array> => new Column((n) => new Uint8Array(n), initial)
+
+/** Columns that grow together: one capacity test per new entry rather than one per column. */
+export class ColumnGroup {
+  private capacity = 0
+
+  constructor(private readonly columns: ReadonlyArray<Column<Typed>>) {}
+
+  /** Makes room for entries 0 … n − 1 in every column. */
+  reserve(n: number): void {
+    if (n <= this.capacity) return
+    for (const c of this.columns) c.reserve(n)
+    this.capacity = Math.ceil(n / CHUNK) * CHUNK
+  }
+
+  get byteSize(): number {
+    let n = 0
+    for (const c of this.columns) n += c.byteSize
+    return n
+  }
+}

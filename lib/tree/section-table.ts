@@ -6,7 +6,7 @@
  */
 
 import type { SectionKind } from '../events.js'
-import { float64Column, int32Column, uint8Column } from './column.js'
+import { ColumnGroup, float64Column, int32Column, uint8Column } from './column.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 export type SectionKindOrRoot = SectionKind | 'root'
@@ -126,12 +126,12 @@ export class SectionTable {
   private readonly titles = new TitleArena()
   /** Timing and attributes: only some dialects and follow mode have them. */
   private readonly extras = new Map<number, Pick<Section, 'startedAt' | 'endedAt' | 'attrs'>>()
-  private readonly columns = [this.parent, this.depth, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.hits, this.kinds, this.statuses, this.failed, this.titles.start, this.titles.length]
+  private readonly columns = new ColumnGroup([this.parent, this.depth, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.hits, this.kinds, this.statuses, this.failed, this.titles.start, this.titles.length])
 
   /** Appends a section whose lines will start at line `firstLine`; returns its id. */
   add(kind: SectionKindOrRoot, parent: number, firstLine: number): number {
     const s = this.length++
-    for (const c of this.columns) c.reserve(s + 1)
+    this.columns.reserve(s + 1)
     this.parent.set(s, parent)
     this.depth.set(s, parent < 0 ? 0 : this.depth.get(parent) + 1)
     this.firstLine.set(s, firstLine)
@@ -223,8 +223,6 @@ export class SectionTable {
   }
 
   get byteSize(): number {
-    let n = this.titles.byteSize
-    for (const c of this.columns) n += c.byteSize
-    return n
+    return this.titles.byteSize + this.columns.byteSize
   }
 }

@@ -6,7 +6,7 @@
  * looked at (`view`), which the fold model does for the sections on screen.
  */
 
-import { float64Column, int32Column, uint8Column } from './column.js'
+import { ColumnGroup, float64Column, int32Column, uint8Column } from './column.js'
 
 /** A section's segments, contiguous: start ≥ 0 is a run of `length` lines from line `start`; start < 0 is child section −start. */
 export interface SegmentView {
@@ -34,17 +34,14 @@ export class SegmentStore {
   private readonly views: Array<SegmentView | undefined> = []
   /** The view of a section is out of date (bit per section, as bytes). */
   private readonly stale = uint8Column()
-  private readonly columns = [this.segStart, this.segLength, this.segNext, this.first, this.last, this.counts, this.childKey, this.stale]
+  private readonly segmentColumns = new ColumnGroup([this.segStart, this.segLength, this.segNext])
+  private readonly sectionColumns = new ColumnGroup([this.first, this.last, this.counts, this.childKey, this.stale])
   private sectionCount = 0
 
   /** Registers the next section (ids are dense, from 0), whose first line will be `firstLine`. */
   addSection(firstLine: number): number {
     const s = this.sectionCount++
-    this.first.reserve(s + 1)
-    this.last.reserve(s + 1)
-    this.counts.reserve(s + 1)
-    this.childKey.reserve(s + 1)
-    this.stale.reserve(s + 1)
+    this.sectionColumns.reserve(s + 1)
     this.childKey.set(s, firstLine)
     this.stale.set(s, 1)
     return s
@@ -110,16 +107,12 @@ export class SegmentStore {
 
   /** Bytes held (allocated columns; views of sections looked at not counted). */
   get byteSize(): number {
-    let n = 0
-    for (const c of this.columns) n += c.byteSize
-    return n
+    return this.segmentColumns.byteSize + this.sectionColumns.byteSize
   }
 
   private append(s: number, start: number, length: number): number {
     const g = this.segCount++
-    this.segStart.reserve(g + 1)
-    this.segLength.reserve(g + 1)
-    this.segNext.reserve(g + 1)
+    this.segmentColumns.reserve(g + 1)
     this.segStart.set(g, start)
     this.segLength.set(g, length)
     const tail = this.last.get(s)

@@ -12,7 +12,7 @@ import { looksLikeError, looksLikeWarning } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
-import { float64Column, uint8Column } from './column.js'
+import { ColumnGroup, float64Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot } from './section-table.js'
 
 /**
@@ -83,7 +83,7 @@ export class LogTree {
     const id = this.sections.add(kind, parent, offsetLine)
     if (title) this.sections.setTitle(id, title)
     this.segments.addSection(offsetLine)
-    for (const c of this.foldColumns) c.reserve(id + 1)
+    this.foldColumns.reserve(id + 1)
     this.dirty.set(id, 1)
     if (parent >= 0) {
       this.segIdx.set(id, this.segments.appendChild(parent, id))
@@ -92,7 +92,7 @@ export class LogTree {
     return id
   }
 
-  private readonly foldColumns = [this.segIdx, this.dirty, this.size, this.sizeOk, this.direct, this.bad, this.manualFlag, this.openFlag]
+  private readonly foldColumns = new ColumnGroup([this.segIdx, this.dirty, this.size, this.sizeOk, this.direct, this.bad, this.manualFlag, this.openFlag])
 
   get current(): number {
     return this.stack[this.stack.length - 1]!
@@ -467,8 +467,6 @@ export class LogTree {
 
   /** Approximate bytes held by the index. */
   get byteSize(): number {
-    let n = this.lines.byteSize + this.sections.byteSize + this.segments.byteSize
-    for (const c of this.foldColumns) n += c.byteSize
-    return n
+    return this.lines.byteSize + this.sections.byteSize + this.segments.byteSize + this.foldColumns.byteSize
   }
 }
