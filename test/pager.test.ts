@@ -84,6 +84,21 @@ t.test('keys: g, G, j/k, Tab toggles, zR/zM, -N, -H, help', async (t) => {
   t.equal(await h.close(), 0)
 })
 
+t.test('headers show durations from the log\'s own clock: GitHub line stamps, GitLab section stamps', async (t) => {
+  const log =
+    '2024-05-01T00:00:00.0230000Z ##[group]Run npm ci\n2024-05-01T00:00:01Z added 12 packages\n2024-05-01T00:00:03.5230000Z ##[endgroup]\n' +
+    '2024-05-01T00:00:04Z ::group::Build\n2024-05-01T00:02:34Z built\n2024-05-01T00:02:34Z ::endgroup::\n' +
+    '\x1b[0Ksection_start:1700000000:tests\r\x1b[0KRunning tests\nt1\n\x1b[0Ksection_end:1700000042:tests\r\x1b[0K\n' +
+    '2024-05-01T00:03:00Z ::group::Unfinished\nstill going\n'
+  const h = await open(write('stamped.log', log))
+  const rows = body(h)
+  t.match(rows[0], /^▸ Run npm ci ∙ 1 line ∙ 3\.5 s/, 'a GitHub group: 3.5 s between its stamps')
+  t.match(rows[1], /^▸ Build ∙ 1 line ∙ 2 min 30 s/)
+  t.match(rows[2], /^▸ Running tests ∙ 1 line ∙ 42 s/, 'a GitLab section: its start and end stamps')
+  t.match(rows[3], /^[▸▾] Unfinished ∙ 1 line$/, 'unclosed: no duration (the log\'s clock is not now)')
+  t.equal(await h.close(), 0)
+})
+
 t.test('search reveals hits inside closed folds; n/N; headers count hits', async (t) => {
   const h = await open(write('search.log', buildLog(40, 3)))
   await h.press('zM')

@@ -184,6 +184,11 @@ export class SectionTable {
     this.extra(s)[key] = ms
   }
 
+  /** The section's times come from the log (attribute `startTime`, seconds), not from its arrival. */
+  timedByLog(s: number): boolean {
+    return typeof this.extras.get(s)?.attrs?.startTime === 'number'
+  }
+
   /** The section's attributes, made on first use. */
   attrs(s: number): Record<string, string | number | boolean> {
     return (this.extra(s).attrs ??= {})

@@ -106,7 +106,10 @@ export class LogTree {
         const parent = (e.parent !== undefined ? this.byDecoderId.get(e.parent) : undefined) ?? (e.parent === 0 ? 0 : this.current)
         const s = this.addSection(e.kind, e.title ?? '', parent, this.lines.length)
         if (e.attrs) Object.assign(sections.attrs(s), e.attrs)
-        if (this.now) sections.setTiming(s, 'startedAt', this.now())
+        // the log's own clock when it has one (GitLab's stamps, timestamped lines), else arrival time
+        const start = e.attrs?.startTime
+        if (typeof start === 'number') sections.setTiming(s, 'startedAt', start * 1000)
+        else if (this.now) sections.setTiming(s, 'startedAt', this.now())
         this.byDecoderId.set(e.id, s)
         this.stack.push(s)
         this.pendingHead = s
@@ -133,7 +136,7 @@ export class LogTree {
         else if (at > 0) this.stack.splice(at, 1)
         const status = e.status ?? 'ok'
         sections.setStatus(s, status)
-        if (this.now) sections.setTiming(s, 'endedAt', this.now())
+        if (this.now && !sections.timedByLog(s)) sections.setTiming(s, 'endedAt', this.now())
         if (status === 'failed') this.markFailed(s)
         this.onClose?.(s)
         break
@@ -142,6 +145,8 @@ export class LogTree {
         const s = this.byDecoderId.get(e.id)
         if (s === undefined) break
         Object.assign(sections.attrs(s), e.attrs)
+        const end = e.attrs.endTime
+        if (typeof end === 'number' && sections.timedByLog(s)) sections.setTiming(s, 'endedAt', end * 1000)
         if (e.attrs.status === 'failed') {
           sections.setStatus(s, 'failed')
           this.markFailed(s)

@@ -118,10 +118,11 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
       dot()
       meta.push(span('failed', { fg: RED, bold: true }))
     }
-    const dur = sec.startedAt !== undefined ? (sec.endedAt ?? (tree.running.includes(row.header) ? Date.now() : undefined)) : undefined
-    if (dur !== undefined && sec.startedAt !== undefined) {
+    // a running section's time so far, when it is timed by arrival (the log's own clock may be old)
+    const end = sec.endedAt ?? (!tree.sections.timedByLog(row.header) && tree.running.includes(row.header) ? Date.now() : undefined)
+    if (end !== undefined && sec.startedAt !== undefined && end >= sec.startedAt) {
       dot()
-      meta.push(span(formatDuration(dur - sec.startedAt), { fg: GREY }))
+      meta.push(span(formatDuration(end - sec.startedAt), { fg: GREY }))
     }
     if (st.search && sec.hits > 0) {
       dot()
