@@ -140,14 +140,53 @@ static void index_prefixes(prefix_list *prefixes) {
     if (prefixes->bytes[k] > 0) prefixes->first[prefixes->bytes[k + 1]] = 1;
 }
 
-/* The line starting at buf[at] begins with one of the prefixes. */
-static int must_see(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
+/* The longest stamp (31 bytes) and the longest prefix a sink asks for (`section_start:`, 14). */
+#define STAMP_AND_PREFIX_MAX 45
+
+static int is_digit(uint8_t c) {
+  return c >= '0' && c <= '9';
+}
+
+/*
+ * The length of the line timestamp at buf[at] (a downloaded GitHub Actions log's
+ * `2024-05-01T00:00:00.0230000Z `: a fraction of 1 to 9 digits, optional), or 0; the same rule as
+ * timestampLength() in lib/dialects/ci-markers.ts.
+ */
+static int32_t timestamp_length(const uint8_t *buf, int32_t n, int32_t at) {
+  static const char shape[] = "0000-00-00T00:00:00";
+  int32_t p = at;
+  if (n - at < (int32_t)sizeof shape + 1) return 0;
+  for (size_t k = 0; k + 1 < sizeof shape; k++, p++)
+    if (shape[k] == '0' ? !is_digit(buf[p]) : buf[p] != (uint8_t)shape[k]) return 0;
+  if (buf[p] == '.') {
+    int32_t digits = ++p;
+    while (p < n && p - digits < 9 && is_digit(buf[p])) p++;
+    if (p == digits) return 0;
+  }
+  return p + 1 < n && buf[p] == 'Z' && buf[p + 1] == ' ' ? p + 2 - at : 0;
+}
+
+static int starts_with_prefix(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
   if (at >= n || !prefixes->first[buf[at]]) return 0;
   for (size_t k = 0; k + 1 <= prefixes->length; k += 1 + (size_t)prefixes->bytes[k]) {
     size_t len = prefixes->bytes[k];
     if (k + 1 + len <= prefixes->length && (size_t)(n - at) >= len && memcmp(buf + at, prefixes->bytes + k + 1, len) == 0) return 1;
   }
   return 0;
+}
+
+/*
+ * The line starting at buf[at] begins with one of the prefixes, after a timestamp or not. A line
+ * that starts with a digit and has an escape where a stamp and a prefix could be is seen too: the
+ * sink matches markers on the text without its escapes.
+ */
+static int must_see(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
+  if (starts_with_prefix(prefixes, buf, n, at)) return 1;
+  if (prefixes->length == 0 || at >= n || !is_digit(buf[at])) return 0;
+  for (int32_t k = at; k < n && k < at + STAMP_AND_PREFIX_MAX && buf[k] != LF; k++)
+    if (buf[k] == ESC) return 1;
+  int32_t stamp = timestamp_length(buf, n, at);
+  return stamp > 0 && starts_with_prefix(prefixes, buf, n, at + stamp);
 }
 
 /* The first ESC, LF or CR in buf[at, end), or end: sixteen bytes a step where SSE2 is there. */

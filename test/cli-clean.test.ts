@@ -37,6 +37,23 @@ t.test('handled @nix lines go, malformed ones stay; --keep-nix-lines keeps them'
   t.equal((await runBin('nixlog-clean', ['--keep-nix-lines'], { input })).stdout.toString(), input)
 })
 
+t.test('a downloaded GitHub Actions log: marker lines go after their timestamps too, in C runs and line by line', async (t) => {
+  // big enough for the C run (the addon loads at 4 KiB chunks), with markers mid-run
+  let input = ''
+  let want = ''
+  for (let k = 0; k < 400; k++) {
+    const stamp = `2024-05-01T00:${String(k % 60).padStart(2, '0')}:00.0230000Z `
+    input += `${stamp}##[group]Run step ${k}\n${stamp}output ${k}\n${stamp}::endgroup::\n2024-05-01 00:00:00Z ::group::not a stamp\n`
+    want += `${stamp}output ${k}\n2024-05-01 00:00:00Z ::group::not a stamp\n`
+  }
+  const file = path.join(tmp, 'github.log')
+  fs.writeFileSync(file, input)
+  for (const color of ['always', 'never']) {
+    t.equal((await runBin('nixlog-clean', [`--color=${color}`, file])).stdout.toString(), want, `--color=${color}, a file`)
+    t.equal((await runBin('nixlog-clean', [`--color=${color}`], { input })).stdout.toString(), want, `--color=${color}, a pipe`)
+  }
+})
+
 t.test('several files are concatenated, - is stdin', async (t) => {
   const a = path.join(tmp, 'a.log')
   const b = path.join(tmp, 'b.log')

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { decode } from '../dist/index.js'
+import type { LogEvent } from '../dist/events.js'
 import { brief, invariantProblems } from './helpers/events.js'
 import { splits } from './helpers/fixtures.js'
 
@@ -65,6 +66,46 @@ t.test('CI markers: GitHub, GitLab, Travis, TeamCity (spec §7)', async (t) => {
   const gitlab = ev.find((e) => e.type === 'open' && e.id === 3)
   t.same(gitlab?.type === 'open' && gitlab.attrs, { system: 'gitlab', name: 'tests', startTime: 1700000000, collapsed: true })
   t.same(invariantProblems(ev), [])
+})
+
+t.test('CI markers after a line timestamp (a downloaded GitHub Actions log) are markers, dated by it', async (t) => {
+  const log =
+    '2024-05-01T00:00:00.0230000Z ##[group]Run npm ci\n' +
+    '2024-05-01T00:00:01.5Z added 12 packages\n' +
+    '2024-05-01T00:00:03.0230000Z ##[endgroup]\n' +
+    '2024-05-01T00:00:04Z ::group::Build\n' +
+    '2024-05-01T00:01:04.25Z ::group::Test\n' + // ends Build (D-20), at its own time
+    '2024-05-01T00:00:05.0000000000Z ::endgroup::\n' + // ten fraction digits: not a stamp
+    '2024-05-01T00:00:06.Z ::endgroup::\n' + // no fraction digits: not a stamp
+    'x 2024-05-01T00:00:07Z ::endgroup::\n' + // a stamp not at the line's start
+    '2024-13-01T00:00:08Z ::endgroup::\n' // the shape of a stamp, but no date: a marker without a time
+  const ev = events(log)
+  t.same(brief(ev), [
+    'open 1<0 ci "Run npm ci"',
+    'line 1 "2024-05-01T00:00:01.5Z added 12 packages"',
+    'status 1 {"endTime":1714521603.023}',
+    'close 1',
+    'open 2<0 ci "Build"',
+    'status 2 {"endTime":1714521664.25}',
+    'close 2',
+    'open 3<0 ci "Test"',
+    'line 3 "2024-05-01T00:00:05.0000000000Z ::endgroup::"',
+    'line 3 "2024-05-01T00:00:06.Z ::endgroup::"',
+    'line 3 "x 2024-05-01T00:00:07Z ::endgroup::"',
+    'close 3',
+  ])
+  const opens = ev.filter((e) => e.type === 'open')
+  t.same(opens.map((e) => e.type === 'open' && e.attrs?.startTime), [1714521600.023, 1714521604, 1714521664.25], 'each group starts at its line\'s time')
+  t.same(invariantProblems(ev), [])
+  const { createDecoder } = await import('../dist/decoder.js')
+  for (const chunks of splits(Buffer.from(log, 'latin1'), 0)) {
+    const out: LogEvent[] = []
+    const d = createDecoder((e) => out.push(e))
+    for (const c of chunks) d.write(c)
+    d.end()
+    if (JSON.stringify(out) !== JSON.stringify(ev)) return t.fail(`differs when split: ${chunks.map((c) => c.length).join('+')}`)
+  }
+  t.pass('the same at every split point')
 })
 
 t.test('a legacy close after a CI close ended its nest closes nothing else', async (t) => {

@@ -40,6 +40,8 @@ const TEXTS = [
   '@nix {"action":"msg","level":1,"msg":"nix warning"}', '@nix not json', '::group::G', '::endgroup::', '##[group]H',
   '##[endgroup]', 'section_start:1700000000:s1\r', 'section_end:1700000001:s1\r', '--- bk', '+++ bk', '^^^ +++',
   'travis_fold:start:x\r', 'héllo wörld ✓', 'x'.repeat(300),
+  '2024-05-01T00:00:00.0230000Z ##[group]Run npm ci', '2024-05-01T00:00:03Z ##[endgroup]', '2024-05-01T00:00:04.5Z ::group::G',
+  '2024-05-01T00:00:05.0230000Z error: it broke', '2024-13-01T00:00:06Z ::endgroup::', '2024-05-01T00:00:07Z',
 ]
 
 const ESCAPES = [

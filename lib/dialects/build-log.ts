@@ -430,7 +430,7 @@ export class BuildLogDecoder implements FramerSink {
       // GitHub groups do not nest: a new group ends the open one (D-20).
       if (marker.system === 'github') {
         const open = stack.findLastIndex((s) => s.ci?.system === 'github')
-        if (open !== -1) this.closeSection(this.root, stack[open]!.id, offset)
+        if (open !== -1) this.closeCi(stack[open]!.id, marker, offset)
       }
       const attrs: Record<string, string | number | boolean> = { system: marker.system, name: marker.name }
       if (marker.time !== undefined) attrs.startTime = marker.time
@@ -442,7 +442,11 @@ export class BuildLogDecoder implements FramerSink {
     // A close names its section; it also ends what was opened inside it. Unmatched closes are ignored (D-21).
     const at = stack.findLastIndex((s) => s.ci?.system === marker.system && s.ci.name === marker.name)
     if (at === -1) return
-    const id = stack[at]!.id
+    this.closeCi(stack[at]!.id, marker, offset)
+  }
+
+  /** Closes a CI section at a marker, which dates its end when it has a time. */
+  private closeCi(id: number, marker: CiMarker, offset: number): void {
     if (marker.time !== undefined) this.emit({ type: 'status', id, offset, attrs: { endTime: marker.time } })
     this.closeSection(this.root, id, offset)
   }

@@ -2,6 +2,10 @@
  * CI fold markers (spec §7): GitHub Actions, GitLab, Travis and TeamCity. Matched on a line's
  * escape-free text; GitLab and Travis markers sit before a CR, so the caller also passes the text
  * a carriage return discarded (`beforeCr`).
+ *
+ * A GitHub Actions log as one downloads it (the run page's "Download log archive", the REST API's
+ * job logs, `gh run view --log` after its two name columns) starts every line with the time it was
+ * written, `2024-05-01T00:00:00.0230000Z `: a marker may follow such a stamp, which then dates it.
  */
 
 export type CiSystem = 'github' | 'gitlab' | 'travis' | 'teamcity'
@@ -13,7 +17,7 @@ export interface CiMarker {
   name: string
   /** What the section shows: GitHub's title, GitLab's header, TeamCity's description or name. */
   title: string
-  /** GitLab's Unix timestamp (seconds). */
+  /** When it was written, Unix seconds: GitLab's own stamp, else the line's timestamp. */
   time?: number
   /** GitLab's `[collapsed=true]`. */
   collapsed?: boolean
@@ -38,14 +42,55 @@ function teamcityDecode(s: string): string {
   })
 }
 
+const DIGIT = new Uint8Array(256)
+for (let c = 0x30; c <= 0x39; c++) DIGIT[c] = 1
+const STAMP_SHAPE = Buffer.from('0000-00-00T00:00:00')
+
+/**
+ * The length of the line timestamp at buf[start] — `YYYY-MM-DDTHH:MM:SS`, an optional fraction of
+ * 1 to 9 digits, `Z` and one space — or 0. native/pass-through.c has the same rule (timestamp_length).
+ */
+export function timestampLength(buf: Uint8Array, start: number, end: number): number {
+  const after = stampEnd(buf, start, end)
+  return after > 0 && stampDigits(buf, start) ? after - start : 0
+}
+
+/** Where a stamp at buf[start] would end, from its separators, fraction and `Z ` (not its date digits), or 0. */
+function stampEnd(buf: Uint8Array, start: number, end: number): number {
+  if (end - start < STAMP_SHAPE.length + 2 || DIGIT[buf[start]!] !== 1) return 0
+  for (let k = 4; k < STAMP_SHAPE.length; k += 3) if (buf[start + k] !== STAMP_SHAPE[k]) return 0
+  let at = start + STAMP_SHAPE.length
+  if (buf[at] === 0x2e) {
+    const digits = ++at
+    while (at < end && at - digits < 9 && DIGIT[buf[at]!] === 1) at++
+    if (at === digits) return 0
+  }
+  return at + 1 < end && buf[at] === 0x5a && buf[at + 1] === 0x20 ? at + 2 : 0
+}
+
+/** The date and time digits of a stamp at buf[start] are digits. */
+function stampDigits(buf: Uint8Array, start: number): boolean {
+  for (let k = 0; k < STAMP_SHAPE.length; k++) if (STAMP_SHAPE[k] === 0x30 && DIGIT[buf[start + k]!] !== 1) return false
+  return true
+}
+
+const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) /
+
 /** What a CI marker line starts with (hasCiMarkerPrefix). */
 export const CI_MARKER_PREFIXES: readonly Buffer[] = ['::', '##', 'section_start:', 'section_end:', 'travis_fold:'].map((p) => Buffer.from(p))
 
 /**
  * Cheap pre-check on the bytes a line starts with, so ordinary lines cost a comparison or two and
- * no string: only lines starting like a marker are matched.
+ * no string: only lines starting like a marker (after a timestamp or not) are matched.
  */
 export function hasCiMarkerPrefix(buf: Uint8Array, start: number, end: number): boolean {
+  if (startsLikeMarker(buf, start, end)) return true
+  // every line of a timestamped log has a stamp: what follows it decides before its digits are read
+  const after = stampEnd(buf, start, end)
+  return after > 0 && startsLikeMarker(buf, after, end) && stampDigits(buf, start)
+}
+
+function startsLikeMarker(buf: Uint8Array, start: number, end: number): boolean {
   const first = buf[start]
   if (first !== 0x3a && first !== 0x23 && first !== 0x73 && first !== 0x74) return false
   next: for (const prefix of CI_MARKER_PREFIXES) {
@@ -61,6 +106,16 @@ export function hasCiMarkerPrefix(buf: Uint8Array, start: number, end: number): 
  * before the line's first carriage return when it had one.
  */
 export function matchCiMarker(text: string, beforeCr: string | null): CiMarker | null {
+  // a stamp starts the line: what the CR left (the display text) starts after it only without a CR
+  const stamp = STAMP.exec(beforeCr ?? text)
+  if (stamp === null) return matchUnstamped(text, beforeCr)
+  const marker = beforeCr !== null ? matchUnstamped(text, beforeCr.slice(stamp[0].length)) : matchUnstamped(text.slice(stamp[0].length), null)
+  const ms = Date.parse(stamp[1]!) // NaN for a stamp of the right shape but no date (month 13)
+  if (marker !== null && marker.time === undefined && Number.isFinite(ms)) marker.time = ms / 1000
+  return marker
+}
+
+function matchUnstamped(text: string, beforeCr: string | null): CiMarker | null {
   const head = beforeCr ?? text
   let m: RegExpExecArray | null
   if ((m = GITLAB.exec(head))) {

@@ -1,5 +1,5 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
-import { CI_MARKER_PREFIXES, hasCiMarkerPrefix, matchCiMarker } from '../dialects/ci-markers.js'
+import { CI_MARKER_PREFIXES, hasCiMarkerPrefix, matchCiMarker, timestampLength } from '../dialects/ci-markers.js'
 import { textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
@@ -38,6 +38,9 @@ export class CleanWriter implements FramerSink {
   private readonly hashesFinder = new ByteFinder(Buffer.from('\n##'))
   private readonly travisFinder = new ByteFinder(Buffer.from('\ntravis_fold:'))
   private readonly lineStartFinders = [this.nixFinder, this.colonsFinder, this.hashesFinder, this.travisFinder]
+  // The same markers after a line's timestamp (a downloaded GitHub Actions log): the needle starts
+  // with the stamp's `Z `, and only a stamp from the line's start counts.
+  private readonly stampedFinders = ['Z ::', 'Z ##', 'Z travis_fold:'].map((needle) => new ByteFinder(Buffer.from(needle), endsLineStamp))
   /** Absolute end of the last input chunk that held a BEL or a C1 lead byte: lines before it need sanitizing. */
   private controlsUntil = 0
   /**
@@ -122,7 +125,10 @@ export class CleanWriter implements FramerSink {
 
   /** Lines that may be `@nix` lines or CI markers are looked at whole (MUST_SEE_PREFIXES); every other line is bytes. */
   private mustSeeLine(buf: Uint8Array, start: number, end: number): boolean {
-    return buf[start] === 0x40 || hasCiMarkerPrefix(buf, start, end)
+    if (buf[start] === 0x40 || hasCiMarkerPrefix(buf, start, end)) return true
+    // as the C run decides: any line start it must see may follow a timestamp
+    const stamp = timestampLength(buf, start, end)
+    return stamp > 0 && buf[start + stamp] === 0x40
   }
 
   /** Where plain byte ranges must stop: at BEL or a possible C1, or before a line we must inspect. */
@@ -133,6 +139,10 @@ export class CleanWriter implements FramerSink {
     for (const finder of this.lineStartFinders) {
       const at = finder.next(buf, from, base)
       if (at < limit) limit = at + 1
+    }
+    for (const finder of this.stampedFinders) {
+      const at = finder.next(buf, from, base)
+      if (at < limit) limit = lineStartBefore(buf, at)
     }
     return limit
   }
@@ -166,6 +176,16 @@ export class CleanWriter implements FramerSink {
     return this.belFinder.next(buf, start, base) >= end && this.c1Finder.next(buf, start, base) >= end
   }
 
+}
+
+function lineStartBefore(buf: Uint8Array, at: number): number {
+  return buf.lastIndexOf(LF, at) + 1
+}
+
+/** The `Z ` at `at` ends a timestamp that starts its line. */
+function endsLineStamp(buf: Uint8Array, at: number): boolean {
+  const start = lineStartBefore(buf, at)
+  return timestampLength(buf, start, buf.length) === at + 2 - start
 }
 
 /** The line starts mustSeeLine() answers true for: `@nix` candidates and CI markers. */

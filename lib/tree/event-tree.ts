@@ -83,7 +83,8 @@ export class EventTreeBuilder {
         if (event.attrs.failed === true) section.status = 'failed'
         const start = section.attrs.startTime
         const end = section.attrs.endTime
-        if (typeof start === 'number' && typeof end === 'number') section.duration = end - start
+        // seconds, to the millisecond: line stamps have fractions, whose difference is not exact
+        if (typeof start === 'number' && typeof end === 'number') section.duration = Math.round((end - start) * 1000) / 1000
         break
       }
       default:

@@ -35,6 +35,7 @@ import { looksLikeError, looksLikeWarning } from './severity.js'
 import type { LogTree } from './tree.js'
 
 const LF = 0x0a
+const DIGIT = new Uint8Array(256).fill(1, 0x30, 0x3a)
 const RUNNING_PHASE = Buffer.from('Running phase: ')
 
 function growInt32(a: Int32Array): Int32Array {
@@ -54,6 +55,14 @@ function severityOfText(text: string): number {
 /** Severity flags of a line's text (escape-free bytes), by the rules of severity.ts. */
 export function severityFlags(buf: Uint8Array, start: number, end: number): number {
   return severityOfText(asBuffer(buf).toString('latin1', start, end))
+}
+
+/** Where a line's text starts: after the SGR sequences that open it. */
+function firstTextByte(view: LineView): number {
+  const marks = view.sgr.data
+  let at = view.start
+  for (let k = 0; k < view.sgr.length && marks[k] === at; k += 2) at = marks[k + 1]!
+  return at
 }
 
 function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer): boolean {
@@ -158,8 +167,9 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let hs = view.start
     let he = view.end
     if (styled) {
-      he = textHead(buf, view.start, view.end, view.sgr, this.head)
-      head = this.head
+      // a digit may start a timestamp, after which a marker prefix is looked for
+      head = DIGIT[buf[firstTextByte(view)]!] === 1 ? this.longHead : this.head
+      he = textHead(buf, view.start, view.end, view.sgr, head)
       hs = 0
     }
     const running = !view.head && startsWith(head, hs, he, RUNNING_PHASE)
@@ -193,7 +203,10 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     } else tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, buf, view.start, view.end)
   }
 
+  /** The first text bytes of a styled line: enough for the line starts the dialect looks at … */
   private readonly head = Buffer.alloc(16)
+  /** … or, after a timestamp (≤ 31 bytes), for a marker prefix (≤ 14). */
+  private readonly longHead = Buffer.alloc(48)
 
   /** The text of a styled line as a latin1 string (for the severity rules). */
   private styledText(view: LineView): string {
