@@ -140,8 +140,8 @@ static void index_prefixes(prefix_list *prefixes) {
     if (prefixes->bytes[k] > 0) prefixes->first[prefixes->bytes[k + 1]] = 1;
 }
 
-/* The longest stamp (31 bytes) and the longest prefix a sink asks for (`section_start:`, 14). */
-#define STAMP_AND_PREFIX_MAX 45
+/* The longest prefix a sink asks for (`section_start:`). */
+#define PREFIX_MAX 14
 
 static int is_digit(uint8_t c) {
   return c >= '0' && c <= '9';
@@ -150,19 +150,25 @@ static int is_digit(uint8_t c) {
 /*
  * The length of the line timestamp at buf[at] (a downloaded GitHub Actions log's
  * `2024-05-01T00:00:00.0230000Z `: a fraction of 1 to 9 digits, optional), or 0; the same rule as
- * timestampLength() in lib/dialects/ci-markers.ts.
+ * timestampLength() in lib/dialects/ci-markers.ts. −1 when an escape comes before it is decided:
+ * the text without escapes may hold one.
  */
 static int32_t timestamp_length(const uint8_t *buf, int32_t n, int32_t at) {
   static const char shape[] = "0000-00-00T00:00:00";
   int32_t p = at;
-  if (n - at < (int32_t)sizeof shape + 1) return 0;
-  for (size_t k = 0; k + 1 < sizeof shape; k++, p++)
+  for (size_t k = 0; k + 1 < sizeof shape; k++, p++) {
+    if (p >= n) return 0;
+    if (buf[p] == ESC) return -1;
     if (shape[k] == '0' ? !is_digit(buf[p]) : buf[p] != (uint8_t)shape[k]) return 0;
-  if (buf[p] == '.') {
+  }
+  if (p < n && buf[p] == '.') {
     int32_t digits = ++p;
     while (p < n && p - digits < 9 && is_digit(buf[p])) p++;
+    if (p < n && buf[p] == ESC) return -1;
     if (p == digits) return 0;
   }
+  if (p < n && buf[p] == ESC) return -1;
+  if (p + 1 < n && buf[p] == 'Z' && buf[p + 1] == ESC) return -1;
   return p + 1 < n && buf[p] == 'Z' && buf[p + 1] == ' ' ? p + 2 - at : 0;
 }
 
@@ -176,17 +182,23 @@ static int starts_with_prefix(const prefix_list *prefixes, const uint8_t *buf, i
 }
 
 /*
- * The line starting at buf[at] begins with one of the prefixes, after a timestamp or not. A line
- * that starts with a digit and has an escape where a stamp and a prefix could be is seen too: the
- * sink matches markers on the text without its escapes.
+ * A digit-led line: it begins with one of the prefixes after a timestamp. Where an escape could
+ * hide a stamp or a prefix after one, the line is seen too: the sink matches markers on the text
+ * without its escapes.
  */
-static int must_see(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
-  if (starts_with_prefix(prefixes, buf, n, at)) return 1;
-  if (prefixes->length == 0 || at >= n || !is_digit(buf[at])) return 0;
-  for (int32_t k = at; k < n && k < at + STAMP_AND_PREFIX_MAX && buf[k] != LF; k++)
-    if (buf[k] == ESC) return 1;
+static int must_see_stamped(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
   int32_t stamp = timestamp_length(buf, n, at);
-  return stamp > 0 && starts_with_prefix(prefixes, buf, n, at + stamp);
+  if (stamp <= 0) return stamp < 0;
+  for (int32_t k = at + stamp; k < n && k < at + stamp + PREFIX_MAX && buf[k] != LF; k++)
+    if (buf[k] == ESC) return 1;
+  return starts_with_prefix(prefixes, buf, n, at + stamp);
+}
+
+/* The line starting at buf[at] begins with one of the prefixes, after a timestamp or not. */
+static inline int must_see(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
+  if (at >= n) return 0;
+  if (prefixes->first[buf[at]]) return starts_with_prefix(prefixes, buf, n, at);
+  return is_digit(buf[at]) && prefixes->length > 0 && must_see_stamped(prefixes, buf, n, at);
 }
 
 /* The first ESC, LF or CR in buf[at, end), or end: sixteen bytes a step where SSE2 is there. */
