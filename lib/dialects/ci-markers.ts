@@ -42,8 +42,8 @@ function teamcityDecode(s: string): string {
   })
 }
 
-const DIGIT = new Uint8Array(256)
-for (let c = 0x30; c <= 0x39; c++) DIGIT[c] = 1
+/** 1 for the ASCII digits, which may start a line timestamp. */
+export const DIGIT = new Uint8Array(256).fill(1, 0x30, 0x3a)
 const STAMP_SHAPE = Buffer.from('0000-00-00T00:00:00')
 
 /**

@@ -33,6 +33,13 @@ export function textWithoutSgr(buf: Uint8Array, start: number, end: number, sgr:
   return text
 }
 
+/** Where a line's text starts: after the SGR sequences (kept inline, `sgr`) that open it at `start`. */
+export function textStart(start: number, sgr: SgrMarks): number {
+  let at = start
+  for (let k = 0; k < sgr.length && sgr.data[k] === at; k += 2) at = sgr.data[k + 1]!
+  return at
+}
+
 /**
  * Copies the first text bytes of buf[start, end) — inline SGR sequences skipped — into `out`, as
  * many as fit; returns their count. Enough to look at how a line's text starts without copying it.

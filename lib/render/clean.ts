@@ -1,6 +1,6 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
 import { CI_MARKER_PREFIXES, hasCiMarkerPrefix, matchCiMarker, timestampLength } from '../dialects/ci-markers.js'
-import { textWithoutSgr } from '../dialects/line-buffer.js'
+import { textStart, textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { BEL, LF } from '../tokenizer/table.js'
@@ -195,8 +195,7 @@ const C1_LEAD_BYTE = Buffer.from([C1_LEAD])
 
 /** Index of the first text byte (after leading inline SGR), or undefined for an empty line. */
 function firstTextByte(view: LineView): number | undefined {
-  let at = view.start
-  for (let k = 0; k < view.sgr.length && view.sgr.data[k] === at; k += 2) at = view.sgr.data[k + 1]!
+  const at = textStart(view.start, view.sgr)
   return at < view.end ? at : undefined
 }
 

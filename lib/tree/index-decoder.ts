@@ -21,9 +21,9 @@
 
 import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
 import { BuildLogDecoder } from '../dialects/build-log.js'
-import { hasCiMarkerPrefix } from '../dialects/ci-markers.js'
+import { DIGIT, hasCiMarkerPrefix } from '../dialects/ci-markers.js'
 import { DecodeContext } from '../dialects/context.js'
-import { textHead, textWithoutSgr } from '../dialects/line-buffer.js'
+import { textHead, textStart, textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
@@ -35,7 +35,6 @@ import { looksLikeError, looksLikeWarning } from './severity.js'
 import type { LogTree } from './tree.js'
 
 const LF = 0x0a
-const DIGIT = new Uint8Array(256).fill(1, 0x30, 0x3a)
 const RUNNING_PHASE = Buffer.from('Running phase: ')
 
 function growInt32(a: Int32Array): Int32Array {
@@ -55,14 +54,6 @@ function severityOfText(text: string): number {
 /** Severity flags of a line's text (escape-free bytes), by the rules of severity.ts. */
 export function severityFlags(buf: Uint8Array, start: number, end: number): number {
   return severityOfText(asBuffer(buf).toString('latin1', start, end))
-}
-
-/** Where a line's text starts: after the SGR sequences that open it. */
-function firstTextByte(view: LineView): number {
-  const marks = view.sgr.data
-  let at = view.start
-  for (let k = 0; k < view.sgr.length && marks[k] === at; k += 2) at = marks[k + 1]!
-  return at
 }
 
 function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer): boolean {
@@ -168,7 +159,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let he = view.end
     if (styled) {
       // a digit may start a timestamp, after which a marker prefix is looked for
-      head = DIGIT[buf[firstTextByte(view)]!] === 1 ? this.longHead : this.head
+      head = DIGIT[buf[textStart(view.start, view.sgr)]!] === 1 ? this.longHead : this.head
       he = textHead(buf, view.start, view.end, view.sgr, head)
       hs = 0
     }

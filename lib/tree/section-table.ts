@@ -1,6 +1,6 @@
 /**
  * The sections of a LogTree as columns (column.ts), with their titles in a byte arena: a section
- * costs about 80 bytes plus its title's UTF-8 bytes, and nothing on the JS heap but the rare
+ * costs about 95 bytes plus its title's UTF-8 bytes, and nothing on the JS heap but the rare
  * timing and attributes. Readers that want a whole section (the painter, tests) take a snapshot
  * with `get`; the tree updates the columns in place.
  */
@@ -52,7 +52,7 @@ export const TITLE_CHARS = 300
 const TITLE_BYTES = 1024
 const ARENA_CHUNK = 1 << 18
 
-/** Titles set once each, in section order: UTF-8 bytes appended to chunks that never move. */
+/** Titles as UTF-8 bytes appended to chunks that never move (a title is set once, when known). */
 class TitleArena {
   private readonly chunks: Buffer[] = []
   private chunk = Buffer.alloc(0)

@@ -61,7 +61,7 @@ export class LogTree {
   private readonly direct = float64Column() // content lines directly in a section (its runs)
   private readonly bad = uint8Column() // 1: errors > 0 or failedBelow (the failure-aware default opens it)
   private readonly manualFlag = uint8Column() // 1: the user toggled it; automatic folding leaves it alone
-  private readonly openFlag = uint8Column()
+  private readonly openFlag = uint8Column() // 1: unfolded (the root always is)
   private readonly stack: number[] = [0]
   private readonly byDecoderId = new IdMap()
   private pendingHead = -1
