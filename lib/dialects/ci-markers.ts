@@ -4,8 +4,9 @@
  * a carriage return discarded (`beforeCr`).
  *
  * A GitHub Actions log as one downloads it (the run page's "Download log archive", the REST API's
- * job logs, `gh run view --log` after its two name columns) starts every line with the time it was
- * written, `2024-05-01T00:00:00.0230000Z `: a marker may follow such a stamp, which then dates it.
+ * job logs) starts every line with the time it was written, `2024-05-01T00:00:00.0230000Z `: a
+ * marker may follow such a stamp, which then dates it. (`gh run view --log` puts the job's and the
+ * step's names before the stamp; those lines are not read as markers.)
  */
 
 export type CiSystem = 'github' | 'gitlab' | 'travis' | 'teamcity'
