@@ -127,21 +127,22 @@ static int32_t legacy_argument(const uint8_t *buf, const csi *seq) {
   return digits > 0 ? (int32_t)value : 1;
 }
 
-/* Line starts the sink must see as lines, as length-prefixed byte strings, and their first bytes. */
+/* Line starts the sink must see as lines, as length-prefixed byte strings, their first bytes and the longest one's length. */
 typedef struct {
   const uint8_t *bytes;
   size_t length;
   uint8_t first[256];
+  int32_t longest;
 } prefix_list;
 
 static void index_prefixes(prefix_list *prefixes) {
   memset(prefixes->first, 0, sizeof prefixes->first);
-  for (size_t k = 0; k + 1 < prefixes->length; k += 1 + (size_t)prefixes->bytes[k])
+  prefixes->longest = 0;
+  for (size_t k = 0; k + 1 < prefixes->length; k += 1 + (size_t)prefixes->bytes[k]) {
     if (prefixes->bytes[k] > 0) prefixes->first[prefixes->bytes[k + 1]] = 1;
+    if (prefixes->bytes[k] > prefixes->longest) prefixes->longest = prefixes->bytes[k];
+  }
 }
-
-/* The longest prefix a sink asks for (`section_start:`). */
-#define PREFIX_MAX 14
 
 static int is_digit(uint8_t c) {
   return c >= '0' && c <= '9';
@@ -189,7 +190,7 @@ static int starts_with_prefix(const prefix_list *prefixes, const uint8_t *buf, i
 static int must_see_stamped(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
   int32_t stamp = timestamp_length(buf, n, at);
   if (stamp <= 0) return stamp < 0;
-  for (int32_t k = at + stamp; k < n && k < at + stamp + PREFIX_MAX && buf[k] != LF; k++)
+  for (int32_t k = at + stamp; k < n && k < at + stamp + prefixes->longest && buf[k] != LF; k++)
     if (buf[k] == ESC) return 1;
   return starts_with_prefix(prefixes, buf, n, at + stamp);
 }
@@ -573,7 +574,7 @@ static napi_value run(napi_env env, napi_callback_info info) {
   CHECK(bytes_of(env, argv[6], &ops, &ops_length) && ops_length / 4 >= 3 * (RANGE_CAP / 2 + 3));
   CHECK(from >= 0 && limit >= from && (size_t)limit <= n);
   output out = { buf, flags & F_COMPACT, !(flags & F_NO_STRUCTURE), from, ops, 0, (int32_t)(ops_length / 4) };
-  prefix_list prefixes = { prefix_bytes, prefix_length, { 0 } };
+  prefix_list prefixes = { prefix_bytes, prefix_length, { 0 }, 0 };
   index_prefixes(&prefixes);
   napi_value result;
   CHECK(napi_create_int32(env, pass_through(buf, (int32_t)n, from, limit, flags, &prefixes, state, &out), &result) == napi_ok);

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { allSections } from './helpers/tree.js'
 import { LogSource } from '../dist/tree/source.js'
 import { SearchJob } from '../dist/tree/search.js'
 import { LINE_ERROR, LineTable } from '../dist/tree/lines.js'
@@ -43,7 +44,7 @@ t.test('index: offsets, sections, counts, text on demand', async (t) => {
   t.equal(tree.sections.length, 1 + 6, 'root + 2 sections per package')
   t.equal(tree.lines.length, 3 * (2 + 4) + 1)
   t.equal(tree.sections.get(0).errors, 1)
-  const pkg1 = tree.sections.all().find((s) => s.title === 'building pkg1')!
+  const pkg1 = allSections(tree.sections).find((s) => s.title === 'building pkg1')!
   t.ok(pkg1, 'legacy nest titled by its head line')
   t.equal(pkg1.errors, 1)
   t.equal(pkg1.lines, 1 + 4 + 1, 'content lines incl. descendants, heads of children count, own head does not')
@@ -55,14 +56,33 @@ t.test('index: offsets, sections, counts, text on demand', async (t) => {
   src.close()
 })
 
+t.test('failure-aware default: a failed section without error lines opens with its ancestors', async (t) => {
+  const tree = new LogTree()
+  const line = (section: number, offset: number) => tree.add({ type: 'line', index: 0, section, text: Buffer.from('ok'), head: false, priority: 1, error: false, warning: false, offset, end: offset + 3, ended: 'lf' })
+  tree.add({ type: 'open', id: 1, parent: 0, kind: 'build', title: 'outer', priority: 1, offset: 0 })
+  tree.add({ type: 'open', id: 2, parent: 1, kind: 'phase', title: 'failed phase', priority: 1, offset: 0 })
+  line(2, 0)
+  tree.add({ type: 'close', id: 2, offset: 3, status: 'failed' })
+  tree.add({ type: 'open', id: 3, parent: 1, kind: 'phase', title: 'clean phase', priority: 1, offset: 3 })
+  line(3, 3)
+  tree.add({ type: 'close', id: 3, offset: 6 })
+  tree.add({ type: 'close', id: 1, offset: 6 })
+  tree.finish()
+  tree.foldDefault()
+  t.equal(tree.sections.errors.get(2), 0, 'no error line in it')
+  t.ok(tree.isOpen(2), 'the failed section opens')
+  t.ok(tree.isOpen(1), 'and its ancestor')
+  t.notOk(tree.isOpen(3), 'a clean sibling stays closed')
+})
+
 t.test('fold model: failure-aware default, zR/zM, row mapping round-trips', async (t) => {
   const p = write('b.log', synthetic(50, 10, 7))
   const src = await indexed(p)
   const tree = src.tree
   tree.foldDefault()
-  const failing = tree.sections.all().filter((s) => s.id > 0 && s.errors > 0)
+  const failing = allSections(tree.sections).filter((s) => s.id > 0 && s.errors > 0)
   t.ok(failing.length > 0)
-  for (const s of tree.sections.all().slice(1)) t.equal(tree.isOpen(s.id), s.errors > 0, `section ${s.id} open iff it holds an error`)
+  for (const s of allSections(tree.sections).slice(1)) t.equal(tree.isOpen(s.id), s.errors > 0, `section ${s.id} open iff it holds an error`)
   // every visible row maps back to itself
   const check = (label: string) => {
     for (let r = 0; r < tree.rowCount; r++) {
@@ -123,7 +143,7 @@ t.test('search: literal, regex, inverted; hits counted per section', async (t) =
   await re.promise
   t.equal(re.hits, 4)
   t.equal(tree.sections.get(0).hits, 4)
-  const pkg4 = tree.sections.all().find((s) => s.title === 'building pkg4')!
+  const pkg4 = allSections(tree.sections).find((s) => s.title === 'building pkg4')!
   t.equal(pkg4.hits, 1, 'hit counted in the enclosing sections')
   const inv = new SearchJob(src.fd, tree, { source: 'line', literal: true, invert: true })
   await inv.promise

@@ -137,8 +137,9 @@ export class SearchJob {
     if ((lines.flags(line) & this.flag) !== 0) return
     lines.setFlag(line, this.flag)
     this.hits++
+    if (this.flag !== LINE_HIT) return
     const sections = this.tree.sections
-    if (this.flag === LINE_HIT) for (let s = lines.section(line); s >= 0; s = sections.parent.get(s)) sections.hits.add(s, 1)
+    for (let s = lines.section(line); s >= 0; s = sections.parent.get(s)) sections.hits.add(s, 1)
   }
 
   private async run(): Promise<void> {

@@ -166,6 +166,11 @@ export class SectionTable {
     this.failed.set(s, 1)
   }
 
+  /** An error line or a failed section in the subtree: what the failure-aware folding opens. */
+  holdsFailure(s: number): boolean {
+    return this.errors.get(s) > 0 || this.failed.get(s) === 1
+  }
+
   title(s: number): string {
     return this.titles.get(s)
   }
@@ -213,11 +218,6 @@ export class SectionTable {
     if (x?.endedAt !== undefined) sec.endedAt = x.endedAt
     if (x?.attrs !== undefined) sec.attrs = { ...x.attrs }
     return sec
-  }
-
-  /** Snapshots of every section (for tests and small trees). */
-  all(): Section[] {
-    return Array.from({ length: this.length }, (_, s) => this.get(s))
   }
 
   /** The first section after the root with status `status`, or -1. */

@@ -59,7 +59,6 @@ export class LogTree {
   private readonly size = float64Column(1)
   private readonly sizeOk = uint8Column()
   private readonly direct = float64Column() // content lines directly in a section (its runs)
-  private readonly bad = uint8Column() // 1: errors > 0 or failedBelow (the failure-aware default opens it)
   private readonly manualFlag = uint8Column() // 1: the user toggled it; automatic folding leaves it alone
   private readonly openFlag = uint8Column() // 1: unfolded (the root always is)
   private readonly stack: number[] = [0]
@@ -92,7 +91,7 @@ export class LogTree {
     return id
   }
 
-  private readonly foldColumns = new ColumnGroup([this.segIdx, this.dirty, this.size, this.sizeOk, this.direct, this.bad, this.manualFlag, this.openFlag])
+  private readonly foldColumns = new ColumnGroup([this.segIdx, this.dirty, this.size, this.sizeOk, this.direct, this.manualFlag, this.openFlag])
 
   get current(): number {
     return this.stack[this.stack.length - 1]!
@@ -226,7 +225,6 @@ export class LogTree {
   private addErrors(s: number, count: number, firstError: number): void {
     const sections = this.sections
     sections.errors.add(s, count)
-    this.bad.set(s, 1)
     if (sections.firstError.get(s) < 0) sections.firstError.set(s, firstError)
   }
 
@@ -240,10 +238,7 @@ export class LogTree {
 
   private markFailed(s: number): void {
     // a failed section opens its ancestors even without error lines
-    for (let p = s; p >= 0; p = this.sections.parent.get(p)) {
-      this.sections.setFailedBelow(p)
-      this.bad.set(p, 1)
-    }
+    for (let p = s; p >= 0; p = this.sections.parent.get(p)) this.sections.setFailedBelow(p)
   }
 
   /** Input ended: sections still open are unclosed. */
@@ -357,7 +352,7 @@ export class LogTree {
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
-    for (let s = 1; s < this.sections.length; s++) this.openFlag.set(s, this.bad.get(s))
+    for (let s = 1; s < this.sections.length; s++) this.openFlag.set(s, this.sections.holdsFailure(s) ? 1 : 0)
     this.manualFlag.fill(0)
     this.recomputeSizes()
     if (this.done && this.sections.errors.get(0) > 0) {

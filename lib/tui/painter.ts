@@ -93,7 +93,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
     const indent = '  '.repeat(Math.max(0, sec.depth - 1))
     const inTree = st.model === st.treeModel
     const isOpen = tree.isOpen(row.header) && inTree
-    const bad = sec.errors > 0 || sec.failedBelow
+    const bad = tree.sections.holdsFailure(row.header)
     const empty = sec.lines === 0 && !tree.hasChildren(row.header)
     out.push(span(indent + (!inTree || empty ? '∙ ' : isOpen ? '▾ ' : '▸ '), { fg: bad ? RED : sec.warnings > 0 ? YELLOW : GREY, bold: true }))
     if (sec.head >= 0) {
