@@ -170,8 +170,23 @@ export class LogDecoderStream extends Transform {
     this.sniffTimer = new SniffTimer(this.decoder, () => this.drain())
   }
 
+  /**
+   * Decodes each chunk one turn of the event loop after it arrives. A source in flowing mode
+   * (`pipe`, `pipeline`) asks for its next chunk only once its 'data' handlers return: decoding
+   * inside them would leave the read waiting for the decode and the decode for the read. Deferred,
+   * the read (a file's runs on libuv's thread pool) overlaps the decode on another core.
+   */
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.decoder.write(chunk)
+    setImmediate(() => this.decodeChunk(chunk, callback))
+  }
+
+  private decodeChunk(chunk: Buffer, callback: TransformCallback): void {
+    try {
+      this.decoder.write(chunk)
+    } catch (err) {
+      callback(err as Error)
+      return
+    }
     this.drain()
     this.sniffTimer.afterWrite()
     callback()
