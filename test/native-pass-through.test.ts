@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, packPrefixes, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
 import { decode } from '../dist/index.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { LogTree } from '../dist/tree/tree.js'
@@ -61,6 +61,11 @@ t.test('bad arguments are a TypeError, not a crash', async (t) => {
   t.throws(() => native.passThrough(buf, 0, 5, 0, none, state, new Int32Array(30)), TypeError, 'short operation list')
   t.throws(() => (native.passThrough as (...a: unknown[]) => number)(buf, 0, 5), TypeError, 'missing arguments')
   t.equal(native.passThrough(buf, 0, 5, 0, none, state, ops), 5, 'and a good call runs over the line')
+  const needles = packPrefixes([Buffer.from('rror')])
+  t.throws(() => native.firstOf(buf, 6, needles), TypeError, 'firstOf: from past the end')
+  t.throws(() => (native.firstOf as (...a: unknown[]) => number)(buf, 0), TypeError, 'firstOf: missing needles')
+  t.equal(native.firstOf(Buffer.from('an error'), 0, needles), 4, 'and a good call finds the needle')
+  t.equal(native.firstOf(Buffer.from('an erro'), 0, needles), 7, 'one cut by the end is not there')
 })
 
 t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) => {

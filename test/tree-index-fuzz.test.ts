@@ -11,7 +11,7 @@ import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { DecodeContext } from '../dist/dialects/context.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
-import { SCAN_NEEDLES, SEVERITY_NEEDLES, holdsNeedle } from '../dist/tree/severity-filter.js'
+import { NeedleFinder, SCAN_NEEDLES, SEVERITY_NEEDLES, holdsNeedle } from '../dist/tree/severity-filter.js'
 import { looksLikeError, looksLikeWarning } from '../dist/tree/severity.js'
 import { LogTree } from '../dist/tree/tree.js'
 
@@ -157,4 +157,27 @@ t.test('severity pre-filter: every line a rule flags holds a scan needle; the wa
   t.ok(flagged > 1000, `${flagged} flagged lines checked`)
   for (const n of SEVERITY_NEEDLES) t.ok(SCAN_NEEDLES.some((m) => n.includes(m)), `${n} holds a scan needle`)
   t.notOk(holdsNeedle(Buffer.from('error'), 0, 4), 'bytes past the end are not read')
+})
+
+t.test('the needle finder (one C pass for all needles) finds what a Buffer#indexOf per needle finds', async (t) => {
+  t.ok(loadNativePassThrough(), 'the addon is loaded, so the finder takes its C pass')
+  const next = random(17)
+  const fragments = [...SCAN_NEEDLES, 'rro', 'rr', 'ER', 'ERRO', 'FAI', '**', 'warnin', 'WAR', 'r', 'e', 'x', '*', 'W', '\n', 'é']
+  const needles = SCAN_NEEDLES.map((n) => Buffer.from(n, 'latin1'))
+  let hits = 0
+  for (let k = 0; k < 3000; k++) {
+    let s = ''
+    for (let n = Math.floor(next() * 40); n >= 0; n--) s += fragments[Math.floor(next() * fragments.length)]
+    const buf = Buffer.from(s, 'latin1')
+    const finder = new NeedleFinder()
+    // questions that move forward, as the index asks them, and some that go back
+    for (let from = 0; from <= buf.length; from += 1 + Math.floor(next() * 12)) {
+      const asked = next() < 0.1 ? Math.floor(from / 2) : from
+      const expected = Math.min(buf.length, ...needles.map((n) => buf.indexOf(n, asked)).filter((at) => at >= 0))
+      const got = finder.next(buf, asked, 1000 * k)
+      if (got !== expected) return t.fail(`next(${asked}) in ${JSON.stringify(s)}: ${got}, indexOf says ${expected}`)
+      if (got < buf.length) hits++
+    }
+  }
+  t.ok(hits > 10000, `${hits} needles found where indexOf found them`)
 })

@@ -3,6 +3,7 @@
  * that holds none of the needles below has no severity, so only the rare line that does is
  * decoded to a string and matched against the rules.
  */
+import { loadNativePassThrough, nativePassThroughTried, packPrefixes } from '../dialects/native-pass-through.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 
 /**
@@ -36,10 +37,30 @@ for (const n of NEEDLE_BYTES) {
 export const NEEDLE_PAIRS = new Uint8Array(65536)
 for (const n of [...SEVERITY_NEEDLES, ...SCAN_NEEDLES]) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
 
-/** Next position at or after `from` where any scan needle occurs in a chunk (each chunk scanned once per needle). */
+const PACKED_NEEDLES = packPrefixes(NEEDLE_BYTES)
+
+/**
+ * Next position at or after `from` where any scan needle occurs in a chunk. With the C addon (once
+ * something in the process has loaded it), one pass over the chunk for all needles, its answer
+ * kept while the questions move forward within it, as ByteFinder keeps its own; without, one
+ * Buffer#indexOf pass per needle.
+ */
 export class NeedleFinder {
   private readonly finders = NEEDLE_BYTES.map((n) => new ByteFinder(n))
+  private base = -1
+  private from = 0
+  private found = -1
+
   next(buf: Uint8Array, from: number, base: number): number {
+    const addon = nativePassThroughTried() ? loadNativePassThrough() : null
+    if (addon !== null) {
+      if (base !== this.base || this.found < from || from < this.from) {
+        this.base = base
+        this.from = from
+        this.found = from < buf.length ? addon.firstOf(buf, from, PACKED_NEEDLES) : buf.length
+      }
+      return this.found
+    }
     let min = buf.length
     for (const f of this.finders) {
       const at = f.next(buf, from, base)
