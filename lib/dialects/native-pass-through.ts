@@ -82,8 +82,12 @@ export const OPS_LENGTH = 3 * 4096
 
 export interface NativePassThrough {
   passThrough(buf: Uint8Array, from: number, limit: number, flags: number, prefixes: Uint8Array, state: Int32Array, ops: Int32Array): number
-  /** The first index ≥ from where one of the needles (packed by packPrefixes) occurs wholly inside buf, or buf.length. */
-  firstOf(buf: Uint8Array, from: number, needles: Uint8Array): number
+  /**
+   * Where the needles (packed by packPrefixes, each at least two bytes) occur wholly inside buf
+   * from `from` on: their start positions in increasing order into `found`, stopping when it is
+   * full. Returns the count.
+   */
+  findNeedles(buf: Uint8Array, from: number, needles: Uint8Array, found: Int32Array): number
 }
 
 let loaded: NativePassThrough | null | undefined

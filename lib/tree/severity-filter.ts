@@ -3,7 +3,7 @@
  * that holds none of the needles below has no severity, so only the rare line that does is
  * decoded to a string and matched against the rules.
  */
-import { loadNativePassThrough, nativePassThroughTried, packPrefixes } from '../dialects/native-pass-through.js'
+import { loadNativePassThrough, nativePassThroughTried, packPrefixes, type NativePassThrough } from '../dialects/native-pass-through.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 
 /**
@@ -41,32 +41,49 @@ const PACKED_NEEDLES = packPrefixes(NEEDLE_BYTES)
 
 /**
  * Next position at or after `from` where any scan needle occurs in a chunk. With the C addon (once
- * something in the process has loaded it), one pass over the chunk for all needles, its answer
- * kept while the questions move forward within it, as ByteFinder keeps its own; without, one
- * Buffer#indexOf pass per needle.
+ * something in the process has loaded it), one pass over the chunk for all needles that hands
+ * back the next few positions at a time; without, one Buffer#indexOf pass per needle. Either way
+ * an answer is kept while the questions move forward within the chunk.
  */
 export class NeedleFinder {
   private readonly finders = NEEDLE_BYTES.map((n) => new ByteFinder(n))
+  /** Needle positions the last C call found in the chunk at `base`, from `from` on, in order. */
+  private readonly found = new Int32Array(64)
+  private count = 0
   private base = -1
   private from = 0
-  private found = -1
+  /** The first of `found` at or after the last question, `asked`. */
+  private k = 0
+  private asked = 0
 
   next(buf: Uint8Array, from: number, base: number): number {
     const addon = nativePassThroughTried() ? loadNativePassThrough() : null
-    if (addon !== null) {
-      if (base !== this.base || this.found < from || from < this.from) {
-        this.base = base
-        this.from = from
-        this.found = from < buf.length ? addon.firstOf(buf, from, PACKED_NEEDLES) : buf.length
+    if (addon === null) {
+      let min = buf.length
+      for (const f of this.finders) {
+        const at = f.next(buf, from, base)
+        if (at < min) min = at
       }
-      return this.found
+      return min
     }
-    let min = buf.length
-    for (const f of this.finders) {
-      const at = f.next(buf, from, base)
-      if (at < min) min = at
+    if (base !== this.base || from < this.from) this.search(addon, buf, from, base)
+    else if (from < this.asked) this.k = 0
+    this.asked = from
+    for (;;) {
+      const found = this.found
+      while (this.k < this.count && found[this.k]! < from) this.k++
+      if (this.k < this.count) return found[this.k]!
+      // every position found lies before `from`: past them there are more only if the list was full
+      if (this.count < found.length) return buf.length
+      this.search(addon, buf, from, base)
     }
-    return min
+  }
+
+  private search(addon: NativePassThrough, buf: Uint8Array, from: number, base: number): void {
+    this.base = base
+    this.from = from
+    this.k = 0
+    this.count = from < buf.length ? addon.findNeedles(buf, from, PACKED_NEEDLES, this.found) : 0
   }
 }
 
