@@ -17,13 +17,7 @@
  * boundary, with the framer's state at that boundary. Nothing is called back: the JavaScript side
  * replays the operations afterwards, so a run costs one call.
  */
-#define _GNU_SOURCE
-#include <node_api.h>
-#include <stdint.h>
-#include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "addon.h"
 
 #define ESC 0x1b
 #define LF 0x0a
@@ -127,23 +121,6 @@ static int32_t legacy_argument(const uint8_t *buf, const csi *seq) {
   return digits > 0 ? (int32_t)value : 1;
 }
 
-/* Line starts the sink must see as lines, as length-prefixed byte strings, their first bytes and the longest one's length. */
-typedef struct {
-  const uint8_t *bytes;
-  size_t length;
-  uint8_t first[256];
-  int32_t longest;
-} prefix_list;
-
-static void index_prefixes(prefix_list *prefixes) {
-  memset(prefixes->first, 0, sizeof prefixes->first);
-  prefixes->longest = 0;
-  for (size_t k = 0; k + 1 < prefixes->length; k += 1 + (size_t)prefixes->bytes[k]) {
-    if (prefixes->bytes[k] > 0) prefixes->first[prefixes->bytes[k + 1]] = 1;
-    if (prefixes->bytes[k] > prefixes->longest) prefixes->longest = prefixes->bytes[k];
-  }
-}
-
 static int is_digit(uint8_t c) {
   return c >= '0' && c <= '9';
 }
@@ -173,15 +150,6 @@ static int32_t timestamp_length(const uint8_t *buf, int32_t n, int32_t at) {
   return p + 1 < n && buf[p] == 'Z' && buf[p + 1] == ' ' ? p + 2 - at : 0;
 }
 
-static int starts_with_prefix(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
-  if (at >= n || !prefixes->first[buf[at]]) return 0;
-  for (size_t k = 0; k + 1 <= prefixes->length; k += 1 + (size_t)prefixes->bytes[k]) {
-    size_t len = prefixes->bytes[k];
-    if (k + 1 + len <= prefixes->length && (size_t)(n - at) >= len && memcmp(buf + at, prefixes->bytes + k + 1, len) == 0) return 1;
-  }
-  return 0;
-}
-
 /*
  * A digit-led line: it begins with one of the prefixes after a timestamp. Where an escape could
  * hide a stamp or a prefix after one, the line is seen too: the sink matches markers on the text
@@ -200,53 +168,6 @@ static inline int must_see(const prefix_list *prefixes, const uint8_t *buf, int3
   if (at >= n) return 0;
   if (prefixes->first[buf[at]]) return starts_with_prefix(prefixes, buf, n, at);
   return is_digit(buf[at]) && prefixes->length > 0 && must_see_stamped(prefixes, buf, n, at);
-}
-
-/* How many needles find_needles() tests sixteen positions at a time; with more it goes byte by byte. */
-#define MAX_PAIRED_NEEDLES 8
-
-/*
- * Where the needles (packed as line-start prefixes are) occur wholly inside buf[0, n), from
- * `from` on: their start positions in increasing order into found[0, cap), stopping when it is
- * full; returns the count. The severity pre-filter's question (lib/tree/severity-filter.ts). One
- * pass tests each needle's first two bytes at sixteen positions a step; Buffer#indexOf took a
- * memchr pass per needle, and the one for `rror` stopped at every `r`. Several answers a call,
- * because a call costs about what scanning 2 KiB does.
- */
-static int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_list *needles, int32_t *found, int32_t cap) {
-  int32_t at = from, count = 0;
-#ifdef __SSE2__
-  __m128i first[MAX_PAIRED_NEEDLES], second[MAX_PAIRED_NEEDLES];
-  int pairs = 0, paired = 1;
-  for (size_t k = 0; k < needles->length; k += 1 + (size_t)needles->bytes[k]) {
-    if (needles->bytes[k] < 2 || pairs == MAX_PAIRED_NEEDLES || k + 2 >= needles->length) {
-      paired = 0;
-      break;
-    }
-    first[pairs] = _mm_set1_epi8((char)needles->bytes[k + 1]);
-    second[pairs++] = _mm_set1_epi8((char)needles->bytes[k + 2]);
-  }
-  if (paired && pairs > 0) {
-    for (; at + 17 <= n; at += 16) {
-      __m128i v = _mm_loadu_si128((const __m128i *)(buf + at)), w = _mm_loadu_si128((const __m128i *)(buf + at + 1));
-      __m128i hits = _mm_setzero_si128();
-      for (int k = 0; k < pairs; k++) hits = _mm_or_si128(hits, _mm_and_si128(_mm_cmpeq_epi8(v, first[k]), _mm_cmpeq_epi8(w, second[k])));
-      for (unsigned mask = (unsigned)_mm_movemask_epi8(hits); mask != 0; mask &= mask - 1) {
-        int32_t i = at + __builtin_ctz(mask);
-        if (starts_with_prefix(needles, buf, n, i)) {
-          found[count++] = i;
-          if (count == cap) return count;
-        }
-      }
-    }
-  }
-#endif
-  for (; at < n; at++)
-    if (starts_with_prefix(needles, buf, n, at)) {
-      found[count++] = at;
-      if (count == cap) return count;
-    }
-  return count;
 }
 
 /* The first ESC, LF or CR in buf[at, end), or end: sixteen bytes a step where SSE2 is there. */
@@ -566,25 +487,6 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
 
 /* ---- Node-API glue ---- */
 
-/* A call the JavaScript side got wrong: a TypeError there, never a crash here. */
-#define CHECK(ok) \
-  do { \
-    if (!(ok)) { \
-      napi_throw_type_error(env, NULL, "pass-through: bad arguments"); \
-      return NULL; \
-    } \
-  } while (0)
-
-static int bytes_of(napi_env env, napi_value value, void **data, size_t *length) {
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok) return 0;
-  if (type == napi_int32_array) *length *= 4;
-  else if (type != napi_uint8_array) return 0;
-  return 1;
-}
-
 /* init(table: Uint8Array, numbers: Int32Array) */
 static napi_value init(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -628,34 +530,13 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* findNeedles(buf: Uint8Array, from, needles: Uint8Array, found: Int32Array): count (see find_needles) */
-static napi_value run_find_needles(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  void *buf, *needle_bytes, *found;
-  size_t n, needle_length, found_length;
-  int32_t from;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
-  CHECK(argc == 4);
-  CHECK(bytes_of(env, argv[0], &buf, &n) && n <= INT32_MAX);
-  CHECK(napi_get_value_int32(env, argv[1], &from) == napi_ok);
-  CHECK(bytes_of(env, argv[2], &needle_bytes, &needle_length));
-  CHECK(bytes_of(env, argv[3], &found, &found_length) && found_length >= 4 && found_length / 4 <= INT32_MAX);
-  CHECK(from >= 0 && (size_t)from <= n);
-  prefix_list needles = { needle_bytes, needle_length, { 0 }, 0 };
-  index_prefixes(&needles);
-  napi_value result;
-  CHECK(napi_create_int32(env, find_needles(buf, (int32_t)n, from, &needles, found, (int32_t)(found_length / 4)), &result) == napi_ok);
-  return result;
-}
-
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "init", NAPI_AUTO_LENGTH, init, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "init", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "passThrough", NAPI_AUTO_LENGTH, run, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "passThrough", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "findNeedles", NAPI_AUTO_LENGTH, run_find_needles, NULL, &fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "findNeedles", NAPI_AUTO_LENGTH, napi_find_needles, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "findNeedles", fn) != napi_ok) return NULL;
   return exports;
 }

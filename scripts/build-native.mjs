@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Compiles the C parts of buildlog with ${CC:-cc} into native/build/:
 //   buildlog-sandbox      the sandbox helper of `buildlog run` (native/buildlog-sandbox.c)
-//   pass-through.node     the framer's pass-through path, a Node-API addon (native/pass-through.c),
-//                         against the Node-API headers that come with Node (<prefix>/include/node)
+//   pass-through.node     a Node-API addon: the framer's pass-through path (native/pass-through.c)
+//                         and chunk-wide scans (native/scanners.c), against the Node-API headers
+//                         that come with Node (<prefix>/include/node)
 //
 // Called from package.json "prepare" (after tsc) and by lib/launcher/helper-binary.ts when the
 // helper is missing or stale (which also covers `npm install --ignore-scripts`).
@@ -31,14 +32,15 @@ if (process.arch === 'x64') hardening.push('-fcf-protection')
 const targets = [
   {
     what: 'the sandbox helper',
-    src: 'buildlog-sandbox.c',
+    srcs: ['buildlog-sandbox.c'],
     out: 'buildlog-sandbox',
     flags: [...hardening, '-fPIE', '-pie', '-Wl,-z,relro,-z,now,-z,noexecstack'],
     without: '`buildlog run` will report "sandbox unavailable"',
   },
   {
     what: 'the pass-through addon',
-    src: 'pass-through.c',
+    srcs: ['pass-through.c', 'scanners.c'],
+    headers: ['addon.h'],
     out: 'pass-through.node',
     // Node-API symbols resolve against the running node at load time, as node-gyp builds do.
     // -O3 (after the -O2 above): 5 % fewer instructions for the filter's inner loop.
@@ -58,14 +60,16 @@ const mtime = (p) => {
 
 let failed = false
 for (const target of targets) {
-  const src = join(root, 'native', target.src)
+  const srcs = target.srcs.map((f) => join(root, 'native', f))
   const out = join(outDir, target.out)
-  const srcTime = mtime(src)
-  if (srcTime === undefined) {
-    process.stderr.write(`build-native: ${src} not found; ${target.without}\n`)
+  const inputs = [...srcs, ...(target.headers ?? []).map((f) => join(root, 'native', f))]
+  const absent = inputs.find((f) => mtime(f) === undefined)
+  if (absent !== undefined) {
+    process.stderr.write(`build-native: ${absent} not found; ${target.without}\n`)
     failed = true
     continue
   }
+  const srcTime = Math.max(...inputs.map(mtime))
   const outTime = mtime(out)
   if (!args.has('--force') && outTime !== undefined && outTime >= srcTime) continue
   const missing = process.platform !== 'linux' ? 'it is Linux-only' : (target.needs?.() ?? null)
@@ -77,7 +81,7 @@ for (const target of targets) {
   mkdirSync(outDir, { recursive: true })
   // compile to a private temp name and rename: concurrent builds never see a half-written file
   const tmp = `${out}.tmp-${process.pid}`
-  const r = spawnSync(cc, [...target.flags, '-o', tmp, src], { encoding: 'utf8', shell: false })
+  const r = spawnSync(cc, [...target.flags, '-o', tmp, ...srcs], { encoding: 'utf8', shell: false })
   if (r.status === 0) {
     renameSync(tmp, out)
     continue
@@ -86,7 +90,7 @@ for (const target of targets) {
   rmSync(tmp, { force: true })
   rmSync(out, { force: true })
   const why = r.error ? `${cc}: ${r.error.message}` : `${r.stdout ?? ''}${r.stderr ?? ''}`
-  process.stderr.write(`build-native: compiling ${target.what} failed; ${target.without}.\n$ ${cc} ${target.flags.join(' ')} -o ${out} ${src}\n${why}\n`)
+  process.stderr.write(`build-native: compiling ${target.what} failed; ${target.without}.\n$ ${cc} ${target.flags.join(' ')} -o ${out} ${srcs.join(' ')}\n${why}\n`)
   failed = true
 }
 process.exit(failed && args.has('--strict') ? 1 : 0)
