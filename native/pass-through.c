@@ -538,5 +538,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "passThrough", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "findNeedles", NAPI_AUTO_LENGTH, napi_find_needles, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "findNeedles", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "scanResultLines", NAPI_AUTO_LENGTH, napi_scan_result_lines, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "scanResultLines", fn) != napi_ok) return NULL;
   return exports;
 }

@@ -73,3 +73,207 @@ napi_value napi_find_needles(napi_env env, napi_callback_info info) {
   return result;
 }
 
+
+/* ---- internal-json build-log lines (ActivityTree.batchLine in lib/dialects/internal-json.ts) ---- */
+
+/* What scan_result_lines() says of a line: its record's first int32. */
+enum { R_OTHER = 0, R_RAW = 1, R_ESCAPED = 2, R_ASK = 3 };
+/* Int32 per record: kind, line start, LF, payload start, payload end (its closing quote), id end, id low and high 32 bits. */
+#define RECORD_LENGTH 8
+
+static const char RESULT_LINE[] = "{\"action\":\"result\",\"fields\":[\"";
+static const char ID_AFTER_PAYLOAD[] = "\"],\"id\":";
+static const char TYPE_KEY[] = ",\"type\":";
+
+static int starts_with(const uint8_t *b, int32_t i, int32_t e, const char *text, int32_t n) {
+  return e - i >= n && memcmp(b + i, text, (size_t)n) == 0;
+}
+
+/* plainRun(): the first `"`, `\` or byte below 0x20 in b[i, e), or e; *non_ascii is set when a byte ≥ 0x80 comes before it. */
+static int32_t plain_run(const uint8_t *b, int32_t i, int32_t e, int *non_ascii) {
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\'), control = _mm_set1_epi8(0x1f);
+  int high = 0;
+  for (; i + 16 <= e; i += 16) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(b + i));
+    __m128i stops = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, slash)), _mm_cmpeq_epi8(_mm_min_epu8(v, control), v));
+    unsigned mask = (unsigned)_mm_movemask_epi8(stops);
+    unsigned top = (unsigned)_mm_movemask_epi8(v);
+    if (mask != 0) {
+      int at = __builtin_ctz(mask);
+      if (high || (top & ((1u << at) - 1)) != 0) *non_ascii = 1;
+      return i + at;
+    }
+    high |= top != 0;
+  }
+  if (high) *non_ascii = 1;
+#endif
+  for (; i < e; i++) {
+    uint8_t c = b[i];
+    if (c == '"' || c == '\\' || c < 0x20) break;
+    if (c >= 0x80) *non_ascii = 1;
+  }
+  return i;
+}
+
+/* hex4At(): the value of four hex digits at b[i], or -1. */
+static int32_t hex4(const uint8_t *b, int32_t i, int32_t e) {
+  if (i + 4 > e) return -1;
+  int32_t v = 0;
+  for (int k = 0; k < 4; k++) {
+    uint8_t c = b[i + k];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+    else return -1;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+/* utf8Length(): the length of the well-formed UTF-8 sequence led by the non-ASCII byte b[i], or -1. */
+static int utf8_length(const uint8_t *b, int32_t i, int32_t e) {
+  uint8_t c = b[i], lo = 0x80, hi = 0xbf;
+  int n;
+  if (c >= 0xc2 && c <= 0xdf) n = 2;
+  else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    else if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    else if (c == 0xf4) hi = 0x8f;
+  } else return -1;
+  if (i + n > e) return -1;
+  if (b[i + 1] < lo || b[i + 1] > hi) return -1;
+  for (int k = 2; k < n; k++)
+    if (b[i + k] < 0x80 || b[i + k] > 0xbf) return -1;
+  return n;
+}
+
+static int well_formed_utf8(const uint8_t *b, int32_t s, int32_t e) {
+  for (int32_t k = s; k < e;) {
+    if (b[k] < 0x80) k++;
+    else {
+      int m = utf8_length(b, k, e);
+      if (m < 0) return 0;
+      k += m;
+    }
+  }
+  return 1;
+}
+
+/* escapedStringEnd(): the closing quote of the string whose contents start at s and whose first escape is at j, or -1. */
+static int32_t escaped_string_end(const uint8_t *b, int32_t s, int32_t j, int32_t e, int non_ascii) {
+  for (;;) {
+    if (j >= e) return -1;
+    uint8_t c = b[j];
+    if (c == '"') break;
+    if (c != '\\') return -1;
+    if (j + 1 >= e) return -1;
+    uint8_t x = b[j + 1];
+    j += 2;
+    if (x == 'u') {
+      int32_t u = hex4(b, j, e);
+      if (u < 0) return -1;
+      j += 4;
+      if (u >= 0xd800 && u <= 0xdfff) {
+        if (u > 0xdbff || j + 6 > e || b[j] != '\\' || b[j + 1] != 'u') return -1;
+        int32_t low = hex4(b, j + 2, e);
+        if (low < 0xdc00 || low > 0xdfff) return -1;
+        j += 6;
+      }
+    } else if (!(x == '"' || x == '\\' || x == '/' || x == 'n' || x == 't' || x == 'r' || x == 'b' || x == 'f')) {
+      return -1;
+    }
+    j = plain_run(b, j, e, &non_ascii);
+  }
+  if (non_ascii && !well_formed_utf8(b, s, j)) return -1;
+  return j;
+}
+
+/*
+ * The line b[s, e) (e its LF): R_RAW or R_ESCAPED when it is a build-log line batchLine() takes
+ * on its bytes — `@nix ` or not, `{"action":"result","fields":["…"],"id":N,"type":101}` (or
+ * 107), blanks after — with the record's other fields filled in; R_ASK when it would be but for
+ * an id that is not a plain number of at most 19 digits (batchLine itself decides those);
+ * R_OTHER for any line batchLine() turns down whatever the activities.
+ */
+static int classify_result_line(const uint8_t *b, int32_t s, int32_t e, int32_t *record) {
+  int32_t p = s;
+  if (b[p] == '@') {
+    if (!starts_with(b, p, e, "@nix ", 5)) return R_OTHER;
+    p += 5;
+  }
+  int32_t literal = (int32_t)sizeof RESULT_LINE - 1;
+  if (!starts_with(b, p, e, RESULT_LINE, literal)) return R_OTHER;
+  int32_t ps = p + literal;
+  int non_ascii = 0;
+  int32_t q = plain_run(b, ps, e, &non_ascii);
+  if (q >= e || b[q] < 0x20) return R_OTHER;
+  int escaped = b[q] == '\\';
+  if (escaped && (q = escaped_string_end(b, ps, q, e, non_ascii)) < 0) return R_OTHER;
+  if (!starts_with(b, q, e, ID_AFTER_PAYLOAD, 8)) return R_OTHER;
+  /* the id as idText() reads it: an integer literal of at most 21 characters */
+  int32_t is = q + 8, i = is;
+  if (i < e && b[i] == '-') i++;
+  int32_t digits = i;
+  uint64_t value = 0;
+  while (i < e && b[i] >= '0' && b[i] <= '9') value = value * 10 + (uint64_t)(b[i++] - '0');
+  if (i == digits || i - is > 21 || (b[digits] == '0' && i - digits > 1)) return R_OTHER;
+  if (i < e && (b[i] == '.' || b[i] == 'e' || b[i] == 'E')) return R_OTHER;
+  int32_t id_end = i;
+  if (!starts_with(b, i, e, TYPE_KEY, 8)) return R_OTHER;
+  i += 8;
+  if (!starts_with(b, i, e, "101}", 4) && !starts_with(b, i, e, "107}", 4)) return R_OTHER;
+  for (i += 4; i < e; i++)
+    if (b[i] != ' ' && b[i] != '\r' && b[i] != '\t') return R_OTHER;
+  record[3] = ps;
+  record[4] = q;
+  record[5] = id_end;
+  record[6] = (int32_t)(uint32_t)value;
+  record[7] = (int32_t)(uint32_t)(value >> 32);
+  if (digits != is || id_end - digits > 19) return R_ASK;
+  return escaped ? R_ESCAPED : R_RAW;
+}
+
+/*
+ * Records for the whole lines of b[from, n) (each ended by an LF) into out, RECORD_LENGTH int32
+ * each, until out is full or no LF is left before n; returns the int32 filled.
+ */
+static int32_t scan_result_lines(const uint8_t *b, int32_t n, int32_t from, int32_t *out, int32_t cap) {
+  int32_t filled = 0;
+  for (int32_t s = from; s < n && filled + RECORD_LENGTH <= cap;) {
+    const uint8_t *lf = memchr(b + s, '\n', (size_t)(n - s));
+    if (lf == NULL) break;
+    int32_t e = (int32_t)(lf - b);
+    int32_t *record = out + filled;
+    record[0] = classify_result_line(b, s, e, record);
+    record[1] = s;
+    record[2] = e;
+    filled += RECORD_LENGTH;
+    s = e + 1;
+  }
+  return filled;
+}
+
+/* scanResultLines(buf: Uint8Array, from, limit, records: Int32Array): int32 filled (see scan_result_lines, with n = limit) */
+napi_value napi_scan_result_lines(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  void *buf, *out;
+  size_t n, out_length;
+  int32_t from, limit;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
+  CHECK(argc == 4);
+  CHECK(bytes_of(env, argv[0], &buf, &n) && n <= INT32_MAX);
+  CHECK(napi_get_value_int32(env, argv[1], &from) == napi_ok);
+  CHECK(napi_get_value_int32(env, argv[2], &limit) == napi_ok);
+  CHECK(bytes_of(env, argv[3], &out, &out_length) && out_length / 4 >= RECORD_LENGTH && out_length / 4 <= INT32_MAX);
+  CHECK(from >= 0 && limit >= from && (size_t)limit <= n);
+  napi_value result;
+  CHECK(napi_create_int32(env, scan_result_lines(buf, limit, from, out, (int32_t)(out_length / 4)), &result) == napi_ok);
+  return result;
+}

@@ -11,6 +11,9 @@ import type { InternalJsonMessage, LineDecoder, LineDecoderFactory } from '../li
 import { JSON_FAIL, isJsonObject, parseNixJson, tryParseNixJson } from '../lib/dialects/nix-json.js'
 import type { EventSink, LineEvent, LogEvent, SectionOpenEvent } from '../lib/events.js'
 import { sample } from './helpers/fixtures.js'
+import { prng } from './helpers/random.js'
+import { activityLogDecoder } from '../lib/dialects/build-log.js'
+import { loadNativePassThrough } from '../lib/dialects/native-pass-through.js'
 
 const BENCH = 'nom-bench-nom-shell-452e7d5.head5000.internal-json.log'
 const STANDARD = 'nom-integration-standard.stderr.json'
@@ -944,4 +947,50 @@ t.test('an escape-free payload reaches the decoder byte for byte, even malformed
     const got = lines(decodeAll(input, lineFactory, chunk)).map((l) => l.text.toString('hex'))
     t.same(got, ['61ff62', '61efbfbd62', ''], `chunk ${chunk}`)
   }
+})
+
+t.test('the C scan of result lines gives the events of the JavaScript path (mutated build-log lines)', async (t) => {
+  t.ok(loadNativePassThrough(), 'the addon is loaded, so windows take the C scan')
+  const ids = ['1', '42', '9223372036854775807', '18446744073709551615', '1234567890123456789', '12345678901234567890', '0', '77']
+  const pieces = ['abc', ' ', 'x'.repeat(21), 'é', '\xff', '\xc3', '\\n', '\\t', '\\"', '\\\\', '\\/', '\\u001b[31m', '\\u00e9', '\\ud83d\\ude00', '\\ud83d', '\\ude00x', '\\x', '\\u12', '\t', '"', '\x1b[0m', '€']
+  const pick = <T>(r: (n: number) => number, list: readonly T[]): T => list[r(list.length)]!
+  const resultLine = (r: (n: number) => number): string => {
+    let payload = ''
+    for (let k = r(8); k > 0; k--) payload += pick(r, pieces)
+    const id = r(10) === 0 ? pick(r, ['-5', '007', '1e3', '12.0', '3', '1234567890123456789012']) : pick(r, ids)
+    return (
+      pick(r, ['@nix ', '@nix ', '', '@nix', '@ni ']) +
+      pick(r, ['{"action":"result","fields":["', '{"action":"result","fields":["', '{"action":"result", "fields":["']) +
+      payload +
+      pick(r, ['"],"id":', '"],"id":', '"], "id":', '"]}']) +
+      id +
+      pick(r, [',"type":101}', ',"type":107}', ',"type":101}', ',"type":104}', ',"type":101 }', ',"type":1010}']) +
+      pick(r, ['', '', ' ', '\r', '\t ', ' x']) +
+      '\n'
+    )
+  }
+  const starts = ids.map((id) => (id === '77' ? `@nix {"action":"start","id":77,"level":0,"parent":0,"text":"","type":0}\n` : start(id, 105, `b${id}`, [`/nix/store/${id}.drv`])))
+  let compared = 0
+  for (let seed = 1; seed <= 150; seed++) {
+    const r = prng(seed)
+    let log = starts.join('')
+    for (let k = 0; k < 300; k++) {
+      if (r(60) === 0) log += `@nix {"action":"stop","id":${pick(r, ids)}}\n`
+      else if (r(40) === 0) log += pick(r, ['plain text\n', '@nix {"action":"msg","level":3,"msg":"m"}\n', '\n'])
+      else log += resultLine(r)
+    }
+    const input = Buffer.from(log, 'latin1')
+    const decoded = (nativeScan: boolean, chunk: number): string => {
+      const events: LogEvent[] = []
+      const d = new InternalJsonDecoder((e) => events.push(e), new DecodeContext(), activityLogDecoder, { nativeScan })
+      for (let i = 0; i < input.length; i += chunk) d.write(input.subarray(i, i + chunk))
+      d.end()
+      return JSON.stringify(events, (_k, v: unknown) => (v !== null && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('latin1') : v))
+    }
+    const chunk = pick(r, [input.length, 1 + r(300), 4096])
+    const expected = decoded(false, chunk)
+    if (decoded(true, chunk) !== expected) return t.fail(`seed ${seed}, chunks of ${chunk}: the C scan differs`)
+    compared++
+  }
+  t.equal(compared, 150, 'every seed gave the same events')
 })

@@ -4,7 +4,7 @@ import { CsiSequence, Tokenizer, type DroppedKind, type TokenHandler } from '../
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
 import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
-import { Flag, LineBit, loadNativePassThrough, nativePassThroughTried, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
+import { Flag, LineBit, loadNativePassThrough, NATIVE_MIN_CHUNK, nativePassThroughTried, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
 
 /**
  * A finished line as the framer hands it over. Reused for every line and valid only during the
@@ -757,9 +757,6 @@ export class BuildLogFramer implements TokenHandler {
     this.startLine(rawEnd, ended === 'lf')
   }
 }
-
-/** The smallest chunk worth loading the addon for (a page: pty reads come in 4 KiB). */
-const NATIVE_MIN_CHUNK = 4096
 
 /** Line mode looks for no line starts: every line reaches the sink's line(). */
 const NO_PREFIXES = new Uint8Array(0)

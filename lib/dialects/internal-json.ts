@@ -77,6 +77,7 @@ import type { EventSink, LineEvent, LogEvent, SectionCloseEvent, SectionOpenEven
 import { JSON_FAIL, isJsonObject, lastPrefixEnd, tryParseNixJson, tryParseNixJsonPrefix } from './nix-json.js'
 import type { JsonObject, JsonValue } from './nix-json.js'
 import { isNixCandidate, toNixId } from './nix-line.js'
+import { loadNativePassThrough, NATIVE_MIN_CHUNK, nativePassThroughTried, RESULT_RECORD, ResultLine, type NativePassThrough } from './native-pass-through.js'
 import { Tokenizer } from '../tokenizer/tokenizer.js'
 import { ByteLiteral, decodeStringInPlace, escapedStringEnd, plainBytes, plainRun, sawNonAscii } from './json-bytes.js'
 import type { NixField, NixMsgLine, NixResultLine, NixStartLine, NixStopLine } from './nix-line.js'
@@ -712,6 +713,9 @@ interface StackEntry {
   phase: boolean
 }
 
+/** An id the C scan reads as a number: 64 bits hold any of at most 19 digits. */
+const PLAIN_ID = /^(?:0|[1-9][0-9]{0,18})$/
+
 class Act {
   /** Section id; 0 while hidden. */
   section = 0
@@ -734,6 +738,10 @@ class Act {
   orphan = false
   /** `<id>,"type":`: how the activity's build-log lines end (set at its first batched line). */
   lineTail: ByteLiteral | null = null
+  /** The id's value in 32-bit halves when it is a plain number of at most 19 digits (their count, else -1), for {@link ActivityTree.resultAct}. */
+  readonly idLow: number
+  readonly idHigh: number
+  readonly idDigits: number
 
   constructor(
     readonly id: string,
@@ -745,7 +753,17 @@ class Act {
     readonly parentSection: number,
     public hidden: boolean,
     readonly offset: number,
-  ) {}
+  ) {
+    if (PLAIN_ID.test(id)) {
+      const value = BigInt(id)
+      this.idLow = Number(value & 0xffffffffn) | 0
+      this.idHigh = Number(value >> 32n) | 0
+      this.idDigits = id.length
+    } else {
+      this.idLow = this.idHigh = 0
+      this.idDigits = -1
+    }
+  }
 
   /** Innermost open section of the activity. */
   top(): number {
@@ -820,11 +838,16 @@ export class ActivityTree {
   private readonly recentActs: Act[] = []
   private batchStart = 0
   private batchEnd = 0
+  /** Whether windows go through the C scan when the addon is there (see {@link feedScanned}). */
+  private readonly nativeScan: boolean
+  /** The C scan's records, RESULT_RECORD int32 each, for up to 512 lines a call. */
+  private readonly records = new Int32Array(RESULT_RECORD * 512)
 
-  constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory) {
+  constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory, options: InternalJsonOptions = {}) {
     this.sink = sink
     this.ctx = ctx
     this.factory = lineFactory
+    this.nativeScan = options.nativeScan ?? true
   }
 
   /**
@@ -868,6 +891,20 @@ export class ActivityTree {
     const w = this.work as FastBuffer
     const v = this.workView
     w.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), 0)
+    const scanner = this.scanner(n)
+    const done = scanner === null ? this.feedEach(w, v, n, offset) : this.feedScanned(scanner, w, v, n, offset)
+    this.flush()
+    return start + done
+  }
+
+  /** The addon for {@link feedScanned}, or null (not wanted, not built, or not yet worth loading). */
+  private scanner(n: number): NativePassThrough | null {
+    if (!this.nativeScan) return null
+    return n >= NATIVE_MIN_CHUNK || nativePassThroughTried() ? loadNativePassThrough() : null
+  }
+
+  /** The lines of `w[0, n)` one at a time; returns where the unterminated rest begins. */
+  private feedEach(w: FastBuffer, v: DataView, n: number, offset: number): number {
     let i = 0
     while (i < n) {
       const lf = this.batchLine(w, v, i, n, offset + i)
@@ -881,8 +918,53 @@ export class ActivityTree {
       this.feedLine(w, i, nl, offset + i, true)
       i = nl + 1
     }
-    this.flush()
-    return start + i
+    return i
+  }
+
+  /**
+   * {@link feedEach} with the byte-level half of {@link batchLine} done in C for many lines per
+   * call (native/scanners.c): the same events, the per-byte work at SSE2 speed.
+   */
+  private feedScanned(scanner: NativePassThrough, w: FastBuffer, v: DataView, n: number, offset: number): number {
+    const records = this.records
+    let i = 0
+    for (;;) {
+      const filled = scanner.scanResultLines(w, i, n, records)
+      for (let r = 0; r < filled; r += RESULT_RECORD) {
+        const kind = records[r] as ResultLine
+        const s = records[r + 1]!
+        const lf = records[r + 2]!
+        if (kind === ResultLine.Raw || kind === ResultLine.Escaped) {
+          const q = records[r + 4]!
+          const act = this.resultAct(w, q + ID_AFTER_PAYLOAD.length, records[r + 5]!, records[r + 6]!, records[r + 7]!)
+          if (act !== null) {
+            this.appendResult(act, w, v, s, lf, records[r + 3]!, q, kind === ResultLine.Escaped, offset + s)
+            continue
+          }
+        } else if (kind === ResultLine.Ask && this.batchLine(w, v, s, n, offset + s) >= 0) continue
+        this.flush()
+        this.feedLine(w, s, lf, offset + s, true)
+      }
+      if (filled > 0) i = records[filled - RESULT_RECORD + 2]! + 1
+      if (filled < records.length) return i
+    }
+  }
+
+  /**
+   * The running, visible activity whose id is the plain number `w[is, idEnd)` (`low`, `high`: its
+   * value's 32-bit halves), or null. One of the last few to have build-log lines, compared as
+   * numbers (see {@link recentActAt}), or looked up by its text.
+   */
+  private resultAct(w: FastBuffer, is: number, idEnd: number, low: number, high: number): Act | null {
+    const digits = idEnd - is
+    const recent = this.recentActs
+    for (let k = 0; k < recent.length; k++) {
+      const act = recent[k]!
+      if (!act.done && act.idLow === low && act.idHigh === high && act.idDigits === digits) return act
+    }
+    idText(w, is, idEnd)
+    const act = this.running.get(outId)
+    return act === undefined || act.hidden ? null : act
   }
 
   /**
@@ -937,13 +1019,21 @@ export class ActivityTree {
       if (b === 0x0a) break
       if (b !== 0x20 && b !== 0x0d && b !== 0x09) return -1
     }
-    e = i
     if (act === null) {
       const a = this.running.get(outId)
       if (a === undefined || a.hidden) return -1
       act = a
     }
-    // Accepted: from here on the line's bytes may be overwritten.
+    this.appendResult(act, w, v, s, i, ps, q, escaped, offset)
+    return i
+  }
+
+  /**
+   * Takes the build-log line `w[s, e)` (e its LF; `offset` the raw offset of `w[s]`) of `act`,
+   * its payload `w[ps, q)` checked (escapes included, when `escaped`): appends the payload,
+   * decoded to bytes, plus LF to the batch, moving it within `w` over bytes of lines already read.
+   */
+  private appendResult(act: Act, w: FastBuffer, v: DataView, s: number, e: number, ps: number, q: number, escaped: boolean, offset: number): void {
     const rawEnd = offset + (e - s) + 1
     this.lineNo++
     this.lastEnd = rawEnd
@@ -966,7 +1056,6 @@ export class ActivityTree {
     this.batchLines++
     this.decoderOf(act)
     act.offsets!.add(o - o0, offset, rawEnd, false)
-    return e
   }
 
   /**
@@ -1536,6 +1625,11 @@ function isRunningPhaseHeader(text: Buffer, phase: string): boolean {
  * Chunked byte-stream front end: splits the input at LF (carrying partial lines across chunks),
  * keeps absolute offsets, and feeds each line to an {@link ActivityTree}.
  */
+export interface InternalJsonOptions {
+  /** Let the C addon scan windows of lines where it is built (default true; false gives the JavaScript path, for tests). */
+  nativeScan?: boolean
+}
+
 export class InternalJsonDecoder {
   readonly tree: ActivityTree
   /** Pieces of an unterminated line (copies), joined once its LF arrives. */
@@ -1543,8 +1637,8 @@ export class InternalJsonDecoder {
   private carryLength = 0
   private base = 0
 
-  constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory) {
-    this.tree = new ActivityTree(sink, ctx, lineFactory)
+  constructor(sink: EventSink, ctx: DecodeContext, lineFactory: LineDecoderFactory, options: InternalJsonOptions = {}) {
+    this.tree = new ActivityTree(sink, ctx, lineFactory, options)
   }
 
   write(chunk: Uint8Array): void {

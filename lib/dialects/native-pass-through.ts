@@ -88,7 +88,38 @@ export interface NativePassThrough {
    * full. Returns the count.
    */
   findNeedles(buf: Uint8Array, from: number, needles: Uint8Array, found: Int32Array): number
+  /**
+   * Records for the LF-ended lines of buf[from, limit), RESULT_RECORD int32 each (see ResultLine),
+   * until `records` is full; returns the int32 filled. Which lines ActivityTree.batchLine takes on
+   * their bytes alone, and where their parts are.
+   */
+  scanResultLines(buf: Uint8Array, from: number, limit: number, records: Int32Array): number
 }
+
+/**
+ * A scanResultLines record: kind (ResultLine), line start, its LF, payload start, payload end (the
+ * closing quote), id end, and the id's low and high 32 bits (R_RAW and R_ESCAPED only).
+ */
+export const RESULT_RECORD = 8
+
+/** What a scanResultLines record says of its line. */
+export const enum ResultLine {
+  /** Not a line batchLine takes, whatever the activities. */
+  Other = 0,
+  /** `{"action":"result","fields":["…"],"id":N,"type":101}` (or 107) with no escape in the payload, N a number of at most 19 digits. */
+  Raw = 1,
+  /** The same with escapes in the payload (all well-formed, as is its UTF-8). */
+  Escaped = 2,
+  /** The same but for an id that is not such a number: batchLine decides. */
+  Ask = 3,
+}
+
+/**
+ * The smallest chunk worth loading the addon for (a page: pty reads come in 4 KiB): loading it
+ * costs ~3 ms, which small input does not repay (the pager re-decodes single lines for its first
+ * screen). Below it the JavaScript paths do the work until something has loaded the addon.
+ */
+export const NATIVE_MIN_CHUNK = 4096
 
 let loaded: NativePassThrough | null | undefined
 
