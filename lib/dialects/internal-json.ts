@@ -1621,15 +1621,15 @@ function isRunningPhaseHeader(text: Buffer, phase: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Chunked front end
 
-/**
- * Chunked byte-stream front end: splits the input at LF (carrying partial lines across chunks),
- * keeps absolute offsets, and feeds each line to an {@link ActivityTree}.
- */
 export interface InternalJsonOptions {
   /** Let the C addon scan windows of lines where it is built (default true; false gives the JavaScript path, for tests). */
   nativeScan?: boolean
 }
 
+/**
+ * Chunked byte-stream front end: splits the input at LF (carrying partial lines across chunks),
+ * keeps absolute offsets, and feeds each line to an {@link ActivityTree}.
+ */
 export class InternalJsonDecoder {
   readonly tree: ActivityTree
   /** Pieces of an unterminated line (copies), joined once its LF arrives. */

@@ -97,8 +97,9 @@ export interface NativePassThrough {
 }
 
 /**
- * A scanResultLines record: kind (ResultLine), line start, its LF, payload start, payload end (the
- * closing quote), id end, and the id's low and high 32 bits (R_RAW and R_ESCAPED only).
+ * A scanResultLines record: kind (ResultLine), line start, its LF; then, for a line of the kinds
+ * after Other, payload start, payload end (the closing quote), id end, and the id's low and high
+ * 32 bits (meaningful for Raw and Escaped).
  */
 export const RESULT_RECORD = 8
 
