@@ -163,10 +163,26 @@ static int must_see_stamped(const prefix_list *prefixes, const uint8_t *buf, int
   return starts_with_prefix(prefixes, buf, n, at + stamp);
 }
 
-/* The line starting at buf[at] begins with one of the prefixes, after a timestamp or not. */
+/*
+ * The line at buf[at] begins like one of the prefixes up to an escape (`:` ESC[1m `:group::`): the
+ * sink matches markers on the text without its escapes, so it sees such a line too.
+ */
+static int prefix_cut_by_escape(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
+  int32_t stop = n - at < prefixes->longest ? n : at + prefixes->longest;
+  const uint8_t *esc = memchr(buf + at, ESC, (size_t)(stop - at));
+  if (esc == NULL) return 0;
+  size_t before = (size_t)(esc - (buf + at));
+  for (size_t k = 0; k + 1 <= prefixes->length; k += 1 + (size_t)prefixes->bytes[k]) {
+    size_t len = prefixes->bytes[k];
+    if (len > before && k + 1 + len <= prefixes->length && memcmp(buf + at, prefixes->bytes + k + 1, before) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The line starting at buf[at] begins with one of the prefixes (or may, see above), after a timestamp or not. */
 static inline int must_see(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
   if (at >= n) return 0;
-  if (prefixes->first[buf[at]]) return starts_with_prefix(prefixes, buf, n, at);
+  if (prefixes->first[buf[at]]) return starts_with_prefix(prefixes, buf, n, at) || prefix_cut_by_escape(prefixes, buf, n, at);
   return is_digit(buf[at]) && prefixes->length > 0 && must_see_stamped(prefixes, buf, n, at);
 }
 

@@ -54,6 +54,29 @@ t.test('a downloaded GitHub Actions log: marker lines go after their timestamps 
   }
 })
 
+t.test('a marker with SGR inside its prefix is a marker (spec §7: matched on the text without escapes) in every colour mode', async (t) => {
+  // big enough for the C run, with such markers mid-run; the tree reads them as markers too
+  let input = ''
+  let want = ''
+  for (let k = 0; k < 300; k++) {
+    input += `:\x1b[1m:group::Step ${k}\n#\x1b[2m#[endgroup]\nout ${k}\nsec\x1b[0mtion_start:1:s${k}\r\x1b[0KHeader ${k}\nsrc\x1b[1m.c: ok\n`
+    want += `out ${k}\nHeader ${k}\nsrc.c: ok\n`
+  }
+  const file = path.join(tmp, 'sgr-in-marker.log')
+  fs.writeFileSync(file, input)
+  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '')
+  for (const native of ['1', '0']) {
+    const env = { PATH: process.env.PATH, BUILDLOG_NATIVE: native }
+    for (const color of ['always', 'never']) {
+      const out = (await runBin('nixlog-clean', [`--color=${color}`, file], { env })).stdout.toString()
+      t.equal(plain(out), want, `--color=${color}, BUILDLOG_NATIVE=${native}: marker lines gone, GitLab's header kept`)
+      if (color === 'always') t.ok(out.includes('src\x1b[1m.c: ok'), 'the colour of an ordinary line is kept')
+    }
+  }
+  const tree = await runBin('buildlog', ['export', '--format', 'text', file])
+  t.equal((tree.stdout.toString().match(/^ *▸ Step /gm) ?? []).length, 300, 'the tree has a section for each ::group::')
+})
+
 t.test('several files are concatenated, - is stdin', async (t) => {
   const a = path.join(tmp, 'a.log')
   const b = path.join(tmp, 'b.log')

@@ -1,6 +1,6 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
 import { CI_MARKER_PREFIXES, hasCiMarkerPrefix, matchCiMarker, timestampLength } from '../dialects/ci-markers.js'
-import { textStart, textWithoutSgr } from '../dialects/line-buffer.js'
+import { textHead, textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { BEL, LF } from '../tokenizer/table.js'
@@ -91,11 +91,16 @@ export class CleanWriter implements FramerSink {
     if (this.heldLead) this.releaseLead(C1_LEAD_BYTE, 0, 0)
   }
 
+  /** Whether the line's text (without its SGR, which may sit inside a marker: spec §7) starts like a marker. */
   private mayBeMarker(view: LineView): boolean {
     if (view.beforeCr) return hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length)
-    const first = firstTextByte(view)
-    return first !== undefined && hasCiMarkerPrefix(view.buf, first, view.end)
+    if (view.sgr.length === 0) return hasCiMarkerPrefix(view.buf, view.start, view.end)
+    const n = textHead(view.buf, view.start, view.end, view.sgr, this.head)
+    return hasCiMarkerPrefix(this.head, 0, n)
   }
+
+  /** The first text bytes of a styled line: a timestamp (≤ 31 bytes) and a marker prefix (≤ 14). */
+  private readonly head = Buffer.alloc(48)
 
   /**
    * CI fold markers are structure, not text (D-22): they go, except that a GitLab section start
@@ -192,12 +197,6 @@ function endsLineStamp(buf: Uint8Array, at: number): boolean {
 const MUST_SEE_PREFIXES = [Buffer.from('@'), ...CI_MARKER_PREFIXES]
 const NEWLINE = Buffer.from('\n')
 const C1_LEAD_BYTE = Buffer.from([C1_LEAD])
-
-/** Index of the first text byte (after leading inline SGR), or undefined for an empty line. */
-function firstTextByte(view: LineView): number | undefined {
-  const at = textStart(view.start, view.sgr)
-  return at < view.end ? at : undefined
-}
 
 /** A line's text without its inline SGR, as a string (only for the rare lines that may be markers). */
 function textOf(view: LineView): string {
