@@ -73,7 +73,6 @@ napi_value napi_find_needles(napi_env env, napi_callback_info info) {
   return result;
 }
 
-
 /* ---- internal-json build-log lines (ActivityTree.batchLine in lib/dialects/internal-json.ts) ---- */
 
 /* What scan_result_lines() says of a line: its record's first int32. */
