@@ -151,19 +151,6 @@ static int32_t timestamp_length(const uint8_t *buf, int32_t n, int32_t at) {
 }
 
 /*
- * A digit-led line: it begins with one of the prefixes after a timestamp. Where an escape could
- * hide a stamp or a prefix after one, the line is seen too: the sink matches markers on the text
- * without its escapes.
- */
-static int must_see_stamped(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
-  int32_t stamp = timestamp_length(buf, n, at);
-  if (stamp <= 0) return stamp < 0;
-  for (int32_t k = at + stamp; k < n && k < at + stamp + prefixes->longest && buf[k] != LF; k++)
-    if (buf[k] == ESC) return 1;
-  return starts_with_prefix(prefixes, buf, n, at + stamp);
-}
-
-/*
  * The line at buf[at] begins like one of the prefixes up to an escape (`:` ESC[1m `:group::`): the
  * sink matches markers on the text without its escapes, so it sees such a line too.
  */
@@ -177,6 +164,16 @@ static int prefix_cut_by_escape(const prefix_list *prefixes, const uint8_t *buf,
     if (len > before && k + 1 + len <= prefixes->length && memcmp(buf + at, prefixes->bytes + k + 1, before) == 0) return 1;
   }
   return 0;
+}
+
+/*
+ * A digit-led line: it begins with one of the prefixes after a timestamp (or may: an escape before
+ * the stamp is decided, or one inside the prefix, see above).
+ */
+static int must_see_stamped(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
+  int32_t stamp = timestamp_length(buf, n, at);
+  if (stamp <= 0) return stamp < 0;
+  return starts_with_prefix(prefixes, buf, n, at + stamp) || prefix_cut_by_escape(prefixes, buf, n, at + stamp);
 }
 
 /* The line starting at buf[at] begins with one of the prefixes (or may, see above), after a timestamp or not. */

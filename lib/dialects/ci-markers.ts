@@ -80,6 +80,9 @@ const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) /
 /** What a CI marker line starts with (hasCiMarkerPrefix). */
 export const CI_MARKER_PREFIXES: readonly Buffer[] = ['::', '##', 'section_start:', 'section_end:', 'travis_fold:'].map((p) => Buffer.from(p))
 
+/** How many of a line's first text bytes hasCiMarkerPrefix() may read: the longest stamp (a 9-digit fraction) and prefix. */
+export const MARKER_HEAD_BYTES = STAMP_SHAPE.length + '.123456789Z '.length + Math.max(...CI_MARKER_PREFIXES.map((p) => p.length))
+
 /**
  * Cheap pre-check on the bytes a line starts with, so ordinary lines cost a comparison or two and
  * no string: only lines starting like a marker (after a timestamp or not) are matched.

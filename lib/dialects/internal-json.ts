@@ -738,10 +738,13 @@ class Act {
   orphan = false
   /** `<id>,"type":`: how the activity's build-log lines end (set at its first batched line). */
   lineTail: ByteLiteral | null = null
-  /** The id's value in 32-bit halves when it is a plain number of at most 19 digits (their count, else -1), for {@link ActivityTree.resultAct}. */
-  readonly idLow: number
-  readonly idHigh: number
-  readonly idDigits: number
+  /**
+   * The id's value in 32-bit halves when it is a plain number of at most 19 digits (their count,
+   * else -1), for {@link ActivityTree.resultAct}; set with lineTail.
+   */
+  idLow = 0
+  idHigh = 0
+  idDigits = -1
 
   constructor(
     readonly id: string,
@@ -753,15 +756,17 @@ class Act {
     readonly parentSection: number,
     public hidden: boolean,
     readonly offset: number,
-  ) {
-    if (PLAIN_ID.test(id)) {
-      const value = BigInt(id)
+  ) {}
+
+  /** Sets lineTail and the id's value, once the activity has build-log lines. */
+  noteLineTail(tail: string): void {
+    if (this.lineTail !== null) return
+    this.lineTail = new ByteLiteral(tail)
+    if (PLAIN_ID.test(this.id)) {
+      const value = BigInt(this.id)
       this.idLow = Number(value & 0xffffffffn) | 0
       this.idHigh = Number(value >> 32n) | 0
-      this.idDigits = id.length
-    } else {
-      this.idLow = this.idHigh = 0
-      this.idDigits = -1
+      this.idDigits = this.id.length
     }
   }
 
@@ -1077,7 +1082,7 @@ export class ActivityTree {
   private remember(act: Act): void {
     const tail = act.id + ',"type":'
     if (tail.length > ByteLiteral.MAX) return // not an id Nix writes: left to the general path
-    act.lineTail ??= new ByteLiteral(tail)
+    act.noteLineTail(tail)
     const recent = this.recentActs
     let k = recent.indexOf(act)
     if (k === 0) return

@@ -1,5 +1,5 @@
 import type { FramerSink, LineView } from '../dialects/build-log-framer.js'
-import { CI_MARKER_PREFIXES, hasCiMarkerPrefix, matchCiMarker, timestampLength } from '../dialects/ci-markers.js'
+import { CI_MARKER_PREFIXES, hasCiMarkerPrefix, MARKER_HEAD_BYTES, matchCiMarker, timestampLength } from '../dialects/ci-markers.js'
 import { textHead, textWithoutSgr } from '../dialects/line-buffer.js'
 import { classifyNixLine, isNixCandidate } from '../dialects/nix-line.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
@@ -99,8 +99,8 @@ export class CleanWriter implements FramerSink {
     return hasCiMarkerPrefix(this.head, 0, n)
   }
 
-  /** The first text bytes of a styled line: a timestamp (≤ 31 bytes) and a marker prefix (≤ 14). */
-  private readonly head = Buffer.alloc(48)
+  /** The first text bytes of a styled line, as many as a marker test reads. */
+  private readonly head = Buffer.alloc(MARKER_HEAD_BYTES)
 
   /**
    * CI fold markers are structure, not text (D-22): they go, except that a GitLab section start

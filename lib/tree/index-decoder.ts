@@ -21,7 +21,7 @@
 
 import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
 import { BuildLogDecoder } from '../dialects/build-log.js'
-import { DIGIT, hasCiMarkerPrefix } from '../dialects/ci-markers.js'
+import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
 import { DecodeContext } from '../dialects/context.js'
 import { textHead, textStart, textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
@@ -196,8 +196,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   /** The first text bytes of a styled line: enough for the line starts the dialect looks at … */
   private readonly head = Buffer.alloc(16)
-  /** … or, after a timestamp (≤ 31 bytes), for a marker prefix (≤ 14). */
-  private readonly longHead = Buffer.alloc(48)
+  /** … or, after a timestamp, for a marker prefix. */
+  private readonly longHead = Buffer.alloc(MARKER_HEAD_BYTES)
 
   /** The text of a styled line as a latin1 string (for the severity rules). */
   private styledText(view: LineView): string {
