@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, packPrefixes, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
-import { decode } from '../dist/index.js'
+import { createDecoder, decode } from '../dist/index.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { LogTree } from '../dist/tree/tree.js'
 import { runBin } from './helpers/cli.js'
@@ -134,6 +134,43 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
   index.end()
   t.equal(tree.lines.length, 500, 'the index: every line')
   t.ok(lineModeBytes > legacy.length * 0.9, `the index: the C run took ${lineModeBytes} of ${legacy.length} bytes`)
+})
+
+t.test('a decode inside another decode\'s sink leaves the outer run\'s operations alone', async (t) => {
+  const native = loadNativePassThrough()
+  if (!native) {
+    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
+    return
+  }
+  // Runs share a pool of operation lists; one lent twice would have the inner run overwrite the
+  // ops the outer one is still replaying. Count runs that start while another is replaying.
+  const run = native.passThrough
+  let depth = 0
+  let nested = 0
+  native.passThrough = (...args) => {
+    if (depth > 0) nested++
+    return run.apply(native, args)
+  }
+  t.teardown(() => {
+    native.passThrough = run
+  })
+  const outer = Buffer.from(Array.from({ length: 2000 }, (_, k) => `\x1b[3s\x1b[agcc -c f${k}.c\x1b[b\n\x1b[33mwarning:\x1b[0m w${k}\n`).join(''))
+  const inner = Buffer.from(Array.from({ length: 300 }, (_, k) => `\x1b[31mother ${k}\x1b[0m\n`).join(''))
+  const shape = (e: import('../dist/index.js').LogEvent) => (e.type === 'line' ? `${e.offset} ${e.text.toString('latin1')} ${JSON.stringify(e.styles)}` : `${e.type} ${e.offset}`)
+  const got: string[] = []
+  let innerLines = 0
+  const decoder = createDecoder((e) => {
+    got.push(shape(e))
+    if (e.type !== 'line') return
+    depth++
+    innerLines += decode(inner).filter((x) => x.type === 'line').length
+    depth--
+  })
+  decoder.write(outer)
+  decoder.end()
+  t.ok(nested > 1000, `${nested} runs started inside another's replay`)
+  t.equal(innerLines, 4000 * 300, 'every inner decode saw its lines')
+  t.strictSame(got, decode(outer).map(shape), 'the outer events are those of a decode on its own')
 })
 
 t.test('small input does not load the addon; a chunk of 4 KiB does', async (t) => {

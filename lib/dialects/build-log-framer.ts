@@ -105,8 +105,15 @@ interface NativeRun {
   prefixes: Uint8Array
   flags: number
   state: Int32Array
-  ops: Int32Array
 }
+
+/**
+ * The C run's operation lists (OPS_LENGTH int32, 48 KiB), lent to one run at a time: a framer
+ * holding one of its own cost its allocation on every short decode (the pager decodes single
+ * lines), several times the decode. An event handler that decodes another input while a run is
+ * replaying borrows a second one; a run that throws just does not give its list back.
+ */
+const idleOps: Int32Array[] = []
 
 export interface FramerOptions {
   /** Keep SGR sequences inline in line bytes (colour output, styles). Default true. */
@@ -188,9 +195,9 @@ export class BuildLogFramer implements TokenHandler {
     if (addon === null) this.native = null
     else if (this.nativeWanted === 'pass-through') {
       const flags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0)
-      this.native = { addon, lines: false, prefixes: packPrefixes(sink.mustSeePrefixes!), flags, state: new Int32Array(STATE_SLOTS), ops: new Int32Array(OPS_LENGTH) }
+      this.native = { addon, lines: false, prefixes: packPrefixes(sink.mustSeePrefixes!), flags, state: new Int32Array(STATE_SLOTS) }
     } else {
-      this.native = { addon, lines: true, prefixes: NO_PREFIXES, flags: Flag.KeepSgr | Flag.Lines, state: new Int32Array(STATE_SLOTS), ops: new Int32Array(OPS_LENGTH) }
+      this.native = { addon, lines: true, prefixes: NO_PREFIXES, flags: Flag.KeepSgr | Flag.Lines, state: new Int32Array(STATE_SLOTS) }
     }
     this.nativeWanted = null
   }
@@ -496,7 +503,7 @@ export class BuildLogFramer implements TokenHandler {
     state[Slot.Level] = this.level
     state[Slot.AfterLf] = this.atLineStart ? 1 : 0
     state[Slot.LineStart] = this.lineOffset >= base ? this.lineOffset - base : -1
-    const ops = native.ops
+    const ops = idleOps.pop() ?? new Int32Array(OPS_LENGTH)
     const boundary = native.addon.passThrough(buf, from, limit, native.flags, native.prefixes, state, ops)
     const count = state[Slot.OpCount]!
     let lines = 0
@@ -521,6 +528,7 @@ export class BuildLogFramer implements TokenHandler {
           break
       }
     }
+    idleOps.push(ops)
     if (native.lines) this.noteLineRun(lines)
     this.level = state[Slot.Level]!
     if (state[Slot.LineStart]! >= 0) this.startLine(base + state[Slot.LineStart]!, state[Slot.AfterLf] === 1)
