@@ -10,6 +10,8 @@ export const SNIFF_LINES = 200
 const JSON_THRESHOLD = 0.9
 /** Share of non-empty lines that must carry a `name> ` prefix to read the log as `nix build -L` output. */
 const PREFIX_THRESHOLD = 0.5
+/** Bytes framed at a time while sniffing. */
+const SNIFF_SLICE = 4096
 
 export type Dialect = 'internal-json' | 'build'
 
@@ -41,7 +43,10 @@ export function detect(head: Buffer, complete: boolean): Detection {
     diagnostic() {},
   })
   const lastLf = head.lastIndexOf(0x0a)
-  framer.write(complete ? head : head.subarray(0, lastLf + 1))
+  const sniffed = complete ? head : head.subarray(0, lastLf + 1)
+  // A slice at a time, up to the last line that counts: framing is the same in any chunks, and
+  // the rest of 64 KiB would only cost time (the pager's first screen waits for this).
+  for (let at = 0; at < sniffed.length && lines < SNIFF_LINES; at += SNIFF_SLICE) framer.write(sniffed.subarray(at, at + SNIFF_SLICE))
   framer.end()
   if (lines > 0 && json >= JSON_THRESHOLD * lines) return { dialect: 'internal-json', prefixed: false }
   return { dialect: 'build', prefixed: lines >= 2 && prefixed >= PREFIX_THRESHOLD * lines }
