@@ -192,3 +192,17 @@ t.test('line events say where escapes were removed (placeholders), across carria
     ['plain', undefined],
   ])
 })
+
+t.test('detection reads its 200 lines past the first slices of the sniff window', async (t) => {
+  const { detect } = await import('../dist/dialects/detect.js')
+  // lines of ~100 bytes: the 200 that decide span 20 KiB, several of the slices detection frames
+  const plain = (k: number) => `plain build output line ${k} `.padEnd(99, '.') + '\n'
+  const json = (k: number) => `@nix {"action":"msg","level":3,"msg":"${'m'.repeat(60)} ${k}"}\n`
+  const prefixed = (k: number) => `hello-2.12> compiling ${k} `.padEnd(99, '.') + '\n'
+  const log = (...parts: Array<[number, (k: number) => string]>) => Buffer.from(parts.map(([n, f]) => Array.from({ length: n }, (_, k) => f(k)).join('')).join(''))
+  t.same(detect(log([15, plain], [300, json]), false), { dialect: 'internal-json', prefixed: false }, '185 of the first 200 lines are internal-json')
+  t.same(detect(log([25, plain], [300, json]), false), { dialect: 'build', prefixed: false }, '175 of 200 are too few')
+  t.same(detect(log([100, plain], [300, prefixed]), false), { dialect: 'build', prefixed: true }, 'half of the first 200 lines carry a prefix')
+  t.same(detect(log([110, plain], [300, prefixed]), false), { dialect: 'build', prefixed: false }, 'lines past the 200th do not count')
+  t.same(detect(log([40, (k) => '\n'], [15, plain], [200, json]), false), { dialect: 'internal-json', prefixed: false }, 'empty lines are not counted')
+})
