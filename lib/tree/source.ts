@@ -30,7 +30,13 @@ export interface ByteRange {
 /** Dialect of the input, as far as the index is concerned (re-decoding one line needs it). */
 export type IndexDialect = DialectChoice
 
-const SLICE_BYTES = 256 * 1024
+/**
+ * One read of the index: small enough that the buffer it is read into stays in the core's L2
+ * cache between reads (measured on the 200 MiB legacy corpus: 64 KiB indexes ~15 % faster than
+ * 256 KiB or 32 KiB; the kernel's copy into a buffer evicted by the previous chunk's indexing cost
+ * more than the indexing of it).
+ */
+const SLICE_BYTES = 64 * 1024
 /** How much indexSync() reads at a time while the dialect is undecided. */
 const SNIFF_STEP = 8192
 const SLICE_MS = 12
