@@ -167,13 +167,32 @@ static int prefix_cut_by_escape(const prefix_list *prefixes, const uint8_t *buf,
 }
 
 /*
- * A digit-led line: it begins with one of the prefixes after a timestamp (or may: an escape before
- * the stamp is decided, or one inside the prefix, see above).
+ * Where text resumes after the CSI sequences at buf[at], which the line's text leaves out (kept SGR
+ * as marks, the others removed): the sink reads markers on that text, so `… Z ESC[36;1m##[group]`
+ * is a marker and `… Z ESC[36;1mshell:` is not. −1 when an escape there is not one the text just
+ * loses — a legacy code, another kind of escape, one cut off by the end of the bytes.
+ */
+static int32_t text_after_csi(const uint8_t *buf, int32_t n, int32_t at) {
+  csi seq;
+  while (at < n && buf[at] == ESC) {
+    int32_t after = scan_csi(buf, n, at, &seq);
+    if (after < 0 || legacy_code(buf, &seq) != 0) return -1;
+    at = after;
+  }
+  return at;
+}
+
+/*
+ * A digit-led line: it begins with one of the prefixes after a timestamp and any CSI sequences
+ * (or may: an escape before the stamp is decided, one the text does not simply lose, or one
+ * inside the prefix, see above).
  */
 static int must_see_stamped(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
   int32_t stamp = timestamp_length(buf, n, at);
   if (stamp <= 0) return stamp < 0;
-  return starts_with_prefix(prefixes, buf, n, at + stamp) || prefix_cut_by_escape(prefixes, buf, n, at + stamp);
+  int32_t text = text_after_csi(buf, n, at + stamp);
+  if (text < 0) return 1;
+  return starts_with_prefix(prefixes, buf, n, text) || prefix_cut_by_escape(prefixes, buf, n, text);
 }
 
 /* The line starting at buf[at] begins with one of the prefixes (or may, see above), after a timestamp or not. */

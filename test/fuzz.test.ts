@@ -145,7 +145,12 @@ t.test('the pass-through fast path frames exactly as the line-by-line path', asy
   // Lines the sink must see in the middle of runs, inside newline groups and after escapes; a
   // character split by an escape.
   // Timestamped (a downloaded GitHub Actions log): markers after the stamp, near misses that are text.
-  const stamped = ['2024-05-01T00:00:00.0230000Z ##[group]g\n', '2024-05-01T00:00:01Z ::endgroup::\n', '2024-05-01T00:00:02.5Z travis_fold:end:x\n', '2024-05-01T00:00:03.0230000Z @nix {"action":"setPhase","phase":"p"}\n', '2024-05-01T00:00:04.0230000Z plain\n', '2024-05-01T00:00:05.0000000000Z ::group::ten digits\n', '2024-05-01T00:00:06.Z ::group::no digits\n', '2024-05-01 00:00:07Z ::group::space\n', 'x 2024-05-01T00:00:08Z ::group::mid-line\n', '2024-05-01T00:00:09Z\x1b[31m ::group::sgr\n', '2024-05-01T00:00:10Z :\x1b[31m:group::sgr in the prefix\n']
+  const stamped = ['2024-05-01T00:00:00.0230000Z ##[group]g\n', '2024-05-01T00:00:01Z ::endgroup::\n', '2024-05-01T00:00:02.5Z travis_fold:end:x\n', '2024-05-01T00:00:03.0230000Z @nix {"action":"setPhase","phase":"p"}\n', '2024-05-01T00:00:04.0230000Z plain\n', '2024-05-01T00:00:05.0000000000Z ::group::ten digits\n', '2024-05-01T00:00:06.Z ::group::no digits\n', '2024-05-01 00:00:07Z ::group::space\n', 'x 2024-05-01T00:00:08Z ::group::mid-line\n', '2024-05-01T00:00:09Z\x1b[31m ::group::sgr\n', '2024-05-01T00:00:10Z :\x1b[31m:group::sgr in the prefix\n',
+    // escapes between the stamp and the text: CSI the text loses (markers behind them are markers), and others
+    '2024-05-01T00:00:11Z \x1b[36;1m##[group]sgr before\n', '2024-05-01T00:00:12Z \x1b[1m\x1b[31m::group::two sgr\n', '2024-05-01T00:00:13Z \x1b[36;1mshell: text\x1b[0m\n',
+    '2024-05-01T00:00:14Z \x1b[K::endgroup::\n', '2024-05-01T00:00:15Z \x1b[1m:\x1b[0m:group::sgr both sides\n', '2024-05-01T00:00:16Z \x1b[e::group::legacy code\n',
+    '2024-05-01T00:00:17Z \x1b]0;t\x07::group::osc\n', '2024-05-01T00:00:18Z \x1b(B::group::charset\n', '2024-05-01T00:00:19Z \x1b[?25l::group::private\n', '2024-05-01T00:00:20Z \x1b[31m@nix {"action":"setPhase","phase":"q"}\n',
+    '2024-05-01T00:00:21Z \x1b[31msection_start:1:s\r\x1b[0Kheader\n', '2024-05-01T00:00:22Z \x1b[31m', '2024-05-01T00:00:23Z \x1b[31m\rtravis_fold:start:x\n']
   const mustSee = ['@nix {"action":"setPhase","phase":"buildPhase"}\n', '::group::g\n', '##[group]g\n', 'section_end:1:x\r\x1b[0K\n', 'travis_fold:end:x\n', '@nix {bad\n', ...stamped]
   for (let n = 0; n < 40; n++) {
     const lines: string[] = []

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, packPrefixes, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
-import { createDecoder, decode } from '../dist/index.js'
+import { cleanBuffer, createDecoder, decode } from '../dist/index.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { LogTree } from '../dist/tree/tree.js'
 import { runBin } from './helpers/cli.js'
@@ -171,6 +171,36 @@ t.test('a decode inside another decode\'s sink leaves the outer run\'s operation
   t.ok(nested > 1000, `${nested} runs started inside another's replay`)
   t.equal(innerLines, 4000 * 300, 'every inner decode saw its lines')
   t.strictSame(got, decode(outer).map(shape), 'the outer events are those of a decode on its own')
+})
+
+t.test('nixlog-clean takes timestamped coloured lines in the C run (a downloaded GitHub Actions log)', async (t) => {
+  const native = loadNativePassThrough()
+  if (!native) {
+    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
+    return
+  }
+  const run = native.passThrough
+  let taken = 0
+  native.passThrough = (buf, from, ...rest) => {
+    const boundary = run.call(native, buf, from, ...rest)
+    taken += boundary - from
+    return boundary
+  }
+  t.teardown(() => {
+    native.passThrough = run
+  })
+  let input = ''
+  for (let k = 0; k < 2000; k++) {
+    const stamp = `2024-05-01T00:00:${String(k % 60).padStart(2, '0')}.0230000Z `
+    input += k % 100 === 0 ? `${stamp}\x1b[36;1m##[group]step ${k}\n` : `${stamp}\x1b[36;1mshell:\x1b[0m \x1b[32mline ${k}\x1b[0m\n`
+  }
+  for (const color of [true, false]) {
+    taken = 0
+    const out = cleanBuffer(Buffer.from(input), { color }).toString()
+    t.ok(taken > input.length * 0.9, `color ${color}: the C run took ${taken} of ${input.length} bytes`)
+    t.notMatch(out, /##\[group\]/, `color ${color}: the markers behind colour went`)
+    t.match(out, /Z (\x1b\[36;1m)?shell:/, `color ${color}: the other lines stayed`)
+  }
 })
 
 t.test('small input does not load the addon; a chunk of 4 KiB does', async (t) => {
