@@ -16,6 +16,31 @@ import { fuzzInput, prng } from './helpers/random.js'
 
 const nodeHeaders = path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h')
 
+type Addon = NonNullable<ReturnType<typeof loadNativePassThrough>>
+
+/**
+ * The loaded addon with its passThrough watched for the test's duration: `watch` sees each call's
+ * flags and how many bytes the run took. Null (and a check that this is a machine without Node's
+ * headers) where the addon is not built.
+ */
+function watchedAddon(t: Tap.Test, watch: (flags: number, taken: number) => void): Addon | null {
+  const native = loadNativePassThrough()
+  if (!native) {
+    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
+    return null
+  }
+  const run = native.passThrough
+  native.passThrough = (buf, from, limit, flags, prefixes, state, ops) => {
+    const boundary = run.call(native, buf, from, limit, flags, prefixes, state, ops)
+    watch(flags, boundary - from)
+    return boundary
+  }
+  t.teardown(() => {
+    native.passThrough = run
+  })
+  return native
+}
+
 t.test('the addon is built by npm install and loads', async (t) => {
   if (!fs.existsSync(nodeHeaders)) {
     t.notOk(fs.existsSync(NATIVE_PASS_THROUGH), 'no Node-API headers, no addon: nixlog-clean frames every line in JavaScript')
@@ -93,25 +118,15 @@ t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) =>
 })
 
 t.test('the event decoder and the pager index frame lines with escapes in the line mode', async (t) => {
-  const native = loadNativePassThrough()
-  if (!native) {
-    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
-    return
-  }
   // Count what the framer asks of the addon (test/fuzz.test.ts checks that the events are the
   // ones the JavaScript path gives; this checks that the check covers the C path).
-  const run = native.passThrough
   let lineModeBytes = 0
   let otherCalls = 0
-  native.passThrough = (buf, from, limit, flags, prefixes, state, ops) => {
-    const boundary = run.call(native, buf, from, limit, flags, prefixes, state, ops)
-    if (flags & Flag.Lines) lineModeBytes += boundary - from
+  const native = watchedAddon(t, (flags, taken) => {
+    if (flags & Flag.Lines) lineModeBytes += taken
     else otherCalls++
-    return boundary
-  }
-  t.teardown(() => {
-    native.passThrough = run
   })
+  if (!native) return
   const logs = {
     '`nix build -L` output': (k: number) => `\x1b[2m${k % 3 === 0 ? 'hello' : 'world'}> \x1b[0m${k % 7 === 0 ? '\x1b[31merror:\x1b[0m ' : ''}line ${k}\n`,
     'a CI log with coloured words': (k: number) => `step ${k}: \x1b[32mok\x1b[0m in ${k} ms${k % 5 === 0 ? '\r\n' : '\n'}`,
@@ -137,23 +152,11 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
 })
 
 t.test('a decode inside another decode\'s sink leaves the outer run\'s operations alone', async (t) => {
-  const native = loadNativePassThrough()
-  if (!native) {
-    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
-    return
-  }
   // Runs share a pool of operation lists; one lent twice would have the inner run overwrite the
   // ops the outer one is still replaying. Count runs that start while another is replaying.
-  const run = native.passThrough
   let depth = 0
   let nested = 0
-  native.passThrough = (...args) => {
-    if (depth > 0) nested++
-    return run.apply(native, args)
-  }
-  t.teardown(() => {
-    native.passThrough = run
-  })
+  if (!watchedAddon(t, () => (nested += depth > 0 ? 1 : 0))) return
   const outer = Buffer.from(Array.from({ length: 2000 }, (_, k) => `\x1b[3s\x1b[agcc -c f${k}.c\x1b[b\n\x1b[33mwarning:\x1b[0m w${k}\n`).join(''))
   const inner = Buffer.from(Array.from({ length: 300 }, (_, k) => `\x1b[31mother ${k}\x1b[0m\n`).join(''))
   const shape = (e: import('../dist/index.js').LogEvent) => (e.type === 'line' ? `${e.offset} ${e.text.toString('latin1')} ${JSON.stringify(e.styles)}` : `${e.type} ${e.offset}`)
@@ -174,21 +177,8 @@ t.test('a decode inside another decode\'s sink leaves the outer run\'s operation
 })
 
 t.test('nixlog-clean takes timestamped coloured lines in the C run (a downloaded GitHub Actions log)', async (t) => {
-  const native = loadNativePassThrough()
-  if (!native) {
-    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
-    return
-  }
-  const run = native.passThrough
   let taken = 0
-  native.passThrough = (buf, from, ...rest) => {
-    const boundary = run.call(native, buf, from, ...rest)
-    taken += boundary - from
-    return boundary
-  }
-  t.teardown(() => {
-    native.passThrough = run
-  })
+  if (!watchedAddon(t, (_flags, bytes) => (taken += bytes))) return
   let input = ''
   for (let k = 0; k < 2000; k++) {
     const stamp = `2024-05-01T00:00:${String(k % 60).padStart(2, '0')}.0230000Z `
