@@ -31,12 +31,13 @@
 /*
  * Operation codes (lib/dialects/native-pass-through.ts has the same list). Span, open and close are
  * three int32 each: kind, a, b (in line mode a span is whole plain lines). A line (line mode only) is kind, raw end, text start, text end,
- * priority, line bits, the SGR count n, then n [start, end) pairs: 7 + 2n int32.
+ * priority, line bits, the mark count n, then n [start, end) pairs (kept SGR; removed CSIs too
+ * when the bits have L_CUTS): 7 + 2n int32.
  */
 enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2, OP_LINE = 3 };
 
 /* Bits of a line op. */
-enum { L_HEAD = 1, L_ERROR = 2, L_WARNING = 4, L_AT_LINE_START = 8, L_ENDED_ESCAPE = 16, L_GROUP_LF = 32 };
+enum { L_HEAD = 1, L_ERROR = 2, L_WARNING = 4, L_AT_LINE_START = 8, L_ENDED_ESCAPE = 16, L_GROUP_LF = 32, L_CUTS = 64 };
 
 /* State slots shared with JavaScript (same list there). */
 enum {
@@ -265,8 +266,8 @@ static int has_line_room(const output *out, int sgr_count) {
   return out->count + 7 + sgr_count + 3 <= out->cap;
 }
 
-static int line_bits(int head, int error, int warning, int at_line_start, int group_lf) {
-  return (head ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (at_line_start ? L_AT_LINE_START : 0) | (group_lf ? L_GROUP_LF : 0);
+static int line_bits(int head, int error, int warning, int at_line_start, int group_lf, int cuts) {
+  return (head ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (at_line_start ? L_AT_LINE_START : 0) | (group_lf ? L_GROUP_LF : 0) | (cuts ? L_CUTS : 0);
 }
 
 /* A line op: the line's text is buf[text_start, text_end), its kept SGR sequences in place. */
@@ -281,12 +282,15 @@ static void emit_line(output *out, int32_t raw_end, int32_t text_start, int32_t 
  * Line mode (F_LINES, for sinks that take every line as a line: the event decoder)
  * records each finished line as a line op instead of kept spans: its text is one range of the
  * chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
- * So a line may hold text and kept SGR only, after leading a/b/e/w codes; anything that would make its
- * text more than one range or need a mark — a removed escape, a or e/w after text, b after text not
- * right before the LF, a bare CR — ends the run before the line. The CR of a CRLF, or before p/q/s,
- * and a b right before the LF are left out at the line's end. A newline group's LFs are text (the
- * line op says it holds some: the framer counts them for positions), which is how patched make
- * writes a command that spans lines: `ESC[a` cmd `\` LF … `ESC[b` LF.
+ * So a line may hold text and kept SGR only, after leading a/b/e/w codes. A removed CSI (gcc's
+ * `ESC[K` after each colour) is one of the line's marks too, and the line op says it has one
+ * (L_CUTS): the framer then copies the line without it, noting where it was. Anything else that
+ * would make its text more than one range or need a mark — an escape other than a whole CSI, a or
+ * e/w after text, b after text not right before the LF, a bare CR — ends the run before the line.
+ * The CR of a CRLF, or before p/q/s, and a b right before the LF are left out at the line's end.
+ * A newline group's LFs are text (the line op says it holds some: the framer counts them for
+ * positions), which is how patched make writes a command that spans lines: `ESC[a` cmd `\` LF …
+ * `ESC[b` LF.
  * Plain lines — no escape, no CR, after an LF, in a fresh line's state — are recorded as spans
  * instead (consecutive ones as one), which the framer hands to its span path.
  */
@@ -306,6 +310,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   int ignore_lf = b_ignore_lf, error = b_error, warning = b_warning, escape_since = b_escape_since;
   int text = 0;     /* text since the boundary (what makes p/q/s end a line) */
   int group_lf = 0; /* an LF inside a newline group since the boundary (a CR goes back only to it) */
+  int cut_marks = 0; /* line mode: a removed CSI among the marks since the boundary */
   int32_t cuts[RANGE_CAP], sgrs[RANGE_CAP];
   int cut_count = 0, sgr_count = 0;
   int32_t boundary = from, run_start = from, p = from;
@@ -343,7 +348,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         int plain = boundary == line_raw_start && (text_start < 0 || text_start == boundary) && sgr_count == 0 && text_stop < 0 && cut_count == 0 && !group_lf && line_after_lf && !error && !warning;
         if (plain && out->count > 0 && out->ops[out->count - 3] == OP_SPAN && out->ops[out->count - 1] == boundary) out->ops[out->count - 1] = p;
         else if (plain) emit(out, OP_SPAN, boundary, p);
-        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf), sgrs, sgr_count);
+        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf, cut_marks), sgrs, sgr_count);
         text_start = text_stop = -1;
         line_after_lf = 1;
         line_raw_start = p;
@@ -360,6 +365,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
       text = 0;
       sgr_count = 0;
       group_lf = 0;
+      cut_marks = 0;
       /* A line the sink must see ends the run where it starts. */
       if (must_see(prefixes, buf, n, p)) break;
       continue;
@@ -372,13 +378,16 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
       int code = legacy_code(buf, &seq);
       if (code == 0) {
         escape_since = 1;
-        if (keep_sgr && is_sgr(buf, &seq)) {
+        /* Kept SGR stays in place as a mark; in line mode a removed CSI is one as well (L_CUTS). */
+        const int sgr = keep_sgr && is_sgr(buf, &seq);
+        if (sgr || lines) {
           if (sgr_count == RANGE_CAP - 2) break;
+          if (!sgr) cut_marks = 1;
           sgrs[sgr_count++] = esc;
           sgrs[sgr_count++] = after;
           if (text_start < 0) text_start = esc;
         } else {
-          if (lines || cut_count == RANGE_CAP) break;
+          if (cut_count == RANGE_CAP) break;
           cuts[cut_count++] = esc;
           cuts[cut_count++] = after;
         }
@@ -394,7 +403,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
           if (!has_line_room(out, sgr_count)) break;
           if (text) {
             int32_t text_end = text_stop >= 0 ? text_stop : esc;
-            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf);
+            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf, cut_marks);
             emit_line(out, after, text_start, text_end, b_priority, bits, sgrs, sgr_count);
             line_after_lf = 0;
             line_raw_start = after;
@@ -439,6 +448,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         text = 0;
         sgr_count = 0;
         group_lf = 0;
+        cut_marks = 0;
         p = after;
         /* A line the sink must see may start right after the escape, not only after an LF. */
         if (after < n && must_see(prefixes, buf, n, after)) break;

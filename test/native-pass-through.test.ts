@@ -132,6 +132,8 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
     'a CI log with coloured words': (k: number) => `step ${k}: \x1b[32mok\x1b[0m in ${k} ms${k % 5 === 0 ? '\r\n' : '\n'}`,
     // patched make: a command over several lines as one newline group
     'a legacy log of multi-line commands': (k: number) => `\x1b[3s\x1b[agcc -c \\\n    -o f${k}.o f${k}.c\x1b[b\n`,
+    // gcc's coloured diagnostics: an erase-line (`ESC[K`, removed) after every colour
+    'gcc diagnostics': (k: number) => `f${k}.c:${k}:5: \x1b[01;35m\x1b[Kwarning: \x1b[m\x1b[Kunused variable \x1b[01m\x1b[K\u2018x\u2019\x1b[m\x1b[K\n`,
   }
   for (const [name, line] of Object.entries(logs)) {
     lineModeBytes = 0
@@ -140,6 +142,14 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
     t.ok(lineModeBytes > input.length * 0.9, `${name}: the C run took ${lineModeBytes} of ${input.length} bytes`)
   }
   t.equal(otherCalls, 0, 'the decoder never uses pass-through mode')
+  // Where the erase-lines were stays known (the pager shows a placeholder there), as the
+  // JavaScript path records it.
+  const gcc = decode('a.c:1:5: \x1b[01;35m\x1b[Kwarning: \x1b[m\x1b[Kunused\n'.repeat(500)).find((e) => e.type === 'line')
+  t.same(gcc && gcc.type === 'line' && { text: gcc.text.toString(), styles: gcc.styles, removed: gcc.removed }, {
+    text: 'a.c:1:5: warning: unused',
+    styles: [{ at: 9, params: '01;35' }, { at: 18, params: '' }],
+    removed: [9, 18],
+  })
   // The pager's index takes lines from line mode too.
   lineModeBytes = 0
   const legacy = Buffer.from(Array.from({ length: 500 }, (_, k) => logs['a legacy log of multi-line commands'](k)).join(''))

@@ -1,6 +1,6 @@
 import { CR, LF } from '../tokenizer/table.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
-import { CsiSequence, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
+import { CsiSequence, scanCsi, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
 import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
@@ -546,17 +546,45 @@ export class BuildLogFramer implements TokenHandler {
     const start = ops[k + 2]!
     const end = ops[k + 3]!
     const pairs = ops[k + 6]!
+    const bits = ops[k + 5]!
+    if ((bits & LineBit.GroupLf) !== 0) this.countGroupLfs(buf as Buffer, base, start, end)
+    if ((bits & LineBit.Cuts) !== 0) {
+      this.copiedLine(buf, base, start, end, ops, k + 7, pairs)
+      this.viewOfBuffer()
+      this.handOver(base + ops[k + 1]!, ops[k + 4]!, bits)
+      this.buffer.clear()
+      return 4 + 2 * pairs
+    }
     let textLength = end - start
     const sgr = this.buffer.sgr
     for (let at = k + 7; at < k + 7 + 2 * pairs; at += 2) {
       sgr.push(ops[at]!, ops[at + 1]!)
       textLength -= ops[at + 1]! - ops[at]!
     }
-    const bits = ops[k + 5]!
-    if ((bits & LineBit.GroupLf) !== 0) this.countGroupLfs(buf as Buffer, base, start, end)
     this.directLine(buf, base, start, end, textLength, base + ops[k + 1]!, ops[k + 4]!, bits)
     return 4 + 2 * pairs
   }
+
+  /**
+   * A Line op's line whose marks (pairs at ops[at…]) include removed CSIs, into the buffer as the
+   * ordinary path builds it: text and kept SGR copied in order, a removed escape noted where it was.
+   */
+  private copiedLine(buf: Uint8Array, base: number, start: number, end: number, ops: Int32Array, at: number, pairs: number): void {
+    const buffer = this.buffer
+    const seq = this.markSeq
+    let cursor = start
+    for (let j = at; j < at + 2 * pairs; j += 2) {
+      const mark = ops[j]!
+      if (mark > cursor) buffer.append(buf, cursor, mark)
+      scanCsi(buf, mark, base, seq)
+      if (seq.isSgr()) buffer.appendSgr(seq)
+      else if (this.markRemoved) buffer.markRemoved()
+      cursor = ops[j + 1]!
+    }
+    if (end > cursor) buffer.append(buf, cursor, end)
+  }
+
+  private readonly markSeq = new CsiSequence()
 
   /** A newline group's LFs in buf[start, end) count for positions, as the ordinary path counts them. */
   private countGroupLfs(buf: Buffer, base: number, start: number, end: number): void {
@@ -592,6 +620,12 @@ export class BuildLogFramer implements TokenHandler {
     view.removed = NO_SGR
     view.direct = true
     view.chunkBase = base
+    this.handOver(rawEnd, priority, bits)
+  }
+
+  /** The line in `view` (its bytes set), with the state a Line op's bits give, to the sink; then a fresh line. */
+  private handOver(rawEnd: number, priority: number, bits: number): void {
+    const view = this.view
     view.head = (bits & LineBit.Head) !== 0
     view.priority = priority
     view.error = (bits & LineBit.Error) !== 0
@@ -609,6 +643,19 @@ export class BuildLogFramer implements TokenHandler {
       this.lastLineFeed = rawEnd - 1
     }
     this.startLine(rawEnd, endedLf)
+  }
+
+  /** Points the view at the line in the buffer. */
+  private viewOfBuffer(): void {
+    const view = this.view
+    const buffer = this.buffer
+    view.buf = buffer.bytes
+    view.start = 0
+    view.end = buffer.length
+    view.sgr = buffer.sgr
+    view.removed = buffer.removed
+    view.textLength = buffer.textLength
+    view.direct = false
   }
 
   /** The per-line state of a line starting at `rawEnd`, after an LF or after one an escape cut off. */
@@ -736,16 +783,7 @@ export class BuildLogFramer implements TokenHandler {
       view.textLength = this.directEnd - this.directStart - this.directSgrBytes
       view.direct = true
       view.chunkBase = this.directBase
-    } else {
-      const buffer = this.buffer
-      view.buf = buffer.bytes
-      view.start = 0
-      view.end = buffer.length
-      view.sgr = buffer.sgr
-      view.removed = buffer.removed
-      view.textLength = buffer.textLength
-      view.direct = false
-    }
+    } else this.viewOfBuffer()
     view.head = this.inHeader
     view.priority = this.priority
     view.error = this.error

@@ -17,8 +17,8 @@ export const NATIVE_PASS_THROUGH = join(PACKAGE_ROOT, 'native', 'build', 'pass-t
 
 /**
  * What the C side records for the framer to replay. Span, Open and Close are three int32: kind, a,
- * b. A Line (line mode) is kind, raw end, text start, text end, priority, LineBit bits, the SGR
- * count n, then n [start, end) pairs: 7 + 2n int32.
+ * b. A Line (line mode) is kind, raw end, text start, text end, priority, LineBit bits, the mark
+ * count n, then n [start, end) pairs (kept SGR; removed CSIs too with LineBit.Cuts): 7 + 2n int32.
  */
 export const enum Op {
   /** The sink gets buf[a, b). */
@@ -41,6 +41,8 @@ export const enum LineBit {
   EndedEscape = 16,
   /** The text holds a newline group's LFs. */
   GroupLf = 32,
+  /** Some of the marks are removed CSIs, not kept SGR. */
+  Cuts = 64,
 }
 
 /** The framer's per-line state, in and out, and what the run produced (slots of `state`). */
