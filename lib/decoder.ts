@@ -145,6 +145,9 @@ export function decode(input: Uint8Array | string, options: DecodeOptions = {}):
   return events
 }
 
+/** Input bytes LogDecoderStream takes before it asks its source to wait. */
+const INPUT_AHEAD_BYTES = 1 << 20
+
 export interface DecoderStreamOptions extends DecodeOptions {
   /**
    * Push one array of events per input chunk instead of one event at a time. The events are the
@@ -164,7 +167,10 @@ export class LogDecoderStream extends Transform {
   private readonly batch: boolean
 
   constructor(options: DecoderStreamOptions = {}) {
-    super({ readableObjectMode: true, writableObjectMode: false })
+    // Room for a few input chunks: a source piped in reads ahead while a chunk decodes instead of
+    // waiting for each decode to drain the default 16 KiB (measured on the 200 MiB legacy file:
+    // the main thread's idle time 221 -> 38 ms, medians 2.02 -> 1.93 s in 8 alternating runs).
+    super({ readableObjectMode: true, writableObjectMode: false, writableHighWaterMark: INPUT_AHEAD_BYTES })
     this.batch = options.batch === true
     this.decoder = createDecoder((e) => this.pending.push(e), options)
     this.sniffTimer = new SniffTimer(this.decoder, () => this.drain())

@@ -44,6 +44,18 @@ t.test('the source is asked for its next chunk before the one it gave is decoded
   t.strictSame(order.filter((s) => s.startsWith('decoded')), lines.map((l) => `decoded ${l.toString().trimEnd()}`), 'every chunk decoded, in order')
 })
 
+t.test('a source may read a few chunks ahead of the decode: write() asks it to wait only past 1 MiB', async (t) => {
+  // A file piped in reads its next chunks while one decodes, instead of one read per decode.
+  const decoder = new LogDecoderStream({ dialect: 'legacy' })
+  const chunk = Buffer.alloc(5 * 52429, 'line\n') // just over 256 KiB, whole lines
+  const accepted = [1, 2, 3, 4, 5].map(() => decoder.write(chunk))
+  t.strictSame(accepted, [true, true, true, false, false], 'three chunks of 256 KiB are taken without back-pressure, the fourth fills 1 MiB')
+  decoder.end()
+  let lines = 0
+  for await (const e of decoder) if ((e as LogEvent).type === 'line') lines++
+  t.equal(lines, 5 * 52429, 'every line of the five chunks')
+})
+
 t.test('a live source shorter than the sniff window still gives events before it ends', async (t) => {
   // a real live source (a pipe) keeps the process alive; this one is only memory, so a timer does
   const alive = setTimeout(() => t.fail('no event after 5 s'), 5000)
