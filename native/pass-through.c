@@ -31,8 +31,8 @@
 /*
  * Operation codes (lib/dialects/native-pass-through.ts has the same list). Span, open and close are
  * three int32 each: kind, a, b (in line mode a span is whole plain lines). A line (line mode only) is kind, raw end, text start, text end,
- * priority, line bits, the mark count n, then n [start, end) pairs (kept SGR; removed CSIs too
- * when the bits have L_CUTS): 7 + 2n int32.
+ * priority, line bits, the mark count n, then n [start, end) pairs (kept SGR; with L_CUTS also
+ * removed CSIs, and bytes a bare CR discarded, their start stored as -(start + 1)): 7 + 2n int32.
  */
 enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2, OP_LINE = 3 };
 
@@ -278,15 +278,55 @@ static void emit_line(output *out, int32_t raw_end, int32_t text_start, int32_t 
   out->count += 7 + sgr_count;
 }
 
+/* Appends the discard mark [start, end) to marks[0, *count), merged with a discard mark it continues. */
+static void add_discard(int32_t *marks, int *count, int32_t start, int32_t end) {
+  if (*count > 0 && marks[*count - 2] < 0 && marks[*count - 1] == start) marks[*count - 1] = end;
+  else marks[(*count)++] = -start - 1, marks[(*count)++] = end;
+}
+
+/*
+ * A bare CR in line mode (variant C, D-11): the line's bytes from `from` up to the CR and the CR
+ * go, except its kept SGR and a removed CSI that came before any kept byte (the ordinary path
+ * keeps that one's mark at position 0). Rewrites the marks in place, the bytes that go as discard
+ * marks (start stored as -(start + 1)); returns their count, or -1 when they would not fit.
+ */
+static int reset_marks(const uint8_t *buf, int32_t n, int32_t from, int32_t cr, int32_t *marks, int count) {
+  int32_t out[RANGE_CAP];
+  int k = 0;
+  int at_zero = 1; /* nothing kept so far: a removed CSI here keeps its mark */
+  int32_t cursor = from;
+  csi seq;
+  for (int m = 0;; m += 2) {
+    const int32_t start = m < count ? (marks[m] < 0 ? -marks[m] - 1 : marks[m]) : cr + 1;
+    if (k + 4 > RANGE_CAP) return -1;
+    if (start > cursor) {
+      /* text since the last reset */
+      add_discard(out, &k, cursor, start);
+      at_zero = 0;
+    }
+    if (m == count) break;
+    const int32_t end = marks[m + 1];
+    if (marks[m] < 0) add_discard(out, &k, start, end);
+    else if (scan_csi(buf, n, start, &seq) >= 0 && is_sgr(buf, &seq)) out[k++] = start, out[k++] = end, at_zero = 0;
+    else if (at_zero) out[k++] = start, out[k++] = end;
+    else add_discard(out, &k, start, end);
+    cursor = end;
+  }
+  memcpy(marks, out, (size_t)k * sizeof *out);
+  return k;
+}
+
 /*
  * Line mode (F_LINES, for sinks that take every line as a line: the event decoder)
  * records each finished line as a line op instead of kept spans: its text is one range of the
  * chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
  * So a line may hold text and kept SGR only, after leading a/b/e/w codes. A removed CSI (gcc's
- * `ESC[K` after each colour) is one of the line's marks too, and the line op says it has one
- * (L_CUTS): the framer then copies the line without it, noting where it was. Anything else that
- * would make its text more than one range or need a mark — an escape other than a whole CSI, a or
- * e/w after text, b after text not right before the LF, a bare CR — ends the run before the line.
+ * `ESC[K` after each colour) is one of the line's marks too, and so is what a bare CR discards
+ * (a progress redraw: see reset_marks); the line op then says so (L_CUTS), and the framer copies
+ * the line as the ordinary path would have built it. Anything else that would make its text more
+ * than one range or need a mark — an escape other than a whole CSI, a or e/w after text, b after
+ * text not right before the LF, a bare CR inside a newline group or after text that may be a CI
+ * marker — ends the run before the line.
  * The CR of a CRLF, or before p/q/s, and a b right before the LF are left out at the line's end.
  * A newline group's LFs are text (the line op says it holds some: the framer counts them for
  * positions), which is how patched make writes a command that spans lines: `ESC[a` cmd `\` LF …
@@ -310,7 +350,10 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   int ignore_lf = b_ignore_lf, error = b_error, warning = b_warning, escape_since = b_escape_since;
   int text = 0;     /* text since the boundary (what makes p/q/s end a line) */
   int group_lf = 0; /* an LF inside a newline group since the boundary (a CR goes back only to it) */
-  int cut_marks = 0; /* line mode: a removed CSI among the marks since the boundary */
+  int cut_marks = 0; /* line mode: a removed CSI or a discard among the marks since the boundary */
+  int kept_sgr = 0;  /* line mode: kept SGR among the marks since the boundary */
+  int line_cr = 0;   /* line mode: a bare CR since the boundary */
+  uint8_t first_text = 0; /* line mode: the first text byte since the boundary, before any bare CR */
   int32_t cuts[RANGE_CAP], sgrs[RANGE_CAP];
   int cut_count = 0, sgr_count = 0;
   int32_t boundary = from, run_start = from, p = from;
@@ -322,6 +365,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   for (;;) {
     int32_t at = next_special(buf, p, limit);
     if (at > p) {
+      if (!text && !line_cr) first_text = buf[p];
       text = 1;
       if (text_start < 0) text_start = p;
     }
@@ -348,7 +392,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         int plain = boundary == line_raw_start && (text_start < 0 || text_start == boundary) && sgr_count == 0 && text_stop < 0 && cut_count == 0 && !group_lf && line_after_lf && !error && !warning;
         if (plain && out->count > 0 && out->ops[out->count - 3] == OP_SPAN && out->ops[out->count - 1] == boundary) out->ops[out->count - 1] = p;
         else if (plain) emit(out, OP_SPAN, boundary, p);
-        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf, cut_marks), sgrs, sgr_count);
+        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks), sgrs, sgr_count);
         text_start = text_stop = -1;
         line_after_lf = 1;
         line_raw_start = p;
@@ -365,7 +409,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
       text = 0;
       sgr_count = 0;
       group_lf = 0;
-      cut_marks = 0;
+      cut_marks = kept_sgr = line_cr = 0;
       /* A line the sink must see ends the run where it starts. */
       if (must_see(prefixes, buf, n, p)) break;
       continue;
@@ -381,8 +425,9 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         /* Kept SGR stays in place as a mark; in line mode a removed CSI is one as well (L_CUTS). */
         const int sgr = keep_sgr && is_sgr(buf, &seq);
         if (sgr || lines) {
-          if (sgr_count == RANGE_CAP - 2) break;
-          if (!sgr) cut_marks = 1;
+          if (sgr_count >= RANGE_CAP - 2) break;
+          if (sgr) kept_sgr = 1;
+          else cut_marks = 1;
           sgrs[sgr_count++] = esc;
           sgrs[sgr_count++] = after;
           if (text_start < 0) text_start = esc;
@@ -403,7 +448,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
           if (!has_line_room(out, sgr_count)) break;
           if (text) {
             int32_t text_end = text_stop >= 0 ? text_stop : esc;
-            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && sgr_count == 0, group_lf, cut_marks);
+            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks);
             emit_line(out, after, text_start, text_end, b_priority, bits, sgrs, sgr_count);
             line_after_lf = 0;
             line_raw_start = after;
@@ -448,7 +493,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         text = 0;
         sgr_count = 0;
         group_lf = 0;
-        cut_marks = 0;
+        cut_marks = kept_sgr = line_cr = 0;
         p = after;
         /* A line the sink must see may start right after the escape, not only after an LF. */
         if (after < n && must_see(prefixes, buf, n, after)) break;
@@ -486,9 +531,20 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         else if (code != 0) break; /* a/b/e/w leave the CR pending: the ordinary path */
       }
       if (lines) {
-        /* A bare CR keeps SGR before text that goes: the line would be more than one range. */
-        if (resets) break;
-        text_stop = cr;
+        if (!resets) {
+          text_stop = cr;
+          p = cr + 1;
+          continue;
+        }
+        /* The text a line's first bare CR discards may be a CI marker (`section_start:…`, `travis_fold:…`): the sink sees it on the ordinary path. */
+        if (!line_cr && text && (first_text == 's' || first_text == 't')) break;
+        if (text_start < 0) text_start = cr;
+        int count = reset_marks(buf, n, text_start, cr, sgrs, sgr_count);
+        if (count < 0) break;
+        sgr_count = count;
+        cut_marks = line_cr = 1;
+        text = 0;
+        escape_since = 0;
         p = cr + 1;
         continue;
       }

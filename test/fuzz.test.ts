@@ -233,7 +233,10 @@ t.test('plain-line spans give the events of the line-by-line path', async (t) =>
   // `-L` output as Nix writes it (each line `ESC[2mname> ESC[0m…`), mixed with what line mode must
   // leave to the ordinary path or settle exactly: CRLF, a CR before q, bare CRs, e/w before and
   // after text, removed escapes, newline groups, SGR-only lines, a character split by an escape.
-  const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', 'text\x1b[3pheader\n', 'text\x1b[3s', '\x1b[w\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n', ...newlineGroups]
+  const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', 'text\x1b[3pheader\n', 'text\x1b[3s', '\x1b[w\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n', ...newlineGroups,
+    // bare CRs (progress redraws): what goes, what stays (kept SGR, an escape before any kept byte), what a line start is after one
+    '[1/3] a.o\r\x1b[K[2/3] b.o\r\x1b[K[3/3] c.o\n', '\x1b[Kx\r@nix {"action":"msg","level":0,"msg":"m"}\n', '\x1b[31mx\r@nix {"action":"msg","level":0,"msg":"m"}\n',
+    '\x1b[1mbold\x1b[K\r\x1b[Kplain\r\n', 'start\rsection_end:1:x\r\x1b[0K\n', 'section_start:1:s\r\x1b[0Kheader\n', 'tick\r\r\x1b[32mdone\x1b[0m\n']
   for (let n = 0; n < 150; n++) {
     const lines: string[] = []
     for (let k = 40 + rnd(80); k > 0; k--) lines.push(rnd(3) === 0 ? lineModePieces[rnd(lineModePieces.length)]! : lineModePieces[rnd(4)]!)

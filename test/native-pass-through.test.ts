@@ -133,6 +133,8 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
     // patched make: a command over several lines as one newline group
     'a legacy log of multi-line commands': (k: number) => `\x1b[3s\x1b[agcc -c \\\n    -o f${k}.o f${k}.c\x1b[b\n`,
     // gcc's coloured diagnostics: an erase-line (`ESC[K`, removed) after every colour
+    // progress redraws: bare CRs, with an erase-line after each (ninja) and colour kept across them
+    'progress lines': (k: number) => `[${k}/500] f${k}.o\r\x1b[K[${k}/500] g${k}.o\r\x1b[K\x1b[32m${k % 2 ? 'ok' : 'done'}\x1b[0m\r\n`,
     'gcc diagnostics': (k: number) => `f${k}.c:${k}:5: \x1b[01;35m\x1b[Kwarning: \x1b[m\x1b[Kunused variable \x1b[01m\x1b[K\u2018x\u2019\x1b[m\x1b[K\n`,
   }
   for (const [name, line] of Object.entries(logs)) {
@@ -149,6 +151,13 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
     text: 'a.c:1:5: warning: unused',
     styles: [{ at: 9, params: '01;35' }, { at: 18, params: '' }],
     removed: [9, 18],
+  })
+  // What a bare CR discards goes; an erase-line right after it keeps its mark at the line's start.
+  const ninja = decode('[1/2] a.o\r\x1b[K[2/2] b.o\r\x1b[K\x1b[1mlinked\x1b[0m\n'.repeat(500)).find((e) => e.type === 'line')
+  t.same(ninja && ninja.type === 'line' && { text: ninja.text.toString(), styles: ninja.styles, removed: ninja.removed }, {
+    text: 'linked',
+    styles: [{ at: 0, params: '1' }, { at: 6, params: '0' }],
+    removed: [0, 0],
   })
   // The pager's index takes lines from line mode too.
   lineModeBytes = 0

@@ -566,8 +566,9 @@ export class BuildLogFramer implements TokenHandler {
   }
 
   /**
-   * A Line op's line whose marks (pairs at ops[at…]) include removed CSIs, into the buffer as the
-   * ordinary path builds it: text and kept SGR copied in order, a removed escape noted where it was.
+   * A Line op's line whose marks (pairs at ops[at…]) are not all kept SGR, into the buffer as the
+   * ordinary path builds it: text and kept SGR copied in order, a removed escape noted where it
+   * was, and what a bare CR discarded (a mark whose start is stored as -(start + 1)) left out.
    */
   private copiedLine(buf: Uint8Array, base: number, start: number, end: number, ops: Int32Array, at: number, pairs: number): void {
     const buffer = this.buffer
@@ -575,11 +576,13 @@ export class BuildLogFramer implements TokenHandler {
     let cursor = start
     for (let j = at; j < at + 2 * pairs; j += 2) {
       const mark = ops[j]!
-      if (mark > cursor) buffer.append(buf, cursor, mark)
+      const markStart = mark < 0 ? -mark - 1 : mark
+      if (markStart > cursor) buffer.append(buf, cursor, markStart)
+      cursor = ops[j + 1]!
+      if (mark < 0) continue
       scanCsi(buf, mark, base, seq)
       if (seq.isSgr()) buffer.appendSgr(seq)
       else if (this.markRemoved) buffer.markRemoved()
-      cursor = ops[j + 1]!
     }
     if (end > cursor) buffer.append(buf, cursor, end)
   }

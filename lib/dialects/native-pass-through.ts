@@ -18,7 +18,8 @@ export const NATIVE_PASS_THROUGH = join(PACKAGE_ROOT, 'native', 'build', 'pass-t
 /**
  * What the C side records for the framer to replay. Span, Open and Close are three int32: kind, a,
  * b. A Line (line mode) is kind, raw end, text start, text end, priority, LineBit bits, the mark
- * count n, then n [start, end) pairs (kept SGR; removed CSIs too with LineBit.Cuts): 7 + 2n int32.
+ * count n, then n [start, end) pairs (kept SGR; with LineBit.Cuts also removed CSIs and what a bare
+ * CR discarded): 7 + 2n int32.
  */
 export const enum Op {
   /** The sink gets buf[a, b). */
@@ -41,7 +42,7 @@ export const enum LineBit {
   EndedEscape = 16,
   /** The text holds a newline group's LFs. */
   GroupLf = 32,
-  /** Some of the marks are removed CSIs, not kept SGR. */
+  /** Some of the marks are removed CSIs or bytes a bare CR discarded (start stored as -(start + 1)), not kept SGR. */
   Cuts = 64,
 }
 
