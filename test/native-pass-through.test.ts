@@ -168,6 +168,16 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
   index.end()
   t.equal(tree.lines.length, 500, 'the index: every line')
   t.ok(lineModeBytes > legacy.length * 0.9, `the index: the C run took ${lineModeBytes} of ${legacy.length} bytes`)
+  // internal-json: each build's log lines reach its decoder in batches (here of ten: two builds
+  // interleave), which use line mode too.
+  lineModeBytes = 0
+  const payload = (k: number) => `\\u001b[32m[${k}/900]\\u001b[0m cc f${k}.c\\r\\u001b[K\\u001b[1mlinked\\u001b[0m f${k}`
+  const results = Array.from({ length: 900 }, (_, k) => `@nix {"action":"result","fields":["${payload(k)}"],"id":${Math.floor(k / 10) % 2 ? 7 : 8},"type":101}\n`)
+  const start = (id: number) => `@nix {"action":"start","fields":["/nix/store/${id}-x.drv","",1,1],"id":${id},"level":3,"parent":0,"text":"building x","type":105}\n`
+  const internalJson = Buffer.from(start(7) + start(8) + results.join(''))
+  const payloadBytes = results.reduce((n, _, k) => n + Buffer.byteLength(JSON.parse(`"${payload(k)}"`)) + 1, 0)
+  t.equal(decode(internalJson).filter((e) => e.type === 'line').length, 900, 'internal-json: every build line')
+  t.ok(lineModeBytes > payloadBytes * 0.8, `internal-json: the C run took ${lineModeBytes} of the ${payloadBytes} bytes of build lines`)
 })
 
 t.test('a decode inside another decode\'s sink leaves the outer run\'s operations alone', async (t) => {
