@@ -354,6 +354,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   int kept_sgr = 0;  /* line mode: kept SGR among the marks since the boundary */
   int line_cr = 0;   /* line mode: a bare CR since the boundary */
   uint8_t first_text = 0; /* line mode: the first text byte since the boundary, before any bare CR */
+  /* Ranges to cut from the output; the pending line's marks (kept SGR, and in line mode removed CSIs and discards). */
   int32_t cuts[RANGE_CAP], sgrs[RANGE_CAP];
   int cut_count = 0, sgr_count = 0;
   int32_t boundary = from, run_start = from, p = from;
