@@ -132,9 +132,9 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
     'a CI log with coloured words': (k: number) => `step ${k}: \x1b[32mok\x1b[0m in ${k} ms${k % 5 === 0 ? '\r\n' : '\n'}`,
     // patched make: a command over several lines as one newline group
     'a legacy log of multi-line commands': (k: number) => `\x1b[3s\x1b[agcc -c \\\n    -o f${k}.o f${k}.c\x1b[b\n`,
-    // gcc's coloured diagnostics: an erase-line (`ESC[K`, removed) after every colour
     // progress redraws: bare CRs, with an erase-line after each (ninja) and colour kept across them
     'progress lines': (k: number) => `[${k}/500] f${k}.o\r\x1b[K[${k}/500] g${k}.o\r\x1b[K\x1b[32m${k % 2 ? 'ok' : 'done'}\x1b[0m\r\n`,
+    // gcc's coloured diagnostics: an erase-line (`ESC[K`, removed) after every colour
     'gcc diagnostics': (k: number) => `f${k}.c:${k}:5: \x1b[01;35m\x1b[Kwarning: \x1b[m\x1b[Kunused variable \x1b[01m\x1b[K\u2018x\u2019\x1b[m\x1b[K\n`,
   }
   for (const [name, line] of Object.entries(logs)) {
