@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, packPrefixes, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { cleanBuffer, createDecoder, decode } from '../dist/index.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { LogTree } from '../dist/tree/tree.js'
@@ -152,6 +153,10 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
     styles: [{ at: 9, params: '01;35' }, { at: 18, params: '' }],
     removed: [9, 18],
   })
+  // A long line copied from line mode gives its buffer back, as the ordinary path does after a line.
+  const long = new BuildLogDecoder(() => {})
+  long.write(Buffer.from('x\x1b[1my\n'.repeat(20) + 'a'.repeat(500_000) + '\x1b[Kb\n' + 'x\x1b[1my\n'.repeat(20)))
+  t.equal((long as unknown as { framer: { buffer: { bytes: Buffer } } }).framer.buffer.bytes.length, 4096, 'the line buffer is small again after a 500 KB line')
   // What a bare CR discards goes; an erase-line right after it keeps its mark at the line's start.
   const ninja = decode('[1/2] a.o\r\x1b[K[2/2] b.o\r\x1b[K\x1b[1mlinked\x1b[0m\n'.repeat(500)).find((e) => e.type === 'line')
   t.same(ninja && ninja.type === 'line' && { text: ninja.text.toString(), styles: ninja.styles, removed: ninja.removed }, {

@@ -552,7 +552,9 @@ export class BuildLogFramer implements TokenHandler {
       this.copiedLine(buf, base, start, end, ops, k + 7, pairs)
       this.viewOfBuffer()
       this.handOver(base + ops[k + 1]!, ops[k + 4]!, bits)
+      // as finishLine() leaves it: a long line's buffer goes back to the allocator
       this.buffer.clear()
+      this.buffer.shrink()
       return 4 + 2 * pairs
     }
     let textLength = end - start
