@@ -7,6 +7,10 @@ import { allSections } from './helpers/tree.js'
 import { LogSource } from '../dist/tree/source.js'
 import { SearchJob, requiredLiteral } from '../dist/tree/search.js'
 import { LINE_DIM, LINE_ERROR, LINE_WARNING } from '../dist/tree/lines.js'
+import { LogTree } from '../dist/tree/tree.js'
+import { IndexDecoder } from '../dist/tree/index-decoder.js'
+import { BuildLogDecoder } from '../dist/dialects/build-log.js'
+import { DecodeContext } from '../dist/dialects/context.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-tree-index-'))
@@ -155,4 +159,28 @@ t.test('fast index: structure and severity inside long plain runs, CRs, read-sli
   const src = await same(t, write('runs.log', log))
   t.ok(src.indexDecoder!.spanLines > 1000, 'most plain lines went as spans')
   src.close()
+})
+
+t.test('fast index: the tree is whole after every write, not only at the end', async (t) => {
+  // The fast path counts plain lines into their sections a run at a time; the pager reads the tree
+  // between reads of the file, so each write must leave every count as the event path leaves it.
+  const parts = [
+    `${E}[pbuilding foo\n`,
+    `error: one\nplain\nplain\n`,
+    `${E}[31mwarning:${E}[0m styled\nmore\n`,
+    `${E}[3pminor head\nminor line\nerror: two\n`,
+    `${E}[qafter minor\n${E}[q`,
+    `top line\nFAIL: three\n`,
+  ]
+  const fast = new LogTree()
+  const fastDecoder = new IndexDecoder(fast)
+  const slow = new LogTree()
+  const slowDecoder = new BuildLogDecoder((e) => slow.add(e), new DecodeContext())
+  for (const [k, part] of parts.entries()) {
+    fastDecoder.write(Buffer.from(part))
+    slowDecoder.write(Buffer.from(part))
+    t.equal(fast.lines.length, slow.lines.length, `after write ${k + 1}: line count`)
+    t.same(allSections(fast.sections), allSections(slow.sections), `after write ${k + 1}: sections`)
+  }
+  t.ok(fastDecoder.fastLines > 0, 'lines went the fast way')
 })

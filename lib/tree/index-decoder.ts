@@ -100,11 +100,41 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   write(chunk: Uint8Array): void {
     this.framer.write(chunk)
+    this.flushRun()
   }
 
   end(): void {
     this.framer.end()
+    this.flushRun()
     this.decoder.end()
+  }
+
+  /**
+   * Plain lines (no head) pushed to the tree's line table but not yet counted in the sections: the
+   * ancestors' counts are updated once per run (LogTree.addPlainRun) rather than once per line.
+   * Anything else that reaches the tree — a head line, the decoder's events — comes after a flush,
+   * and so does the end of every write, where readers may look.
+   */
+  private run = 0
+  private runErrors = 0
+  private runWarnings = 0
+  private runFirstError = -1
+
+  private flushRun(): void {
+    if (this.run === 0) return
+    this.tree.addPlainRun(this.run, this.runErrors, this.runWarnings, this.runFirstError)
+    this.run = this.runErrors = this.runWarnings = 0
+    this.runFirstError = -1
+  }
+
+  /** Pushes a plain line of the current section to the line table, counted at the next flush. */
+  private pushPlain(offset: number, end: number, flags: number): void {
+    const lines = this.tree.lines
+    if ((flags & LINE_ERROR) !== 0) {
+      if (this.runErrors++ === 0) this.runFirstError = lines.length
+    } else if ((flags & LINE_WARNING) !== 0) this.runWarnings++
+    lines.push(offset, this.tree.current, flags, end)
+    this.run++
   }
 
   // ---- FramerSink ----
@@ -119,6 +149,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     this.afterStructure(offset)
     this.headNext = this.next >= 0
     this.headPriority = priority
+    this.flushRun()
     this.decoder.open(priority, offset)
   }
 
@@ -126,6 +157,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     this.holding = false
     this.afterStructure(offset)
     this.headNext = false
+    this.flushRun()
     this.decoder.close(offset)
   }
 
@@ -143,6 +175,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   }
 
   diagnostic(code: 'unbalanced-close' | 'unclosed-at-eof' | 'line-split', message: string, offset: number, line: number, column: number): void {
+    this.flushRun()
     this.decoder.diagnostic(code, message, offset, line, column)
   }
 
@@ -171,6 +204,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       (view.beforeCr !== null ? hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length) : hasCiMarkerPrefix(head, hs, he))
     ) {
       this.holding = running
+      this.flushRun()
       this.decoder.line(view)
       return
     }
@@ -186,6 +220,11 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     }
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++
+    if (!view.head) {
+      this.pushPlain(view.offset, view.rawEnd, flags)
+      return
+    }
+    this.flushRun()
     const tree = this.tree
     // a styled line's text is made only when it becomes a section's title; a plain line's bytes are copied then
     if (styled) {
@@ -283,6 +322,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let warnings = 0
     let firstError = -1
     let head = this.headNext
+    if (head) this.flushRun()
     let lineOffset = this.lineStart
     let at = start
     while (at < end) {
@@ -313,7 +353,11 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     }
     this.lfBuf = null
     this.spanLines += count
-    tree.addPlainRun(count, errors, warnings, firstError)
+    // the span's plain lines join the run (a head, if any, was added first)
+    if (errors > 0 && this.runErrors === 0) this.runFirstError = firstError
+    this.run += count
+    this.runErrors += errors
+    this.runWarnings += warnings
     this.next = this.lineStart = base + end
     this.headNext = false
   }
