@@ -11,6 +11,9 @@ import { LogTree } from '../dist/tree/tree.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { DecodeContext } from '../dist/dialects/context.js'
+import { bytesSeverity, lineSeverity } from '../dist/tree/severity.js'
+import { decode } from '../dist/decoder.js'
+import type { LineEvent } from '../dist/events.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-tree-index-'))
@@ -183,4 +186,23 @@ t.test('fast index: the tree is whole after every write, not only at the end', a
     t.same(allSections(fast.sections), allSections(slow.sections), `after write ${k + 1}: sections`)
   }
   t.ok(fastDecoder.fastLines > 0, 'lines went the fast way')
+})
+
+t.test('severity: a flag decides before the text, in both index paths and for the other faces', async (t) => {
+  // ESC[w marks a warning whose text says `error:`, ESC[e an error whose text says `warning:`; the
+  // exports (lineSeverity) and the pager's index must agree on both.
+  const p = write('flag-vs-text.log', `${E}[werror: flagged as a warning\n${E}[ewarning: flagged as an error\nerror: by its text\nwarning: by its text\nplain\n`)
+  const expected = [LINE_WARNING, LINE_ERROR, LINE_ERROR, LINE_WARNING, 0]
+  for (const index of ['fast', 'events'] as const) {
+    const src = await indexed(p, index)
+    const flags = Array.from({ length: src.tree.lines.length }, (_, i) => src.tree.lines.flags(i) & (LINE_ERROR | LINE_WARNING))
+    t.same(flags, expected, `${index} index`)
+    src.close()
+  }
+  const severities = decode(fs.readFileSync(p)).filter((e) => e.type === 'line').map((e) => lineSeverity(e as LineEvent))
+  t.same(severities, ['warning', 'error', 'error', 'warning', undefined], 'lineSeverity (exports, HTML)')
+  // bytesSeverity answers as the text rules do, whether or not the bytes are valid UTF-8
+  t.equal(bytesSeverity(Buffer.from('\xff\xfe error: x', 'latin1')), 'error')
+  t.equal(bytesSeverity(Buffer.from('errors are not ERROR', 'latin1')), undefined)
+  t.equal(bytesSeverity(Buffer.from('x [WARN] y'), 2, 8), 'warning')
 })

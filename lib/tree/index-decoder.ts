@@ -31,7 +31,7 @@ import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
 import type { ByteDecoder } from '../decoder.js'
 import type { LogEvent } from '../events.js'
 import { LINE_DIM, LINE_ERROR, LINE_WARNING } from './lines.js'
-import { looksLikeError, looksLikeWarning } from './severity.js'
+import { textSeverity } from './severity.js'
 import type { LogTree } from './tree.js'
 
 const LF = 0x0a
@@ -48,7 +48,8 @@ function asBuffer(buf: Uint8Array): Buffer {
 }
 
 function severityOfText(text: string): number {
-  return looksLikeError(text) ? LINE_ERROR : looksLikeWarning(text) ? LINE_WARNING : 0
+  const severity = textSeverity(text)
+  return severity === 'error' ? LINE_ERROR : severity === 'warning' ? LINE_WARNING : 0
 }
 
 /** Severity flags of a line's text (escape-free bytes), by the rules of severity.ts. */
@@ -208,15 +209,14 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       this.decoder.line(view)
       return
     }
-    let flags = 0
-    if (view.error) flags = LINE_ERROR
-    else {
+    // the e/w flags decide before the text (severity.ts)
+    let flags = view.error ? LINE_ERROR : view.warning ? LINE_WARNING : 0
+    if (flags === 0) {
       // a needle in the text lies in the bytes (SGR bytes hold none) or spans an SGR sequence
       const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
       if (needle || (styled && this.mayJoinNeedle(view))) {
         flags = styled ? severityOfText(this.styledText(view)) : severityFlags(buf, view.start, view.end)
       }
-      if (view.warning && flags === 0) flags = LINE_WARNING
     }
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++

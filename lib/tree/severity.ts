@@ -3,8 +3,11 @@
  * failure extract — one rule for every face (spec §9, D-24): the decoder's `e`/`w` flags, Nix
  * message levels 0 (Error) and 1 (Warn), then the text: the strings Hydra's mark-errors.xsl looked
  * for (without its `or true`), Nix's own `error:`/`warning:` prefixes and compilers' `: warning: `.
+ * A flag or level decides before the text: a line the build marked as a warning stays one even
+ * when its text says `error:`.
  */
 import type { LineEvent } from '../events.js'
+import { holdsNeedle } from './severity-filter.js'
 
 const ERROR_RE = /^(?:error|fatal error|ERROR)(?:\b|:)|^FAIL:| \*\*\* |LaTeX Error|BUILD FAILED|FAILURE|\[ERROR\]| error: /
 const WARNING_RE = /^(?:warning|WARNING)(?::| )|: warning: |\[WARN(?:ING)?\]/
@@ -19,10 +22,23 @@ export function looksLikeWarning(text: string): boolean {
   return WARNING_RE.test(text)
 }
 
-/** The patterns are ASCII, so the text is read as latin1: the same answer, no UTF-8 decoding. */
+/** The text rules alone, on a line's text. */
+export function textSeverity(text: string): Severity {
+  return looksLikeError(text) ? 'error' : looksLikeWarning(text) ? 'warning' : undefined
+}
+
+/**
+ * The text rules on a line's bytes. Most lines hold none of the needles every rule needs
+ * (severity-filter.ts) and are answered without a string; the patterns are ASCII, so the others
+ * are read as latin1: the same answer as their UTF-8 text gives, without decoding it.
+ */
+export function bytesSeverity(buf: Uint8Array, start = 0, end = buf.length): Severity {
+  if (!holdsNeedle(buf, start, end)) return undefined
+  return textSeverity(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', start, end))
+}
+
 export function lineSeverity(line: LineEvent): Severity {
   if (line.error || line.level === 0) return 'error'
   if (line.warning || line.level === 1) return 'warning'
-  const text = line.text.toString('latin1')
-  return looksLikeError(text) ? 'error' : looksLikeWarning(text) ? 'warning' : undefined
+  return bytesSeverity(line.text)
 }

@@ -8,7 +8,7 @@
  */
 
 import type { LogEvent } from '../events.js'
-import { looksLikeError, looksLikeWarning } from './severity.js'
+import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
@@ -117,14 +117,11 @@ export class LogTree {
       }
       case 'line': {
         const s = (e.section !== undefined ? (e.section === 0 ? 0 : this.byDecoderId.get(e.section)) : undefined) ?? this.current
-        const text = e.text.toString('utf8')
-        let flags = 0
-        const err = e.error || e.level === 0 || looksLikeError(text)
-        const warn = !err && (e.warning || e.level === 1 || looksLikeWarning(text))
-        if (err) flags |= LINE_ERROR
-        if (warn) flags |= LINE_WARNING
+        const severity = lineSeverity(e)
+        let flags = severity === 'error' ? LINE_ERROR : severity === 'warning' ? LINE_WARNING : 0
         if (e.priority >= 3) flags |= LINE_DIM
-        this.addLine(s, e.offset, e.end, flags, e.head, text)
+        // the text's UTF-8 bytes, read only if the line becomes a title
+        this.addLine(s, e.offset, e.end, flags, e.head, e.text)
         break
       }
       case 'close': {

@@ -29,7 +29,7 @@ import { lineAnchor, sectionAnchor } from '../anchors.js'
 import { DEFAULT_STYLE, type StyleState } from '../../sgr/style.js'
 import { escapeLogText, jsonForScript } from './escape.js'
 import { renderLine } from './line.js'
-import { looksLikeError, looksLikeWarning, type Severity } from '../../tree/severity.js'
+import { textSeverity, type Severity } from '../../tree/severity.js'
 import { StatsCollector } from './stats.js'
 import { KINDS, OpenSections, pageStart, pageSummary } from './writer.js'
 
@@ -72,7 +72,7 @@ const OUT_CHUNK = 1 << 20
 function severityOf(line: LineEvent, text: string): Severity {
   if (line.error || line.level === 0) return 'error'
   if (line.warning || line.level === 1) return 'warning'
-  return looksLikeError(text) ? 'error' : looksLikeWarning(text) ? 'warning' : undefined
+  return textSeverity(text)
 }
 
 export class LazyHtmlWriter {
