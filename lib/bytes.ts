@@ -45,6 +45,11 @@ function moveDown(buf: Uint8Array, start: number, end: number, at: number): numb
   return n
 }
 
+/** The bytes as a Buffer (Buffer methods: indexOf, toString), a view of the same memory, not a copy. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /** A new Buffer holding a copy of src[start, end), for text that outlives the input chunk. */
 export function copyRange(src: Uint8Array, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(end - start)

@@ -1,4 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { asBuffer } from './bytes.js'
 import { activityLogDecoder, BuildLogDecoder } from './dialects/build-log.js'
 import { DecodeContext } from './dialects/context.js'
 import { SNIFF_BYTES, SNIFF_LINES, detect, type Detection } from './dialects/detect.js'
@@ -52,7 +53,7 @@ export class SniffingDecoder implements ByteDecoder {
 
   write(chunk: Uint8Array): void {
     if (this.inner) return this.inner.write(chunk)
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const buf = asBuffer(chunk)
     this.heldBytes += buf.length
     for (let at = buf.indexOf(0x0a); at !== -1 && this.heldLines < SNIFF_LINES; at = buf.indexOf(0x0a, at + 1)) this.heldLines++
     if (this.heldBytes >= SNIFF_BYTES || this.heldLines >= SNIFF_LINES) {

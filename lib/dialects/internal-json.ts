@@ -79,6 +79,7 @@ import type { JsonObject, JsonValue } from './nix-json.js'
 import { isNixCandidate, toNixId } from './nix-line.js'
 import { loadNativePassThrough, NATIVE_MIN_CHUNK, nativePassThroughTried, RESULT_RECORD, ResultLine, type NativePassThrough } from './native-pass-through.js'
 import { Tokenizer } from '../tokenizer/tokenizer.js'
+import { asBuffer } from '../bytes.js'
 import { ByteLiteral, decodeStringInPlace, escapedStringEnd, plainBytes, plainRun, sawNonAscii } from './json-bytes.js'
 import type { NixField, NixMsgLine, NixResultLine, NixStartLine, NixStopLine } from './nix-line.js'
 
@@ -175,8 +176,8 @@ interface FastBuffer extends Buffer {
   utf8Slice(start: number, end: number): string
 }
 
-function asBuffer(u: Uint8Array): FastBuffer {
-  return (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength)) as FastBuffer
+function fastBuffer(u: Uint8Array): FastBuffer {
+  return asBuffer(u) as FastBuffer
 }
 
 const enc = (t: string): Uint8Array => new Uint8Array(Buffer.from(t, 'latin1'))
@@ -523,7 +524,7 @@ function slowParse(buf: Uint8Array, s: number, end: number): InternalJsonMessage
 export function parseInternalJsonLine(buf: Uint8Array, start: number, end: number): InternalJsonMessage | null {
   const s = jsonStart(buf, start, end)
   if (s < 0) return null
-  const b = asBuffer(buf)
+  const b = fastBuffer(buf)
   if (fastScan(b, s, end)) return messageFromScan(b)
   return slowParse(b, s, end)
 }
@@ -1113,7 +1114,7 @@ export class ActivityTree {
       this.plainLine(buf.subarray(start, end), offset, rawEnd, terminated)
       return
     }
-    const b = asBuffer(buf)
+    const b = fastBuffer(buf)
     if (fastScan(b, s, end)) {
       // Hot path: a build-log line with a raw (unescaped) payload goes to its decoder as bytes.
       if (sc.action === 'result' && sc.fields === null && (sc.type === 101 || sc.type === 107)) {
@@ -1647,7 +1648,7 @@ export class InternalJsonDecoder {
   }
 
   write(chunk: Uint8Array): void {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const buf = asBuffer(chunk)
     const n = buf.length
     let i = 0
     if (this.carryLength > 0) {

@@ -31,6 +31,7 @@
  */
 
 import { Buffer } from 'node:buffer'
+import { asBuffer } from '../bytes.js'
 import { hex4At } from './json-bytes.js'
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject
@@ -90,8 +91,7 @@ function utf8(s: number, e: number): string {
 }
 
 function toBuffer(input: Uint8Array): FastBuffer {
-  if (Buffer.isBuffer(input)) return input as FastBuffer
-  return Buffer.from(input.buffer, input.byteOffset, input.byteLength) as FastBuffer
+  return asBuffer(input) as FastBuffer
 }
 
 function skipWs(): void {

@@ -19,6 +19,7 @@
  * The tree is the one the event decoder gives (test/tree-index.test.ts compares them).
  */
 
+import { asBuffer } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
 import { BuildLogDecoder } from '../dialects/build-log.js'
 import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
@@ -30,8 +31,8 @@ import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
 import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
 import type { ByteDecoder } from '../decoder.js'
 import type { LogEvent } from '../events.js'
-import { LINE_DIM, LINE_ERROR, LINE_WARNING } from './lines.js'
-import { textSeverity } from './severity.js'
+import { LINE_DIM, LINE_ERROR, LINE_WARNING, severityBits } from './lines.js'
+import { latin1Severity, textSeverity } from './severity.js'
 import type { LogTree } from './tree.js'
 
 const LF = 0x0a
@@ -41,20 +42,6 @@ function growInt32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2)
   b.set(a)
   return b
-}
-
-function asBuffer(buf: Uint8Array): Buffer {
-  return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
-}
-
-function severityOfText(text: string): number {
-  const severity = textSeverity(text)
-  return severity === 'error' ? LINE_ERROR : severity === 'warning' ? LINE_WARNING : 0
-}
-
-/** Severity flags of a line's text (escape-free bytes), by the rules of severity.ts. */
-export function severityFlags(buf: Uint8Array, start: number, end: number): number {
-  return severityOfText(asBuffer(buf).toString('latin1', start, end))
 }
 
 function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer): boolean {
@@ -215,7 +202,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       // a needle in the text lies in the bytes (SGR bytes hold none) or spans an SGR sequence
       const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
       if (needle || (styled && this.mayJoinNeedle(view))) {
-        flags = styled ? severityOfText(this.styledText(view)) : severityFlags(buf, view.start, view.end)
+        flags = severityBits(styled ? textSeverity(this.styledText(view)) : latin1Severity(buf, view.start, view.end))
       }
     }
     if (view.priority >= 3) flags |= LINE_DIM
@@ -334,7 +321,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       }
       let flags = 0
       if (candidate < lf) {
-        if (candidate >= at) flags = severityFlags(buf, at, lf)
+        if (candidate >= at) flags = severityBits(latin1Severity(buf, at, lf))
         candidate = this.severity.next(buf, lf + 1, base)
       }
       if (head) {

@@ -1,4 +1,5 @@
 import { lastAtMost } from './bisect.js'
+import type { Severity } from './severity.js'
 
 /**
  * Growable typed arrays in fixed chunks: appending never copies what is already stored (no
@@ -16,6 +17,11 @@ export const LINE_DIM = 4
 export const LINE_HEAD = 8
 export const LINE_HIT = 16
 export const LINE_FILTER = 32
+
+/** The line flag of a severity (severity.ts). */
+export function severityBits(severity: Severity): number {
+  return severity === 'error' ? LINE_ERROR : severity === 'warning' ? LINE_WARNING : 0
+}
 
 export class LineTable {
   private readonly offsets: Float64Array[] = []

@@ -7,6 +7,7 @@
  * when its text says `error:`.
  */
 import type { LineEvent } from '../events.js'
+import { asBuffer } from '../bytes.js'
 import { holdsNeedle } from './severity-filter.js'
 
 const ERROR_RE = /^(?:error|fatal error|ERROR)(?:\b|:)|^FAIL:| \*\*\* |LaTeX Error|BUILD FAILED|FAILURE|\[ERROR\]| error: /
@@ -33,8 +34,12 @@ export function textSeverity(text: string): Severity {
  * are read as latin1: the same answer as their UTF-8 text gives, without decoding it.
  */
 export function bytesSeverity(buf: Uint8Array, start = 0, end = buf.length): Severity {
-  if (!holdsNeedle(buf, start, end)) return undefined
-  return textSeverity(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('latin1', start, end))
+  return holdsNeedle(buf, start, end) ? latin1Severity(buf, start, end) : undefined
+}
+
+/** The text rules on bytes a pre-filter has already let through, read as latin1 (see bytesSeverity). */
+export function latin1Severity(buf: Uint8Array, start: number, end: number): Severity {
+  return textSeverity(asBuffer(buf).toString('latin1', start, end))
 }
 
 export function lineSeverity(line: LineEvent): Severity {

@@ -9,7 +9,7 @@
 
 import type { LogEvent } from '../events.js'
 import { lineSeverity } from './severity.js'
-import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable } from './lines.js'
+import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
 import { ColumnGroup, float64Column, uint8Column } from './column.js'
@@ -117,8 +117,7 @@ export class LogTree {
       }
       case 'line': {
         const s = (e.section !== undefined ? (e.section === 0 ? 0 : this.byDecoderId.get(e.section)) : undefined) ?? this.current
-        const severity = lineSeverity(e)
-        let flags = severity === 'error' ? LINE_ERROR : severity === 'warning' ? LINE_WARNING : 0
+        let flags = severityBits(lineSeverity(e))
         if (e.priority >= 3) flags |= LINE_DIM
         // the text's UTF-8 bytes, read only if the line becomes a title
         this.addLine(s, e.offset, e.end, flags, e.head, e.text)

@@ -3,6 +3,7 @@
  * `…-name` with the full path kept in the DOM (copyable, findable) and on hover, and every character
  * is escaped (./escape.ts).
  */
+import { asBuffer } from '../../bytes.js'
 import type { StyleMark } from '../../events.js'
 import { findStorePaths } from '../../dialects/store-paths.js'
 import { applySgr, DEFAULT_STYLE, isRgb, rgbHex, type Color, type StyleState } from '../../sgr/style.js'
@@ -88,7 +89,7 @@ export function renderLine(
   /** Put the full store path in a `title` (the lazy page's script sets it instead, from the text). */
   titles = true,
 ): RenderedLine {
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const buf = asBuffer(bytes)
   // 1. decode segment by segment, remembering where the style changes and where escapes were
   //    removed (in characters)
   const changes: { at: number; state: StyleState }[] = [{ at: 0, state: start }]
