@@ -1,3 +1,4 @@
+import { asBuffer } from '../bytes.js'
 import { CR, LF } from '../tokenizer/table.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { CsiSequence, scanCsi, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
@@ -205,7 +206,7 @@ export class BuildLogFramer implements TokenHandler {
   write(chunk: Uint8Array): void {
     if (this.nativeWanted !== null && (chunk.length >= NATIVE_MIN_CHUNK || nativePassThroughTried())) this.loadNative()
     // Faces copy with Buffer methods; a plain Uint8Array gets a Buffer view (no copy).
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const buf = asBuffer(chunk)
     this.chunkBuf = buf
     this.chunkBase = this.tokenizer.offset
     this.sink.chunk?.(buf, this.chunkBase)
@@ -552,9 +553,6 @@ export class BuildLogFramer implements TokenHandler {
       this.copiedLine(buf, base, start, end, ops, k + 7, pairs)
       this.viewOfBuffer()
       this.handOver(base + ops[k + 1]!, ops[k + 4]!, bits)
-      // as finishLine() leaves it: a long line's buffer goes back to the allocator
-      this.buffer.clear()
-      this.buffer.shrink()
       return 4 + 2 * pairs
     }
     let textLength = end - start
@@ -642,7 +640,9 @@ export class BuildLogFramer implements TokenHandler {
     view.atLineStart = (bits & LineBit.AtLineStart) !== 0
     view.beforeCr = null
     this.sink.line(view)
-    this.buffer.sgr.length = 0
+    // as finishLine() leaves it: a long copied line's buffer goes back to the allocator
+    this.buffer.clear()
+    this.buffer.shrink()
     if (endedLf) {
       this.lineFeeds++
       this.lastLineFeed = rawEnd - 1
