@@ -142,6 +142,40 @@ t.test('nix build -L output: one section per build, interleaved lines stay in or
   t.same(brief(events('hello> x\n', 'build')), ['line 0 "hello> x"'], '--dialect build turns demultiplexing off')
 })
 
+t.test('nix build -L: a build opened inside a section ends with it; its next line opens a new build', async (t) => {
+  const log =
+    '::group::first\nhello> a\nworld> b\nhello> c\n::endgroup::\n' +
+    'hello> d\n\x1b[pnest\nhello> e\nworld> f\n\x1b[qhello> g\nworld> h\n'
+  const ev = events(log, 'prefixed')
+  t.same(invariantProblems(ev), [])
+  t.same(brief(ev), [
+    'open 1<0 ci "first"',
+    'open 2<1 build "hello"',
+    'line 2 "a"',
+    'open 3<1 build "world"',
+    'line 3 "b"',
+    'line 2 "c"',
+    'close 2',
+    'close 3',
+    'close 1',
+    'open 4<0 build "hello"',
+    'line 4 "d"',
+    'open 5<0 nest',
+    'line 5 "nest" head',
+    // hello (4) was opened at the top level: it lives on; world is new inside the nest
+    'line 4 "e"',
+    'open 6<5 build "world"',
+    'line 6 "f"',
+    'close 6',
+    'close 5',
+    'line 4 "g"',
+    'open 7<0 build "world"',
+    'line 7 "h"',
+    'close 4',
+    'close 7',
+  ])
+})
+
 t.test('nix build -L: styles and removed escapes inside the prefix', async (t) => {
   const lines = events('\x1b[2mgo> \x1b[33mwarm\x1b[0m\n\x1b[1mgo\x1b[K> \x1b[2Kx\x1b[m\n\x1b[2mgo> \x1b[0mplain\n', 'prefixed').filter((e) => e.type === 'line')
   t.same(

@@ -51,6 +51,10 @@ interface Scope {
   stack: Section[]
   /** The scope's own section (a -L build), 0 for the root scope. */
   base: number
+  /** A build's section is still open (the root's always is). */
+  open: boolean
+  /** The root section a build was opened inside (the root stack's top then), 0 at the top level. */
+  parent: number
 }
 
 export interface BuildLogOptions {
@@ -195,16 +199,15 @@ export function activityLogDecoder(sink: EventSink): BuildLogDecoder {
  */
 export class BuildLogDecoder implements FramerSink {
   private readonly framer: BuildLogFramer
-  private readonly root: Scope = { stack: [], base: 0 }
+  private readonly root: Scope = { stack: [], base: 0, open: true, parent: 0 }
   /** Our section for each nest the framer has open, 0 once a CI close ended it early (§7). */
   private readonly framerNests: number[] = []
-  /** The `-L` builds (their scopes' bases) still open: only those are ever asked about. */
-  private readonly openBuilds = new Set<number>()
   private heldHeader: LineEvent | null = null
   private readonly prefixed: boolean
   private readonly builds = new Map<string, Scope>()
   private readonly failedBuilds = new Set<number>()
-  private lastPrefix = { name: '', length: -1, bytes: NO_BYTES }
+  /** The build of the last prefixed line, its name as bytes too: consecutive lines mostly share one. */
+  private lastBuild: { name: string; bytes: Uint8Array; scope: Scope | null } = { name: '', bytes: NO_BYTES, scope: null }
   /** Copies of text from the input chunk, for span lines and direct lines alike. */
   private readonly chunkText = new TextCopier()
   /** A `setPhase` was handled (spec §1 `hasPhases`). */
@@ -458,14 +461,17 @@ export class BuildLogDecoder implements FramerSink {
    */
   private buildLine(event: LineEvent, names: Uint8Array, start: number, length: number): void {
     this.releaseHeader()
-    // Consecutive lines mostly come from the same build: reuse its name instead of a new string.
-    const last = this.lastPrefix
-    const name = last.length === length && sameBytes(names, start, last.bytes, length) ? last.name : Buffer.from(names.buffer, names.byteOffset + start, length).toString('latin1')
-    if (name !== last.name) this.lastPrefix = { name, length, bytes: Buffer.from(name, 'latin1') }
-    let scope = this.builds.get(name)
-    if (!scope || !this.openBuilds.has(scope.base)) {
-      scope = this.openBuild(name, event.offset)
-      this.builds.set(name, scope)
+    // Consecutive lines mostly come from the same build: its scope without a string or a lookup.
+    const last = this.lastBuild
+    let scope = last.bytes.length === length && sameBytes(names, start, last.bytes, length) ? last.scope : null
+    if (scope === null || !scope.open) {
+      const name = last.bytes.length === length && scope !== null ? last.name : Buffer.from(names.buffer, names.byteOffset + start, length).toString('latin1')
+      scope = this.builds.get(name) ?? null
+      if (scope === null || !scope.open) {
+        scope = this.openBuild(name, event.offset)
+        this.builds.set(name, scope)
+      }
+      this.lastBuild = { name, bytes: name === last.name ? last.bytes : Buffer.from(name, 'latin1'), scope }
     }
     if (startsWithRunningPhase(event.text)) {
       this.phase(scope, event.text.toString('utf8', RUNNING_PHASE.length), event.offset)
@@ -487,10 +493,8 @@ export class BuildLogDecoder implements FramerSink {
     const id = this.context.nextSectionId()
     const stack = this.root.stack
     const parent = stack.length > 0 ? stack[stack.length - 1]!.id : 0
-    this.openBuilds.add(id)
-    this.buildParents.set(id, parent)
     this.emit({ type: 'open', id, parent, kind: 'build', title: name, priority: 1, offset, attrs: { name } })
-    return { stack: [{ id, kind: 'build' }], base: id }
+    return { stack: [{ id, kind: 'build' }], base: id, open: true, parent }
   }
 
   private markFailed(name: string, offset: number): void {
@@ -541,29 +545,21 @@ export class BuildLogDecoder implements FramerSink {
       const section = scope.stack.pop()!
       const nest = this.framerNests.lastIndexOf(section.id)
       if (nest !== -1) this.framerNests[nest] = 0
-      // Builds opened inside a closing section end with it.
-      if (this.builds.size > 0) {
-        for (const build of this.builds.values()) {
-          if (build.base !== section.id && this.openBuilds.has(build.base) && this.parentOf(build) === section.id) this.closeScope(build, offset)
-        }
+      // Builds opened inside a closing section end with it (only a root section holds builds).
+      if (scope === this.root && this.builds.size > 0) {
+        for (const build of this.builds.values()) if (build.parent === section.id) this.closeScope(build, offset)
       }
       const close: SectionCloseEvent = { type: 'close', id: section.id, offset }
       if (section.kind === 'build') {
-        this.openBuilds.delete(section.id)
+        scope.open = false
         if (this.failedBuilds.has(section.id)) close.status = 'failed'
       }
       this.emit(close)
     }
   }
 
-  private readonly buildParents = new Map<number, number>()
-
-  private parentOf(build: Scope): number {
-    return this.buildParents.get(build.base) ?? 0
-  }
-
   private closeScope(scope: Scope, offset: number): void {
-    if (this.openBuilds.has(scope.base)) this.closeAbove(scope, 0, offset)
+    if (scope.open) this.closeAbove(scope, 0, offset)
   }
 
   private releaseHeader(): void {
