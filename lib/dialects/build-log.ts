@@ -302,9 +302,10 @@ export class BuildLogDecoder implements FramerSink {
     const inPlace = prefixNameLength(view.buf, at, segmentEnd)
     this.nameBuf = view.buf
     this.nameStart = at
+    if (inPlace >= 0) return inPlace
     // undecided only when every byte it could read was a name byte: the name may go on past an SGR
     const undecided = segmentEnd - at < 2 || (NAME_BYTE[view.buf[at]!] === 1 && segmentEnd - at <= 256 && allNameBytes(view.buf, at + 1, segmentEnd - 1))
-    if (inPlace >= 0 || !undecided) return inPlace
+    if (!undecided) return inPlace
     // an SGR inside the name: read the text's first bytes without the SGR
     this.nameBuf = this.head
     this.nameStart = 0
