@@ -584,6 +584,34 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   return boundary;
 }
 
+static const uint8_t RUNNING_PHASE[] = "Running phase: ";
+
+/*
+ * IndexDecoder.spanLimit() in lib/tree/index-decoder.ts, the same walk: over the whole lines of
+ * buf[from, stop) (text without escapes, and without CR: the caller stops at the first), each
+ * line's LF into lfs, stopping before a line the dialect must see — one starting with `@` or
+ * `Running phase: `, or with a CI marker prefix (`prefixes`), after a timestamp or not, read up
+ * to `end` — at `stop`, or when lfs is full but its last slot. Returns their count k; lfs[k] is then
+ * where the walk stopped: that line's start, or `stop` when no LF came before it.
+ */
+static int32_t plain_line_ends(const uint8_t *buf, int32_t from, int32_t stop, int32_t end, const prefix_list *prefixes, int32_t *lfs, int32_t cap) {
+  int32_t at = from, k = 0;
+  const int32_t running = (int32_t)sizeof RUNNING_PHASE - 1;
+  while (at < stop && k < cap - 1) {
+    uint8_t c = buf[at];
+    if (c == '@' || (c == 'R' && end - at >= running && memcmp(buf + at, RUNNING_PHASE, (size_t)running) == 0) || must_see(prefixes, buf, end, at)) break;
+    const uint8_t *lf = memchr(buf + at, LF, (size_t)(stop - at));
+    if (lf == NULL) {
+      at = stop;
+      break;
+    }
+    lfs[k++] = (int32_t)(lf - buf);
+    at = lfs[k - 1] + 1;
+  }
+  lfs[k] = at;
+  return k;
+}
+
 /* ---- Node-API glue ---- */
 
 /* init(table: Uint8Array, numbers: Int32Array) */
@@ -629,6 +657,29 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* plainLineEnds(buf: Uint8Array, from, stop, end, prefixes: Uint8Array, lfs: Int32Array): count (see plain_line_ends) */
+static napi_value run_plain_line_ends(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  void *buf, *prefix_bytes, *lfs;
+  size_t n, prefix_length, lfs_length;
+  int32_t from, stop, end;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
+  CHECK(argc == 6);
+  CHECK(bytes_of(env, argv[0], &buf, &n) && n <= INT32_MAX);
+  CHECK(napi_get_value_int32(env, argv[1], &from) == napi_ok);
+  CHECK(napi_get_value_int32(env, argv[2], &stop) == napi_ok);
+  CHECK(napi_get_value_int32(env, argv[3], &end) == napi_ok);
+  CHECK(bytes_of(env, argv[4], &prefix_bytes, &prefix_length));
+  CHECK(bytes_of(env, argv[5], &lfs, &lfs_length) && lfs_length >= 4 && lfs_length / 4 <= INT32_MAX);
+  CHECK(from >= 0 && stop >= from && end >= stop && (size_t)end <= n);
+  prefix_list prefixes = { prefix_bytes, prefix_length, { 0 }, 0 };
+  index_prefixes(&prefixes);
+  napi_value result;
+  CHECK(napi_create_int32(env, plain_line_ends(buf, from, stop, end, &prefixes, lfs, (int32_t)(lfs_length / 4)), &result) == napi_ok);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "init", NAPI_AUTO_LENGTH, init, NULL, &fn) != napi_ok) return NULL;
@@ -639,5 +690,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "findNeedles", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "scanResultLines", NAPI_AUTO_LENGTH, napi_scan_result_lines, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "scanResultLines", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "plainLineEnds", NAPI_AUTO_LENGTH, run_plain_line_ends, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "plainLineEnds", fn) != napi_ok) return NULL;
   return exports;
 }

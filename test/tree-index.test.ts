@@ -164,6 +164,36 @@ t.test('fast index: structure and severity inside long plain runs, CRs, read-sli
   src.close()
 })
 
+t.test('fast index: thousands of short lines in one read, with the C walk and without', async (t) => {
+  // A read of 64 KiB holds up to 32 Ki lines of `x`: the walk over a run of plain lines keeps
+  // more line ends than it first has room for. Structure and stamped markers come after that.
+  let log = 'start\n' + 'x\n'.repeat(5000) + '\n'.repeat(5000)
+  log += '@nix {"action":"setPhase","phase":"buildPhase"}\n' + 'y\n'.repeat(3000)
+  log += '2024-05-01T00:00:00.1234567Z ::group::stamped\n' + 'z\n'.repeat(3000) + '2024-05-01T00:00:01Z ::endgroup::\n'
+  log += 'Running phase: checkPhase\n' + 'error: e\n'.repeat(2000) + 'end\n'
+  const p = write('short-lines.log', log)
+  const lines = log.split('\n').length - 1 - 3 // the @nix line and the two markers are structure, not lines
+  const src = await same(t, p)
+  t.equal(src.tree.lines.length, lines, 'every line indexed')
+  t.ok(src.indexDecoder!.spanLines > 15000, 'the runs went as spans')
+  src.close()
+  // the same comparison where the addon is not loaded: the walk in JavaScript
+  const script = `
+    const { LogSource } = await import(${JSON.stringify(path.resolve('dist/tree/source.js'))})
+    const out = {}
+    for (const index of ['fast', 'events']) {
+      const src = LogSource.open(${JSON.stringify(p)}, { index })
+      src.start()
+      await new Promise((r) => src.on('eof', r))
+      const l = src.tree.lines
+      out[index] = Array.from({ length: l.length }, (_, i) => [l.offset(i), l.end(i), l.section(i), l.flags(i)].join()).join(' ')
+    }
+    process.stdout.write(JSON.stringify(out))`
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, BUILDLOG_NATIVE: '0' }, encoding: 'utf8' }))
+  t.equal(out.fast.split(' ').length, lines, 'BUILDLOG_NATIVE=0: every line indexed')
+  t.ok(out.fast === out.events, 'BUILDLOG_NATIVE=0: the fast index equals the event index, line by line')
+})
+
 t.test('fast index: the tree is whole after every write, not only at the end', async (t) => {
   // The fast path counts plain lines into their sections a run at a time; the pager reads the tree
   // between reads of the file, so each write must leave every count as the event path leaves it.

@@ -97,6 +97,13 @@ export interface NativePassThrough {
    * their bytes alone, and where their parts are.
    */
   scanResultLines(buf: Uint8Array, from: number, limit: number, records: Int32Array): number
+  /**
+   * IndexDecoder.spanLimit's walk over the lines of buf[from, stop) (text without escapes or CR):
+   * each line's LF into lfs, stopping before a line starting with `@`, `Running phase: ` or one
+   * of `prefixes` (CI markers, after a timestamp or not; read up to `end`), at `stop`, or when
+   * only lfs's last slot is left. Returns the count k; lfs[k] holds where the walk stopped.
+   */
+  plainLineEnds(buf: Uint8Array, from: number, stop: number, end: number, prefixes: Uint8Array, lfs: Int32Array): number
 }
 
 /**

@@ -22,7 +22,8 @@
 import { asBuffer } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
 import { BuildLogDecoder } from '../dialects/build-log.js'
-import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
+import { CI_MARKER_PREFIXES, DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
+import { loadNativePassThrough, nativePassThroughTried, packPrefixes } from '../dialects/native-pass-through.js'
 import { DecodeContext } from '../dialects/context.js'
 import { textHead, textStart, textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
@@ -37,6 +38,9 @@ import type { LogTree } from './tree.js'
 
 const LF = 0x0a
 const RUNNING_PHASE = Buffer.from('Running phase: ')
+const CI_PREFIXES = packPrefixes(CI_MARKER_PREFIXES)
+/** From how many bytes spanLimit() hands the walk to C (the addon's plainLineEnds): below, a call costs more than it saves. */
+const NATIVE_WALK_BYTES = 512
 
 function growInt32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2)
@@ -266,7 +270,17 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     this.lfCount = 0
     if (this.holding || base + from !== this.next) return from
     const stop = Math.min(end, this.cr.next(buf, from, base))
-    const lfs = this.lfs
+    this.lfBuf = buf
+    this.lfFrom = from
+    this.spanBase = base
+    // a few lines walk faster here than a call into C costs; a span cut short where lfs is full
+    // goes on with the next call, as after any other limit
+    const addon = stop - from >= NATIVE_WALK_BYTES && nativePassThroughTried() ? loadNativePassThrough() : null
+    if (addon !== null) {
+      this.lfCount = addon.plainLineEnds(buf, from, stop, end, CI_PREFIXES, this.lfs)
+      return this.lfs[this.lfCount]!
+    }
+    let lfs = this.lfs
     let n = 0
     let at = from
     while (at < stop) {
@@ -277,14 +291,11 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
         at = stop
         break
       }
-      if (n === lfs.length) this.lfs = growInt32(lfs)
-      this.lfs[n++] = lf
+      if (n === lfs.length) lfs = this.lfs = growInt32(lfs)
+      lfs[n++] = lf
       at = lf + 1
     }
     this.lfCount = n
-    this.lfBuf = buf
-    this.lfFrom = from
-    this.spanBase = base
     return at
   }
 
