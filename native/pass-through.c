@@ -587,7 +587,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
 static const uint8_t RUNNING_PHASE[] = "Running phase: ";
 
 /*
- * IndexDecoder.spanLimit() in lib/tree/index-decoder.ts, the same walk: over the whole lines of
+ * PlainLineWalk.walk() in lib/tree/plain-lines.ts, the same walk: over the whole lines of
  * buf[from, stop) (text without escapes, and without CR: the caller stops at the first), each
  * line's LF into lfs, stopping before a line the dialect must see — one starting with `@` or
  * `Running phase: `, or with a CI marker prefix (`prefixes`), after a timestamp or not, read up

@@ -22,12 +22,11 @@
 import { asBuffer } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
 import { BuildLogDecoder } from '../dialects/build-log.js'
-import { CI_MARKER_PREFIXES, DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
-import { loadNativePassThrough, nativePassThroughTried, packPrefixes } from '../dialects/native-pass-through.js'
+import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
+import { PlainLineWalk, RUNNING_PHASE, startsWith } from './plain-lines.js'
 import { DecodeContext } from '../dialects/context.js'
 import { textHead, textStart, textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
-import { ByteFinder } from '../tokenizer/byte-finder.js'
 import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
 import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
 import type { ByteDecoder } from '../decoder.js'
@@ -37,22 +36,6 @@ import { latin1Severity, textSeverity } from './severity.js'
 import type { LogTree } from './tree.js'
 
 const LF = 0x0a
-const RUNNING_PHASE = Buffer.from('Running phase: ')
-const CI_PREFIXES = packPrefixes(CI_MARKER_PREFIXES)
-/** From how many bytes spanLimit() hands the walk to C (the addon's plainLineEnds): below, a call costs more than it saves. */
-const NATIVE_WALK_BYTES = 512
-
-function growInt32(a: Int32Array): Int32Array {
-  const b = new Int32Array(a.length * 2)
-  b.set(a)
-  return b
-}
-
-function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer): boolean {
-  if (end - start < prefix.length) return false
-  for (let k = 0; k < prefix.length; k++) if (buf[start + k] !== prefix[k]) return false
-  return true
-}
 
 export class IndexDecoder implements ByteDecoder, FramerSink {
   private readonly framer: BuildLogFramer
@@ -267,52 +250,25 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
    * ends it found for `span`, which is called next for the same bytes.
    */
   spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
-    this.lfCount = 0
-    if (this.holding || base + from !== this.next) return from
-    const stop = Math.min(end, this.cr.next(buf, from, base))
-    this.lfBuf = buf
-    this.lfFrom = from
+    if (this.holding || base + from !== this.next) {
+      this.walk.forget()
+      return from
+    }
     this.spanBase = base
-    // a few lines walk faster here than a call into C costs; a span cut short where lfs is full
-    // goes on with the next call, as after any other limit
-    const addon = stop - from >= NATIVE_WALK_BYTES && nativePassThroughTried() ? loadNativePassThrough() : null
-    if (addon !== null) {
-      this.lfCount = addon.plainLineEnds(buf, from, stop, end, CI_PREFIXES, this.lfs)
-      return this.lfs[this.lfCount]!
-    }
-    let lfs = this.lfs
-    let n = 0
-    let at = from
-    while (at < stop) {
-      const c = buf[at]!
-      if (c === 0x40 || (c === 0x52 && startsWith(buf, at, end, RUNNING_PHASE)) || hasCiMarkerPrefix(buf, at, end)) break
-      let lf = buf.indexOf(LF, at)
-      if (lf === -1 || lf >= stop) {
-        at = stop
-        break
-      }
-      if (n === lfs.length) lfs = this.lfs = growInt32(lfs)
-      lfs[n++] = lf
-      at = lf + 1
-    }
-    this.lfCount = n
-    return at
+    return this.walk.walk(buf, from, end, base)
   }
 
-  /** Line ends (LF positions) found by the last spanLimit walk, from `lfFrom` in `lfBuf`. */
-  private lfs: Int32Array = new Int32Array(1024)
-  private lfCount = 0
-  private lfBuf: Uint8Array | null = null
-  private lfFrom = -1
-  private readonly cr = new ByteFinder(0x0d)
+  /** The walk over the lines spanLimit() let through: `span` takes their LFs from it. */
+  private readonly walk = new PlainLineWalk()
 
   span(buf: Uint8Array, start: number, end: number): void {
     const base = this.spanBase
     const tree = this.tree
     const lines = tree.lines
     const section = tree.current
-    const cached = buf === this.lfBuf && start === this.lfFrom
-    const lfs = this.lfs
+    const walk = this.walk
+    const cached = walk.holds(buf, start)
+    const lfs = walk.lfs
     let k = 0
     let candidate = this.severity.next(buf, start, base)
     let count = 0
@@ -325,7 +281,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let at = start
     while (at < end) {
       let lf: number
-      if (cached && k < this.lfCount) lf = lfs[k++]!
+      if (cached && k < walk.count) lf = lfs[k++]!
       else {
         lf = buf.indexOf(LF, at)
         if (lf === -1 || lf >= end) lf = end - 1 // spans end after an LF
@@ -349,7 +305,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       at = lf + 1
       lineOffset = base + at
     }
-    this.lfBuf = null
+    walk.forget()
     this.spanLines += count
     // the span's plain lines join the run (a head, if any, was added first)
     if (errors > 0 && this.runErrors === 0) this.runFirstError = firstError
