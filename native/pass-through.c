@@ -591,8 +591,8 @@ static const uint8_t RUNNING_PHASE[] = "Running phase: ";
  * buf[from, stop) (text without escapes, and without CR: the caller stops at the first), each
  * line's LF into lfs, stopping before a line the dialect must see — one starting with `@` or
  * `Running phase: `, or with a CI marker prefix (`prefixes`), after a timestamp or not, read up
- * to `end` — at `stop`, or when lfs is full but its last slot. Returns their count k; lfs[k] is then
- * where the walk stopped: that line's start, or `stop` when no LF came before it.
+ * to `end` — at `stop`, or when lfs is full but its last slot. Returns their count k; lfs[k] is
+ * then where the walk stopped: that line's start, or `stop` when no LF came before it.
  */
 static int32_t plain_line_ends(const uint8_t *buf, int32_t from, int32_t stop, int32_t end, const prefix_list *prefixes, int32_t *lfs, int32_t cap) {
   int32_t at = from, k = 0;

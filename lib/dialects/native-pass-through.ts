@@ -98,10 +98,11 @@ export interface NativePassThrough {
    */
   scanResultLines(buf: Uint8Array, from: number, limit: number, records: Int32Array): number
   /**
-   * PlainLineWalk's walk (lib/tree/plain-lines.ts) over the lines of buf[from, stop) (text without escapes or CR):
-   * each line's LF into lfs, stopping before a line starting with `@`, `Running phase: ` or one
-   * of `prefixes` (CI markers, after a timestamp or not; read up to `end`), at `stop`, or when
-   * only lfs's last slot is left. Returns the count k; lfs[k] holds where the walk stopped.
+   * PlainLineWalk's walk (lib/tree/plain-lines.ts) over the lines of buf[from, stop) (text
+   * without escapes or CR): each line's LF into lfs, stopping before a line starting with `@`,
+   * `Running phase: ` or one of `prefixes` (CI markers, after a timestamp or not; read up to
+   * `end`), at `stop`, or when only lfs's last slot is left. Returns the count k; lfs[k] holds
+   * where the walk stopped.
    */
   plainLineEnds(buf: Uint8Array, from: number, stop: number, end: number, prefixes: Uint8Array, lfs: Int32Array): number
 }

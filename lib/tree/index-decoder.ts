@@ -245,9 +245,9 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   /**
    * Where the next line the dialect must see starts (or `end`, or the next CR, before which a span
-   * stops anyway). Walks the lines from `from` once — a first-byte test per line (`@`, `R`unning
-   * phase, CI marker prefixes) instead of a memmem pass per structure needle — and keeps the line
-   * ends it found for `span`, which is called next for the same bytes.
+   * stops anyway): none here after a held `Running phase:` line or anything but a line end, else
+   * what the walk over the lines says (plain-lines.ts), which keeps their LFs for `span`, called
+   * next for the same bytes.
    */
   spanLimit(buf: Uint8Array, from: number, end: number, base: number): number {
     if (this.holding || base + from !== this.next) {
