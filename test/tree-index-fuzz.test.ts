@@ -63,20 +63,39 @@ function randomLog(next: () => number, pieces: number): Buffer {
   return Buffer.from(s)
 }
 
-/** Feeds `log` in chunks of random sizes (small ones too: escapes and lines split anywhere). */
-function chunked(log: Buffer, next: () => number, write: (chunk: Buffer) => void): void {
+/**
+ * A random log with long runs of short lines among the pieces: runs the index walks as one span,
+ * in C from 512 bytes on, with more lines than its list of line ends first holds, and the lines
+ * a walk must stop before (`@`, `Running phase:`, markers, stamped or not) inside them.
+ */
+function randomRunsLog(next: () => number, pieces: number): Buffer {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!
+  const short = ['', 'x', '.', 'ok', 'error: e', 'warning: w', 'R', '@', 'Running phase: buildPhase', 'Running phase: buildPhase\n@nix {"action":"setPhase","phase":"buildPhase"}', '::group::G', '::endgroup::', '2024-05-01T00:00:04Z ::group::S', '2024-05-01T00:00:05Z x', '##[endgroup]', 'section_end:1700000001:s1', 'travis_fold:end:x']
+  let s = ''
+  for (let k = 0; k < pieces; k++) {
+    if (next() < 0.2) {
+      const common = pick(['', 'x', '.', 'ok'])
+      const others = next() < 0.5 ? 0 : 0.03 // half the runs unbroken: more lines than a walk takes at once
+      for (let n = Math.floor(next() * 3000); n > 0; n--) s += (next() < others ? pick(short) : common) + '\n'
+    } else s += randomLog(next, 1).toString('latin1')
+  }
+  return Buffer.from(s, 'latin1')
+}
+
+/** Feeds `log` in chunks of random sizes (small ones too: escapes and lines split anywhere; with `big`, up to 70,000 bytes). */
+function chunked(log: Buffer, next: () => number, write: (chunk: Buffer) => void, big = false): void {
   for (let at = 0; at < log.length; ) {
-    const size = next() < 0.3 ? 1 + Math.floor(next() * 8) : 1 + Math.floor(next() * 400)
+    const size = big && next() < 0.5 ? 1 + Math.floor(next() * 70000) : next() < 0.3 ? 1 + Math.floor(next() * 8) : 1 + Math.floor(next() * 400)
     // a fresh copy each time: nothing may keep a view of a chunk after write() returns
     write(Buffer.from(log.subarray(at, at + size)))
     at += size
   }
 }
 
-function fastTree(log: Buffer, next: () => number): LogTree {
+function fastTree(log: Buffer, next: () => number, big = false): LogTree {
   const tree = new LogTree()
   const d = new IndexDecoder(tree)
-  chunked(log, next, (c) => d.write(c))
+  chunked(log, next, (c) => d.write(c), big)
   d.end()
   return tree
 }
@@ -127,6 +146,24 @@ t.test('fast index = event index on random logs in random chunks', async (t) => 
     }
   }
   t.equal(differing, 0, '400 random logs: no difference')
+})
+
+t.test('fast index = event index on random logs with long runs of short lines, in big chunks too', async (t) => {
+  let differing = 0
+  let lines = 0
+  for (let seed = 1; seed <= 60; seed++) {
+    const next = random(1000 + seed)
+    const log = randomRunsLog(next, 10 + Math.floor(next() * 60))
+    const fast = fastTree(log, next, true)
+    lines += fast.lines.length
+    const diff = difference(fast, eventTree(log))
+    if (diff !== '') {
+      differing++
+      if (differing <= 3) t.fail(`seed ${1000 + seed}: ${diff}`)
+    }
+  }
+  t.ok(lines > 300000, `${lines} lines compared`)
+  t.equal(differing, 0, '60 random logs with long runs: no difference')
 })
 
 t.test('the comparison sees a difference when there is one', async (t) => {
