@@ -50,6 +50,13 @@ export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
+/** buf[start, end) begins with `prefix`. */
+export function startsWithBytes(buf: Uint8Array, start: number, end: number, prefix: Uint8Array): boolean {
+  if (end - start < prefix.length) return false
+  for (let k = 0; k < prefix.length; k++) if (buf[start + k] !== prefix[k]) return false
+  return true
+}
+
 /** A new Buffer holding a copy of src[start, end), for text that outlives the input chunk. */
 export function copyRange(src: Uint8Array, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(end - start)

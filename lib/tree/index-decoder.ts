@@ -19,11 +19,11 @@
  * The tree is the one the event decoder gives (test/tree-index.test.ts compares them).
  */
 
-import { asBuffer } from '../bytes.js'
+import { asBuffer, startsWithBytes } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
-import { BuildLogDecoder } from '../dialects/build-log.js'
+import { BuildLogDecoder, RUNNING_PHASE_BYTES } from '../dialects/build-log.js'
 import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
-import { PlainLineWalk, RUNNING_PHASE, startsWith } from './plain-lines.js'
+import { PlainLineWalk } from './plain-lines.js'
 import { DecodeContext } from '../dialects/context.js'
 import { textHead, textStart, textWithoutSgr } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
@@ -102,13 +102,13 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     this.runFirstError = -1
   }
 
-  /** Pushes a plain line of the current section to the line table, counted at the next flush. */
-  private pushPlain(offset: number, end: number, flags: number): void {
+  /** Pushes a plain line of `section` (the current one) to the line table, counted at the next flush. */
+  private pushPlain(section: number, offset: number, end: number, flags: number): void {
     const lines = this.tree.lines
     if ((flags & LINE_ERROR) !== 0) {
       if (this.runErrors++ === 0) this.runFirstError = lines.length
     } else if ((flags & LINE_WARNING) !== 0) this.runWarnings++
-    lines.push(offset, this.tree.current, flags, end)
+    lines.push(offset, section, flags, end)
     this.run++
   }
 
@@ -171,7 +171,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       he = textHead(buf, view.start, view.end, view.sgr, head)
       hs = 0
     }
-    const running = !view.head && startsWith(head, hs, he, RUNNING_PHASE)
+    const running = !view.head && startsWithBytes(head, hs, he, RUNNING_PHASE_BYTES)
     if (
       this.holding ||
       running ||
@@ -195,7 +195,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++
     if (!view.head) {
-      this.pushPlain(view.offset, view.rawEnd, flags)
+      this.pushPlain(this.tree.current, view.offset, view.rawEnd, flags)
       return
     }
     this.flushRun()
@@ -264,7 +264,6 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   span(buf: Uint8Array, start: number, end: number): void {
     const base = this.spanBase
     const tree = this.tree
-    const lines = tree.lines
     const section = tree.current
     const walk = this.walk
     const cached = walk.holds(buf, start)
@@ -272,9 +271,6 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let k = 0
     let candidate = this.severity.next(buf, start, base)
     let count = 0
-    let errors = 0
-    let warnings = 0
-    let firstError = -1
     let head = this.headNext
     if (head) this.flushRun()
     let lineOffset = this.lineStart
@@ -296,10 +292,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
         if (this.headPriority >= 3) flags |= LINE_DIM
         tree.addLine(section, lineOffset, base + lf + 1, flags, true, buf, at, lf)
       } else {
-        if (flags === LINE_ERROR) {
-          if (errors++ === 0) firstError = lines.length
-        } else if (flags === LINE_WARNING) warnings++
-        lines.push(lineOffset, section, flags, base + lf + 1)
+        this.pushPlain(section, lineOffset, base + lf + 1, flags)
         count++
       }
       at = lf + 1
@@ -307,11 +300,6 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     }
     walk.forget()
     this.spanLines += count
-    // the span's plain lines join the run (a head, if any, was added first)
-    if (errors > 0 && this.runErrors === 0) this.runFirstError = firstError
-    this.run += count
-    this.runErrors += errors
-    this.runWarnings += warnings
     this.next = this.lineStart = base + end
     this.headNext = false
   }

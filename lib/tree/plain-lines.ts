@@ -1,11 +1,11 @@
+import { startsWithBytes } from '../bytes.js'
+import { RUNNING_PHASE_BYTES } from '../dialects/build-log.js'
 import { hasCiMarkerPrefix, CI_MARKER_PREFIXES } from '../dialects/ci-markers.js'
 import { loadNativePassThrough, nativePassThroughTried, packPrefixes } from '../dialects/native-pass-through.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 
 const LF = 0x0a
 const CR = 0x0d
-/** The line a `setPhase` may adopt as its phase's head (spec §5.4). */
-export const RUNNING_PHASE = Buffer.from('Running phase: ')
 const CI_PREFIXES = packPrefixes(CI_MARKER_PREFIXES)
 /**
  * From how many bytes the walk is the addon's (plainLineEnds): below, the call costs more than it
@@ -13,13 +13,6 @@ const CI_PREFIXES = packPrefixes(CI_MARKER_PREFIXES)
  * bytes 2.567 G, from 2048 2.568 G).
  */
 const NATIVE_WALK_BYTES = 512
-
-/** buf[start, end) begins with `prefix`. */
-export function startsWith(buf: Uint8Array, start: number, end: number, prefix: Buffer): boolean {
-  if (end - start < prefix.length) return false
-  for (let k = 0; k < prefix.length; k++) if (buf[start + k] !== prefix[k]) return false
-  return true
-}
 
 function growInt32(a: Int32Array): Int32Array {
   const b = new Int32Array(a.length * 2)
@@ -61,7 +54,7 @@ export class PlainLineWalk {
     let at = from
     while (at < stop) {
       const c = buf[at]!
-      if (c === 0x40 || (c === 0x52 && startsWith(buf, at, end, RUNNING_PHASE)) || hasCiMarkerPrefix(buf, at, end)) break
+      if (c === 0x40 || (c === 0x52 && startsWithBytes(buf, at, end, RUNNING_PHASE_BYTES)) || hasCiMarkerPrefix(buf, at, end)) break
       const lf = (buf as Buffer).indexOf(LF, at)
       if (lf === -1 || lf >= stop) {
         at = stop
