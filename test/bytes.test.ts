@@ -1,3 +1,4 @@
+import { inspect } from 'node:util'
 import t from 'tap'
 import { copyWithout, TextCopier } from '../dist/bytes.js'
 import { decode, type LineEvent } from '../dist/index.js'
@@ -25,6 +26,28 @@ t.test('TextCopier: a reused buffer at a new offset is copied again, old copies 
   const second = copier.copy(scratch, 10, 0, 4, scratch.length)
   t.equal(first.toString(), 'aaaa', 'a copy does not see later writes to the source')
   t.equal(second.toString(), 'cccc', 'the next chunk in the same buffer is read anew')
+})
+
+t.test('TextCopier: its texts are Buffers in every way callers look (made without subarray)', async (t) => {
+  const chunk = Buffer.from('\x1b[1mred\x1b[0m plain\nsecond line\n')
+  const copier = new TextCopier()
+  const texts = [copier.copyWithout(chunk, 0, 0, 17, chunk.length, Int32Array.of(0, 4, 7, 11), 4, 0)!, copier.copy(chunk, 0, 18, 29, chunk.length)]
+  t.same(
+    texts.map((b) => b.toString()),
+    ['red plain', 'second line'],
+  )
+  for (const text of texts) {
+    t.ok(Buffer.isBuffer(text), 'Buffer.isBuffer')
+    t.ok(text instanceof Buffer, 'instanceof Buffer')
+    t.equal(text.constructor, Buffer, 'its constructor is Buffer')
+    t.match(inspect(text), /^<Buffer [0-9a-f]{2} /, 'inspected as a Buffer')
+    t.equal(JSON.stringify(text), JSON.stringify(Buffer.from(text)), 'serialised as a Buffer')
+    t.ok(Buffer.isBuffer(text.subarray(1)) && Buffer.isBuffer(text.slice(1)), 'its views are Buffers')
+    t.equal(text.subarray(1).toString(), text.toString().slice(1))
+    t.equal(text.readUInt8(0), text[0], 'Buffer methods')
+    t.ok(text.equals(Buffer.from(text.toString())) && Buffer.compare(text, Buffer.from(text)) === 0)
+  }
+  t.equal(texts[0]!.buffer, texts[1]!.buffer, 'both in the one window')
 })
 
 t.test('copyWithout leaves out the cut ranges, then skips; in place it moves bytes down', async (t) => {
