@@ -81,13 +81,17 @@ function removedPositions(view: LineView): number[] {
   return out
 }
 
-/** Parameter strings of SGR sequences one or two bytes long ("0", "31"), made once each. */
-const SHORT_PARAMS: (string | undefined)[] = []
+/**
+ * Parameter strings of SGR sequences one or two bytes long ("0", "31"), made once each. Parameter
+ * bytes are 0x30–0x3F, so their low four bits are an exact key: 16 one-byte keys, then 256
+ * two-byte ones, in a dense array (keyed by whole bytes it was sparse, a hash lookup a line).
+ */
+const SHORT_PARAMS: (string | undefined)[] = new Array<string | undefined>(16 + 256).fill(undefined)
 
 /**
  * Parameter strings three to six bytes long ("01;35", "1;31"), made once each: a line's colours
- * repeat all through a log, and a string per sequence cost more than the lookup. Parameter bytes
- * are 0x30–0x3F, so their low four bits behind a leading 1 are an exact key (a small integer).
+ * repeat all through a log, and a string per sequence cost more than the lookup. Their bytes'
+ * low four bits behind a leading 1 are an exact key (a small integer).
  */
 const MEDIUM_PARAMS = new Map<number, string>()
 /** Enough for every colour a real log uses; input made of ever new sequences cannot grow it further. */
@@ -99,7 +103,7 @@ function sgrParams(buf: Buffer, start: number, end: number): string {
   if (n === 0) return ''
   if (n > 6) return buf.toString('latin1', start + 2, end - 1)
   if (n <= 2) {
-    const key = n === 1 ? buf[start + 2]! : 256 + ((buf[start + 2]! << 8) | buf[start + 3]!)
+    const key = n === 1 ? buf[start + 2]! & 0x0f : 16 + (((buf[start + 2]! & 0x0f) << 4) | (buf[start + 3]! & 0x0f))
     return (SHORT_PARAMS[key] ??= buf.toString('latin1', start + 2, end - 1))
   }
   let key = 1
