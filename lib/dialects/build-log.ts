@@ -1,7 +1,7 @@
 import type { EventSink, LineEnd, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
 import { copyRange, copyWithout, NO_BYTES, TextCopier } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
-import { hasCiMarkerPrefix, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
+import { hasCiMarkerPrefix, MARKER_START, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
 import { MAX_LINE_BYTES, textHead } from './line-buffer.js'
 import { drvDisplayName, failedDrvs } from './drv-name.js'
@@ -265,7 +265,7 @@ export class BuildLogDecoder implements FramerSink {
     // Every CI marker prefix holds a `:` or `#` (not name bytes) before any `> `: a line with a
     // prefix is never one, unless the marker text is what a CR left behind.
     const ciHead = view.beforeCr ?? (prefix >= 0 ? null : text)
-    if (ciHead !== null && hasCiMarkerPrefix(ciHead, 0, ciHead.length)) {
+    if (ciHead !== null && MARKER_START[ciHead[0]!] === 1 && hasCiMarkerPrefix(ciHead, 0, ciHead.length)) {
       const whole = prefix >= 0 ? lineContent(view).text : text
       const marker = matchCiMarker(whole.toString('utf8'), view.beforeCr ? view.beforeCr.toString('utf8') : null)
       if (marker) return this.ciMarker(marker, view.offset)
@@ -346,7 +346,7 @@ export class BuildLogDecoder implements FramerSink {
           continue
         }
       }
-      if (hasCiMarkerPrefix(bytes, from, lf)) {
+      if (MARKER_START[bytes[from]!] === 1 && hasCiMarkerPrefix(bytes, from, lf)) {
         const marker = matchCiMarker(bytes.toString('utf8', from, lf), null)
         if (marker) {
           this.ciMarker(marker, offset)
