@@ -46,8 +46,8 @@ enum {
 };
 /* In line mode S_AFTER_LF and S_LINE_START are also read: whether the line at `from` began after an LF, and where (-1: before buf). */
 
-/* Flags of a call. F_LINES: line mode (see pass_through). */
-enum { F_KEEP_SGR = 1, F_COMPACT = 2, F_NO_STRUCTURE = 4, F_LINES = 8 };
+/* Flags of a call. F_LINES: line mode (see pass_through); F_STYLED_PREFIX: with it, see styled_prefix_line. */
+enum { F_KEEP_SGR = 1, F_COMPACT = 2, F_NO_STRUCTURE = 4, F_LINES = 8, F_STYLED_PREFIX = 16 };
 
 /* From init(): the tokenizer's table and the numbers it uses. */
 static uint8_t table[7 * 256];
@@ -316,6 +316,35 @@ static int reset_marks(const uint8_t *buf, int32_t n, int32_t from, int32_t cr, 
   return k;
 }
 
+/* A byte of a derivation name as `nix build -L` prefixes show it: [A-Za-z0-9+._?=-] (build-log.ts NAME_BYTE). */
+static inline int name_byte(uint8_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '.' || c == '_' || c == '?' || c == '=' || c == '-';
+}
+
+/*
+ * The LF ending a line at buf[at] that is `nix build -L` output as Nix writes it, `ESC[2m` NAME
+ * `> ` `ESC[0m` (or `ESC[m`) and then text without ESC or CR; -1 for any other line, or one that
+ * does not end before `limit`. NAME is what prefixNameLength (build-log.ts) takes: a name byte
+ * other than `.` and `-` first, at most 255 bytes. Such a line's text is one range after the
+ * prefix and no style carries into it (the prefix ends with a reset), so line mode hands it over
+ * with the plain lines, as a span, and the sink takes the prefix apart.
+ */
+static int32_t styled_prefix_line(const uint8_t *buf, int32_t limit, int32_t at) {
+  const int32_t name = at + 4;
+  if (limit - at < 4 + 1 + 2 + 3 + 1 || memcmp(buf + at, "\x1b[2m", 4) != 0) return -1;
+  if (!name_byte(buf[name]) || buf[name] == '.' || buf[name] == '-') return -1;
+  const int32_t max = limit - 1 < name + 256 ? limit - 1 : name + 256;
+  int32_t i = name + 1;
+  while (i < max && name_byte(buf[i])) i++;
+  if (i >= max || buf[i] != '>' || buf[i + 1] != ' ') return -1;
+  int32_t text = i + 2;
+  if (limit - text >= 3 && memcmp(buf + text, "\x1b[m", 3) == 0) text += 3;
+  else if (limit - text >= 4 && memcmp(buf + text, "\x1b[0m", 4) == 0) text += 4;
+  else return -1;
+  const int32_t stop = next_special(buf, text, limit);
+  return stop < limit && buf[stop] == LF ? stop : -1;
+}
+
 /*
  * Line mode (F_LINES, for sinks that take every line as a line: the event decoder)
  * records each finished line as a line op instead of kept spans: its text is one range of the
@@ -332,11 +361,13 @@ static int reset_marks(const uint8_t *buf, int32_t n, int32_t from, int32_t cr, 
  * positions), which is how patched make writes a command that spans lines: `ESC[a` cmd `\` LF …
  * `ESC[b` LF.
  * Plain lines — no escape, no CR, after an LF, in a fresh line's state — are recorded as spans
- * instead (consecutive ones as one), which the framer hands to its span path.
+ * instead (consecutive ones as one), which the framer hands to its span path; with
+ * F_STYLED_PREFIX so are `nix build -L` lines that only their prefix styles (styled_prefix_line).
  */
 static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit, int flags, const prefix_list *prefixes, int32_t *s, output *out) {
   const int keep_sgr = flags & F_KEEP_SGR;
   const int lines = flags & F_LINES;
+  const int styled_prefix = lines && (flags & F_STYLED_PREFIX);
   /* Line mode: where the line's kept bytes start (-1: none yet) and end when a CR or b before its LF is left out, whether it began after an LF. */
   int32_t text_start = -1, text_stop = -1;
   int line_after_lf = s[S_AFTER_LF];
@@ -364,6 +395,18 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
   if (must_see(prefixes, buf, n, from) || (lines && ignore_lf)) limit = from;
 
   for (;;) {
+    /*
+     * A styled `-L` line where a plain line could start (the state the LF branch asks of one) is
+     * taken as plain: its LF is the next special byte.
+     */
+    if (styled_prefix && p == boundary && boundary == line_raw_start && line_after_lf && !text && text_start < 0 && sgr_count == 0 && cut_count == 0 && !group_lf && !ignore_lf && !error && !warning && buf[p] == ESC) {
+      int32_t lf = styled_prefix_line(buf, limit, p);
+      if (lf >= 0) {
+        text = 1;
+        text_start = p;
+        p = lf;
+      }
+    }
     int32_t at = next_special(buf, p, limit);
     if (at > p) {
       if (!text && !line_cr) first_text = buf[p];

@@ -236,7 +236,11 @@ t.test('plain-line spans give the events of the line-by-line path', async (t) =>
   const lineModePieces = ['\x1b[2mhello> \x1b[0mbuilding\n', 'text\x1b[3pheader\n', 'text\x1b[3s', '\x1b[w\n', '\x1b[2mworld> \x1b[0m\x1b[31merror:\x1b[0m x\n', 'hello> plain\n', '\x1b[2mhello> \x1b[0mRunning phase: buildPhase\n', 'crlf\r\n', 'x\r\x1b[q', '50%\r100%\n', '\x1b[e', 'text\x1b[w', '\x1b[K', '\x1b]0;t\x07', '\x1b[a', '\x1b[b', '\x1b[1m\n', '\x1b[3phead\n', '\x1b[q', '\x1b[2s', 'caf\xc3\x1b[31m\xa9\n', '@nix {"action":"msg","level":0,"msg":"m"}\n', '::group::g\n', '\x1b[2mhello> \x1b[0m\x1b[e\x1b[31mred\n', ...newlineGroups,
     // bare CRs (progress redraws): what goes, what stays (kept SGR, an escape before any kept byte), what a line start is after one
     '[1/3] a.o\r\x1b[K[2/3] b.o\r\x1b[K[3/3] c.o\n', '\x1b[Kx\r@nix {"action":"msg","level":0,"msg":"m"}\n', '\x1b[31mx\r@nix {"action":"msg","level":0,"msg":"m"}\n',
-    '\x1b[1mbold\x1b[K\r\x1b[Kplain\r\n', 'start\rsection_end:1:x\r\x1b[0K\n', 'section_start:1:s\r\x1b[0Kheader\n', 'tick\r\r\x1b[32mdone\x1b[0m\n']
+    '\x1b[1mbold\x1b[K\r\x1b[Kplain\r\n', 'start\rsection_end:1:x\r\x1b[0K\n', 'section_start:1:s\r\x1b[0Kheader\n', 'tick\r\r\x1b[32mdone\x1b[0m\n',
+    // styled prefixes that line mode may put into spans (styled_prefix_line), and near misses it must not
+    '\x1b[2mhello> \x1b[mbuilt\n', '\x1b[2mhello> \x1b[0m\n', '\x1b[2mhello> \x1b[0mRunning phase: installPhase\n', `\x1b[2m${'n'.repeat(255)}> \x1b[0mlongest name\n`, `\x1b[2m${'n'.repeat(256)}> \x1b[0mtoo long a name\n`,
+    '\x1b[2m.dot> \x1b[0mx\n', '\x1b[2m-dash> \x1b[0mx\n', '\x1b[2mhello>\x1b[0mno space\n', '\x1b[2mhel lo> \x1b[0mx\n', '\x1b[22mhello> \x1b[0mx\n', '\x1b[2mhello> \x1b[1mbold\n',
+    '\x1b[2mhello> \x1b[0mx\ry\n', '\x1b[2mhello> \x1b[0mx\x1b[31my\n', '\x1b[2mhello> \x1b[0mx\x1b[q', '\x1b[2mhello> \x1b[0m@nix {"action":"msg","level":0,"msg":"m"}\n', '\x1b[2mhello> \x1b[0m::group::g\n', '\x1b[2mhello> \x1b[0mcaf\xc3\xa9\n']
   for (let n = 0; n < 150; n++) {
     const lines: string[] = []
     for (let k = 40 + rnd(80); k > 0; k--) lines.push(rnd(3) === 0 ? lineModePieces[rnd(lineModePieces.length)]! : lineModePieces[rnd(4)]!)

@@ -100,3 +100,34 @@ t.test('the longest name, and colour at each edge of the prefix', async (t) => {
     t.same({ name: open?.title, text: line.text.toString() }, { name, text }, JSON.stringify(raw))
   }
 })
+
+t.test('lines as Nix writes them (ESC[2mname> ESC[0m…) reach the span path when the C line mode runs', async (t) => {
+  const { BuildLogDecoder } = await import('../dist/dialects/build-log.js')
+  const { loadNativePassThrough } = await import('../dist/dialects/native-pass-through.js')
+  if (loadNativePassThrough() === null) return t.skip('no C addon here')
+  const lines = Array.from({ length: 3000 }, (_, i) => `\x1b[2m${['hello', 'world-2.0'][i % 2]}> \x1b[${i % 3 === 0 ? '' : '0'}mline ${i}\n`)
+  const input = Buffer.from('these 2 derivations will be built:\n' + lines.join(''))
+  let spanLines = 0
+  class Counting extends BuildLogDecoder {
+    override span(buf: Uint8Array, start: number, end: number, base: number): number {
+      const n = super.span(buf, start, end, base)
+      spanLines += n
+      return n
+    }
+  }
+  const events: LineEvent[] = []
+  const decoder = new Counting((e) => e.type === 'line' && events.push(e), undefined, { prefixed: true })
+  decoder.write(input)
+  decoder.end()
+  t.ok(spanLines >= 3000, `${spanLines} of 3,001 lines came in spans`)
+  t.same(
+    events.slice(1, 4).map((e) => [e.text.toString(), e.styles ?? null]),
+    [['line 0', null], ['line 1', null], ['line 2', null]],
+    'their text is what follows the prefix, with no style',
+  )
+  t.same(
+    decode(input, { dialect: 'prefixed' }).filter((e): e is SectionOpenEvent => e.type === 'open').map((e) => e.title),
+    ['hello', 'world-2.0'],
+    'one build each name',
+  )
+})

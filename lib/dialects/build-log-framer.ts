@@ -92,6 +92,12 @@ export interface FramerSink {
    * per-build decoders of internal-json). Read in the constructor.
    */
   nativeLines?: boolean
+  /**
+   * With `span` and `nativeLines`: line mode may also put into spans the `nix build -L` lines
+   * that only their prefix styles, `ESC[2m` name `> ESC[0m` and then text without ESC or CR
+   * (as Nix writes them); span() then takes such a line's prefix apart. Read in the constructor.
+   */
+  styledPrefixSpans?: boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
   /** End of input, after everything else. */
@@ -198,7 +204,8 @@ export class BuildLogFramer implements TokenHandler {
       const flags = (this.keepSgr ? Flag.KeepSgr : 0) | (sink.scratchInput === true ? Flag.Compact : 0) | (sink.wantsStructure === false ? Flag.NoStructure : 0)
       this.native = { addon, lines: false, prefixes: packPrefixes(sink.mustSeePrefixes!), flags, state: new Int32Array(STATE_SLOTS) }
     } else {
-      this.native = { addon, lines: true, prefixes: NO_PREFIXES, flags: Flag.KeepSgr | Flag.Lines, state: new Int32Array(STATE_SLOTS) }
+      const flags = Flag.KeepSgr | Flag.Lines | (this.spans && sink.styledPrefixSpans === true ? Flag.StyledPrefix : 0)
+      this.native = { addon, lines: true, prefixes: NO_PREFIXES, flags, state: new Int32Array(STATE_SLOTS) }
     }
     this.nativeWanted = null
   }

@@ -12,6 +12,7 @@ const LEVEL_ERROR = 0
 const LEVEL_WARN = 1
 
 const LF = 0x0a
+const ESC = 0x1b
 const RUNNING_PHASE = 'Running phase: '
 /** Bytes of a derivation name (`[A-Za-z0-9+._?=-]`), the first not `.` or `-`. */
 const NAME_BYTE = new Uint8Array(256)
@@ -227,6 +228,7 @@ export class BuildLogDecoder implements FramerSink {
     options: BuildLogOptions = {},
   ) {
     this.prefixed = options.prefixed ?? false
+    this.styledPrefixSpans = this.prefixed
     this.head = this.prefixed ? Buffer.alloc(258) : NO_BYTES
     this.nativeLines = options.nativeLines ?? true
     this.framer = new BuildLogFramer(this, { keepSgr: true, markRemoved: true })
@@ -234,6 +236,8 @@ export class BuildLogDecoder implements FramerSink {
 
   /** Whether lines come from the framer's C line mode where it can take them (FramerSink.nativeLines). */
   readonly nativeLines: boolean
+  /** `-L` lines that only their prefix styles may come in spans (FramerSink.styledPrefixSpans): see span(). */
+  readonly styledPrefixSpans: boolean
 
   write(chunk: Uint8Array): void {
     this.framer.write(chunk)
@@ -326,7 +330,10 @@ export class BuildLogDecoder implements FramerSink {
    * Whole plain lines (no escape, no CR) as one range: each is exactly what line() would get for
    * it with the framer's state at a fresh line (no head, priority 1, no e/w flag, at a line start),
    * so it goes the same way, without the framer's per-line bookkeeping. Returns the line count,
-   * which keeps the framer's diagnostic positions right.
+   * which keeps the framer's diagnostic positions right. In `-L` output a span may also hold lines
+   * as Nix writes them, `ESC[2m` name `> ESC[0m` (or `ESC[m`) and text without escapes: the only
+   * lines of a span that start with ESC. Their text is the range after the prefix, and no style
+   * carries into it, which is what line() makes of them.
    */
   span(buf: Uint8Array, start: number, end: number, base: number): number {
     const bytes = buf as Buffer
@@ -353,12 +360,17 @@ export class BuildLogDecoder implements FramerSink {
           continue
         }
       }
-      const prefix = this.prefixed ? prefixNameLength(bytes, from, lf) : -1
+      // A styled prefix (see above): the name after `ESC[2m`, the text after `> ESC[m` or `> ESC[0m`.
+      const styled = bytes[from] === ESC
+      const name = styled ? from + 4 : from
+      const prefix = this.prefixed ? prefixNameLength(bytes, name, lf) : -1
+      let textFrom = from
+      if (prefix >= 0) textFrom = name + prefix + 2 + (!styled ? 0 : bytes[name + prefix + 4] === 0x6d ? 3 : 4)
       const event: LineEvent = {
         type: 'line',
         index: 0,
         section: 0,
-        text: this.chunkText.copy(bytes, base, prefix >= 0 ? from + prefix + 2 : from, lf, bytes.length),
+        text: this.chunkText.copy(bytes, base, textFrom, lf, bytes.length),
         head: false,
         priority: 1,
         error: false,
@@ -367,7 +379,7 @@ export class BuildLogDecoder implements FramerSink {
         end: rawEnd,
         ended: 'lf',
       }
-      if (prefix >= 0) this.buildLine(event, bytes, from, prefix)
+      if (prefix >= 0) this.buildLine(event, bytes, name, prefix)
       else this.textLine(event)
     }
     return lines

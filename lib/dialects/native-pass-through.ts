@@ -78,6 +78,8 @@ export const enum Flag {
   NoStructure = 4,
   /** Line mode: every finished line as a Line op, for sinks that take lines (not kept bytes). */
   Lines = 8,
+  /** Line mode: `-L` lines styled only in their prefix go into spans too (FramerSink.styledPrefixSpans). */
+  StyledPrefix = 16,
 }
 
 /** Room for operations: a run stops at a line boundary when the next line might not fit. */
