@@ -33,6 +33,23 @@ t.test('a Running phase line for another phase is not adopted', async (t) => {
   ])
 })
 
+t.test('a Running phase line is adopted only by the phase it names, byte for byte', async (t) => {
+  const adopted = (header: string, phase: string): boolean => {
+    // (the input is read as latin1: the name goes in JSON escapes)
+    const name = JSON.stringify(phase).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    const line = events(`${header}\n@nix {"action":"setPhase","phase":${name}}\n`).find((e) => e.type === 'line')
+    return line?.type === 'line' && line.head
+  }
+  t.ok(adopted('Running phase: buildPhase', 'buildPhase'))
+  t.notOk(adopted('Running phase: buildPhasX', 'buildPhase'), 'same length, one byte differs')
+  t.notOk(adopted('Running phase: buildPhase2', 'buildPhase'), 'longer')
+  t.notOk(adopted('Running phase: build', 'buildPhase'), 'shorter')
+  t.notOk(adopted('Running phasE: buildPhase', 'buildPhase'), 'not the header')
+  t.ok(adopted('Running phase: caf\xc3\xa9', 'café'), 'a name in UTF-8')
+  t.notOk(adopted('Running phase: caf\xc3\xa9', 'cafe'))
+  t.ok(adopted('Running phase: x\xff', 'x\ufffd'), 'an invalid byte reads as U+FFFD, as Nix prints it')
+})
+
 t.test('CI markers: GitHub, GitLab, Travis, TeamCity (spec §7)', async (t) => {
   const log =
     '::group::Build %25 it\nx\n::GROUP::Two\ny\n::endgroup::\n' +

@@ -183,7 +183,17 @@ export const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
 
 function startsWithRunningPhase(text: Buffer): boolean {
   if (text.length <= RUNNING_PHASE_BYTES.length || text[0] !== 0x52 /* R */) return false
-  return text.compare(RUNNING_PHASE_BYTES, 0, RUNNING_PHASE_BYTES.length, 0, RUNNING_PHASE_BYTES.length) === 0
+  return sameBytes(text, 0, RUNNING_PHASE_BYTES, RUNNING_PHASE_BYTES.length)
+}
+
+/** A held header (text starting `Running phase: `) names phase `name` exactly: its phase adopts it. */
+function namesPhase(header: Buffer, name: string): boolean {
+  const n = RUNNING_PHASE_BYTES.length
+  // an ASCII name equals the decoded text only where the bytes are equal
+  for (let k = 0; k < name.length; k++) if (name.charCodeAt(k) >= 0x80) return header.toString('utf8') === RUNNING_PHASE + name
+  if (header.length !== n + name.length) return false
+  for (let k = 0; k < name.length; k++) if (header[n + k] !== name.charCodeAt(k)) return false
+  return true
 }
 
 /**
@@ -527,7 +537,7 @@ export class BuildLogDecoder implements FramerSink {
   private phase(scope: Scope, name: string, offset: number): void {
     const header = this.heldHeader
     this.heldHeader = null
-    const adopt = header !== null && header.text.toString('utf8') === RUNNING_PHASE + name
+    const adopt = header !== null && namesPhase(header.text, name)
     if (header && !adopt) this.emitLine(header, this.root)
     const current = scope.stack.findLastIndex((s) => s.kind === 'phase')
     if (current !== -1) this.closeSection(scope, scope.stack[current]!.id, offset)
