@@ -1,5 +1,6 @@
 import t from 'tap'
-import { classifyNixLine, isNixCandidate } from '../lib/dialects/nix-line.js'
+import { classifyNixLine, classifyNixObject, isNixCandidate } from '../lib/dialects/nix-line.js'
+import { JSON_FAIL, isJsonObject, tryParseNixJson } from '../lib/dialects/nix-json.js'
 import type { NixLine } from '../lib/dialects/nix-line.js'
 import { hex, vectors } from './helpers/fixtures.js'
 
@@ -160,4 +161,47 @@ t.test('handled lines beyond the vectors', async (t) => {
   t.same(cl('@nix {"action":"msg","level":3,"msg":"caf\u00e9 \\u00e9"}'), { kind: 'msg', level: 3, msg: 'café é' })
   const invalid = Buffer.concat([Buffer.from('@nix {"action":"msg","level":3,"msg":"a'), Buffer.from([0xff]), Buffer.from('b"}')])
   t.same(cl(invalid), { kind: 'msg', level: 3, msg: 'a\ufffdb' }, 'invalid UTF-8 → U+FFFD')
+})
+
+/** What the parser makes of a line: classifyNixLine without its shortcut for setPhase as written. */
+const parsed = (b: Buffer): NixLine | null => {
+  if (!isNixCandidate(b, 0, b.length)) return null
+  const v = tryParseNixJson(b, 5, b.length)
+  return v === JSON_FAIL || !isJsonObject(v) ? null : classifyNixObject(v)
+}
+
+t.test('setPhase as stdenv and Nix write it: the shortcut answers as the parser does', async (t) => {
+  const spellings = ['@nix { "action": "setPhase", "phase": "NAME" }', '@nix {"action":"setPhase","phase":"NAME"}']
+  const names = ['unpackPhase', '', 'x', ' spaced name ', 'a/b-c.d_e+f', '\\"q\\"', 'tab\\tname', '\\u0041', 'caf\u00e9', '\u4e2d',
+    ...Array.from({ length: 95 }, (_, k) => 'p' + String.fromCharCode(0x20 + k) + 'q')]
+  const ends = ['', ' ', '\r', '\t', '\n', ' \r ', 'x', '}', ',', ' }', '\u000b']
+  let cases = 0
+  let fast = 0
+  const check = (b: Buffer, what: string): void => {
+    const want = parsed(b)
+    const got = classifyNixLine(b, 0, b.length)
+    if (JSON.stringify(got) !== JSON.stringify(want)) t.same(got, want, what)
+    if (want?.kind === 'setPhase') fast++
+    cases++
+  }
+  for (const spelling of spellings) {
+    for (const name of names) {
+      const line = Buffer.from(spelling.replace('NAME', name), 'utf8')
+      for (const end of ends) check(Buffer.concat([line, Buffer.from(end, 'latin1')]), `${JSON.stringify(line.toString())} + ${JSON.stringify(end)}`)
+      // every cut, and every byte replaced by a few that matter to the shortcut
+      for (let at = 0; at < line.length; at++) {
+        check(line.subarray(0, at), `cut at ${at}`)
+        for (const c of [0x22, 0x5c, 0x20, 0x7d, 0x7b, 0x00, 0x1f, 0x7f, 0x80, 0xff, 0x41, 0x3a]) {
+          const m = Buffer.from(line)
+          m[at] = c
+          check(m, `${JSON.stringify(line.toString())} byte ${at} → ${c}`)
+        }
+      }
+      // inside a larger buffer, with the line's bytes running on past its end
+      const wide = Buffer.concat([Buffer.from('xx'), line, Buffer.from('"} more')])
+      const end = 2 + line.length
+      t.same(classifyNixLine(wide, 2, end), parsed(line), `${JSON.stringify(line.toString())} in a larger buffer`)
+    }
+  }
+  t.ok(cases > 10000 && fast > 200, `${cases} lines compared, ${fast} of them setPhase`)
 })
