@@ -157,6 +157,8 @@ t.test('nix build -L output: one section per build, interleaved lines stay in or
   t.same(red?.type === 'line' && red.styles, [{ at: 0, params: '31' }, { at: 3, params: '0' }], 'styles after the prefix are kept and shifted')
   t.same(invariantProblems(ev), [])
   t.same(brief(events('hello> x\n', 'build')), ['line 0 "hello> x"'], '--dialect build turns demultiplexing off')
+  const cannot = events("hello> a\nworld> b\nerror: Cannot build '/nix/store/0c8bgvyx2kv4mjz3qc7ipj6j5ak2bhz6-world-1.0.drv'.\n")
+  t.same(brief(cannot).filter((l) => l.startsWith('close')), ['close 1', 'close 2 failed'], "Nix's `Cannot build` marks that build failed")
 })
 
 t.test('nix build -L: a build opened inside a section ends with it; its next line opens a new build', async (t) => {

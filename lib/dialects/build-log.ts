@@ -178,12 +178,23 @@ function keptAfterStyledPrefix(view: LineView, skip: number): number {
   return textBefore <= skip ? marks[n - 1]! + (skip - textBefore) : -1
 }
 
+/** What names a failed build in Nix's messages (failedDrvs), as bytes. */
+const QUOTE = 0x27
+const BUILDER_FOR = Buffer.from('builder for')
+const CANNOT_BUILD = Buffer.from('Cannot build')
+
 /** The line a `setPhase` may adopt as its phase's head (spec §5.4), as bytes. */
 export const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
 
 function startsWithRunningPhase(text: Buffer): boolean {
   if (text.length <= RUNNING_PHASE_BYTES.length || text[0] !== 0x52 /* R */) return false
-  return sameBytes(text, 0, RUNNING_PHASE_BYTES, RUNNING_PHASE_BYTES.length)
+  return sameTextBytes(text, 0, RUNNING_PHASE_BYTES, RUNNING_PHASE_BYTES.length)
+}
+
+/** sameBytes for line texts (BufferView): sameBytes stays monomorphic for the -L hot path. */
+function sameTextBytes(a: Uint8Array, start: number, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[start + i] !== b[i]) return false
+  return true
 }
 
 /** A held header (text starting `Running phase: `) names phase `name` exactly: its phase adopts it. */
@@ -512,7 +523,10 @@ export class BuildLogDecoder implements FramerSink {
   /** Nix's own lines about failed builds mark those builds' sections. */
   private noteFailedBuilds(event: LineEvent): void {
     const text = event.text
-    if (text.indexOf('builder for') !== -1 || text.indexOf('Cannot build') !== -1) {
+    // Both messages quote the .drv path: most lines have no quote, and a byte is found without
+    // making a Buffer of the needle, as indexOf(string) does for every call.
+    if (text.indexOf(QUOTE) === -1) return
+    if (text.indexOf(BUILDER_FOR) !== -1 || text.indexOf(CANNOT_BUILD) !== -1) {
       for (const drv of failedDrvs(text.toString('utf8'))) this.markFailed(drvDisplayName(drv), event.offset)
     }
   }
