@@ -30,7 +30,9 @@
 
 /*
  * Operation codes (lib/dialects/native-pass-through.ts has the same list). Span, open and close are
- * three int32 each: kind, a, b (in line mode a span is whole plain lines). A line (line mode only) is kind, raw end, text start, text end,
+ * three int32 each: kind, a, b. In line mode a span is whole plain lines, and their LFs follow:
+ * kind, start, end, the line count n, then the n LF positions (4 + n int32), so that the sink's
+ * span() need not search for them again. A line (line mode only) is kind, raw end, text start, text end,
  * priority, line bits, the mark count n, then n [start, end) pairs (kept SGR; with L_CUTS also
  * removed CSIs, and bytes a bare CR discarded, their start stored as -(start + 1)): 7 + 2n int32.
  */
@@ -224,6 +226,8 @@ typedef struct {
   int32_t write; /* compact mode: where the next kept byte goes */
   int32_t *ops;
   int32_t count, cap;
+  /* Line mode: where the last span op starts (-1: none), which the next plain line may extend. */
+  int32_t last_span;
 } output;
 
 static void emit(output *out, int32_t kind, int32_t a, int32_t b) {
@@ -434,9 +438,19 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
          * a/b/e/w (cuts) before an empty text, and e/w carried over a p/q/s.
          */
         int plain = boundary == line_raw_start && (text_start < 0 || text_start == boundary) && sgr_count == 0 && text_stop < 0 && cut_count == 0 && !group_lf && line_after_lf && !error && !warning;
-        if (plain && out->count > 0 && out->ops[out->count - 3] == OP_SPAN && out->ops[out->count - 1] == boundary) out->ops[out->count - 1] = p;
-        else if (plain) emit(out, OP_SPAN, boundary, p);
-        else emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks), sgrs, sgr_count);
+        /* A plain line extends the span op just before it, when it ends where this line starts. */
+        if (plain && out->last_span >= 0 && out->last_span + 4 + out->ops[out->last_span + 3] == out->count && out->ops[out->last_span + 2] == boundary) {
+          out->ops[out->last_span + 2] = p;
+          out->ops[out->last_span + 3]++;
+          out->ops[out->count++] = at;
+        } else if (plain) {
+          out->last_span = out->count;
+          emit(out, OP_SPAN, boundary, p);
+          out->ops[out->count++] = 1;
+          out->ops[out->count++] = at;
+        } else {
+          emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks), sgrs, sgr_count);
+        }
         text_start = text_stop = -1;
         line_after_lf = 1;
         line_raw_start = p;
@@ -692,7 +706,7 @@ static napi_value run(napi_env env, napi_callback_info info) {
   CHECK(bytes_of(env, argv[5], &state, &state_length) && state_length == S_SLOTS * 4);
   CHECK(bytes_of(env, argv[6], &ops, &ops_length) && ops_length / 4 >= 3 * (RANGE_CAP / 2 + 3));
   CHECK(from >= 0 && limit >= from && (size_t)limit <= n);
-  output out = { buf, flags & F_COMPACT, !(flags & F_NO_STRUCTURE), from, ops, 0, (int32_t)(ops_length / 4) };
+  output out = { buf, flags & F_COMPACT, !(flags & F_NO_STRUCTURE), from, ops, 0, (int32_t)(ops_length / 4), -1 };
   prefix_list prefixes = { prefix_bytes, prefix_length, { 0 }, 0 };
   index_prefixes(&prefixes);
   napi_value result;

@@ -198,6 +198,34 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
   t.ok(lineModeBytes > payloadBytes * 0.8, `internal-json: the C run took ${lineModeBytes} of the ${payloadBytes} bytes of build lines`)
 })
 
+t.test('plain lines in a C run come with their LFs, and each line gets its own', async (t) => {
+  t.ok(loadNativePassThrough(), 'the C addon is loaded (npm install builds it)')
+  // 2.5 MiB in one write; a coloured line now and then starts a run of the C line mode, which
+  // goes on over the plain lines after it (plain text alone is framed by the JavaScript path)
+  const texts = Array.from({ length: 40_000 }, (_, k) => (k % 100 === 0 ? `\x1b[1mline ${k}\x1b[0m` : `line ${k} ${'x'.repeat((k * 37) % 101)}`))
+  const input = Buffer.from(texts.join('\n') + '\n')
+  let withEnds = 0
+  let without = 0
+  class Watching extends BuildLogDecoder {
+    override span(buf: Uint8Array, start: number, end: number, base: number, lfs?: { data: Int32Array; at: number }): number {
+      const n = super.span(buf, start, end, base, lfs)
+      if (lfs) withEnds += n
+      else without += n
+      return n
+    }
+  }
+  const lines: Array<{ text: string; offset: number; end: number }> = []
+  const decoder = new Watching((e) => e.type === 'line' && lines.push({ text: e.text.toString(), offset: e.offset, end: e.end }))
+  decoder.write(input)
+  decoder.end()
+  t.ok(withEnds > 35_000, `${withEnds} lines came with their LFs (${without} without)`)
+  let offset = 0
+  const want = texts.map((raw) => ({ text: raw.replace(/\x1b\[[01]m/g, ''), offset, end: (offset += raw.length + 1) }))
+  t.equal(lines.length, want.length)
+  const bad = lines.findIndex((l, k) => l.text !== want[k]!.text || l.offset !== want[k]!.offset || l.end !== want[k]!.end)
+  t.equal(bad, -1, bad < 0 ? 'every line' : `line ${bad}: ${JSON.stringify(lines[bad])}, want ${JSON.stringify(want[bad])}`)
+})
+
 t.test('a decode inside another decode\'s sink leaves the outer run\'s operations alone', async (t) => {
   // Runs share a pool of operation lists; one lent twice would have the inner run overwrite the
   // ops the outer one is still replaying. Count runs that start while another is replaying.

@@ -8,6 +8,15 @@ import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer
 import { Flag, LineBit, loadNativePassThrough, NATIVE_MIN_CHUNK, nativePassThroughTried, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
 
 /**
+ * Where the lines of a span end, when the framer's C line mode found them: `data[at]` is the LF of
+ * the span's first line, and so on, one per line. Valid only during the `span()` call.
+ */
+export class LineEnds {
+  data: Int32Array = new Int32Array(0)
+  at = 0
+}
+
+/**
  * A finished line as the framer hands it over. Reused for every line and valid only during the
  * `line()` call: `buf[start, end)` is either a slice of the caller's input (the fast path) or the
  * framer's own buffer.
@@ -66,7 +75,7 @@ export interface FramerSink {
    * (atFreshLine()), so each of its lines is plain text the sink would otherwise get from line()
    * with default flags.
    */
-  span?(buf: Uint8Array, start: number, end: number, base: number): number | void
+  span?(buf: Uint8Array, start: number, end: number, base: number, lfs?: LineEnds): number | void
   spanLimit?(buf: Uint8Array, from: number, end: number, base: number): number
   /**
    * With `span`: the sink wants only the output bytes of ordinary lines, so the framer may also run
@@ -424,10 +433,10 @@ export class BuildLogFramer implements TokenHandler {
   }
 
   /** Hands the whole plain lines from `from` that the sink takes as one range to span(); returns where they end (`from`: none). */
-  private spanFrom(buf: Uint8Array, from: number, end: number, base: number): number {
+  private spanFrom(buf: Uint8Array, from: number, end: number, base: number, lfs?: LineEnds): number {
     const spanEnd = this.plainSpanEnd(buf, from, end, base)
     if (spanEnd > from) {
-      const lines = this.sink.span!(buf, from, spanEnd, base)
+      const lines = this.sink.span!(buf, from, spanEnd, base, lfs)
       if (typeof lines === 'number') {
         this.lineFeeds += lines
         this.lastLineFeed = base + spanEnd - 1
@@ -520,8 +529,11 @@ export class BuildLogFramer implements TokenHandler {
       const b = ops[k + 2]!
       switch (ops[k] as Op) {
         case Op.Span:
-          if (native.lines) this.plainLines(buf, a, b, base)
-          else sink.span!(buf, a, b, base)
+          if (native.lines) {
+            const count = ops[k + 3]!
+            this.plainLines(buf, a, b, base, ops, k + 4, count)
+            k += 1 + count
+          } else sink.span!(buf, a, b, base)
           lines++
           break
         case Op.Open:
@@ -605,19 +617,26 @@ export class BuildLogFramer implements TokenHandler {
   }
 
   /** Whole plain lines buf[start, end) from line mode, as the span path takes them (or one by one where the sink wants). */
-  private plainLines(buf: Uint8Array, start: number, end: number, base: number): void {
+  /** The `count` plain lines buf[start, end) of a line-mode span, their LFs in `ops` from `lfAt` on. */
+  private plainLines(buf: Uint8Array, start: number, end: number, base: number, ops: Int32Array, lfAt: number, count: number): void {
+    const lfs = this.lineEnds
+    lfs.data = ops
     let at = start
+    let k = lfAt
     while (at < end) {
-      const spanEnd = this.spans ? this.spanFrom(buf, at, end, base) : at
+      lfs.at = k
+      const spanEnd = this.spans ? this.spanFrom(buf, at, end, base, lfs) : at
       if (spanEnd > at) {
+        while (k < lfAt + count && ops[k]! < spanEnd) k++
         at = spanEnd
         continue
       }
-      const lf = (buf as Buffer).indexOf(LF, at)
+      const lf = ops[k++]!
       this.directLine(buf, base, at, lf, lf - at, base + lf + 1, 1, LineBit.AtLineStart)
       at = lf + 1
     }
   }
+  private readonly lineEnds = new LineEnds()
 
   /** A line of the chunk (its kept SGR, if any, already in buffer.sgr) to the sink, as finishLine() would hand it over. */
   private directLine(buf: Uint8Array, base: number, start: number, end: number, textLength: number, rawEnd: number, priority: number, bits: number): void {

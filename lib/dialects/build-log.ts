@@ -1,6 +1,6 @@
 import type { EventSink, LineEnd, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
 import { copyRange, copyWithout, NO_BYTES, TextCopier } from '../bytes.js'
-import { BuildLogFramer, type FramerSink, type LineView } from './build-log-framer.js'
+import { BuildLogFramer, type FramerSink, type LineEnds, type LineView } from './build-log-framer.js'
 import { hasCiMarkerPrefix, MARKER_START, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
 import { MAX_LINE_BYTES, textHead } from './line-buffer.js'
@@ -356,12 +356,15 @@ export class BuildLogDecoder implements FramerSink {
    * lines of a span that start with ESC. Their text is the range after the prefix, and no style
    * carries into it, which is what line() makes of them.
    */
-  span(buf: Uint8Array, start: number, end: number, base: number): number {
+  span(buf: Uint8Array, start: number, end: number, base: number, lfs?: LineEnds): number {
     const bytes = buf as Buffer
     let lines = 0
     let at = start
+    // the LFs the C line mode found, else a search per line
+    const ends = lfs?.data
+    let k = lfs?.at ?? 0
     while (at < end) {
-      const lf = bytes.indexOf(LF, at) // a span ends after an LF
+      const lf = ends !== undefined ? ends[k++]! : bytes.indexOf(LF, at) // a span ends after an LF
       lines++
       const offset = base + at
       const rawEnd = base + lf + 1

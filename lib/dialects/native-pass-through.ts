@@ -17,7 +17,8 @@ export const NATIVE_PASS_THROUGH = join(PACKAGE_ROOT, 'native', 'build', 'pass-t
 
 /**
  * What the C side records for the framer to replay. Span, Open and Close are three int32: kind, a,
- * b. A Line (line mode) is kind, raw end, text start, text end, priority, LineBit bits, the mark
+ * b; in line mode a Span is whole plain lines and their LFs follow it: kind, a, b, the line count
+ * n, then the n LF positions (4 + n int32). A Line (line mode) is kind, raw end, text start, text end, priority, LineBit bits, the mark
  * count n, then n [start, end) pairs (kept SGR; with LineBit.Cuts also removed CSIs and what a bare
  * CR discarded): 7 + 2n int32.
  */
