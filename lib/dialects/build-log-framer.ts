@@ -616,8 +616,10 @@ export class BuildLogFramer implements TokenHandler {
     }
   }
 
-  /** Whole plain lines buf[start, end) from line mode, as the span path takes them (or one by one where the sink wants). */
-  /** The `count` plain lines buf[start, end) of a line-mode span, their LFs in `ops` from `lfAt` on. */
+  /**
+   * The `count` whole plain lines buf[start, end) of a line-mode span, their LFs in `ops` from
+   * `lfAt` on, as the span path takes them (or one by one where the sink wants).
+   */
   private plainLines(buf: Uint8Array, start: number, end: number, base: number, ops: Int32Array, lfAt: number, count: number): void {
     const lfs = this.lineEnds
     lfs.data = ops

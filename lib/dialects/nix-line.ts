@@ -160,8 +160,8 @@ const isJsonSpace = (c: number | undefined): boolean => c === 0x20 || c === 0x09
 /**
  * The phase name of `buf[start, end)` (the text after `@nix `) when it is setPhase exactly as
  * stdenv or Nix writes it, with a name of printable ASCII that needs no unescaping; null leaves the
- * line to the parser. Parsing gives the same answer for every line this accepts (test/nix-line-fast.test.ts):
- * it only spares a phase line the JSON parser, which cost a modern log a tenth of its decoding.
+ * line to the parser, which gives the same answer for every line this accepts (test/nix-line.test.ts).
+ * It spares phase lines the general parser: ~5 % of a modern log's decoding (bench/RESULTS.md).
  */
 function writtenSetPhase(buf: Uint8Array, start: number, end: number): string | null {
   const spelling = buf[start + 1] === 0x20 ? SET_PHASE_SPACED : SET_PHASE_COMPACT
