@@ -1,5 +1,5 @@
 import type { EventSink, LineEnd, LineEvent, SectionCloseEvent, SectionKind, SectionOpenEvent, StyleMark } from '../events.js'
-import { copyRange, copyWithout, NO_BYTES, TextCopier } from '../bytes.js'
+import { copyRange, copyWithout, NO_BYTES, startsWithBytes, TextCopier } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineEnds, type LineView } from './build-log-framer.js'
 import { hasCiMarkerPrefix, MARKER_START, matchCiMarker, type CiMarker, type CiSystem } from './ci-markers.js'
 import { DecodeContext } from './context.js'
@@ -188,13 +188,8 @@ export const RUNNING_PHASE_BYTES = Buffer.from(RUNNING_PHASE)
 
 function startsWithRunningPhase(text: Buffer): boolean {
   if (text.length <= RUNNING_PHASE_BYTES.length || text[0] !== 0x52 /* R */) return false
-  return sameTextBytes(text, 0, RUNNING_PHASE_BYTES, RUNNING_PHASE_BYTES.length)
-}
-
-/** sameBytes for line texts (BufferView): sameBytes stays monomorphic for the -L hot path. */
-function sameTextBytes(a: Uint8Array, start: number, b: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[start + i] !== b[i]) return false
-  return true
+  // (not sameBytes: line texts are views, and a second receiver type would slow the -L prefix lookup)
+  return startsWithBytes(text, 0, text.length, RUNNING_PHASE_BYTES)
 }
 
 /** A held header (text starting `Running phase: `) names phase `name` exactly: its phase adopts it. */

@@ -38,6 +38,7 @@
  * rejects the whole line as bad JSON.
  */
 
+import { asBuffer } from '../bytes.js'
 import { JSON_FAIL, isJsonObject, tryParseNixJson } from './nix-json.js'
 import type { JsonObject, JsonValue } from './nix-json.js'
 
@@ -168,19 +169,19 @@ function writtenSetPhase(buf: Uint8Array, start: number, end: number): string | 
   let at = start + spelling.length
   if (at >= end) return null
   for (let k = 0; k < spelling.length; k++) if (buf[start + k] !== spelling[k]) return null
-  let name = ''
+  const nameStart = at
   for (; at < end; at++) {
     const c = buf[at]!
     if (c === 0x22 || c === 0x5c || c < 0x20 || c > 0x7e) break
-    name += String.fromCharCode(c)
   }
   if (at === end || buf[at] !== 0x22) return null
+  const nameEnd = at
   at++
   while (at < end && isJsonSpace(buf[at])) at++
   if (at === end || buf[at] !== 0x7d) return null
   at++
   while (at < end && isJsonSpace(buf[at])) at++
-  return at === end ? name : null
+  return at === end ? asBuffer(buf).toString('latin1', nameStart, nameEnd) : null
 }
 
 /** The §5.2 decision on an already parsed JSON value (exported for reuse and tests). */
