@@ -34,12 +34,13 @@
  * kind, start, end, the line count n, then the n LF positions (4 + n int32), so that the sink's
  * span() need not search for them again. A line (line mode only) is kind, raw end, text start, text end,
  * priority, line bits, the mark count n, then n [start, end) pairs (kept SGR; with L_CUTS also
- * removed CSIs, and bytes a bare CR discarded, their start stored as -(start + 1)): 7 + 2n int32.
+ * removed CSIs, their end stored as -(end + 1), and with L_DISCARDS bytes a bare CR discarded,
+ * their start stored as -(start + 1)): 7 + 2n int32.
  */
 enum { OP_SPAN = 0, OP_OPEN = 1, OP_CLOSE = 2, OP_LINE = 3 };
 
 /* Bits of a line op. */
-enum { L_HEAD = 1, L_ERROR = 2, L_WARNING = 4, L_AT_LINE_START = 8, L_ENDED_ESCAPE = 16, L_GROUP_LF = 32, L_CUTS = 64 };
+enum { L_HEAD = 1, L_ERROR = 2, L_WARNING = 4, L_AT_LINE_START = 8, L_ENDED_ESCAPE = 16, L_GROUP_LF = 32, L_CUTS = 64, L_DISCARDS = 128 };
 
 /* State slots shared with JavaScript (same list there). */
 enum {
@@ -270,8 +271,8 @@ static int has_line_room(const output *out, int sgr_count) {
   return out->count + 7 + sgr_count + 3 <= out->cap;
 }
 
-static int line_bits(int head, int error, int warning, int at_line_start, int group_lf, int cuts) {
-  return (head ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (at_line_start ? L_AT_LINE_START : 0) | (group_lf ? L_GROUP_LF : 0) | (cuts ? L_CUTS : 0);
+static int line_bits(int head, int error, int warning, int at_line_start, int group_lf, int cuts, int discards) {
+  return (head ? L_HEAD : 0) | (error ? L_ERROR : 0) | (warning ? L_WARNING : 0) | (at_line_start ? L_AT_LINE_START : 0) | (group_lf ? L_GROUP_LF : 0) | (cuts ? L_CUTS : 0) | (discards ? L_DISCARDS : 0);
 }
 
 /* A line op: the line's text is buf[text_start, text_end), its kept SGR sequences in place. */
@@ -294,12 +295,11 @@ static void add_discard(int32_t *marks, int *count, int32_t start, int32_t end) 
  * keeps that one's mark at position 0). Rewrites the marks in place, the bytes that go as discard
  * marks (start stored as -(start + 1)); returns their count, or -1 when they would not fit.
  */
-static int reset_marks(const uint8_t *buf, int32_t n, int32_t from, int32_t cr, int32_t *marks, int count) {
+static int reset_marks(int32_t from, int32_t cr, int32_t *marks, int count) {
   int32_t out[RANGE_CAP];
   int k = 0;
   int at_zero = 1; /* nothing kept so far: a removed CSI here keeps its mark */
   int32_t cursor = from;
-  csi seq;
   for (int m = 0;; m += 2) {
     const int32_t start = m < count ? (marks[m] < 0 ? -marks[m] - 1 : marks[m]) : cr + 1;
     if (k + 4 > RANGE_CAP) return -1;
@@ -309,10 +309,11 @@ static int reset_marks(const uint8_t *buf, int32_t n, int32_t from, int32_t cr, 
       at_zero = 0;
     }
     if (m == count) break;
-    const int32_t end = marks[m + 1];
+    const int removed = marks[m + 1] < 0;
+    const int32_t end = removed ? -marks[m + 1] - 1 : marks[m + 1];
     if (marks[m] < 0) add_discard(out, &k, start, end);
-    else if (scan_csi(buf, n, start, &seq) >= 0 && is_sgr(buf, &seq)) out[k++] = start, out[k++] = end, at_zero = 0;
-    else if (at_zero) out[k++] = start, out[k++] = end;
+    else if (!removed) out[k++] = start, out[k++] = end, at_zero = 0;
+    else if (at_zero) out[k++] = start, out[k++] = marks[m + 1];
     else add_discard(out, &k, start, end);
     cursor = end;
   }
@@ -354,9 +355,10 @@ static int32_t styled_prefix_line(const uint8_t *buf, int32_t limit, int32_t at)
  * records each finished line as a line op instead of kept spans: its text is one range of the
  * chunk with its kept SGR sequences in place, which the framer hands over as a direct line.
  * So a line may hold text and kept SGR only, after leading a/b/e/w codes. A removed CSI (gcc's
- * `ESC[K` after each colour) is one of the line's marks too, and so is what a bare CR discards
- * (a progress redraw: see reset_marks); the line op then says so (L_CUTS), and the framer copies
- * the line as the ordinary path would have built it. Anything else that would make its text more
+ * `ESC[K` after each colour) is one of the line's marks too (L_CUTS), marked by its end: a sink
+ * that takes such lines in place (the event decoder) leaves it out as it copies the text, for
+ * others the framer copies the line as the ordinary path would have built it. So it does where
+ * a bare CR discarded bytes (a progress redraw: see reset_marks; L_DISCARDS). Anything else that would make its text more
  * than one range or need a mark — an escape other than a whole CSI, a or e/w after text, b after
  * text not right before the LF, a bare CR inside a newline group or after text that may be a CI
  * marker — ends the run before the line.
@@ -449,7 +451,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
           out->ops[out->count++] = 1;
           out->ops[out->count++] = at;
         } else {
-          emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks), sgrs, sgr_count);
+          emit_line(out, p, text_start >= 0 ? text_start : text_end, text_end, b_priority, line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks, line_cr), sgrs, sgr_count);
         }
         text_start = text_stop = -1;
         line_after_lf = 1;
@@ -487,7 +489,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
           if (sgr) kept_sgr = 1;
           else cut_marks = 1;
           sgrs[sgr_count++] = esc;
-          sgrs[sgr_count++] = after;
+          sgrs[sgr_count++] = sgr ? after : -after - 1;
           if (text_start < 0) text_start = esc;
         } else {
           if (cut_count == RANGE_CAP) break;
@@ -506,7 +508,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
           if (!has_line_room(out, sgr_count)) break;
           if (text) {
             int32_t text_end = text_stop >= 0 ? text_stop : esc;
-            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks);
+            int bits = L_ENDED_ESCAPE | line_bits(b_in_header, error, warning, line_after_lf && !escape_since && kept_sgr == 0, group_lf, cut_marks, line_cr);
             emit_line(out, after, text_start, text_end, b_priority, bits, sgrs, sgr_count);
             line_after_lf = 0;
             line_raw_start = after;
@@ -597,7 +599,7 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
         /* The text a line's first bare CR discards may be a CI marker (`section_start:…`, `travis_fold:…`): the sink sees it on the ordinary path. */
         if (!line_cr && text && (first_text == 's' || first_text == 't')) break;
         if (text_start < 0) text_start = cr;
-        int count = reset_marks(buf, n, text_start, cr, sgrs, sgr_count);
+        int count = reset_marks(text_start, cr, sgrs, sgr_count);
         if (count < 0) break;
         sgr_count = count;
         cut_marks = line_cr = 1;

@@ -4,7 +4,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, packPrefixes, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
-import { BuildLogDecoder } from '../dist/dialects/build-log.js'
+import { BuildLogDecoder, lineContent } from '../dist/dialects/build-log.js'
+import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
 import { cleanBuffer, createDecoder, decode } from '../dist/index.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { LogTree } from '../dist/tree/tree.js'
@@ -166,9 +167,10 @@ t.test('the event decoder and the pager index frame lines with escapes in the li
     styles: [{ at: 9, params: '01;35' }, { at: 18, params: '' }],
     removed: [9, 18],
   })
-  // A long line copied from line mode gives its buffer back, as the ordinary path does after a line.
+  // A long line copied from line mode (a bare CR discarded its start) gives its buffer back, as
+  // the ordinary path does after a line.
   const long = new BuildLogDecoder(() => {})
-  long.write(Buffer.from('x\x1b[1my\n'.repeat(20) + 'a'.repeat(500_000) + '\x1b[Kb\n' + 'x\x1b[1my\n'.repeat(20)))
+  long.write(Buffer.from('x\x1b[1my\n'.repeat(20) + 'c\r' + 'a'.repeat(500_000) + '\x1b[Kb\n' + 'x\x1b[1my\n'.repeat(20)))
   t.equal((long as unknown as { framer: { buffer: { bytes: Buffer } } }).framer.buffer.bytes.length, 4096, 'the line buffer is small again after a 500 KB line')
   // What a bare CR discards goes; an erase-line right after it keeps its mark at the line's start.
   const ninja = decode('[1/2] a.o\r\x1b[K[2/2] b.o\r\x1b[K\x1b[1mlinked\x1b[0m\n'.repeat(500)).find((e) => e.type === 'line')
@@ -224,6 +226,69 @@ t.test('plain lines in a C run come with their LFs, and each line gets its own',
   t.equal(lines.length, want.length)
   const bad = lines.findIndex((l, k) => l.text !== want[k]!.text || l.offset !== want[k]!.offset || l.end !== want[k]!.end)
   t.equal(bad, -1, bad < 0 ? 'every line' : `line ${bad}: ${JSON.stringify(lines[bad])}, want ${JSON.stringify(want[bad])}`)
+})
+
+t.test('line mode hands over gcc\'s lines with their erase-lines in place, meaning what the copied lines mean', async (t) => {
+  t.ok(loadNativePassThrough(), 'the C addon is loaded (npm install builds it)')
+  // gcc follows every colour with `ESC[K` (removed); now and then a progress redraw, whose bare CR
+  // still makes the framer copy the line
+  const gccLine = (k: number) => k % 50 === 7 ? `[${k}/900] cc\r\x1b[K\x1b[32mok\x1b[0m ${k}\n` : `\x1b[Kf${k}.c:${k}:5: \x1b[01;35m\x1b[Kwarning: \x1b[m\x1b[Kunused \x1b[01m\x1b[K\u2018x${k}\u2019\x1b[m\x1b[K${k % 3 ? '' : '\x1b[K'}\n`
+  const input = Buffer.from(Array.from({ length: 900 }, (_, k) => gccLine(k)).join(''))
+  const framed = (removedInPlace: boolean) => {
+    const lines: string[] = []
+    let inPlace = 0
+    const framer = new BuildLogFramer(
+      {
+        line(view) {
+          if (view.marks !== view.sgr) inPlace++
+          const { offset, rawEnd, textLength, head, priority, error, warning, atLineStart, ended } = view
+          lines.push(JSON.stringify({ ...lineContent(view), offset, rawEnd, textLength, head, priority, error, warning, atLineStart, ended }))
+        },
+        open() {},
+        close() {},
+        diagnostic() {},
+        nativeLines: true,
+        removedInPlace,
+      },
+      { markRemoved: true },
+    )
+    framer.write(input)
+    framer.end()
+    return { lines, inPlace }
+  }
+  const inPlace = framed(true)
+  const copied = framed(false)
+  t.equal(inPlace.lines.length, 900)
+  t.ok(inPlace.inPlace > 850, `${inPlace.inPlace} of 900 lines came with their erase-lines in place`)
+  t.equal(copied.inPlace, 0, 'without removedInPlace, none')
+  // the event decoder takes them so
+  let decoderInPlace = 0
+  class Watching extends BuildLogDecoder {
+    override line(view: Parameters<BuildLogDecoder['line']>[0]): void {
+      if (view.marks !== view.sgr) decoderInPlace++
+      super.line(view)
+    }
+  }
+  const decoder = new Watching(() => {})
+  decoder.write(input)
+  decoder.end()
+  t.ok(decoderInPlace > 850, `the event decoder took ${decoderInPlace} of them in place`)
+  const bad = inPlace.lines.findIndex((line, k) => line !== copied.lines[k])
+  t.equal(bad, -1, bad < 0 ? 'every line means the same' : `line ${bad}: ${inPlace.lines[bad]}, copied ${copied.lines[bad]}`)
+  t.same(JSON.parse(inPlace.lines[3]!), {
+    text: { type: 'Buffer', data: [...Buffer.from('f3.c:3:5: warning: unused \u2018x3\u2019')] },
+    styles: [{ at: 10, params: '01;35' }, { at: 19, params: '' }, { at: 26, params: '01' }, { at: 34, params: '' }],
+    removed: [0, 10, 19, 26, 34, 34],
+    offset: input.indexOf('\x1b[Kf3.c'),
+    rawEnd: input.indexOf('\x1b[Kf4.c'),
+    textLength: 34,
+    head: false,
+    priority: 1,
+    error: false,
+    warning: false,
+    atLineStart: false,
+    ended: 'lf',
+  })
 })
 
 t.test('a decode inside another decode\'s sink leaves the outer run\'s operations alone', async (t) => {

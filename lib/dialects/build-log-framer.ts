@@ -1,10 +1,10 @@
 import { asBuffer } from '../bytes.js'
 import { CR, LF } from '../tokenizer/table.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
-import { CsiSequence, scanCsi, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
+import { CsiSequence, Tokenizer, type DroppedKind, type TokenHandler } from '../tokenizer/tokenizer.js'
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
-import { LineBuffer, MAX_LINE_BYTES, NO_SGR, type SgrMarks } from './line-buffer.js'
+import { LineBuffer, MAX_LINE_BYTES, NO_SGR, SgrMarks } from './line-buffer.js'
 import { Flag, LineBit, loadNativePassThrough, NATIVE_MIN_CHUNK, nativePassThroughTried, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
 
 /**
@@ -25,10 +25,17 @@ export class LineView {
   buf: Uint8Array = new Uint8Array(0)
   start = 0
   end = 0
-  /** Positions in `buf` where escapes were removed (only when the framer tracks them). */
+  /** Positions in `buf` where escapes were removed (only when the framer tracks them), as empty pairs [at, at]. */
   removed: SgrMarks = NO_SGR
   /** Inline SGR sequences inside `buf` (none unless styles are kept). */
   sgr: SgrMarks = NO_SGR
+  /**
+   * Every range of buf[start, end) that is not text, in order: the `sgr` sequences and, in a
+   * direct line for a sink that takes them (FramerSink.removedInPlace), the escapes removed from
+   * the line but still in place in `buf` (gcc's `ESC[K`), which `removed` does not list then.
+   * The same object as `sgr` when no removed escape is in place.
+   */
+  marks: SgrMarks = NO_SGR
   textLength = 0
   head = false
   priority = 1
@@ -107,6 +114,12 @@ export interface FramerSink {
    * (as Nix writes them); span() then takes such a line's prefix apart. Read in the constructor.
    */
   styledPrefixSpans?: boolean
+  /**
+   * With `nativeLines`: line mode may hand over a line with the escapes it removed still in place
+   * (LineView.marks), as a direct line, where it would otherwise copy the line without them. Pays
+   * for gcc's diagnostics, which follow every colour with `ESC[K`. Read in the constructor.
+   */
+  removedInPlace?: boolean
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
   /** End of input, after everything else. */
@@ -186,11 +199,15 @@ export class BuildLogFramer implements TokenHandler {
 
   private readonly spans: boolean
   private readonly markRemoved: boolean
+  private readonly removedInPlace: boolean
+  /** A direct line's LineView.marks when it holds removed escapes in place. */
+  private readonly inPlaceMarks = new SgrMarks()
 
   constructor(private readonly sink: FramerSink, options: FramerOptions = {}) {
     this.keepSgr = options.keepSgr ?? true
     this.markRemoved = options.markRemoved ?? false
     this.spans = sink.span !== undefined && sink.spanLimit !== undefined
+    this.removedInPlace = sink.removedInPlace === true
     const wantsPassThrough = this.spans && sink.passThrough === true && sink.mustSeePrefixes !== undefined && sink.passThroughLimit !== undefined
     // Line mode hands over direct lines with SGR in place: only for sinks that keep SGR.
     const wantsLines = !wantsPassThrough && this.keepSgr && sink.nativeLines === true
@@ -568,45 +585,54 @@ export class BuildLogFramer implements TokenHandler {
     const pairs = ops[k + 6]!
     const bits = ops[k + 5]!
     if ((bits & LineBit.GroupLf) !== 0) this.countGroupLfs(buf as Buffer, base, start, end)
-    if ((bits & LineBit.Cuts) !== 0) {
-      this.copiedLine(buf, base, start, end, ops, k + 7, pairs)
+    const cuts = (bits & LineBit.Cuts) !== 0
+    if (cuts && (!this.removedInPlace || (bits & LineBit.Discards) !== 0)) {
+      this.copiedLine(buf, start, end, ops, k + 7, pairs)
       this.viewOfBuffer()
       this.handOver(base + ops[k + 1]!, ops[k + 4]!, bits)
       return 4 + 2 * pairs
     }
     let textLength = end - start
     const sgr = this.buffer.sgr
+    const marks = cuts ? this.inPlaceMarks : sgr
     for (let at = k + 7; at < k + 7 + 2 * pairs; at += 2) {
-      sgr.push(ops[at]!, ops[at + 1]!)
-      textLength -= ops[at + 1]! - ops[at]!
+      const markStart = ops[at]!
+      const stop = ops[at + 1]!
+      const markEnd = stop < 0 ? -stop - 1 : stop
+      if (stop >= 0) sgr.push(markStart, markEnd)
+      if (cuts) marks.push(markStart, markEnd)
+      textLength -= markEnd - markStart
     }
-    this.directLine(buf, base, start, end, textLength, base + ops[k + 1]!, ops[k + 4]!, bits)
+    this.directLine(buf, base, start, end, textLength, base + ops[k + 1]!, ops[k + 4]!, bits, marks)
     return 4 + 2 * pairs
   }
 
   /**
    * A Line op's line whose marks (pairs at ops[at…]) are not all kept SGR, into the buffer as the
-   * ordinary path builds it: text and kept SGR copied in order, a removed escape noted where it
-   * was, and what a bare CR discarded (a mark whose start is stored as -(start + 1)) left out.
+   * ordinary path builds it: text and kept SGR copied in order, a removed escape (its end stored
+   * as -(end + 1)) noted where it was, and what a bare CR discarded (its start stored as
+   * -(start + 1)) left out.
    */
-  private copiedLine(buf: Uint8Array, base: number, start: number, end: number, ops: Int32Array, at: number, pairs: number): void {
+  private copiedLine(buf: Uint8Array, start: number, end: number, ops: Int32Array, at: number, pairs: number): void {
     const buffer = this.buffer
-    const seq = this.markSeq
     let cursor = start
     for (let j = at; j < at + 2 * pairs; j += 2) {
       const mark = ops[j]!
+      const stop = ops[j + 1]!
       const markStart = mark < 0 ? -mark - 1 : mark
       if (markStart > cursor) buffer.append(buf, cursor, markStart)
-      cursor = ops[j + 1]!
-      if (mark < 0) continue
-      scanCsi(buf, mark, base, seq)
-      if (seq.isSgr()) buffer.appendSgr(seq)
-      else if (this.markRemoved) buffer.markRemoved()
+      if (mark < 0) cursor = stop
+      else if (stop < 0) {
+        cursor = -stop - 1
+        if (this.markRemoved) buffer.markRemoved()
+      } else {
+        // C takes only CSIs with nothing executed inside: their bytes are their kept form
+        buffer.appendSgrBytes(buf, mark, stop)
+        cursor = stop
+      }
     }
     if (end > cursor) buffer.append(buf, cursor, end)
   }
-
-  private readonly markSeq = new CsiSequence()
 
   /** A newline group's LFs in buf[start, end) count for positions, as the ordinary path counts them. */
   private countGroupLfs(buf: Buffer, base: number, start: number, end: number): void {
@@ -634,20 +660,24 @@ export class BuildLogFramer implements TokenHandler {
         continue
       }
       const lf = ops[k++]!
-      this.directLine(buf, base, at, lf, lf - at, base + lf + 1, 1, LineBit.AtLineStart)
+      this.directLine(buf, base, at, lf, lf - at, base + lf + 1, 1, LineBit.AtLineStart, this.buffer.sgr)
       at = lf + 1
     }
   }
   private readonly lineEnds = new LineEnds()
 
-  /** A line of the chunk (its kept SGR, if any, already in buffer.sgr) to the sink, as finishLine() would hand it over. */
-  private directLine(buf: Uint8Array, base: number, start: number, end: number, textLength: number, rawEnd: number, priority: number, bits: number): void {
+  /**
+   * A line of the chunk (its kept SGR, if any, already in buffer.sgr; `marks` is that list, or
+   * inPlaceMarks when removed escapes stay in place) to the sink, as finishLine() would hand it over.
+   */
+  private directLine(buf: Uint8Array, base: number, start: number, end: number, textLength: number, rawEnd: number, priority: number, bits: number, marks: SgrMarks): void {
     const view = this.view
     view.buf = buf
     view.start = start
     view.end = end
     view.textLength = textLength
     view.sgr = this.buffer.sgr.length > 0 ? this.buffer.sgr : NO_SGR
+    view.marks = marks === this.buffer.sgr ? view.sgr : marks
     view.removed = NO_SGR
     view.direct = true
     view.chunkBase = base
@@ -670,6 +700,7 @@ export class BuildLogFramer implements TokenHandler {
     this.sink.line(view)
     // as finishLine() leaves it: a long copied line's buffer goes back to the allocator
     this.buffer.clear()
+    this.inPlaceMarks.length = 0
     this.buffer.shrink()
     if (endedLf) {
       this.lineFeeds++
@@ -686,6 +717,7 @@ export class BuildLogFramer implements TokenHandler {
     view.start = 0
     view.end = buffer.length
     view.sgr = buffer.sgr
+    view.marks = buffer.sgr
     view.removed = buffer.removed
     view.textLength = buffer.textLength
     view.direct = false
@@ -812,6 +844,7 @@ export class BuildLogFramer implements TokenHandler {
       view.start = this.directStart
       view.end = this.directEnd
       view.sgr = this.directSgrBytes > 0 ? this.buffer.sgr : NO_SGR
+      view.marks = view.sgr
       view.removed = NO_SGR
       view.textLength = this.directEnd - this.directStart - this.directSgrBytes
       view.direct = true

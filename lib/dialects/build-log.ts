@@ -126,9 +126,12 @@ function sgrParams(buf: Buffer, start: number, end: number): string {
 export function lineContent(view: LineView, skip = 0, copier?: TextCopier): { text: Buffer; styles: StyleMark[] | undefined; removed?: number[] } {
   const buf = view.buf as Buffer
   const sgr = view.sgr
+  // with removed escapes in place, `marks` holds them among the SGR
+  const marks = view.marks
   let text: Buffer
   let styles: StyleMark[] | undefined
-  const from = sgr.length === 0 ? view.start + skip : skip > 0 ? keptAfterStyledPrefix(view, skip) : -1
+  let removedInPlace: number[] | undefined
+  const from = marks !== sgr ? -1 : sgr.length === 0 ? view.start + skip : skip > 0 ? keptAfterStyledPrefix(view, skip) : -1
   if (from >= 0) {
     // One range of the line: a direct line's text can come from the input chunk's window.
     text = view.direct && copier ? copier.copy(buf, view.chunkBase, from, view.end, buf.length) : copyRange(buf, from, view.end)
@@ -138,25 +141,30 @@ export function lineContent(view: LineView, skip = 0, copier?: TextCopier): { te
       if (carried !== '0' && carried !== '') styles = [{ at: 0, params: carried }]
     }
   } else {
-    // A direct line's text is made in the copier's window, its SGR left out in place.
-    const windowed = view.direct && copier ? copier.copyWithout(buf, view.chunkBase, view.start, view.end, buf.length, sgr.data, sgr.length, skip) : null
+    // A direct line's text is made in the copier's window, its SGR (and removed escapes) left out in place.
+    const windowed = view.direct && copier ? copier.copyWithout(buf, view.chunkBase, view.start, view.end, buf.length, marks.data, marks.length, skip) : null
     if (windowed !== null) text = windowed
     else {
       text = Buffer.allocUnsafe(view.textLength - skip)
-      copyWithout(buf, view.start, view.end, sgr.data, sgr.length, skip, text, 0)
+      copyWithout(buf, view.start, view.end, marks.data, marks.length, skip, text, 0)
     }
     let at = 0 // text bytes before `cursor`
     let cursor = view.start
     let carried: string | undefined
-    for (let k = 0; k < sgr.length; k += 2) {
-      at += sgr.data[k]! - cursor
-      const params = sgrParams(buf, sgr.data[k]!, sgr.data[k + 1]!)
-      if (skip > 0 && at <= skip) carried = params
-      else (styles ??= []).push({ at: at - skip, params })
-      cursor = sgr.data[k + 1]!
+    let s = 0 // the next SGR among the marks
+    for (let k = 0; k < marks.length; k += 2) {
+      at += marks.data[k]! - cursor
+      cursor = marks.data[k + 1]!
+      if (s < sgr.length && sgr.data[s] === marks.data[k]) {
+        s += 2
+        const params = sgrParams(buf, marks.data[k]!, cursor)
+        if (skip > 0 && at <= skip) carried = params
+        else (styles ??= []).push({ at: at - skip, params })
+      } else if (at >= skip) (removedInPlace ??= []).push(at - skip)
     }
     if (carried !== undefined && carried !== '0' && carried !== '') (styles ??= []).unshift({ at: 0, params: carried })
   }
+  if (removedInPlace !== undefined) return { text, styles, removed: removedInPlace }
   if (view.removed.length === 0) return { text, styles }
   let removed = removedPositions(view)
   if (skip > 0) removed = removed.filter((at) => at >= skip).map((at) => at - skip)
@@ -254,6 +262,8 @@ export class BuildLogDecoder implements FramerSink {
   readonly nativeLines: boolean
   /** `-L` lines that only their prefix styles may come in spans (FramerSink.styledPrefixSpans): see span(). */
   readonly styledPrefixSpans: boolean
+  /** Lines may come with their removed escapes in place (FramerSink.removedInPlace): lineContent() leaves them out. */
+  readonly removedInPlace = true
 
   write(chunk: Uint8Array): void {
     this.framer.write(chunk)
@@ -314,17 +324,19 @@ export class BuildLogDecoder implements FramerSink {
 
   /** The length of the line's `name> ` prefix, or -1; the name's bytes are left at nameBuf[nameStart…]. */
   private prefixOf(view: LineView): number {
-    if (view.sgr.length === 0) {
+    // (the marks: SGR, and removed escapes where they are still in place)
+    const count = view.marks.length
+    if (count === 0) {
       this.nameBuf = view.buf
       this.nameStart = view.start
       return prefixNameLength(view.buf, view.start, view.end)
     }
     // Mostly the text before the next SGR decides (`ESC[2mname> ESC[0m…`): the name is there in place.
-    const marks = view.sgr.data
+    const marks = view.marks.data
     let at = view.start
     let k = 0
-    for (; k < view.sgr.length && marks[k] === at; k += 2) at = marks[k + 1]!
-    const segmentEnd = k < view.sgr.length ? marks[k]! : view.end
+    for (; k < count && marks[k] === at; k += 2) at = marks[k + 1]!
+    const segmentEnd = k < count ? marks[k]! : view.end
     const inPlace = prefixNameLength(view.buf, at, segmentEnd)
     this.nameBuf = view.buf
     this.nameStart = at
@@ -335,7 +347,7 @@ export class BuildLogDecoder implements FramerSink {
     // an SGR inside the name: read the text's first bytes without the SGR
     this.nameBuf = this.head
     this.nameStart = 0
-    return prefixNameLength(this.head, 0, textHead(view.buf, view.start, view.end, view.sgr, this.head))
+    return prefixNameLength(this.head, 0, textHead(view.buf, view.start, view.end, view.marks, this.head))
   }
 
   /** Where the name of the line prefixOf() found lies: the line itself or `head`. */

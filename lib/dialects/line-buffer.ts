@@ -113,6 +113,13 @@ export class LineBuffer {
     this.sgr.push(start, this.length)
   }
 
+  /** A kept SGR sequence whose bytes src[start, end) are its kept form (nothing executed inside it). */
+  appendSgrBytes(src: Uint8Array, start: number, end: number): void {
+    this.append(src, start, end)
+    this.textLength -= end - start
+    this.sgr.push(this.length - (end - start), this.length)
+  }
+
   markRemoved(): void {
     this.removed.push(this.length, this.length)
   }

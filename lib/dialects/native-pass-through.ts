@@ -18,9 +18,10 @@ export const NATIVE_PASS_THROUGH = join(PACKAGE_ROOT, 'native', 'build', 'pass-t
 /**
  * What the C side records for the framer to replay. Span, Open and Close are three int32: kind, a,
  * b; in line mode a Span is whole plain lines and their LFs follow it: kind, a, b, the line count
- * n, then the n LF positions (4 + n int32). A Line (line mode) is kind, raw end, text start, text end, priority, LineBit bits, the mark
- * count n, then n [start, end) pairs (kept SGR; with LineBit.Cuts also removed CSIs and what a bare
- * CR discarded): 7 + 2n int32.
+ * n, then the n LF positions (4 + n int32). A Line (line mode) is kind, raw end, text start,
+ * text end, priority, LineBit bits, the mark count n, then n [start, end) pairs (kept SGR; with
+ * LineBit.Cuts also removed CSIs, their end stored as -(end + 1); with LineBit.Discards what a
+ * bare CR discarded, its start stored as -(start + 1)): 7 + 2n int32.
  */
 export const enum Op {
   /** The sink gets buf[a, b). */
@@ -43,8 +44,10 @@ export const enum LineBit {
   EndedEscape = 16,
   /** The text holds a newline group's LFs. */
   GroupLf = 32,
-  /** Some of the marks are removed CSIs or bytes a bare CR discarded (start stored as -(start + 1)), not kept SGR. */
+  /** Some of the marks are not kept SGR: removed CSIs (end stored as -(end + 1)), or what Discards says. */
   Cuts = 64,
+  /** Some of the marks are bytes a bare CR discarded (start stored as -(start + 1)). */
+  Discards = 128,
 }
 
 /** The framer's per-line state, in and out, and what the run produced (slots of `state`). */
