@@ -106,6 +106,33 @@ t.test('fast index: edge cases of the dialect', async (t) => {
   src.close()
 })
 
+t.test('fast index: lines that keep their removed escapes in place (gcc\'s erase-lines)', async (t) => {
+  // big enough for the framer's C line mode, which hands such lines over with the escapes in place
+  const lines: string[] = []
+  for (let k = 0; k < 400; k++) {
+    lines.push(`f${k}.c:${k}:5: ${E}[01;35m${E}[Kwarning: ${E}[m${E}[Kunused variable ${E}[01m${E}[K\u2018x\u2019${E}[m${E}[K\n`)
+    if (k % 40 === 3) lines.push(`${E}[Kerr${E}[Kor: joined by removing an erase-line ${k}\n`, `${E}[3p${E}[Khead ${k}\nin ${k}\n${E}[q`, `${E}[KRunning phase: buildPhase\n`)
+  }
+  // (counted: the index takes them in place too, not copied)
+  let inPlace = 0
+  const line = IndexDecoder.prototype.line
+  IndexDecoder.prototype.line = function (view) {
+    if (view.marks !== view.sgr) inPlace++
+    line.call(this, view)
+  }
+  t.teardown(() => {
+    IndexDecoder.prototype.line = line
+  })
+  const src = await same(t, write('gcc.log', lines.join('')))
+  t.ok(inPlace > 300, `the index took ${inPlace} lines with their erase-lines in place`)
+  const tree = src.tree
+  let joined = 0
+  for (let i = 0; i < tree.lines.length; i++) if (src.lineText(i).text.toString().startsWith('error: joined') && (tree.lines.flags(i) & LINE_ERROR) !== 0) joined++
+  t.equal(joined, 10, 'a needle split by a removed escape is found')
+  t.ok(allSections(tree.sections).some((s) => s.title === 'head 363'), 'a head line with an erase-line names its section')
+  src.close()
+})
+
 t.test('regex search: required literal pre-filter', async (t) => {
   t.equal(requiredLiteral('not[- ]present\\d{3}x'), 'present')
   t.equal(requiredLiteral('error: pkg\\d+ failed'), 'error: pkg')

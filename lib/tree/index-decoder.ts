@@ -64,6 +64,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
    * a legacy log's lines between sections mostly come that way, without the JavaScript framer.
    */
   readonly nativeLines = true
+  /** Lines may keep their removed escapes in place (FramerSink.removedInPlace): the text is read between view.marks. */
+  readonly removedInPlace = true
   /** Lines that went the fast ways (for tests and the bench). */
   fastLines = 0
   spanLines = 0
@@ -160,15 +162,17 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     this.lineStart = view.rawEnd
     this.headNext = false
     const buf = view.buf
-    const styled = view.sgr.length > 0
+    // inline SGR, and removed escapes still in place (removedInPlace): the text is what lies between
+    const marks = view.marks
+    const styled = marks.length > 0
     // the first text bytes, as the decoder sees them (without inline SGR)
     let head = buf
     let hs = view.start
     let he = view.end
     if (styled) {
       // a digit may start a timestamp, after which a marker prefix is looked for
-      head = DIGIT[buf[textStart(view.start, view.sgr)]!] === 1 ? this.longHead : this.head
-      he = textHead(buf, view.start, view.end, view.sgr, head)
+      head = DIGIT[buf[textStart(view.start, marks)]!] === 1 ? this.longHead : this.head
+      he = textHead(buf, view.start, view.end, marks, head)
       hs = 0
     }
     const running = !view.head && startsWithBytes(head, hs, he, RUNNING_PHASE_BYTES)
@@ -186,7 +190,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     // the e/w flags decide before the text (severity.ts)
     let flags = view.error ? LINE_ERROR : view.warning ? LINE_WARNING : 0
     if (flags === 0) {
-      // a needle in the text lies in the bytes (SGR bytes hold none) or spans an SGR sequence
+      // a needle in the text lies in the bytes (escapes hold none, or only where the rules then say no) or spans an escape
       const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
       if (needle || (styled && this.mayJoinNeedle(view))) {
         flags = severityBits(styled ? textSeverity(this.styledText(view)) : latin1Severity(buf, view.start, view.end))
@@ -202,7 +206,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     const tree = this.tree
     // a styled line's text is made only when it becomes a section's title; a plain line's bytes are copied then
     if (styled) {
-      const title = view.head && tree.wantsTitle(tree.current) ? textWithoutSgr(buf, view.start, view.end, view.sgr, view.textLength) : null
+      const title = view.head && tree.wantsTitle(tree.current) ? textWithoutSgr(buf, view.start, view.end, marks, view.textLength) : null
       tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, title)
     } else tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, buf, view.start, view.end)
   }
@@ -215,10 +219,10 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   /** The text of a styled line as a latin1 string (for the severity rules). */
   private styledText(view: LineView): string {
     const b = asBuffer(view.buf)
-    const marks = view.sgr.data
+    const marks = view.marks.data
     let text = ''
     let at = view.start
-    for (let k = 0; k < view.sgr.length; k += 2) {
+    for (let k = 0; k < view.marks.length; k += 2) {
       text += b.toString('latin1', at, marks[k]!)
       at = marks[k + 1]!
     }
@@ -226,18 +230,20 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   }
 
   /**
-   * Whether removing the SGR sequences could join two text bytes into part of a severity needle
-   * (`err\x1b[0mor`): the bytes on either side of a sequence are consecutive in some needle.
+   * Whether removing the escapes (SGR, and removed ones in place) could join two text bytes into
+   * part of a severity needle (`err\x1b[0mor`): the bytes on either side of a sequence are
+   * consecutive in some needle.
    */
   private mayJoinNeedle(view: LineView): boolean {
     const buf = view.buf
-    const marks = view.sgr.data
+    const marks = view.marks.data
+    const count = view.marks.length
     let before = -1
     let at = view.start
-    for (let k = 0; k < view.sgr.length; k += 2) {
+    for (let k = 0; k < count; k += 2) {
       if (marks[k]! > at) before = buf[marks[k]! - 1]!
       at = marks[k + 1]!
-      const stop = k + 2 < view.sgr.length ? marks[k + 2]! : view.end
+      const stop = k + 2 < count ? marks[k + 2]! : view.end
       if (at < stop && before >= 0 && NEEDLE_PAIRS[(before << 8) | buf[at]!] === 1) return true
     }
     return false
