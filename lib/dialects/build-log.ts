@@ -118,7 +118,8 @@ function sgrParams(buf: Buffer, start: number, end: number): string {
 }
 
 /**
- * Copies a line's text without its inline SGR sequences, and lists those as style marks. With
+ * Copies a line's text without its inline SGR sequences, and lists those as style marks (and
+ * leaves out the removed escapes a direct line may still hold, listing where they were). With
  * `skip`, the first `skip` text bytes (a `name> ` prefix) are left out: the styles set inside them
  * collapse to the one in force where the kept text starts (Nix dims the prefix and resets after
  * it, so usually none), and the rest move back by `skip`.

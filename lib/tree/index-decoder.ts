@@ -165,7 +165,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     // inline SGR, and removed escapes still in place (removedInPlace): the text is what lies between
     const marks = view.marks
     const styled = marks.length > 0
-    // the first text bytes, as the decoder sees them (without inline SGR)
+    // the first text bytes, as the decoder sees them (without the marked escapes)
     let head = buf
     let hs = view.start
     let he = view.end
@@ -190,7 +190,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     // the e/w flags decide before the text (severity.ts)
     let flags = view.error ? LINE_ERROR : view.warning ? LINE_WARNING : 0
     if (flags === 0) {
-      // a needle in the text lies in the bytes (escapes hold none, or only where the rules then say no) or spans an escape
+      // a needle in the text lies in the bytes (an escape's bytes hold none: a find there would only cost the rules a look) or spans an escape
       const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
       if (needle || (styled && this.mayJoinNeedle(view))) {
         flags = severityBits(styled ? textSeverity(this.styledText(view)) : latin1Severity(buf, view.start, view.end))
