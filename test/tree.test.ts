@@ -289,3 +289,32 @@ t.test('findFlag skips chunks without the flag and agrees with a scan', async (t
   t.equal(bad, 0, 'same answers as a line-by-line scan')
   t.equal(table.findFlag(0, 1, 16), 250000, 'a flag cleared everywhere is gone; one set later is found')
 })
+
+t.test('the line table keeps offsets past 4 GiB and out of order, 9 bytes a line where they fit', async (t) => {
+  const CHUNK = 65536
+  const table = new LineTable()
+  const offsets: number[] = []
+  // chunk 0: ordinary lines; chunk 1: a line 5 GiB after the chunk's first (a run of escapes
+  // alone); chunk 2: starts past 8 GiB, ordinary again
+  for (let i = 0; i < 3 * CHUNK; i++) {
+    let offset = i * 80
+    if (i >= CHUNK) offset += 2 ** 32 // past 4 GiB, but less than 4 GiB apart within the chunk
+    if (i >= CHUNK + 1000) offset += 5 * 2 ** 30
+    if (i >= 2 * CHUNK) offset += 2 ** 33
+    offsets.push(offset)
+    table.push(offset, i % 7, 0, offset + 80)
+  }
+  let bad = -1
+  for (let i = 0; i < offsets.length && bad < 0; i++) if (table.offset(i) !== offsets[i]) bad = i
+  t.equal(bad, -1, bad < 0 ? 'every offset as pushed' : `line ${bad}: ${table.offset(bad)}, pushed ${offsets[bad]}`)
+  t.equal(table.end(CHUNK + 999), offsets[CHUNK + 1000], 'a line ends where the next begins, across the gap')
+  t.equal(table.section(CHUNK + 1000), (CHUNK + 1000) % 7)
+  t.equal(table.lineAtByte(offsets[CHUNK + 1000]! - 1), CHUNK + 999, 'a byte in the gap belongs to the line before it')
+  t.equal(table.lineAtByte(offsets[2 * CHUNK + 12345]! + 3), 2 * CHUNK + 12345)
+  // chunk 1 holds its offsets as Float64, chunks 0 and 2 as Uint32
+  t.equal(table.byteSize, 3 * CHUNK * 9 + CHUNK * 4)
+  // a line before its chunk's first (no decoder pushes one; the table still keeps it)
+  const unordered = new LineTable()
+  for (const offset of [100, 50, 2 ** 40, 7]) unordered.push(offset, 0, 0, offset + 1)
+  t.same([0, 1, 2, 3].map((i) => unordered.offset(i)), [100, 50, 2 ** 40, 7])
+})

@@ -3,13 +3,16 @@ import type { Severity } from './severity.js'
 
 /**
  * Growable typed arrays in fixed chunks: appending never copies what is already stored (no
- * doubling peak), and there is no 4 GiB limit. 13 bytes per line: a Float64 raw offset, a Uint32
- * section id and a Uint8 flag byte.
+ * doubling peak), and there is no 4 GiB limit. 9 bytes per line: a Uint32 raw offset from its
+ * chunk's first line, a Uint32 section id and a Uint8 flag byte.
  */
 
 const SHIFT = 16
 const CHUNK = 1 << SHIFT
 const MASK = CHUNK - 1
+/** The largest offset from a chunk's first line a Uint32 holds. */
+const MAX_DELTA = 0xffffffff
+const NO_OFFSETS = new Uint32Array(0)
 
 export const LINE_ERROR = 1
 export const LINE_WARNING = 2
@@ -24,7 +27,14 @@ export function severityBits(severity: Severity): number {
 }
 
 export class LineTable {
-  private readonly offsets: Float64Array[] = []
+  /** Per chunk, the raw offset of its first line, which its lines' offsets count from. */
+  private readonly bases: number[] = []
+  private readonly offsets: Uint32Array[] = []
+  /**
+   * Per chunk, its lines' offsets as absolute Float64 instead, where one lies 4 GiB or more past
+   * the chunk's first line (65,536 lines; escapes alone can fill that) or before it.
+   */
+  private readonly wideOffsets: Array<Float64Array | undefined> = []
   private readonly sections: Uint32Array[] = []
   private readonly flagChunks: Uint8Array[] = []
   /** Per chunk, the OR of its lines' flags: a search for a flag skips chunks without it. */
@@ -37,14 +47,19 @@ export class LineTable {
     const i = this.length
     const c = i >>> SHIFT
     if (c === this.offsets.length) {
-      this.offsets.push(new Float64Array(CHUNK))
+      this.bases.push(offset)
+      this.offsets.push(new Uint32Array(CHUNK))
+      this.wideOffsets.push(undefined)
       this.sections.push(new Uint32Array(CHUNK))
       this.flagChunks.push(new Uint8Array(CHUNK))
       this.chunkFlags.push(0)
     }
     this.chunkFlags[c]! |= flags
     const k = i & MASK
-    this.offsets[c]![k] = offset
+    const delta = offset - this.bases[c]!
+    const wide = this.wideOffsets[c] ?? (delta >= 0 && delta <= MAX_DELTA ? undefined : this.widen(c, k))
+    if (wide === undefined) this.offsets[c]![k] = delta
+    else wide[k] = offset
     this.sections[c]![k] = section
     this.flagChunks[c]![k] = flags
     this.length = i + 1
@@ -53,7 +68,20 @@ export class LineTable {
   }
 
   offset(i: number): number {
-    return this.offsets[i >>> SHIFT]![i & MASK]!
+    const c = i >>> SHIFT
+    const wide = this.wideOffsets[c]
+    return wide === undefined ? this.bases[c]! + this.offsets[c]![i & MASK]! : wide[i & MASK]!
+  }
+
+  /** Chunk c's first `count` offsets made absolute Float64 (see wideOffsets); its Uint32 offsets go. */
+  private widen(c: number, count: number): Float64Array {
+    const wide = new Float64Array(CHUNK)
+    const base = this.bases[c]!
+    const narrow = this.offsets[c]!
+    for (let k = 0; k < count; k++) wide[k] = base + narrow[k]!
+    this.offsets[c] = NO_OFFSETS
+    this.wideOffsets[c] = wide
+    return wide
   }
 
   /** End of line i's raw range: the next line's start (escapes between lines belong to the next). */
@@ -118,6 +146,8 @@ export class LineTable {
 
   /** Bytes held by the table (allocated chunks). */
   get byteSize(): number {
-    return this.offsets.length * CHUNK * 13
+    let wide = 0
+    for (const chunk of this.wideOffsets) if (chunk !== undefined) wide++
+    return this.offsets.length * CHUNK * 9 + wide * CHUNK * (8 - 4)
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The section tree of one log and its fold state. Lines live in a LineTable (13 bytes each),
+ * The section tree of one log and its fold state. Lines live in a LineTable (9 bytes each),
  * sections in a SectionTable, and the fold state in columns beside it (column.ts): no JS object
  * per section. Each section's content is a list of segments: runs of consecutive direct lines and
  * child sections, in order (segments.ts). The visible-row mapping keeps a prefix array per section
