@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -192,6 +194,30 @@ export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 
   const sectionBytes = tree.byteSize - tree.lines.byteSize
   const sectionCell = `section tree ${mib(sectionBytes)} MiB, ${(sectionBytes / tree.sections.length).toFixed(0)} B a section, one section every ${(tree.lines.length / tree.sections.length).toFixed(1)} lines`
   out.push(`| index bytes per line | ${path.basename(mid)} | ${bpl.toFixed(1)} B line table; ${(tree.byteSize / tree.lines.length).toFixed(1)} B with the ${sectionCell} | ≤ 16 B | — | — |`)
+  // Every flavour's whole index, one indexing each: what the tree counts (its typed arrays and
+  // title arena) and what stays on the heap after a full GC (section attributes and the rest of
+  // the index's objects too); how often sections come decides the bytes a line.
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc')
+  const heldBytes = () => {
+    gc()
+    gc()
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers
+  }
+  for (const flavour of ['legacy', 'modern', 'prefixed', 'internal-json', 'plain']) {
+    const file = pick(corpusDir, new RegExp(`^${flavour}-200M-.*\\.log$`))[0]
+    if (!file) continue
+    const before = heldBytes()
+    const other = LogSource.open(file)
+    other.start()
+    await new Promise((r) => other.on('eof', r))
+    const held = heldBytes() - before
+    const t = other.tree
+    const perLine = (n) => (n / t.lines.length).toFixed(1)
+    out.push(`| index bytes per line, whole index | ${path.basename(file)} | ${perLine(held)} B retained after GC; ${perLine(t.byteSize)} B counted by the tree (${perLine(t.lines.byteSize)} B line table); one section every ${(t.lines.length / t.sections.length).toFixed(1)} lines | ≤ 16 B | — | — |`)
+    other.close()
+  }
 
   // 3. search over the indexed file, scaled to 1 GiB
   for (const [label, pattern, target] of [['literal', { source: 'zzz-not-present-zzz', literal: true }, 1], ['regex', { source: 'not[- ]present\\d{3}x', literal: false }, 2]]) {
