@@ -293,7 +293,8 @@ static void add_discard(int32_t *marks, int *count, int32_t start, int32_t end) 
  * A bare CR in line mode (variant C, D-11): the line's bytes from `from` up to the CR and the CR
  * go, except its kept SGR and a removed CSI that came before any kept byte (the ordinary path
  * keeps that one's mark at position 0). Rewrites the marks in place, the bytes that go as discard
- * marks (start stored as -(start + 1)); returns their count, or -1 when they would not fit.
+ * marks (start stored as -(start + 1)), a removed CSI kept with its end still stored as
+ * -(end + 1); returns their count, or -1 when they would not fit.
  */
 static int reset_marks(int32_t from, int32_t cr, int32_t *marks, int count) {
   int32_t out[RANGE_CAP];
@@ -358,10 +359,10 @@ static int32_t styled_prefix_line(const uint8_t *buf, int32_t limit, int32_t at)
  * `ESC[K` after each colour) is one of the line's marks too (L_CUTS), marked by its end: a sink
  * that takes such lines in place (the event decoder) leaves it out as it copies the text, for
  * others the framer copies the line as the ordinary path would have built it. So it does where
- * a bare CR discarded bytes (a progress redraw: see reset_marks; L_DISCARDS). Anything else that would make its text more
- * than one range or need a mark — an escape other than a whole CSI, a or e/w after text, b after
- * text not right before the LF, a bare CR inside a newline group or after text that may be a CI
- * marker — ends the run before the line.
+ * a bare CR discarded bytes (a progress redraw: see reset_marks; L_DISCARDS). Anything else
+ * that would make its text more than one range or need a mark — an escape other than a whole
+ * CSI, a or e/w after text, b after text not right before the LF, a bare CR inside a newline
+ * group or after text that may be a CI marker — ends the run before the line.
  * The CR of a CRLF, or before p/q/s, and a b right before the LF are left out at the line's end.
  * A newline group's LFs are text (the line op says it holds some: the framer counts them for
  * positions), which is how patched make writes a command that spans lines: `ESC[a` cmd `\` LF …
