@@ -94,12 +94,13 @@ function toBuffer(input: Uint8Array): FastBuffer {
   return asBuffer(input) as FastBuffer
 }
 
+/** JSON whitespace (RFC 8259): space, TAB, LF, CR. */
+export function isJsonSpace(c: number | undefined): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+}
+
 function skipWs(): void {
-  while (pos < lim) {
-    const c = buf[pos]!
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) pos++
-    else return
-  }
+  while (pos < lim && isJsonSpace(buf[pos])) pos++
 }
 
 function parseValue(key: string | null): JsonValue {
