@@ -144,6 +144,17 @@ t.test('error jump e/E and x; filter &', async (t) => {
   t.equal(await h.close(), 0)
 })
 
+t.test('a log past the index\'s row limit: what was indexed is shown, and the status line says the index is full', async (t) => {
+  // a small limit stands for ROW_LIMIT (2^31 − 1 rows); a step adds at most 393,216
+  const h = await open(write('full.log', buildLog(2000, 1999)), { source: { rowLimit: 500000 } })
+  const status = h.screen().at(-1)!
+  t.match(status, /index full at \d{1,2}%/, 'the status line says where it stopped')
+  t.notMatch(status, /indexing|\+/, 'and that it is not still indexing')
+  await h.press('G')
+  t.match(body(h).at(-1)!, /\S/, 'G reaches the last indexed line')
+  t.equal(await h.close(), 0)
+})
+
 t.test('follow: new lines arrive, running section open, finished clean sections close', async (t) => {
   const p = write('follow.log', `${E}[pbuilding a\n` + 'a1\n'.repeat(3))
   const h = await open(p, { source: { pollMs: 20 } })

@@ -73,12 +73,12 @@ t.test('a snapshot is a copy: changing it leaves the table alone', async (t) => 
   const table = new SectionTable()
   const s = table.add('phase', -1, 0)
   table.setTitle(s, 'buildPhase')
-  table.attrs(s).exitCode = 1
+  table.setTiming(s, 'startedAt', 1000)
   const snap = table.get(s)
   snap.errors = 5
-  snap.attrs!.exitCode = 2
+  snap.startedAt = 2000
   t.equal(table.errors.get(s), 0)
-  t.same(table.get(s).attrs, { exitCode: 1 })
+  t.equal(table.get(s).startedAt, 1000)
   t.equal(table.get(s).kind, 'phase')
   t.equal(table.findStatus('failed'), -1)
   table.setStatus(s, 'failed')
@@ -87,6 +87,24 @@ t.test('a snapshot is a copy: changing it leaves the table alone', async (t) => 
   table.setStatus(c, 'failed')
   t.equal(table.findStatus('failed'), c)
   t.equal(table.depth.get(c), 1)
+})
+
+t.test('timing: columns made at the first timed section, for every section before and after it', async (t) => {
+  const table = new SectionTable()
+  const n = 8192 // two whole column chunks before the first timing: the next section needs a third
+  for (let k = 0; k < n; k++) table.add('nest', 0, k)
+  const untimed = table.byteSize
+  t.same([table.get(5).startedAt, table.get(5).endedAt, table.timedByLog(5)], [undefined, undefined, false], 'no timing yet')
+  table.setTiming(n - 1, 'startedAt', 1.7e12 + 0.5)
+  t.ok(table.byteSize - untimed >= n * 17, 'the columns cover the sections made before them (two Float64, one byte)')
+  const late = table.add('ci', 0, n)
+  table.setTiming(late, 'startedAt', 1.7e12, true)
+  table.setTiming(late, 'endedAt', 1.7e12 + 42000)
+  t.equal(table.get(n - 1).startedAt, 1.7e12 + 0.5, 'a time in ms keeps its fraction')
+  t.equal(table.get(n - 1).endedAt, undefined, 'an end not set is unknown')
+  t.notOk(table.timedByLog(n - 1), 'arrival time')
+  t.same([table.get(late).startedAt, table.get(late).endedAt, table.timedByLog(late)], [1.7e12, 1.7e12 + 42000, true], 'a section added after the columns were made: the log\'s clock')
+  t.same([table.get(3).startedAt, table.timedByLog(3)], [undefined, false], 'the others stay unknown')
 })
 
 t.test('the pager index of a section-dense log: sections cost their columns, not JS objects', async (t) => {
@@ -106,6 +124,6 @@ t.test('the pager index of a section-dense log: sections cost their columns, not
   t.equal(tree.sections.lines.get(0), 2 * n, 'the root counts every line: its children\'s heads are its content')
   t.equal(tree.sections.lines.get(n), 1, 'a section does not count its own head')
   const perSection = tree.sections.byteSize / tree.sections.length
-  t.ok(perSection < 160, `${perSection.toFixed(0)} B per section in the table, titles included`)
+  t.ok(perSection < 100, `${perSection.toFixed(0)} B per section in the table, titles included`)
   src.close()
 })

@@ -318,3 +318,47 @@ t.test('the line table keeps offsets past 4 GiB and out of order, 9 bytes a line
   for (const offset of [100, 50, 2 ** 40, 7]) unordered.push(offset, 0, 0, offset + 1)
   t.same([0, 1, 2, 3].map((i) => unordered.offset(i)), [100, 50, 2 ** 40, 7])
 })
+
+t.test('the index stops whole at its row limit, from the background or the first screen', async (t) => {
+  // ROW_LIMIT (2^31 − 1) is out of a test's reach: the same stop with a smaller limit. A step adds
+  // at most 393,216 rows (source.ts), so a limit of 500,000 stops after about 107,000.
+  const p = write('limit.log', synthetic(40000, 8)) // 40,000 × (2 heads + 8 lines) = 400,000 lines
+  const check = async (src: LogSource, how: string): Promise<void> => {
+    const tree = src.tree
+    const rows = tree.lines.length + tree.sections.length
+    t.ok(src.full, `${how}: full`)
+    t.notOk(src.indexing, `${how}: no longer indexing`)
+    t.ok(tree.done, `${how}: the tree is finished`)
+    t.ok(rows > 500000 - 393216 && rows <= 500000, `${how}: ${rows} rows, within the limit`)
+    t.ok(src.indexedBytes < src.fileSize, `${how}: the file was not read to its end`)
+    // the same index as that of the file cut where reading stopped
+    const cut = write('limit-cut.log', fs.readFileSync(p).subarray(0, src.indexedBytes).toString('latin1'))
+    const whole = await indexed(cut)
+    t.equal(JSON.stringify(allSections(tree.sections)), JSON.stringify(allSections(whole.tree.sections)), `${how}: the sections of the file cut there`)
+    const lineOf = (x: LogSource, i: number) => [x.tree.lines.offset(i), x.tree.lines.end(i), x.tree.lines.section(i), x.tree.lines.flags(i)]
+    let differ = 0
+    for (let i = 0; i < Math.max(tree.lines.length, whole.tree.lines.length); i++) if (JSON.stringify(lineOf(src, i)) !== JSON.stringify(lineOf(whole, i))) differ++
+    t.equal(differ, 0, `${how}: its ${tree.lines.length} lines`)
+    whole.close()
+  }
+  const bg = LogSource.open(p, { rowLimit: 500000 })
+  const eof = new Promise<void>((r) => bg.on('eof', () => r()))
+  bg.start()
+  await eof
+  await check(bg, 'background')
+  const before = [bg.tree.lines.length, bg.indexedBytes]
+  bg.start() // nothing more to read: it only says so again
+  await new Promise<void>((r) => bg.on('eof', () => r()))
+  t.same([bg.tree.lines.length, bg.indexedBytes], before, 'start() after the stop reads nothing')
+  bg.close()
+
+  const fg = LogSource.open(p, { rowLimit: 500000 })
+  fg.indexSync(fg.fileSize)
+  await check(fg, 'first screen')
+  const lines = fg.tree.lines.length
+  const again = new Promise<void>((r) => fg.on('eof', () => r()))
+  fg.start()
+  await again
+  t.equal(fg.tree.lines.length, lines, 'start() after indexSync filled it reads nothing and still says eof')
+  fg.close()
+})

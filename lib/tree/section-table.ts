@@ -1,12 +1,13 @@
 /**
  * The sections of a LogTree as columns (column.ts), with their titles in a byte arena: a section
- * costs about 95 bytes plus its title's UTF-8 bytes, and nothing on the JS heap but the rare
- * timing and attributes. Readers that want a whole section (the painter, tests) take a snapshot
- * with `get`; the tree updates the columns in place.
+ * costs 55 bytes plus its title's UTF-8 bytes (16 more when it has timing), and nothing on the JS
+ * heap. Line indices and counts are Int32: the index holds at most ROW_LIMIT lines and sections
+ * together (LogSource stops there). Readers that want a whole section (the painter, tests) take a
+ * snapshot with `get`; the tree updates the columns in place.
  */
 
 import type { SectionKind } from '../events.js'
-import { ColumnGroup, float64Column, int32Column, uint8Column } from './column.js'
+import { Column, ColumnGroup, float64Column, int32Column, uint8Column } from './column.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 export type SectionKindOrRoot = SectionKind | 'root'
@@ -35,8 +36,13 @@ export interface Section {
   hits: number
   /** The section or a descendant failed (status), whether or not it has error lines. */
   failedBelow: boolean
-  attrs?: Record<string, string | number | boolean>
 }
+
+/**
+ * Lines and sections the index holds at most, together: its line indices, counts and visible-row
+ * sizes are Int32. The line table alone would take 18 GiB there.
+ */
+export const ROW_LIMIT = 2 ** 31 - 1
 
 const KINDS: readonly SectionKindOrRoot[] = ['root', 'nest', 'build', 'phase', 'preamble', 'activity', 'ci']
 const STATUSES: readonly SectionStatus[] = ['open', 'ok', 'failed', 'running', 'interrupted', 'unclosed']
@@ -112,26 +118,30 @@ export class SectionTable {
   length = 0
   readonly parent = int32Column()
   readonly depth = int32Column()
-  readonly head = float64Column(-1)
-  readonly firstLine = float64Column()
-  readonly lastLine = float64Column()
-  readonly lines = float64Column()
-  readonly errors = float64Column()
-  readonly warnings = float64Column()
-  readonly firstError = float64Column(-1)
-  readonly hits = float64Column()
+  readonly head = int32Column(-1)
+  readonly firstLine = int32Column()
+  readonly lastLine = int32Column()
+  readonly lines = int32Column()
+  readonly errors = int32Column()
+  readonly warnings = int32Column()
+  readonly firstError = int32Column(-1)
+  readonly hits = int32Column()
   private readonly kinds = uint8Column()
   private readonly statuses = uint8Column()
   private readonly failed = uint8Column()
   private readonly titles = new TitleArena()
-  /** Timing and attributes: only some dialects and follow mode have them. */
-  private readonly extras = new Map<number, Pick<Section, 'startedAt' | 'endedAt' | 'attrs'>>()
   private readonly columns = new ColumnGroup([this.parent, this.depth, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.hits, this.kinds, this.statuses, this.failed, this.titles.start, this.titles.length])
+  /**
+   * Start and end in ms (NaN when unknown), and whether they come from the log: made at the first
+   * section with timing, since only CI markers with timestamps and follow mode have any.
+   */
+  private timing: { startedAt: Column<Float64Array>; endedAt: Column<Float64Array>; byLog: Column<Uint8Array>; group: ColumnGroup } | undefined
 
   /** Appends a section whose lines will start at line `firstLine`; returns its id. */
   add(kind: SectionKindOrRoot, parent: number, firstLine: number): number {
     const s = this.length++
     this.columns.reserve(s + 1)
+    this.timing?.group.reserve(s + 1)
     this.parent.set(s, parent)
     this.depth.set(s, parent < 0 ? 0 : this.depth.get(parent) + 1)
     this.firstLine.set(s, firstLine)
@@ -185,24 +195,28 @@ export class SectionTable {
     else this.titles.setBytes(s, text, start, end)
   }
 
-  setTiming(s: number, key: 'startedAt' | 'endedAt', ms: number): void {
-    this.extra(s)[key] = ms
+  /** Sets a start or end time (ms); `byLog` says it is the log's own clock (a start, from then on). */
+  setTiming(s: number, key: 'startedAt' | 'endedAt', ms: number, byLog = false): void {
+    const timing = this.timed()
+    timing[key].set(s, ms)
+    if (byLog) timing.byLog.set(s, 1)
   }
 
-  /** The section's times come from the log (attribute `startTime`, seconds), not from its arrival. */
+  /** The section's times come from the log (a timestamped marker), not from its arrival. */
   timedByLog(s: number): boolean {
-    return typeof this.extras.get(s)?.attrs?.startTime === 'number'
+    return this.timing !== undefined && this.timing.byLog.get(s) === 1
   }
 
-  /** The section's attributes, made on first use. */
-  attrs(s: number): Record<string, string | number | boolean> {
-    return (this.extra(s).attrs ??= {})
-  }
-
-  private extra(s: number): Pick<Section, 'startedAt' | 'endedAt' | 'attrs'> {
-    let x = this.extras.get(s)
-    if (x === undefined) this.extras.set(s, (x = {}))
-    return x
+  private timed(): NonNullable<SectionTable['timing']> {
+    if (this.timing === undefined) {
+      const startedAt = float64Column(NaN)
+      const endedAt = float64Column(NaN)
+      const byLog = uint8Column()
+      const group = new ColumnGroup([startedAt, endedAt, byLog])
+      group.reserve(this.length)
+      this.timing = { startedAt, endedAt, byLog, group }
+    }
+    return this.timing
   }
 
   /** A snapshot of section `s` (changes to it do not reach the table). */
@@ -213,10 +227,12 @@ export class SectionTable {
       warnings: this.warnings.get(s), firstError: this.firstError.get(s), status: this.status(s), hits: this.hits.get(s),
       failedBelow: this.failedBelow(s),
     }
-    const x = this.extras.get(s)
-    if (x?.startedAt !== undefined) sec.startedAt = x.startedAt
-    if (x?.endedAt !== undefined) sec.endedAt = x.endedAt
-    if (x?.attrs !== undefined) sec.attrs = { ...x.attrs }
+    if (this.timing !== undefined) {
+      const startedAt = this.timing.startedAt.get(s)
+      const endedAt = this.timing.endedAt.get(s)
+      if (!Number.isNaN(startedAt)) sec.startedAt = startedAt
+      if (!Number.isNaN(endedAt)) sec.endedAt = endedAt
+    }
     return sec
   }
 
@@ -228,6 +244,6 @@ export class SectionTable {
   }
 
   get byteSize(): number {
-    return this.titles.byteSize + this.columns.byteSize
+    return this.titles.byteSize + this.columns.byteSize + (this.timing?.group.byteSize ?? 0)
   }
 }

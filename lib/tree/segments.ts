@@ -6,23 +6,23 @@
  * looked at (`view`), which the fold model does for the sections on screen.
  */
 
-import { ColumnGroup, float64Column, int32Column, uint8Column } from './column.js'
+import { ColumnGroup, int32Column, uint8Column } from './column.js'
 
 /** A section's segments, contiguous: start ≥ 0 is a run of `length` lines from line `start`; start < 0 is child section −start. */
 export interface SegmentView {
   count: number
-  start: Float64Array
-  length: Float64Array
+  start: Int32Array
+  length: Int32Array
   /** The first line index of each segment (a run's start, a child's first line): sorted. */
-  key: Float64Array
+  key: Int32Array
 }
 
 const NONE = -1
 
 export class SegmentStore {
   // per segment
-  private readonly segStart = float64Column()
-  private readonly segLength = float64Column()
+  private readonly segStart = int32Column()
+  private readonly segLength = int32Column()
   private readonly segNext = int32Column(NONE)
   private segCount = 0
   // per section
@@ -30,7 +30,7 @@ export class SegmentStore {
   private readonly last = int32Column(NONE)
   private readonly counts = int32Column()
   /** The key of a section's own segment in its parent: its first line. */
-  private readonly childKey = float64Column()
+  private readonly childKey = int32Column()
   private readonly views: Array<SegmentView | undefined> = []
   /** The view of a section is out of date (bit per section, as bytes). */
   private readonly stale = uint8Column()
@@ -90,7 +90,7 @@ export class SegmentStore {
     const count = this.counts.get(s)
     if (v === undefined || v.start.length < count) {
       const room = Math.max(4, count + (count >> 1))
-      v = { count, start: new Float64Array(room), length: new Float64Array(room), key: new Float64Array(room) }
+      v = { count, start: new Int32Array(room), length: new Int32Array(room), key: new Int32Array(room) }
       this.views[s] = v
     }
     v.count = count

@@ -14,6 +14,8 @@ import { InternalJsonDecoder } from '../dialects/internal-json.js'
 import { IndexDecoder } from './index-decoder.js'
 import type { LineEvent, LogEvent, StyleMark } from '../events.js'
 import { LogTree } from './tree.js'
+import { ROW_LIMIT } from './section-table.js'
+import { SNIFF_BYTES } from '../dialects/detect.js'
 
 export interface LineText {
   text: Buffer
@@ -40,6 +42,11 @@ const SLICE_BYTES = 64 * 1024
 /** How much indexSync() reads at a time while the dialect is undecided. */
 const SNIFF_STEP = 8192
 const SLICE_MS = 12
+/**
+ * The most rows (lines and sections) one step can add: the decoders make at most one line per byte
+ * and one section per 3 (an `ESC[p`), and the sniffer may let its whole window go at once.
+ */
+const ROWS_PER_STEP = 2 * (SNIFF_BYTES + 2 * SLICE_BYTES)
 const MAX_LINE_READ = 256 * 1024
 const CACHE_SIZE = 4096
 
@@ -75,6 +82,8 @@ export interface LogSourceOptions {
    * events only for structure (IndexDecoder); `events` feeds every decoder event to the tree.
    */
   index?: 'fast' | 'events'
+  /** Rows (lines and sections) the index may hold: ROW_LIMIT, unless a test wants a smaller one. */
+  rowLimit?: number
 }
 
 export declare interface LogSource {
@@ -97,6 +106,9 @@ export class LogSource extends EventEmitter {
   growing: boolean
   /** Time spent indexing (ms of CPU slices), for the bench. */
   indexMs = 0
+  /** Indexing stopped early: the next step could have passed the row limit (what came before stays). */
+  full = false
+  private readonly rowLimit: number
 
   constructor(readonly fd: number, options: LogSourceOptions = {}) {
     super()
@@ -104,6 +116,7 @@ export class LogSource extends EventEmitter {
     this.growing = options.growing ?? false
     this.size = fs.fstatSync(fd).size
     this.pollMs = options.pollMs ?? 200
+    this.rowLimit = options.rowLimit ?? ROW_LIMIT
     const fast = (options.index ?? 'fast') === 'fast'
     this.decoder = new SniffingDecoder((d) => this.createDecoder(d, fast), forcedDetection(options.dialect ?? 'auto'))
   }
@@ -156,7 +169,7 @@ export class LogSource extends EventEmitter {
   }
 
   get indexing(): boolean {
-    return !this.tree.done || this.pos < this.size
+    return !this.tree.done || (this.pos < this.size && !this.full)
   }
 
   /**
@@ -173,6 +186,11 @@ export class LogSource extends EventEmitter {
   /** Starts (or resumes) background indexing. */
   start(): void {
     if (this.running || this.closed) return
+    if (this.full) {
+      // indexSync() filled the index: tell those waiting for the end
+      setImmediate(() => this.emit('eof'))
+      return
+    }
     this.running = true
     setImmediate(() => this.slice())
   }
@@ -191,11 +209,15 @@ export class LogSource extends EventEmitter {
     }
     this.indexMs += performance.now() - t0
     if (progressed) this.emit('progress')
-    if (this.pos < this.size) {
+    if (this.pos < this.size && !this.full) {
       setImmediate(() => this.slice())
       return
     }
     this.running = false
+    if (this.full) {
+      this.emit('eof')
+      return
+    }
     if (this.follow || this.growing) this.decideEarly()
     if (!this.follow && !this.growing) this.finish()
     this.emit('eof')
@@ -257,6 +279,12 @@ export class LogSource extends EventEmitter {
   }
 
   private step(max: number): boolean {
+    if (this.full) return false
+    if (this.tree.lines.length + this.tree.sections.length > this.rowLimit - ROWS_PER_STEP) {
+      this.full = true
+      this.finish()
+      return false
+    }
     const n = fs.readSync(this.fd, this.readBuf, 0, max, this.pos)
     if (n <= 0) return false
     this.pos += n

@@ -12,7 +12,7 @@ import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
-import { ColumnGroup, float64Column, uint8Column } from './column.js'
+import { ColumnGroup, int32Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot } from './section-table.js'
 
 /**
@@ -52,13 +52,13 @@ export class LogTree {
   readonly sections = new SectionTable()
   private readonly segments = new SegmentStore()
   // Fold state per section: fold commands read these for every section.
-  private readonly segIdx = float64Column(-1) // index of a section's segment in its parent
+  private readonly segIdx = int32Column(-1) // index of a section's segment in its parent
   private readonly pref: Array<number[] | undefined> = [] // allocated when first needed
   private readonly dirty = uint8Column() // 1: pref is stale
   // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
-  private readonly size = float64Column(1)
+  private readonly size = int32Column(1)
   private readonly sizeOk = uint8Column()
-  private readonly direct = float64Column() // content lines directly in a section (its runs)
+  private readonly direct = int32Column() // content lines directly in a section (its runs)
   private readonly manualFlag = uint8Column() // 1: the user toggled it; automatic folding leaves it alone
   private readonly openFlag = uint8Column() // 1: unfolded (the root always is)
   private readonly stack: number[] = [0]
@@ -104,10 +104,10 @@ export class LogTree {
       case 'open': {
         const parent = (e.parent !== undefined ? this.byDecoderId.get(e.parent) : undefined) ?? (e.parent === 0 ? 0 : this.current)
         const s = this.addSection(e.kind, e.title ?? '', parent, this.lines.length)
-        if (e.attrs) Object.assign(sections.attrs(s), e.attrs)
-        // the log's own clock when it has one (GitLab's stamps, timestamped lines), else arrival time
+        // the log's own clock when it has one (GitLab's stamps, timestamped lines), else arrival
+        // time; the pager shows no other attribute, so the tree keeps none
         const start = e.attrs?.startTime
-        if (typeof start === 'number') sections.setTiming(s, 'startedAt', start * 1000)
+        if (typeof start === 'number') sections.setTiming(s, 'startedAt', start * 1000, true)
         else if (this.now) sections.setTiming(s, 'startedAt', this.now())
         this.byDecoderId.set(e.id, s)
         this.stack.push(s)
@@ -139,7 +139,6 @@ export class LogTree {
       case 'status': {
         const s = this.byDecoderId.get(e.id)
         if (s === undefined) break
-        Object.assign(sections.attrs(s), e.attrs)
         const end = e.attrs.endTime
         if (typeof end === 'number' && sections.timedByLog(s)) sections.setTiming(s, 'endedAt', end * 1000)
         if (e.attrs.status === 'failed') {
@@ -300,7 +299,7 @@ export class LogTree {
    */
   private recomputeSizes(): void {
     const count = this.sections.length
-    const below = new Float64Array(count) // rows of the children, summed into the parent
+    const below = new Int32Array(count) // rows of the children, summed into the parent
     const parent = this.sections.parent
     for (let s = count - 1; s >= 0; s--) {
       this.dirty.set(s, 1)

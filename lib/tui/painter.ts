@@ -206,7 +206,9 @@ export function statusLine(st: PaintState): string {
     const rc = st.model.rowCount
     right.push(rc <= st.height ? 'all' : `${Math.round((100 * Math.min(rc, st.top + st.height)) / rc)}%`)
   }
-  if (source.indexing && !source.follow) right.push(`indexing ${source.fileSize ? Math.floor((100 * source.indexedBytes) / source.fileSize) : 100}%`)
+  const indexed = source.fileSize ? Math.floor((100 * source.indexedBytes) / source.fileSize) : 100
+  if (source.full) right.push(`index full at ${indexed}%`)
+  else if (source.indexing && !source.follow) right.push(`indexing ${indexed}%`)
   if (st.search) right.push(`⌕ ${groupDigits(st.search.job.hits)}${st.search.job.done ? '' : '…'}`)
   if (st.filter) right.push(`& ${groupDigits(st.filter.job.hits)}${st.filter.job.done ? '' : '…'}`)
   if (st.following) right.push('FOLLOW')
