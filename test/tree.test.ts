@@ -44,7 +44,7 @@ t.test('index: offsets, sections, counts, text on demand', async (t) => {
   t.equal(tree.sections.length, 1 + 6, 'root + 2 sections per package')
   t.equal(tree.lines.length, 3 * (2 + 4) + 1)
   t.equal(tree.sections.get(0).errors, 1)
-  const pkg1 = allSections(tree.sections).find((s) => s.title === 'building pkg1')!
+  const pkg1 = allSections(tree.sections).find((s) => src.title(s.id) === 'building pkg1')!
   t.ok(pkg1, 'legacy nest titled by its head line')
   t.equal(pkg1.errors, 1)
   t.equal(pkg1.lines, 1 + 4 + 1, 'content lines incl. descendants, heads of children count, own head does not')
@@ -143,7 +143,7 @@ t.test('search: literal, regex, inverted; hits counted per section', async (t) =
   await re.promise
   t.equal(re.hits, 4)
   t.equal(tree.sections.get(0).hits, 4)
-  const pkg4 = allSections(tree.sections).find((s) => s.title === 'building pkg4')!
+  const pkg4 = allSections(tree.sections).find((s) => src.title(s.id) === 'building pkg4')!
   t.equal(pkg4.hits, 1, 'hit counted in the enclosing sections')
   const inv = new SearchJob(src.fd, tree, { source: 'line', literal: true, invert: true })
   await inv.promise
@@ -234,7 +234,7 @@ t.test('fold model: rows stay right while the tree grows and folds change (again
         stack.push(s)
         if (rand(2) === 0) {
           // a head line: the section's title row, not content
-          const i = tree.addLine(s, offset, offset + 5, 0, true, `head ${s}`)
+          const i = tree.addLine(s, offset, offset + 5, 0, true)
           heads[s] = i
           offset += 5
         }
@@ -244,7 +244,7 @@ t.test('fold model: rows stay right while the tree grows and folds change (again
       } else if (op < 14) {
         // mostly the innermost section; sometimes an outer one, as concurrent sections interleave
         const s = rand(4) === 0 ? stack[rand(stack.length)]! : stack.at(-1)!
-        const i = tree.addLine(s, offset, offset + 5, 0, false, null)
+        const i = tree.addLine(s, offset, offset + 5, 0, false)
         items[s]!.push(i)
         offset += 5
       } else if (op < 18 && tree.sections.length > 1) {

@@ -25,7 +25,7 @@ import { BuildLogDecoder, RUNNING_PHASE_BYTES } from '../dialects/build-log.js'
 import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
 import { PlainLineWalk } from './plain-lines.js'
 import { DecodeContext } from '../dialects/context.js'
-import { textHead, textStart, textWithoutSgr } from '../dialects/line-buffer.js'
+import { textHead, textStart } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
 import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
 import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
@@ -203,12 +203,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       return
     }
     this.flushRun()
-    const tree = this.tree
-    // a styled line's text is made only when it becomes a section's title; a plain line's bytes are copied then
-    if (styled) {
-      const title = view.head && tree.wantsTitle(tree.current) ? textWithoutSgr(buf, view.start, view.end, marks, view.textLength) : null
-      tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, title)
-    } else tree.addLine(tree.current, view.offset, view.rawEnd, flags, view.head, buf, view.start, view.end)
+    this.tree.addLine(this.tree.current, view.offset, view.rawEnd, flags, true)
   }
 
   /** The first text bytes of a styled line: enough for the line starts the dialect looks at … */
@@ -296,7 +291,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       if (head) {
         head = false
         if (this.headPriority >= 3) flags |= LINE_DIM
-        tree.addLine(section, lineOffset, base + lf + 1, flags, true, buf, at, lf)
+        tree.addLine(section, lineOffset, base + lf + 1, flags, true)
       } else {
         this.pushPlain(section, lineOffset, base + lf + 1, flags)
         count++

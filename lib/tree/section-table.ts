@@ -1,6 +1,7 @@
 /**
- * The sections of a LogTree as columns (column.ts), with their titles in a byte arena: a section
- * costs 55 bytes plus its title's UTF-8 bytes (16 more when it has timing), and nothing on the JS
+ * The sections of a LogTree as columns (column.ts), with their own titles in a byte arena: a
+ * section costs 55 bytes plus its title's UTF-8 bytes (a legacy nest has none: its head line names
+ * it, read from the file when shown) and 16 more when it has timing, and nothing on the JS
  * heap. Line indices and counts are Int32: the index holds at most ROW_LIMIT lines and sections
  * together (LogSource stops there). Readers that want a whole section (the painter, tests) take a
  * snapshot with `get`; the tree updates the columns in place.
@@ -16,6 +17,7 @@ export type SectionKindOrRoot = SectionKind | 'root'
 export interface Section {
   id: number
   kind: SectionKindOrRoot
+  /** Its own title: '' when its head line names it (LogSource.title reads that). */
   title: string
   parent: number
   depth: number

@@ -14,7 +14,7 @@ import { InternalJsonDecoder } from '../dialects/internal-json.js'
 import { IndexDecoder } from './index-decoder.js'
 import type { LineEvent, LogEvent, StyleMark } from '../events.js'
 import { LogTree } from './tree.js'
-import { ROW_LIMIT } from './section-table.js'
+import { ROW_LIMIT, TITLE_CHARS } from './section-table.js'
 import { SNIFF_BYTES } from '../dialects/detect.js'
 
 export interface LineText {
@@ -320,6 +320,15 @@ export class LogSource extends EventEmitter {
     if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!)
     this.cache.set(i, t)
     return t
+  }
+
+  /** A section's title: its own, else its head line's text (read from the file), cut as titles are. */
+  title(s: number): string {
+    const sections = this.tree.sections
+    const head = sections.head.get(s)
+    if (sections.hasTitle(s) || head < 0) return sections.title(s)
+    const text = this.lineText(head).text.toString('utf8')
+    return text.length > TITLE_CHARS ? text.slice(0, TITLE_CHARS) : text
   }
 
   close(): void {

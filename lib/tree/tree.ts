@@ -119,8 +119,7 @@ export class LogTree {
         const s = (e.section !== undefined ? (e.section === 0 ? 0 : this.byDecoderId.get(e.section)) : undefined) ?? this.current
         let flags = severityBits(lineSeverity(e))
         if (e.priority >= 3) flags |= LINE_DIM
-        // the text's UTF-8 bytes, read only if the line becomes a title
-        this.addLine(s, e.offset, e.end, flags, e.head, e.text)
+        this.addLine(s, e.offset, e.end, flags, e.head)
         break
       }
       case 'close': {
@@ -152,11 +151,6 @@ export class LogTree {
     }
   }
 
-  /** Whether a head line added to `s` now would become its title (so the caller need not copy the text otherwise). */
-  wantsTitle(s: number): boolean {
-    return this.takesHead(s) && !this.sections.hasTitle(s)
-  }
-
   /** A head line added to `s` now is its head: the first line since it opened. */
   private takesHead(s: number): boolean {
     const sections = this.sections
@@ -166,10 +160,10 @@ export class LogTree {
   /**
    * Appends one line to section `s` (the index fast path calls this without an event). `flags`
    * holds LINE_ERROR / LINE_WARNING / LINE_DIM; `head` says the framer saw it as a nest's head.
-   * `title` is the line's text (a string, or its UTF-8 bytes: all of them, or `title[titleStart,
-   * titleEnd)`), read only when the line becomes a title.
+   * A head line names a section without a title of its own: it is read from the file when shown
+   * (LogSource.title), not kept.
    */
-  addLine(s: number, offset: number, end: number, flags: number, head: boolean, title: string | Uint8Array | null, titleStart = 0, titleEnd = title?.length ?? 0): number {
+  addLine(s: number, offset: number, end: number, flags: number, head: boolean): number {
     const sections = this.sections
     const err = (flags & LINE_ERROR) !== 0
     const warn = (flags & LINE_WARNING) !== 0
@@ -179,10 +173,6 @@ export class LogTree {
     this.pendingHead = -1
     if (isHead) {
       sections.head.set(s, i)
-      if (title !== null && !sections.hasTitle(s)) {
-        if (typeof title === 'string') sections.setTitle(s, title)
-        else sections.setTitle(s, title, titleStart, titleEnd)
-      }
       sections.firstLine.set(s, i)
       this.segments.setFirstLine(s, sections.parent.get(s), i)
     } else {

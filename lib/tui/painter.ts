@@ -173,7 +173,7 @@ export function breadcrumb(st: PaintState): string {
   const s = row.header !== undefined ? tree.sections.parent.get(row.header) : tree.lines.section(row.line)
   const path = tree.ancestors(s)
   const parts = path.map((p) => {
-    const title = (tree.sections.title(p) || tree.sections.kind(p)).replace(/[\x00-\x1f\x7f-\x9f]/g, '∙')
+    const title = (st.source.title(p) || tree.sections.kind(p)).replace(/[\x00-\x1f\x7f-\x9f]/g, '∙')
     return lineSpans(Buffer.from(title), undefined, { elide: st.opts.elide, color: false }, 60)
   })
   let spans: Span[] = []
