@@ -172,6 +172,28 @@ t.test('follow: new lines arrive, running section open, finished clean sections 
   t.equal(await h.close(), 0)
 })
 
+t.test('following a file that is cut shorter: the status line says so, and the pager goes on', async (t) => {
+  const p = write('rewritten.log', `${E}[pbuilding a\n` + 'a1\n'.repeat(30))
+  const h = await open(p, { source: { pollMs: 20 } })
+  await h.press('F')
+  fs.truncateSync(p, 5) // a new build writing over the same log
+  t.ok(await until(() => /file truncated/.test(h.screen().at(-1)!)), 'the status line says the file was truncated')
+  await h.press('g')
+  t.match(body(h)[0], /^[▸▾] .* ∙ 30 lines/, 'the tree indexed before is still there to move through')
+  t.equal(await h.close(), 0)
+})
+
+t.test('a file that can no longer be read: search and index say so on the status line, the pager goes on', async (t) => {
+  const h = await open(write('gone.log', buildLog(30, 1)))
+  fs.closeSync(h.pager.source.fd) // as if the disk went away
+  await h.press('/boom\r')
+  await until(() => /read error/.test(h.screen().at(-1)!))
+  t.match(h.screen().at(-1)!, /⌕ 0 \(read error \(EBADF\)\)/, 'the search stopped, saying why')
+  await h.press('G')
+  t.match(h.screen().at(-1)!, /read error \(EBADF\) ∙ ⌕ 0/, 'rows read from the file show empty, and the status line says why')
+  t.equal(await h.close(), 0)
+})
+
 t.test('hostile escapes never reach the terminal', async (t) => {
   const hostile = Buffer.concat([
     Buffer.from(`${E}[pbuilding evil\n`),

@@ -148,7 +148,12 @@ t.test('search: literal, regex, inverted; hits counted per section', async (t) =
   const inv = new SearchJob(src.fd, tree, { source: 'line', literal: true, invert: true })
   await inv.promise
   t.equal(inv.hits, tree.lines.length - 20 * 5)
+  t.equal(inv.error, undefined)
   src.close()
+  // the file cannot be read any more (its descriptor is gone): the search ends, saying why
+  const lost = new SearchJob(src.fd, tree, { source: 'of pkg1', literal: true })
+  await lost.promise
+  t.same([lost.hits, lost.done, lost.error], [0, true, 'read error (EBADF)'], 'a read error ends the search, no exception')
 })
 
 t.test('a growing file is followed', async (t) => {
@@ -326,7 +331,7 @@ t.test('the index stops whole at its row limit, from the background or the first
   const check = async (src: LogSource, how: string): Promise<void> => {
     const tree = src.tree
     const rows = tree.lines.length + tree.sections.length
-    t.ok(src.full, `${how}: full`)
+    t.match(src.stopped, /^index full at \d{1,2}%$/, `${how}: stopped, full`)
     t.notOk(src.indexing, `${how}: no longer indexing`)
     t.ok(tree.done, `${how}: the tree is finished`)
     t.ok(rows > 500000 - 393216 && rows <= 500000, `${how}: ${rows} rows, within the limit`)
@@ -362,3 +367,61 @@ t.test('the index stops whole at its row limit, from the background or the first
   t.equal(fg.tree.lines.length, lines, 'start() after indexSync filled it reads nothing and still says eof')
   fg.close()
 })
+
+t.test('a file that shrinks or cannot be read under the index: it stops, says why, keeps what it had', async (t) => {
+  // the end, or a failure after 5 s (a source that never stops would spin at 100 % CPU)
+  const eof = (src: LogSource): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no end of indexing within 5 s')), 5000)
+      src.once('eof', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+  const big = 'line of text\n'.repeat(400000) // 5.2 MB: many background steps
+
+  const p = write('shrinks.log', big)
+  const cut = LogSource.open(p)
+  cut.indexSync(65536)
+  const before = cut.tree.lines.length
+  fs.truncateSync(p, 1000)
+  const ended = eof(cut)
+  cut.start()
+  await ended
+  t.equal(cut.stopped, 'file truncated', 'truncated below what was indexed: said so, instead of waiting for bytes that are gone')
+  t.notOk(cut.indexing, 'no longer indexing')
+  t.equal(cut.tree.lines.length, before + 1, 'the lines indexed before stay, and the one the last read cut ends there')
+  t.equal(cut.lineText(before - 1).text.length, 0, 'a line past the new end reads as empty, without an error')
+  cut.close()
+
+  const q = write('followed.log', 'one\ntwo\n')
+  const followed = LogSource.open(q, { follow: true, pollMs: 10 })
+  const first = eof(followed)
+  followed.start()
+  await first
+  fs.truncateSync(q, 3)
+  await until(() => followed.stopped !== undefined)
+  t.equal(followed.stopped, 'file truncated', 'following: a file cut shorter is noticed at the next poll')
+  followed.close()
+
+  const r = write('unreadable.log', big)
+  const lost = LogSource.open(r)
+  lost.indexSync(65536)
+  const lines = lost.tree.lines.length
+  fs.closeSync(lost.fd) // as if the disk went away: every read now fails
+  const stopped = eof(lost)
+  lost.start()
+  await stopped
+  t.equal(lost.stopped, 'read error (EBADF)', 'a read error stops the index with its code, no exception')
+  t.equal(lost.tree.lines.length, lines + 1, 'the lines indexed before stay, and the one the last read cut')
+  t.ok(lost.tree.done)
+  t.equal(lost.readRange({ offset: 0, end: 10 }).length, 0, 'reading a line then gives nothing, no exception')
+})
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+  const t0 = Date.now()
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}

@@ -99,6 +99,8 @@ export class SearchJob {
   scannedLines = 0
   hits = 0
   done = false
+  /** Why the search ended before the last line, when a read failed. */
+  error: string | undefined
   readonly promise: Promise<void>
   private readonly matcher: RegExp | Buffer
   private readonly ascii: boolean
@@ -165,7 +167,14 @@ export class SearchJob {
           end = lines.end(lastLine)
         } else end = start + CHUNK // one huge line: search its first CHUNK bytes
       }
-      const n = fs.readSync(this.fd, buf, 0, end - start, start)
+      let n: number
+      try {
+        n = fs.readSync(this.fd, buf, 0, end - start, start)
+      } catch (err) {
+        // the hits so far stay; the status line says why there are no more
+        this.error = `read error (${(err as NodeJS.ErrnoException).code ?? String(err)})`
+        break
+      }
       const view = buf.subarray(0, n)
       if (this.pattern.invert) this.scanInverted(view, start, line, lastLine)
       else this.scan(view, start, line, lastLine)

@@ -70,6 +70,8 @@ export function lineTextAt(raw: Buffer, dialect: IndexDialect = 'build'): LineTe
   return { text, styles: first.styles, removed }
 }
 
+const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? String(err)
+
 export interface LogSourceOptions {
   /** Keep reading after EOF (follow mode, or a pipe still being spooled). */
   follow?: boolean
@@ -106,9 +108,15 @@ export class LogSource extends EventEmitter {
   growing: boolean
   /** Time spent indexing (ms of CPU slices), for the bench. */
   indexMs = 0
-  /** Indexing stopped early: the next step could have passed the row limit (what came before stays). */
-  full = false
+  /**
+   * Why indexing stopped before the end of the file, when it did (for the status line): the next
+   * step could have passed the row limit, the file shrank under it, or a read failed. What was
+   * indexed before stays.
+   */
+  stopped: string | undefined
   private readonly rowLimit: number
+  /** The last byte read (finish() flushes an unterminated last line), or -1. */
+  private lastByte = -1
 
   constructor(readonly fd: number, options: LogSourceOptions = {}) {
     super()
@@ -169,7 +177,7 @@ export class LogSource extends EventEmitter {
   }
 
   get indexing(): boolean {
-    return !this.tree.done || (this.pos < this.size && !this.full)
+    return !this.tree.done || (this.pos < this.size && this.stopped === undefined)
   }
 
   /**
@@ -186,8 +194,8 @@ export class LogSource extends EventEmitter {
   /** Starts (or resumes) background indexing. */
   start(): void {
     if (this.running || this.closed) return
-    if (this.full) {
-      // indexSync() filled the index: tell those waiting for the end
+    if (this.stopped !== undefined) {
+      // indexSync() stopped it: tell those waiting for the end
       setImmediate(() => this.emit('eof'))
       return
     }
@@ -201,7 +209,7 @@ export class LogSource extends EventEmitter {
     let progressed = false
     while (performance.now() - t0 < SLICE_MS) {
       if (this.pos >= this.size) {
-        this.size = fs.fstatSync(this.fd).size
+        this.refreshSize()
         if (this.pos >= this.size) break
       }
       if (!this.step(SLICE_BYTES)) break
@@ -209,12 +217,12 @@ export class LogSource extends EventEmitter {
     }
     this.indexMs += performance.now() - t0
     if (progressed) this.emit('progress')
-    if (this.pos < this.size && !this.full) {
+    if (this.pos < this.size && this.stopped === undefined) {
       setImmediate(() => this.slice())
       return
     }
     this.running = false
-    if (this.full) {
+    if (this.stopped !== undefined) {
       this.emit('eof')
       return
     }
@@ -228,9 +236,9 @@ export class LogSource extends EventEmitter {
     if (this.timer || this.closed) return
     this.timer = setTimeout(() => {
       this.timer = undefined
-      const size = fs.fstatSync(this.fd).size
-      if (size > this.pos) {
-        this.size = size
+      this.refreshSize()
+      if (this.stopped !== undefined) this.emit('progress')
+      else if (this.size > this.pos) {
         this.emit('grow')
         this.start()
       } else if (this.follow || this.growing) this.poll()
@@ -242,7 +250,7 @@ export class LogSource extends EventEmitter {
   complete(): void {
     this.growing = false
     if (!this.running && !this.follow) {
-      this.size = fs.fstatSync(this.fd).size
+      this.refreshSize()
       if (this.pos < this.size) this.start()
       else this.finish()
     }
@@ -251,7 +259,7 @@ export class LogSource extends EventEmitter {
   setFollow(on: boolean): void {
     this.follow = on
     if (on) {
-      this.size = fs.fstatSync(this.fd).size
+      this.refreshSize()
       if (this.pos < this.size) this.start()
       else this.poll()
     }
@@ -261,12 +269,7 @@ export class LogSource extends EventEmitter {
     if (this.tree.done) return
     // A file whose last byte is LF has had all its lines decoded; keeping the decoder open lets
     // `F` pick up appended bytes later. Otherwise flush the last, unterminated line.
-    let lastIsLf = this.pos === 0
-    if (this.pos > 0) {
-      const b = Buffer.alloc(1)
-      fs.readSync(this.fd, b, 0, 1, this.pos - 1)
-      lastIsLf = b[0] === 0x0a
-    }
+    const lastIsLf = this.pos === 0 || this.lastByte === 0x0a
     // A log shorter than the sniff window ending in LF: decide on all of it (EOF decides otherwise).
     if (lastIsLf) this.decideEarly()
     if (!lastIsLf && !this.ended) {
@@ -278,15 +281,48 @@ export class LogSource extends EventEmitter {
     this.emit('progress')
   }
 
+  /** Stops indexing for good, with what it has (see `stopped`). */
+  private stop(reason: string): void {
+    if (this.stopped !== undefined) return
+    this.stopped = reason
+    this.finish()
+  }
+
+  /** The file's size now (the last known one when it cannot be asked). */
+  private statSize(): number {
+    try {
+      return fs.fstatSync(this.fd).size
+    } catch (err) {
+      this.stop(`read error (${errorCode(err)})`)
+      return this.size
+    }
+  }
+
+  /** Asks the file's size again: shorter than what was indexed, it was truncated or rewritten under us. */
+  private refreshSize(): void {
+    this.size = this.statSize()
+    if (this.size < this.pos) this.stop('file truncated')
+  }
+
   private step(max: number): boolean {
-    if (this.full) return false
+    if (this.stopped !== undefined) return false
     if (this.tree.lines.length + this.tree.sections.length > this.rowLimit - ROWS_PER_STEP) {
-      this.full = true
-      this.finish()
+      this.stop(`index full at ${Math.floor((100 * this.pos) / Math.max(1, this.size))}%`)
       return false
     }
-    const n = fs.readSync(this.fd, this.readBuf, 0, max, this.pos)
-    if (n <= 0) return false
+    let n: number
+    try {
+      n = fs.readSync(this.fd, this.readBuf, 0, max, this.pos)
+    } catch (err) {
+      this.stop(`read error (${errorCode(err)})`)
+      return false
+    }
+    if (n <= 0) {
+      // nothing where the file had bytes: it may have shrunk
+      if (this.pos < this.size) this.refreshSize()
+      return false
+    }
+    this.lastByte = this.readBuf[n - 1]!
     this.pos += n
     if (this.ended) return true // a finished file grew after its last line was flushed; ignore
     // events may view the chunk; the index fast path keeps no view of it (its events copy text)
@@ -307,7 +343,13 @@ export class LogSource extends EventEmitter {
   readRange(range: ByteRange, cap = MAX_LINE_READ): Buffer {
     const len = Math.max(0, Math.min(range.end - range.offset, cap))
     const buf = Buffer.allocUnsafe(len)
-    const n = len === 0 ? 0 : fs.readSync(this.fd, buf, 0, len, range.offset)
+    let n = 0
+    try {
+      if (len > 0) n = fs.readSync(this.fd, buf, 0, len, range.offset)
+    } catch (err) {
+      // the screen shows what it can; the status line says why the rest is missing
+      this.stop(`read error (${errorCode(err)})`)
+    }
     return buf.subarray(0, n)
   }
 

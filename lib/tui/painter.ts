@@ -14,6 +14,7 @@ import type { RowModel } from './view-model.js'
 interface JobState {
   readonly hits: number
   readonly done: boolean
+  readonly error?: string | undefined
 }
 
 /** Everything one frame depends on. */
@@ -206,11 +207,10 @@ export function statusLine(st: PaintState): string {
     const rc = st.model.rowCount
     right.push(rc <= st.height ? 'all' : `${Math.round((100 * Math.min(rc, st.top + st.height)) / rc)}%`)
   }
-  const indexed = source.fileSize ? Math.floor((100 * source.indexedBytes) / source.fileSize) : 100
-  if (source.full) right.push(`index full at ${indexed}%`)
-  else if (source.indexing && !source.follow) right.push(`indexing ${indexed}%`)
-  if (st.search) right.push(`⌕ ${groupDigits(st.search.job.hits)}${st.search.job.done ? '' : '…'}`)
-  if (st.filter) right.push(`& ${groupDigits(st.filter.job.hits)}${st.filter.job.done ? '' : '…'}`)
+  if (source.stopped !== undefined) right.push(source.stopped)
+  else if (source.indexing && !source.follow) right.push(`indexing ${source.fileSize ? Math.floor((100 * source.indexedBytes) / source.fileSize) : 100}%`)
+  if (st.search) right.push(`⌕ ${jobProgress(st.search.job)}`)
+  if (st.filter) right.push(`& ${jobProgress(st.filter.job)}`)
   if (st.following) right.push('FOLLOW')
   else if (source.follow) right.push('follow paused')
   const errs = tree.sections.errors.get(0)
@@ -223,6 +223,11 @@ export function statusLine(st: PaintState): string {
   const leftPart = lw + rw > w ? sliceSpans(spans, 0, Math.max(0, w - rw)) : spans
   const gap = Math.max(0, w - spansWidth(leftPart) - rw)
   return spansToString(sliceSpans([...leftPart, span(' '.repeat(gap)), span(rightText, { inverse: true })], 0, w))
+}
+
+/** A search's hits, `…` while it runs, and why it stopped early if it did. */
+function jobProgress(job: JobState): string {
+  return groupDigits(job.hits) + (job.error !== undefined ? ` (${job.error})` : job.done ? '' : '…')
 }
 
 /**
