@@ -30,7 +30,7 @@ t.test('a column keeps every value across its chunks, and unset entries read as 
   t.equal(cols[2]!.get(3), 0, 'fill reaches every chunk')
 })
 
-t.test('titles: cut at 300 characters, from text or bytes alike, across the arena chunks', async (t) => {
+t.test('titles: cut at 300 characters, across the arena chunks', async (t) => {
   const table = new SectionTable()
   const cases = [
     'building foo',
@@ -40,17 +40,12 @@ t.test('titles: cut at 300 characters, from text or bytes alike, across the aren
     '\ufffd'.repeat(700), // what invalid bytes decode to
     '',
   ]
-  const fromBytes = (s: string) => Buffer.from(s)
   const expected: string[] = []
   // enough titles of up to 1,024 bytes to fill several 256 KiB chunks
   for (let k = 0; k < 1500; k++) {
     const text = cases[k % cases.length]! + (k % cases.length === 5 ? '' : String(k))
     const s = table.add('nest', 0, 0)
-    if (k % 2 === 0) table.setTitle(s, text)
-    else {
-      const b = Buffer.concat([Buffer.from('<<'), fromBytes(text), Buffer.from('>>')])
-      table.setTitle(s, b, 2, b.length - 2)
-    }
+    table.setTitle(s, text)
     expected.push(text.length > TITLE_CHARS ? text.slice(0, TITLE_CHARS) : text)
   }
   let wrong = 0
@@ -64,9 +59,10 @@ t.test('titles: cut at 300 characters, from text or bytes alike, across the aren
   t.notOk(table.hasTitle(5), 'an empty title is no title')
   t.ok(table.byteSize > 256 * 1024 * 2, 'the titles took several arena chunks')
 
-  const invalid = table.add('nest', 0, 0)
-  table.setTitle(invalid, Buffer.alloc(2000, 0xff))
-  t.equal(table.title(invalid), '\ufffd'.repeat(TITLE_CHARS), 'invalid UTF-8 bytes: replacement characters, cut at 300')
+  const wide = table.add('nest', 0, 0)
+  table.setTitle(wide, '\u20ac'.repeat(2000)) // 3 bytes each: the bytes kept end inside the text
+  t.equal(table.title(wide), '\u20ac'.repeat(TITLE_CHARS), 'three-byte characters: cut at 300, none split')
+  t.equal(table.title(wide - 1), expected[wide - 1], 'the title before it is untouched')
 })
 
 t.test('a snapshot is a copy: changing it leaves the table alone', async (t) => {
@@ -86,7 +82,24 @@ t.test('a snapshot is a copy: changing it leaves the table alone', async (t) => 
   const c = table.add('build', s, 0)
   table.setStatus(c, 'failed')
   t.equal(table.findStatus('failed'), c)
-  t.equal(table.depth.get(c), 1)
+  t.equal(table.depth(c), 1)
+  const g = table.add('nest', c, 0)
+  t.same([...table.depths()], [0, 1, 2], 'depths in one pass: the root, its child, a grandchild')
+  t.equal(table.depth(g), 2)
+})
+
+t.test('search hits: a column made by the first search, covering sections before and after it', async (t) => {
+  const table = new SectionTable()
+  for (let k = 0; k < 8192; k++) table.add('nest', k === 0 ? -1 : 0, k)
+  const before = table.byteSize
+  t.equal(table.hits(5), 0, 'no search yet: no hits, and no column')
+  const hits = table.hitColumn()
+  t.ok(table.byteSize - before >= 8192 * 4, 'the column covers the sections made before it')
+  hits.add(8191, 2)
+  const late = table.add('nest', 0, 8192) // past the column's first chunks
+  hits.add(late, 1)
+  t.same([table.hits(8191), table.hits(late), table.get(late).hits, table.hits(3)], [2, 1, 1, 0])
+  t.equal(table.hitColumn(), hits, 'one column, made once')
 })
 
 t.test('timing: columns made at the first timed section, for every section before and after it', async (t) => {
@@ -125,6 +138,6 @@ t.test('the pager index of a section-dense log: sections cost their columns, not
   t.equal(tree.sections.lines.get(0), 2 * n, 'the root counts every line: its children\'s heads are its content')
   t.equal(tree.sections.lines.get(n), 1, 'a section does not count its own head')
   const perSection = tree.sections.byteSize / tree.sections.length
-  t.ok(perSection < 80, `${perSection.toFixed(0)} B per section in the table, titles included`)
+  t.ok(perSection < 50, `${perSection.toFixed(0)} B per section in the table, titles included`)
   src.close()
 })

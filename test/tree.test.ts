@@ -73,6 +73,14 @@ t.test('failure-aware default: a failed section without error lines opens with i
   t.ok(tree.isOpen(2), 'the failed section opens')
   t.ok(tree.isOpen(1), 'and its ancestor')
   t.notOk(tree.isOpen(3), 'a clean sibling stays closed')
+
+  // what the user toggles, automatic folding (follow) leaves alone, until the default fold
+  tree.setOpen(3, true, true)
+  t.ok(tree.isOpen(3) && tree.isManual(3), 'a toggle by hand is marked')
+  tree.setAll((s) => s !== 2, false)
+  t.ok(tree.isManual(3) && !tree.isOpen(2) && tree.isOpen(3), 'zR, zM and fold levels keep the mark')
+  tree.foldDefault()
+  t.ok(!tree.isManual(3) && !tree.isOpen(3), 'the failure-aware default (x) clears it')
 })
 
 t.test('fold model: failure-aware default, zR/zM, row mapping round-trips', async (t) => {

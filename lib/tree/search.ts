@@ -121,7 +121,7 @@ export class SearchJob {
     this.needle = lit === null ? null : Buffer.from(lit, 'latin1')
     this.lineRe = lit === null ? null : new RegExp(pattern.source, 'm')
     tree.lines.clearFlagAll(flag)
-    if (flag === LINE_HIT) tree.sections.hits.fill(0)
+    if (flag === LINE_HIT) tree.sections.hitColumn().fill(0)
     this.promise = this.run()
   }
 
@@ -141,7 +141,8 @@ export class SearchJob {
     this.hits++
     if (this.flag !== LINE_HIT) return
     const sections = this.tree.sections
-    for (let s = lines.section(line); s >= 0; s = sections.parent.get(s)) sections.hits.add(s, 1)
+    const hits = sections.hitColumn()
+    for (let s = lines.section(line); s >= 0; s = sections.parent.get(s)) hits.add(s, 1)
   }
 
   private async run(): Promise<void> {

@@ -1,10 +1,11 @@
 /**
  * The sections of a LogTree as columns (column.ts), with their own titles in a byte arena: a
- * section costs 55 bytes plus its title's UTF-8 bytes (a legacy nest has none: its head line names
- * it, read from the file when shown) and 16 more when it has timing, and nothing on the JS
- * heap. Line indices and counts are Int32: the index holds at most ROW_LIMIT lines and sections
- * together (LogSource stops there). Readers that want a whole section (the painter, tests) take a
- * snapshot with `get`; the tree updates the columns in place.
+ * section costs 41 bytes plus its title's UTF-8 bytes (a legacy nest has none: its head line names
+ * it, read from the file when shown), 17 more once any section has timing and 4 once a search
+ * ran, and nothing on the JS heap. Line indices and counts are Int32: the index holds at most
+ * ROW_LIMIT lines and sections together (LogSource stops there). Depths are walked, not kept.
+ * Readers that want a whole section (the painter, tests) take a snapshot with `get`; the tree
+ * updates the columns in place.
  */
 
 import type { SectionKind } from '../events.js'
@@ -60,66 +61,63 @@ export const TITLE_CHARS = 300
 const TITLE_BYTES = 1024
 const ARENA_CHUNK = 1 << 18
 
+/** A title's byte length fits below this in its reference (TITLE_BYTES ≤ it). */
+const LENGTH_SPAN = 2048
+
 /** Titles as UTF-8 bytes appended to chunks that never move (a title is set once, when known). */
 class TitleArena {
   private readonly chunks: Buffer[] = []
   private chunk = Buffer.alloc(0)
   private used = 0
-  /** Chunk number × ARENA_CHUNK + offset of each title; −1 when it has none. */
-  readonly start = float64Column(-1)
-  readonly length = int32Column()
+  /**
+   * Each title's place and length in one number: (chunk number × ARENA_CHUNK + offset) ×
+   * LENGTH_SPAN + byte length, exact in a Float64 up to 2^42 bytes of titles; −1 when it has none.
+   */
+  readonly ref = float64Column(-1)
 
-  private room(s: number, n: number): number {
+  set(s: number, text: string): void {
+    // TITLE_BYTES of UTF-8 hold at most TITLE_BYTES units of text
+    const head = text.length > TITLE_BYTES ? text.slice(0, TITLE_BYTES) : text
+    const n = Math.min(Buffer.byteLength(head), TITLE_BYTES)
     if (this.used + n > this.chunk.length) {
       this.chunk = Buffer.allocUnsafe(ARENA_CHUNK)
       this.chunks.push(this.chunk)
       this.used = 0
     }
     const at = this.used
-    this.used += n
-    this.start.set(s, (this.chunks.length - 1) * ARENA_CHUNK + at)
-    return at
-  }
-
-  setBytes(s: number, buf: Uint8Array, start: number, end: number): void {
-    const n = Math.min(end - start, TITLE_BYTES)
-    const at = this.room(s, n)
-    // a byte loop: titles are short, and copyBytes's view would make its callers' calls polymorphic
-    const chunk = this.chunk
-    for (let k = 0; k < n; k++) chunk[at + k] = buf[start + k]!
-    this.length.set(s, n)
-  }
-
-  setText(s: number, text: string): void {
-    // TITLE_BYTES of UTF-8 hold at most TITLE_BYTES units of text
-    const head = text.length > TITLE_BYTES ? text.slice(0, TITLE_BYTES) : text
-    const n = Math.min(Buffer.byteLength(head), TITLE_BYTES)
-    const at = this.room(s, n)
-    this.length.set(s, this.chunk.write(head, at, n, 'utf8'))
+    const written = this.chunk.write(head, at, n, 'utf8')
+    this.used += written
+    this.ref.set(s, ((this.chunks.length - 1) * ARENA_CHUNK + at) * LENGTH_SPAN + written)
   }
 
   has(s: number): boolean {
-    return this.start.get(s) >= 0 && this.length.get(s) > 0
+    return this.ref.get(s) % LENGTH_SPAN > 0
   }
 
   get(s: number): string {
-    const start = this.start.get(s)
-    if (start < 0) return ''
+    const ref = this.ref.get(s)
+    if (ref < 0) return ''
+    const start = Math.floor(ref / LENGTH_SPAN)
     const at = start % ARENA_CHUNK
-    const text = this.chunks[Math.floor(start / ARENA_CHUNK)]!.toString('utf8', at, at + this.length.get(s))
+    const text = this.chunks[Math.floor(start / ARENA_CHUNK)]!.toString('utf8', at, at + (ref % LENGTH_SPAN))
     return text.length > TITLE_CHARS ? text.slice(0, TITLE_CHARS) : text
   }
 
-  /** The text's bytes (the two columns are the table's to count). */
+  /** The text's bytes (the column is the table's to count). */
   get byteSize(): number {
     return this.chunks.length * ARENA_CHUNK
   }
 }
 
+// A section's kind, status and failed-below flag share one byte.
+const KIND_MASK = 0x07
+const STATUS_SHIFT = 3
+const STATUS_MASK = 0x38
+const FAILED_BELOW = 0x40
+
 export class SectionTable {
   length = 0
   readonly parent = int32Column()
-  readonly depth = int32Column()
   readonly head = int32Column(-1)
   readonly firstLine = int32Column()
   readonly lastLine = int32Column()
@@ -127,12 +125,12 @@ export class SectionTable {
   readonly errors = int32Column()
   readonly warnings = int32Column()
   readonly firstError = int32Column(-1)
-  readonly hits = int32Column()
-  private readonly kinds = uint8Column()
-  private readonly statuses = uint8Column()
-  private readonly failed = uint8Column()
+  /** Kind, status and failed-below, packed (KIND_MASK, STATUS_MASK, FAILED_BELOW). */
+  private readonly meta = uint8Column()
   private readonly titles = new TitleArena()
-  private readonly columns = new ColumnGroup([this.parent, this.depth, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.hits, this.kinds, this.statuses, this.failed, this.titles.start, this.titles.length])
+  private readonly columns = new ColumnGroup([this.parent, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.meta, this.titles.ref])
+  /** Search hits in each section's subtree: made by the first search. */
+  private hitCounts: { column: Column<Int32Array>; group: ColumnGroup } | undefined
   /**
    * Start and end in ms (NaN when unknown), and whether they come from the log: made at the first
    * section with timing, since only CI markers with timestamps and follow mode have any.
@@ -144,12 +142,46 @@ export class SectionTable {
     const s = this.length++
     this.columns.reserve(s + 1)
     this.timing?.group.reserve(s + 1)
+    this.hitCounts?.group.reserve(s + 1)
     this.parent.set(s, parent)
-    this.depth.set(s, parent < 0 ? 0 : this.depth.get(parent) + 1)
     this.firstLine.set(s, firstLine)
     this.lastLine.set(s, firstLine - 1)
-    this.kinds.set(s, kindCode.get(kind) ?? 0)
+    this.meta.set(s, kindCode.get(kind) ?? 0)
     return s
+  }
+
+  /** Ancestors above the section (the root's depth is 0): walked, not stored, as only the rows on screen ask. */
+  depth(s: number): number {
+    let d = 0
+    // a parent's id is below its child's: the walk ends even on a table built wrong
+    for (let c = s, p = this.parent.get(s); p >= 0 && p < c; c = p, p = this.parent.get(p)) d++
+    return d
+  }
+
+  /** Every section's depth, in one pass (a parent's id is below its children's), for fold levels. */
+  depths(): Int32Array {
+    const depth = new Int32Array(this.length)
+    for (let s = 1; s < this.length; s++) {
+      const p = this.parent.get(s)
+      depth[s] = p >= 0 && p < s ? depth[p]! + 1 : 0
+    }
+    return depth
+  }
+
+  /** Search hits in the section's subtree (0 before any search). */
+  hits(s: number): number {
+    return this.hitCounts === undefined ? 0 : this.hitCounts.column.get(s)
+  }
+
+  /** The hit counts, made on first use, for a search to update. */
+  hitColumn(): Column<Int32Array> {
+    if (this.hitCounts === undefined) {
+      const column = int32Column()
+      const group = new ColumnGroup([column])
+      group.reserve(this.length)
+      this.hitCounts = { column, group }
+    }
+    return this.hitCounts.column
   }
 
   /** The line a section's header stands for: its head line, else its first line. */
@@ -159,28 +191,28 @@ export class SectionTable {
   }
 
   kind(s: number): SectionKindOrRoot {
-    return KINDS[this.kinds.get(s)]!
+    return KINDS[this.meta.get(s) & KIND_MASK]!
   }
 
   status(s: number): SectionStatus {
-    return STATUSES[this.statuses.get(s)]!
+    return STATUSES[(this.meta.get(s) & STATUS_MASK) >> STATUS_SHIFT]!
   }
 
   setStatus(s: number, status: SectionStatus): void {
-    this.statuses.set(s, statusCode.get(status) ?? 0)
+    this.meta.set(s, (this.meta.get(s) & ~STATUS_MASK) | ((statusCode.get(status) ?? 0) << STATUS_SHIFT))
   }
 
   failedBelow(s: number): boolean {
-    return this.failed.get(s) === 1
+    return (this.meta.get(s) & FAILED_BELOW) !== 0
   }
 
   setFailedBelow(s: number): void {
-    this.failed.set(s, 1)
+    this.meta.set(s, this.meta.get(s) | FAILED_BELOW)
   }
 
   /** An error line or a failed section in the subtree: what the failure-aware folding opens. */
   holdsFailure(s: number): boolean {
-    return this.errors.get(s) > 0 || this.failed.get(s) === 1
+    return this.errors.get(s) > 0 || this.failedBelow(s)
   }
 
   title(s: number): string {
@@ -191,10 +223,8 @@ export class SectionTable {
     return this.titles.has(s)
   }
 
-  /** Sets a title from text, or from the UTF-8 bytes `buf[start, end)` (no string made now). */
-  setTitle(s: number, text: string | Uint8Array, start = 0, end = text.length): void {
-    if (typeof text === 'string') this.titles.setText(s, text)
-    else this.titles.setBytes(s, text, start, end)
+  setTitle(s: number, text: string): void {
+    this.titles.set(s, text)
   }
 
   /** Sets a start or end time (ms); `byLog` says it is the log's own clock (a start, from then on). */
@@ -224,9 +254,9 @@ export class SectionTable {
   /** A snapshot of section `s` (changes to it do not reach the table). */
   get(s: number): Section {
     const sec: Section = {
-      id: s, kind: this.kind(s), title: this.title(s), parent: this.parent.get(s), depth: this.depth.get(s), head: this.head.get(s),
+      id: s, kind: this.kind(s), title: this.title(s), parent: this.parent.get(s), depth: this.depth(s), head: this.head.get(s),
       firstLine: this.firstLine.get(s), lastLine: this.lastLine.get(s), lines: this.lines.get(s), errors: this.errors.get(s),
-      warnings: this.warnings.get(s), firstError: this.firstError.get(s), status: this.status(s), hits: this.hits.get(s),
+      warnings: this.warnings.get(s), firstError: this.firstError.get(s), status: this.status(s), hits: this.hits(s),
       failedBelow: this.failedBelow(s),
     }
     if (this.timing !== undefined) {
@@ -240,12 +270,12 @@ export class SectionTable {
 
   /** The first section after the root with status `status`, or -1. */
   findStatus(status: SectionStatus): number {
-    const code = statusCode.get(status)
-    for (let s = 1; s < this.length; s++) if (this.statuses.get(s) === code) return s
+    const code = (statusCode.get(status) ?? 0) << STATUS_SHIFT
+    for (let s = 1; s < this.length; s++) if ((this.meta.get(s) & STATUS_MASK) === code) return s
     return -1
   }
 
   get byteSize(): number {
-    return this.titles.byteSize + this.columns.byteSize + (this.timing?.group.byteSize ?? 0)
+    return this.titles.byteSize + this.columns.byteSize + (this.timing?.group.byteSize ?? 0) + (this.hitCounts?.group.byteSize ?? 0)
   }
 }

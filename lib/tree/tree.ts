@@ -40,6 +40,10 @@ class IdMap {
       this.dense[id] = s
     } else this.sparse.set(id, s)
   }
+  /** Bytes held: the dense array (sparse ids, which no decoder makes, are not counted). */
+  get byteSize(): number {
+    return this.dense.byteLength
+  }
 }
 
 const DENSE_IDS = 1 << 26
@@ -452,6 +456,6 @@ export class LogTree {
 
   /** Approximate bytes held by the index. */
   get byteSize(): number {
-    return this.lines.byteSize + this.sections.byteSize + this.segments.byteSize + this.foldColumns.byteSize
+    return this.lines.byteSize + this.sections.byteSize + this.segments.byteSize + this.foldColumns.byteSize + this.byDecoderId.byteSize
   }
 }

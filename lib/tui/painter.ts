@@ -136,7 +136,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   const f = tree.lines.flags(i)
   if (numW) out.push(span(String(i + 1).padStart(numW - 1) + ' ', { fg: GREY }))
   const s = tree.lines.section(i)
-  const depth = tree.sections.depth.get(s)
+  const depth = tree.sections.depth(s)
   if (depth > 0) out.push(span('  '.repeat(depth)))
   const t = source.lineText(i)
   const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
