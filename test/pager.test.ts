@@ -201,6 +201,25 @@ t.test('a file that can no longer be read: search and index say so on the status
   t.equal(await h.close(), 0)
 })
 
+t.test('a log nested 30,000 deep: the pager opens it, moves, searches and folds, without running out of stack', async (t) => {
+  const deep = 30000
+  for (const [name, end] of [['deep-lf.log', '\n'], ['deep-cut.log', '']] as const) {
+    // opens that never close (an unterminated log closes them all at its end), then a failure at the bottom
+    const h = await open(write(name, `${E}[p`.repeat(deep) + `deep line\nerror: at the bottom${end}`))
+    t.equal(h.pager.source.tree.sections.length, deep + 1, `${name}: every section indexed`)
+    t.match(h.screen()[0], /^…[a-z]* › (nest › )+deep line/, `${name}: the breadcrumb is cut at its left`)
+    await h.press('x')
+    t.match(h.screen().at(-1)!, /1 error/, `${name}: x finds the failure`)
+    await h.press('gjG')
+    await h.press('zM')
+    t.match(body(h)[0], /^▸ nest ∙ 2 lines/, `${name}: zM folds it to one header`)
+    await h.press('zR/bottom\r')
+    await until(() => /⌕ 1\b/.test(h.screen().at(-1)!))
+    t.match(h.screen().at(-1)!, /⌕ 1\b/, `${name}: the search finds the line`)
+    t.equal(await h.close(), 0)
+  }
+})
+
 t.test('hostile escapes never reach the terminal', async (t) => {
   const hostile = Buffer.concat([
     Buffer.from(`${E}[pbuilding evil\n`),

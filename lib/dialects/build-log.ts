@@ -45,6 +45,8 @@ export function prefixNameLength(text: Uint8Array, start = 0, end = text.length)
 interface Section {
   id: number
   kind: SectionKind
+  /** Its place in framerNests when the framer opened it, else -1. */
+  nest: number
   ci?: { system: CiSystem; name: string }
 }
 
@@ -436,7 +438,9 @@ export class BuildLogDecoder implements FramerSink {
   open(priority: number, offset: number): void {
     this.hasLegacy = true
     this.releaseHeader()
-    this.framerNests.push(this.openSection(this.root, 'nest', offset, priority).id)
+    const section = this.openSection(this.root, 'nest', offset, priority)
+    section.nest = this.framerNests.length
+    this.framerNests.push(section.id)
   }
 
   close(offset: number): void {
@@ -548,7 +552,7 @@ export class BuildLogDecoder implements FramerSink {
     const stack = this.root.stack
     const parent = stack.length > 0 ? stack[stack.length - 1]!.id : 0
     this.emit({ type: 'open', id, parent, kind: 'build', title: name, priority: 1, offset, attrs: { name } })
-    return { stack: [{ id, kind: 'build' }], base: id, open: true, parent }
+    return { stack: [{ id, kind: 'build', nest: -1 }], base: id, open: true, parent }
   }
 
   private markFailed(name: string, offset: number): void {
@@ -576,7 +580,7 @@ export class BuildLogDecoder implements FramerSink {
   private openSection(scope: Scope, kind: SectionKind, offset: number, priority: number, title?: string, attrs?: Record<string, string | number | boolean>): Section {
     const id = this.context.nextSectionId()
     const parent = scope.stack.length > 0 ? scope.stack[scope.stack.length - 1]!.id : 0
-    const section: Section = { id, kind }
+    const section: Section = { id, kind, nest: -1 }
     scope.stack.push(section)
     const open: SectionOpenEvent = { type: 'open', id, parent, kind, priority, offset }
     if (title !== undefined) open.title = title
@@ -597,8 +601,8 @@ export class BuildLogDecoder implements FramerSink {
   private closeAbove(scope: Scope, depth: number, offset: number): void {
     while (scope.stack.length > depth) {
       const section = scope.stack.pop()!
-      const nest = this.framerNests.lastIndexOf(section.id)
-      if (nest !== -1) this.framerNests[nest] = 0
+      // its place is kept rather than searched for: at the end of a log, thousands of nests may close at once
+      if (section.nest >= 0 && this.framerNests[section.nest] === section.id) this.framerNests[section.nest] = 0
       // Builds opened inside a closing section end with it (only a root section holds builds).
       if (scope === this.root && this.builds.size > 0) {
         for (const build of this.builds.values()) if (build.parent === section.id) this.closeScope(build, offset)

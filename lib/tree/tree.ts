@@ -263,8 +263,36 @@ export class LogTree {
     }
   }
 
+  /**
+   * Brings `s`'s prefix sums and size up to date, after those of its open children whose size is
+   * stale: depth first with a stack of its own, since a log may nest deeper than the call stack.
+   */
   private ensure(s: number): void {
     if (this.dirty.get(s) === 0) return
+    const stack = [s]
+    const next = [0] // the segment of each section on the stack to look at next
+    while (stack.length > 0) {
+      const x = stack[stack.length - 1]!
+      const { count, start } = this.segments.view(x)
+      let i = next[next.length - 1]!
+      for (; i < count; i++) {
+        const c = -start[i]!
+        if (c > 0 && this.isOpen(c) && this.sizeOk.get(c) !== 1 && this.dirty.get(c) === 1) break
+      }
+      if (i < count) {
+        next[next.length - 1] = i + 1
+        stack.push(-start[i]!)
+        next.push(0)
+        continue
+      }
+      stack.pop()
+      next.pop()
+      this.sumSegments(x)
+    }
+  }
+
+  /** `s`'s prefix sums and size, its open children's sizes being up to date. */
+  private sumSegments(s: number): void {
     const { count, start, length } = this.segments.view(s)
     const pref = (this.pref[s] ??= [])
     pref.length = count + 1
@@ -322,6 +350,22 @@ export class LogTree {
     this.markDirtyAll(this.sections.parent.get(s))
   }
 
+  /**
+   * Sets the open flag of a section and its ancestors, up to one already in `walked` (whose
+   * ancestors are open too), and returns the lowest it changed, or -1. Sizes are left for the
+   * caller to mark stale once: a log may nest tens of thousands deep.
+   */
+  private openFlags(s: number, walked?: Set<number>): number {
+    let lowest = -1
+    for (let p = s; p > 0 && !(walked?.has(p) ?? false); p = this.sections.parent.get(p)) {
+      walked?.add(p)
+      if (this.isOpen(p)) continue
+      this.openFlag.set(p, 1)
+      if (lowest < 0) lowest = p
+    }
+    return lowest
+  }
+
   /** Whether section `s` is unfolded (the root always is). */
   isOpen(s: number): boolean {
     return this.openFlag.get(s) === 1
@@ -343,23 +387,25 @@ export class LogTree {
   foldDefault(): void {
     for (let s = 1; s < this.sections.length; s++) this.openFlag.set(s, this.sections.holdsFailure(s) ? 1 : 0)
     this.manualFlag.fill(0)
-    this.recomputeSizes()
     if (this.done && this.sections.errors.get(0) > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
       for (let s = this.sections.length - 1; s > 0; s--) {
         if (this.sections.status(s) === 'unclosed') {
-          this.reveal(s)
-          this.setOpen(s, true)
+          this.openFlags(s)
           break
         }
       }
     }
-    for (const s of this.running) this.setOpen(s, true)
+    // running sections and their ancestors, innermost first: each chain is walked once
+    const walked = new Set<number>()
+    for (let k = this.stack.length - 1; k > 0; k--) this.openFlags(this.stack[k]!, walked)
+    this.recomputeSizes()
   }
 
   /** Opens every ancestor of a section (not the section itself). */
   reveal(s: number): void {
-    for (let p = this.sections.parent.get(s); p > 0; p = this.sections.parent.get(p)) this.setOpen(p, true)
+    const lowest = this.openFlags(this.sections.parent.get(s))
+    if (lowest > 0) this.markDirtyAll(this.sections.parent.get(lowest))
   }
 
   /** Opens the path to a line (its own section included, unless the line is that section's head). */
@@ -400,13 +446,15 @@ export class LogTree {
   /** Row of a section's header (its ancestors must be open). */
   rowOfHeader(s: number): number {
     if (s === 0) return -1
-    const p = this.sections.parent.get(s)
-    this.ensure(p)
-    return this.contentStart(p) + this.pref[p]![this.segIdx.get(s)]!
-  }
-
-  private contentStart(s: number): number {
-    return s === 0 ? 0 : this.rowOfHeader(s) + 1
+    // a loop up the ancestors, not recursion: a log may nest deeper than the call stack goes
+    let row = 0
+    for (let x = s; x !== 0; ) {
+      const p = this.sections.parent.get(x)
+      this.ensure(p)
+      row += this.pref[p]![this.segIdx.get(x)]! + (p === 0 ? 0 : 1)
+      x = p
+    }
+    return row
   }
 
   /** Row of a line, or of the header of the nearest closed ancestor when it is folded away. */
@@ -423,7 +471,7 @@ export class LogTree {
     let i = lastAtMost(count, (k) => key[k]!, line)
     while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
     this.ensure(s0)
-    return this.contentStart(s0) + this.pref[s0]![i]! + (line - a[i]!)
+    return (s0 === 0 ? 0 : this.rowOfHeader(s0) + 1) + this.pref[s0]![i]! + (line - a[i]!)
   }
 
   /** The row that shows line `line`: its section's header when it is the head line. */
@@ -440,8 +488,8 @@ export class LogTree {
 
   ancestors(s: number): number[] {
     const out: number[] = []
-    for (let p = s; p > 0; p = this.sections.parent.get(p)) out.unshift(p)
-    return out
+    for (let p = s; p > 0; p = this.sections.parent.get(p)) out.push(p)
+    return out.reverse()
   }
 
   /** Whether a section has child sections. */

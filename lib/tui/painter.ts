@@ -83,6 +83,11 @@ export function lineNumberWidth(st: PaintState): number {
   return st.opts.lineNumbers ? Math.max(4, String(st.source.tree.lines.length).length) + 1 : 0
 }
 
+/** Indent levels beyond the columns a row can show are not drawn (a log may nest tens of thousands deep). */
+function indentLimit(st: PaintState): number {
+  return Math.ceil((st.opts.chop ? st.left + st.width : st.width * st.height) / 2)
+}
+
 /** One row (a section header or a log line) as styled spans, from column 0. */
 export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   const source = st.source
@@ -91,7 +96,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   if (row.header !== undefined) {
     const sec = tree.sections.get(row.header)
     if (numW) out.push(span(sec.head >= 0 ? String(sec.head + 1).padStart(numW - 1) + ' ' : ' '.repeat(numW), { fg: GREY }))
-    const indent = '  '.repeat(Math.max(0, sec.depth - 1))
+    const indent = '  '.repeat(Math.min(Math.max(0, sec.depth - 1), indentLimit(st)))
     const inTree = st.model === st.treeModel
     const isOpen = tree.isOpen(row.header) && inTree
     const bad = tree.sections.holdsFailure(row.header)
@@ -137,7 +142,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   if (numW) out.push(span(String(i + 1).padStart(numW - 1) + ' ', { fg: GREY }))
   const s = tree.lines.section(i)
   const depth = tree.sections.depth(s)
-  if (depth > 0) out.push(span('  '.repeat(depth)))
+  if (depth > 0) out.push(span('  '.repeat(Math.min(depth, indentLimit(st)))))
   const t = source.lineText(i)
   const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
   // chopped: what the window shows; wrapped: no more than fills the body (a 100 KB line is not laid out whole)
@@ -172,11 +177,17 @@ export function breadcrumb(st: PaintState): string {
   const row = st.model.rowAt(st.focus)
   if (!row) return spansToString([span(' ')])
   const s = row.header !== undefined ? tree.sections.parent.get(row.header) : tree.lines.section(row.line)
-  const path = tree.ancestors(s)
-  const parts = path.map((p) => {
+  // from the innermost section out, until the path is wider than the row (its left end is cut
+  // anyway): `wide` counts a separator after each part, one more than the path has
+  const parts: Span[][] = []
+  let wide = 0
+  for (let p = s; p > 0 && wide <= w + 3; p = tree.sections.parent.get(p)) {
     const title = (st.source.title(p) || tree.sections.kind(p)).replace(/[\x00-\x1f\x7f-\x9f]/g, '∙')
-    return lineSpans(Buffer.from(title), undefined, { elide: st.opts.elide, color: false }, 60)
-  })
+    const part = lineSpans(Buffer.from(title), undefined, { elide: st.opts.elide, color: false }, 60)
+    parts.push(part)
+    wide += spansWidth(part) + 3
+  }
+  parts.reverse()
   let spans: Span[] = []
   parts.forEach((p, k) => {
     if (k > 0) spans.push(span(' › ', { fg: GREY }))
