@@ -220,6 +220,18 @@ t.test('a log nested 30,000 deep: the pager opens it, moves, searches and folds,
   }
 })
 
+t.test('zO and zC on a log of 200,000 top-level sections open and close them all', async (t) => {
+  const h = await open(write('wide.log', `top line\n` + `${E}[pbuilding x\nin x\n${E}[q`.repeat(200000)))
+  await h.press('g')
+  t.match(body(h)[0], /^top line/, 'the focus is on a line of the top level')
+  await h.press('zO')
+  t.match(body(h)[2], /^ {2}in x/, 'zO: every section below opened')
+  t.match(h.screen().at(-1)!, /L1\/400,001/)
+  await h.press('zC')
+  t.match(body(h)[2], /^▸ building x/, 'zC: closed again')
+  t.equal(await h.close(), 0)
+})
+
 t.test('hostile escapes never reach the terminal', async (t) => {
   const hostile = Buffer.concat([
     Buffer.from(`${E}[pbuilding evil\n`),

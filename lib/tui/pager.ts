@@ -614,7 +614,7 @@ export class Pager {
     while (stack.length) {
       const t = stack.pop()!
       tree.setOpen(t, open, true)
-      stack.push(...tree.children(t))
+      for (const c of tree.children(t)) stack.push(c) // not a spread: the root may have a million children
     }
     if (!open && s !== 0) this.anchor = { header: s }
   }
