@@ -30,3 +30,22 @@ t.test('export: usage errors', async (t) => {
   t.equal(cmd.code, 2)
   t.match(cmd.stderr, /^buildlog: unknown command 'frobnicate'/)
 })
+
+t.test('a log nested 30,000 deep exports as json and as an error extract, without running out of stack', async (t) => {
+  const deep = 30000
+  const input = '\x1b[p'.repeat(deep) + 'deep line\nerror: at the bottom\n'
+  const json = await runBin('buildlog', ['export', '--format', 'json', '-'], { input })
+  t.equal(json.code, 0, json.stderr)
+  let node = JSON.parse(json.stdout.toString()).root
+  let depth = 0
+  while (node.children.length > 0 && node.children[0].children) {
+    node = node.children[0]
+    depth++
+  }
+  t.equal(depth, deep, 'every level nested in the tree')
+  t.same(node.children.map((c: { text: string }) => c.text), ['deep line', 'error: at the bottom'], 'the lines at the bottom, its head first')
+  const errors = await runBin('buildlog', ['export', '--format', 'text', '--errors', '-'], { input })
+  t.equal(errors.code, 1, `exit 1: there is an error ${errors.stderr}`)
+  const extract = errors.stdout.toString()
+  t.match(extract, /^error 1 of 1 in (nest › ){29999}deep line \(line 2\):\n  \| deep line\n  > error: at the bottom\n$/, 'its whole path, and the lines around it')
+})

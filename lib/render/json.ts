@@ -1,5 +1,5 @@
 import type { LineEvent, LogEvent } from '../events.js'
-import type { TreeSection } from '../tree/event-tree.js'
+import { walkTree, type TreeSection } from '../tree/event-tree.js'
 
 /** Version of the `--format json` and `--format jsonl` schemas (README: "JSON schemas"). */
 export const JSON_SCHEMA_VERSION = 1
@@ -55,18 +55,17 @@ export function writeTreeJson(root: TreeSection, meta: Record<string, unknown>, 
   write(']}}\n')
 }
 
-function writeChildren(section: TreeSection, write: (s: string) => void): void {
-  let first = true
-  for (const child of section.children) {
-    if (!first) write(',')
-    first = false
-    if (child.type === 'line') {
-      write(JSON.stringify(lineJson(child.event)))
-    } else {
-      const header = JSON.stringify(sectionHeader(child))
-      write(header.slice(0, -1) + ',"children":[')
-      writeChildren(child, write)
+function writeChildren(root: TreeSection, write: (s: string) => void): void {
+  walkTree(root, {
+    line(line, _parent, at) {
+      write((at > 0 ? ',' : '') + JSON.stringify(lineJson(line.event)))
+    },
+    section(section, at) {
+      const header = JSON.stringify(sectionHeader(section))
+      write((at > 0 ? ',' : '') + header.slice(0, -1) + ',"children":[')
+    },
+    leave() {
       write(']}')
-    }
-  }
+    },
+  })
 }

@@ -1,4 +1,4 @@
-import { isErrorLine, sectionPath, type TreeLine, type TreeSection } from '../tree/event-tree.js'
+import { isErrorLine, sectionPath, walkTree, type TreeLine, type TreeSection } from '../tree/event-tree.js'
 
 export interface OutlineOptions {
   /** Expand sections down to this depth; deeper ones show as one summary line. Unlimited by default. */
@@ -21,18 +21,15 @@ function lineText(line: TreeLine): string {
 /** The log as an indented outline: section headers with counts, lines indented under them. */
 export function writeOutline(root: TreeSection, options: OutlineOptions, write: (s: string) => void): void {
   const maxDepth = options.depth ?? Infinity
-  const walk = (section: TreeSection, depth: number): void => {
-    const indent = '  '.repeat(depth)
-    for (const child of section.children) {
-      if (child.type === 'section') {
-        write(`${indent}${summary(child)}\n`)
-        if (depth + 1 <= maxDepth) walk(child, depth + 1)
-      } else if (!(child.event.head && section !== root)) {
-        write(`${indent}${lineText(child)}\n`)
-      }
-    }
-  }
-  walk(root, 0)
+  walkTree(root, {
+    section(section, _at, depth) {
+      write(`${'  '.repeat(depth)}${summary(section)}\n`)
+      return depth + 1 <= maxDepth
+    },
+    line(line, parent, _at, depth) {
+      if (!(line.event.head && parent !== root)) write(`${'  '.repeat(depth)}${lineText(line)}\n`)
+    },
+  })
 }
 
 /**
@@ -41,13 +38,11 @@ export function writeOutline(root: TreeSection, options: OutlineOptions, write: 
  */
 export function writeErrors(root: TreeSection, context: number, write: (s: string) => void): number {
   const hits: Array<{ section: TreeSection; at: number }> = []
-  const walk = (section: TreeSection): void => {
-    section.children.forEach((child, at) => {
-      if (child.type === 'section') walk(child)
-      else if (isErrorLine(child.event)) hits.push({ section, at })
-    })
-  }
-  walk(root)
+  walkTree(root, {
+    line(line, section, at) {
+      if (isErrorLine(line.event)) hits.push({ section, at })
+    },
+  })
   hits.sort((a, b) => lineOf(a) - lineOf(b))
   hits.forEach((hit, k) => {
     const path = sectionPath(hit.section)

@@ -100,6 +100,34 @@ function newSection(id: number, kind: SectionKind, title: string, parent: TreeSe
 /** The titles of a section and its ancestors, outermost first (the root excluded). */
 export function sectionPath(section: TreeSection | null): string[] {
   const path: string[] = []
-  for (let s = section; s && s.parent; s = s.parent) path.unshift(s.title || s.kind)
-  return path
+  for (let s = section; s && s.parent; s = s.parent) path.push(s.title || s.kind)
+  return path.reverse()
+}
+
+/** What walkTree calls: for a section (return false to skip its children), after its children, for a line. */
+export interface TreeVisitor {
+  section?(section: TreeSection, at: number, depth: number): boolean | void
+  leave?(section: TreeSection, depth: number): void
+  line?(line: TreeLine, parent: TreeSection, at: number, depth: number): void
+}
+
+/**
+ * Visits the tree below `root` in document order (the root's children at depth 0, `at` their
+ * place in their parent), with a stack of its own: a log may nest deeper than the call stack.
+ */
+export function walkTree(root: TreeSection, visit: TreeVisitor): void {
+  const stack: Array<{ section: TreeSection; at: number }> = [{ section: root, at: 0 }]
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!
+    const depth = stack.length - 1
+    if (top.at === top.section.children.length) {
+      stack.pop()
+      if (stack.length > 0) visit.leave?.(top.section, depth - 1)
+      continue
+    }
+    const at = top.at++
+    const child = top.section.children[at]!
+    if (child.type === 'line') visit.line?.(child, top.section, at, depth)
+    else if (visit.section?.(child, at, depth) !== false) stack.push({ section: child, at: 0 })
+  }
 }
