@@ -8,6 +8,7 @@
 import fs from 'node:fs'
 import { LINE_FILTER, LINE_HIT } from './lines.js'
 import type { LogTree } from './tree.js'
+import { readErrorReason } from './source.js'
 
 export interface Pattern {
   source: string
@@ -173,7 +174,7 @@ export class SearchJob {
         n = fs.readSync(this.fd, buf, 0, end - start, start)
       } catch (err) {
         // the hits so far stay; the status line says why there are no more
-        this.error = `read error (${(err as NodeJS.ErrnoException).code ?? String(err)})`
+        this.error = readErrorReason(err)
         break
       }
       const view = buf.subarray(0, n)

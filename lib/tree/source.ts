@@ -70,7 +70,8 @@ export function lineTextAt(raw: Buffer, dialect: IndexDialect = 'build'): LineTe
   return { text, styles: first.styles, removed }
 }
 
-const errorCode = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? String(err)
+/** What the status line says when reading the log failed (`read error (EIO)`); search says the same. */
+export const readErrorReason = (err: unknown): string => `read error (${(err as NodeJS.ErrnoException).code ?? String(err)})`
 
 export interface LogSourceOptions {
   /** Keep reading after EOF (follow mode, or a pipe still being spooled). */
@@ -293,7 +294,7 @@ export class LogSource extends EventEmitter {
     try {
       return fs.fstatSync(this.fd).size
     } catch (err) {
-      this.stop(`read error (${errorCode(err)})`)
+      this.stop(readErrorReason(err))
       return this.size
     }
   }
@@ -314,7 +315,7 @@ export class LogSource extends EventEmitter {
     try {
       n = fs.readSync(this.fd, this.readBuf, 0, max, this.pos)
     } catch (err) {
-      this.stop(`read error (${errorCode(err)})`)
+      this.stop(readErrorReason(err))
       return false
     }
     if (n <= 0) {
@@ -348,7 +349,7 @@ export class LogSource extends EventEmitter {
       if (len > 0) n = fs.readSync(this.fd, buf, 0, len, range.offset)
     } catch (err) {
       // the screen shows what it can; the status line says why the rest is missing
-      this.stop(`read error (${errorCode(err)})`)
+      this.stop(readErrorReason(err))
     }
     return buf.subarray(0, n)
   }
