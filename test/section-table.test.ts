@@ -141,3 +141,21 @@ t.test('the pager index of a section-dense log: sections cost their columns, not
   t.ok(perSection < 50, `${perSection.toFixed(0)} B per section in the table, titles included`)
   src.close()
 })
+
+t.test('the title column: none while no section has a title, then one that covers every section', async (t) => {
+  const table = new SectionTable()
+  const n = 10000
+  for (let k = 0; k < n; k++) table.add('nest', 0, k)
+  const untitled = table.byteSize
+  t.equal(table.title(n - 1), '', 'no title')
+  t.notOk(table.hasTitle(0))
+  table.setTitle(n - 1, 'late')
+  t.ok(table.byteSize - untitled >= n * 8, 'the first title brings a Float64 reference for every section made before it')
+  t.equal(table.title(n - 1), 'late')
+  t.equal(table.title(0), '', 'sections before it still have none')
+  const s = table.add('nest', 0, n)
+  t.equal(table.title(s), '', 'nor do sections made after it')
+  table.setTitle(s, 'next')
+  t.equal(table.title(s), 'next')
+  t.equal(table.title(n - 1), 'late')
+})

@@ -6,7 +6,7 @@ import { allSections } from './helpers/tree.js'
 import { LogSource } from '../dist/tree/source.js'
 import { SearchJob } from '../dist/tree/search.js'
 import { LINE_ERROR, LineTable } from '../dist/tree/lines.js'
-import { LogTree } from '../dist/tree/tree.js'
+import { IdMap, LogTree } from '../dist/tree/tree.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-tree-'))
@@ -433,3 +433,33 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5))
   }
 }
+
+t.test('decoder ids: the identity while they count 1, 2, 3 …, a lookup table after the first that does not', async (t) => {
+  const map = new IdMap()
+  for (let id = 1; id <= 5000; id++) map.set(id, id)
+  t.equal(map.byteSize, 0, 'the identity holds nothing')
+  t.equal(map.get(5000), 5000)
+  t.equal(map.get(0), undefined, '0 is the root\'s, never a decoder section')
+  t.equal(map.get(5001), undefined, 'ids not yet seen')
+  t.equal(map.get(1.5), undefined)
+  map.set(7000, 5001) // a decoder skipping ids
+  t.ok(map.byteSize > 0, 'now a dense array')
+  t.equal(map.get(7000), 5001)
+  t.equal(map.get(5001), undefined)
+  t.equal(map.get(4321), 4321, 'the ids before it still map to themselves')
+  map.set(2 ** 40, 5002)
+  t.equal(map.get(2 ** 40), 5002, 'ids past the dense range')
+
+  // the tree follows a decoder whose ids are not its own numbers
+  const tree = new LogTree()
+  tree.add({ type: 'open', id: 9, parent: 0, kind: 'phase', title: 'outer', priority: 1, offset: 0 })
+  tree.add({ type: 'open', id: 3, parent: 9, kind: 'phase', title: 'inner', priority: 1, offset: 0 })
+  tree.add({ type: 'line', index: 0, section: 9, text: Buffer.from('x'), head: false, priority: 1, error: false, warning: false, offset: 0, end: 2, ended: 'lf' })
+  tree.add({ type: 'close', id: 3, offset: 2 })
+  tree.add({ type: 'close', id: 9, offset: 2, status: 'failed' })
+  t.equal(tree.sections.title(1), 'outer')
+  t.equal(tree.sections.parent.get(2), 1, 'the inner section under the outer one')
+  t.equal(tree.lines.section(0), 1, 'the line in the outer section, by its decoder id')
+  t.equal(tree.sections.status(2), 'ok')
+  t.equal(tree.sections.status(1), 'failed')
+})

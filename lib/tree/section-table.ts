@@ -1,8 +1,8 @@
 /**
  * The sections of a LogTree as columns (column.ts), with their own titles in a byte arena: a
- * section costs 41 bytes plus its title's UTF-8 bytes (a legacy nest has none: its head line names
- * it, read from the file when shown), 17 more once any section has timing and 4 once a search
- * ran, and nothing on the JS heap. Line indices and counts are Int32: the index holds at most
+ * section costs 33 bytes, 8 more and its title's UTF-8 bytes once any section has a title (a
+ * legacy nest has none: its head line names it, read from the file when shown), 17 more once any
+ * section has timing and 4 once a search ran, and nothing on the JS heap. Line indices and counts are Int32: the index holds at most
  * ROW_LIMIT lines and sections together (LogSource stops there). Depths are walked, not kept.
  * Readers that want a whole section (the painter, tests) take a snapshot with `get`; the tree
  * updates the columns in place.
@@ -72,10 +72,26 @@ class TitleArena {
   /**
    * Each title's place and length in one number: (chunk number × ARENA_CHUNK + offset) ×
    * LENGTH_SPAN + byte length, exact in a Float64 up to 2^42 bytes of titles; −1 when it has none.
+   * Made at the first title, since a legacy log's nests have none (their head lines name them).
    */
-  readonly ref = float64Column(-1)
+  private refs: { column: Column<Float64Array>; group: ColumnGroup } | undefined
 
-  set(s: number, text: string): void {
+  /** Makes room for sections 0 … n − 1 (once there is a column). */
+  reserve(n: number): void {
+    this.refs?.group.reserve(n)
+  }
+
+  private ref(s: number): number {
+    return this.refs === undefined ? -1 : this.refs.column.get(s)
+  }
+
+  set(s: number, count: number, text: string): void {
+    if (this.refs === undefined) {
+      const column = float64Column(-1)
+      const group = new ColumnGroup([column])
+      group.reserve(count)
+      this.refs = { column, group }
+    }
     // TITLE_BYTES of UTF-8 hold at most TITLE_BYTES units of text
     const head = text.length > TITLE_BYTES ? text.slice(0, TITLE_BYTES) : text
     const n = Math.min(Buffer.byteLength(head), TITLE_BYTES)
@@ -87,15 +103,15 @@ class TitleArena {
     const at = this.used
     const written = this.chunk.write(head, at, n, 'utf8')
     this.used += written
-    this.ref.set(s, ((this.chunks.length - 1) * ARENA_CHUNK + at) * LENGTH_SPAN + written)
+    this.refs.column.set(s, ((this.chunks.length - 1) * ARENA_CHUNK + at) * LENGTH_SPAN + written)
   }
 
   has(s: number): boolean {
-    return this.ref.get(s) % LENGTH_SPAN > 0
+    return this.ref(s) % LENGTH_SPAN > 0
   }
 
   get(s: number): string {
-    const ref = this.ref.get(s)
+    const ref = this.ref(s)
     if (ref < 0) return ''
     const start = Math.floor(ref / LENGTH_SPAN)
     const at = start % ARENA_CHUNK
@@ -103,9 +119,9 @@ class TitleArena {
     return text.length > TITLE_CHARS ? text.slice(0, TITLE_CHARS) : text
   }
 
-  /** The text's bytes (the column is the table's to count). */
+  /** The text's bytes and their references. */
   get byteSize(): number {
-    return this.chunks.length * ARENA_CHUNK
+    return this.chunks.length * ARENA_CHUNK + (this.refs?.group.byteSize ?? 0)
   }
 }
 
@@ -128,7 +144,7 @@ export class SectionTable {
   /** Kind, status and failed-below, packed (KIND_MASK, STATUS_MASK, FAILED_BELOW). */
   private readonly meta = uint8Column()
   private readonly titles = new TitleArena()
-  private readonly columns = new ColumnGroup([this.parent, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.meta, this.titles.ref])
+  private readonly columns = new ColumnGroup([this.parent, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.meta])
   /** Search hits in each section's subtree: made by the first search. */
   private hitCounts: { column: Column<Int32Array>; group: ColumnGroup } | undefined
   /**
@@ -141,6 +157,7 @@ export class SectionTable {
   add(kind: SectionKindOrRoot, parent: number, firstLine: number): number {
     const s = this.length++
     this.columns.reserve(s + 1)
+    this.titles.reserve(s + 1)
     this.timing?.group.reserve(s + 1)
     this.hitCounts?.group.reserve(s + 1)
     this.parent.set(s, parent)
@@ -224,7 +241,7 @@ export class SectionTable {
   }
 
   setTitle(s: number, text: string): void {
-    this.titles.set(s, text)
+    this.titles.set(s, this.length, text)
   }
 
   /** Sets a start or end time (ms); `byLog` says it is the log's own clock (a start, from then on). */

@@ -16,30 +16,53 @@ import { ColumnGroup, int32Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot } from './section-table.js'
 
 /**
- * Decoder section id → tree section. Decoders number their sections 1, 2, 3 …, so a dense array
- * serves them (a Map of 400,000 entries cost more than the rest of the tree); any other id goes
- * to a Map.
+ * Decoder section id → tree section. Decoders number their sections 1, 2, 3 … and the tree numbers
+ * them the same way, so the map starts as the identity and holds nothing (at a section every few
+ * lines, even a dense array cost 1 byte a line). The first id that breaks the pattern turns it into a
+ * dense array, and any id beyond that array's reach goes to a Map.
  */
-class IdMap {
-  private dense = new Int32Array(1024).fill(-1)
+export class IdMap {
+  /** Ids 1 … identical map to themselves; null once an id broke the pattern. */
+  private identical: number | null = 0
+  private dense = new Int32Array(0)
   private readonly sparse = new Map<number, number>()
+
   get(id: number): number | undefined {
+    if (this.identical !== null) return Number.isInteger(id) && id >= 1 && id <= this.identical ? id : undefined
     if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
       const v = id < this.dense.length ? this.dense[id]! : -1
       return v < 0 ? undefined : v
     }
     return this.sparse.get(id)
   }
+
   set(id: number, s: number): void {
+    if (this.identical !== null) {
+      if (id === s && id === this.identical + 1) {
+        this.identical = id
+        return
+      }
+      this.toDense()
+    }
     if (id >= 0 && id < DENSE_IDS && Number.isInteger(id)) {
       if (id >= this.dense.length) {
-        const grown = new Int32Array(Math.min(DENSE_IDS, Math.max(id + 1, this.dense.length * 2))).fill(-1)
+        const grown = new Int32Array(Math.min(DENSE_IDS, Math.max(id + 1, 1024, this.dense.length * 2))).fill(-1)
         grown.set(this.dense)
         this.dense = grown
       }
       this.dense[id] = s
     } else this.sparse.set(id, s)
   }
+
+  private toDense(): void {
+    const n = this.identical!
+    this.identical = null
+    const dense = Math.min(n, DENSE_IDS - 1)
+    this.dense = new Int32Array(Math.max(1024, dense + 1)).fill(-1)
+    for (let id = 1; id <= dense; id++) this.dense[id] = id
+    for (let id = dense + 1; id <= n; id++) this.sparse.set(id, id)
+  }
+
   /** Bytes held: the dense array (sparse ids, which no decoder makes, are not counted). */
   get byteSize(): number {
     return this.dense.byteLength
