@@ -325,11 +325,34 @@ t.test('the line table keeps offsets past 4 GiB and out of order, 9 bytes a line
   t.equal(table.lineAtByte(offsets[CHUNK + 1000]! - 1), CHUNK + 999, 'a byte in the gap belongs to the line before it')
   t.equal(table.lineAtByte(offsets[2 * CHUNK + 12345]! + 3), 2 * CHUNK + 12345)
   // chunk 1 holds its offsets as Float64, chunks 0 and 2 as Uint32
-  t.equal(table.byteSize, 3 * CHUNK * 9 + CHUNK * 4)
+  // 7 bytes a line (offset, section code, flags), 4 more where offsets are Float64, and the section
+  // dictionaries: seven ids in each full chunk, room for 256 in the last
+  t.equal(table.byteSize, 3 * CHUNK * 7 + CHUNK * 4 + 2 * 7 * 4 + 256 * 4)
   // a line before its chunk's first (no decoder pushes one; the table still keeps it)
   const unordered = new LineTable()
   for (const offset of [100, 50, 2 ** 40, 7]) unordered.push(offset, 0, 0, offset + 1)
   t.same([0, 1, 2, 3].map((i) => unordered.offset(i)), [100, 50, 2 ** 40, 7])
+})
+
+t.test('the line table gives back every line\'s section, whatever the pattern of ids', async (t) => {
+  const CHUNK = 65536
+  const table = new LineTable()
+  const want: number[] = []
+  const push = (section: number): void => {
+    want.push(section)
+    table.push(want.length * 10, section, 0, want.length * 10 + 10)
+  }
+  // a nest and its parent, back and forth (codes reused)
+  for (let k = 0; push(k % 3 === 1 ? 5 : 7 + k), want.length < CHUNK - 100; k++);
+  // a new section on every line, across a chunk boundary and through a whole chunk: 65,536 codes
+  for (let k = 0; k < CHUNK + 200; k++) push(1_000_000 + k)
+  // twelve sections in turn: more than the recent codes looked at, so ids come back with new codes
+  for (let k = 0; k < 3000; k++) push(k % 12)
+  // large ids, and lines that stay long in one section
+  for (let k = 0; k < 2 * CHUNK; k++) push(2 ** 31 - 2 - (k >> 10))
+  let bad = -1
+  for (let i = 0; i < want.length && bad < 0; i++) if (table.section(i) !== want[i]) bad = i
+  t.equal(bad, -1, bad < 0 ? `${want.length} lines read back` : `line ${bad}: ${table.section(bad)}, pushed ${want[bad]}`)
 })
 
 t.test('the index stops whole at its row limit, from the background or the first screen', async (t) => {

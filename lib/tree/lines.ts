@@ -3,8 +3,9 @@ import type { Severity } from './severity.js'
 
 /**
  * Growable typed arrays in fixed chunks: appending never copies what is already stored (no
- * doubling peak), and there is no 4 GiB limit. 9 bytes per line: a Uint32 raw offset from its
- * chunk's first line, a Uint32 section id and a Uint8 flag byte.
+ * doubling peak), and there is no 4 GiB limit. About 7 bytes per line: a Uint32 raw offset from its
+ * chunk's first line, a Uint8 flag byte, and a Uint16 code for the line's section in its chunk's
+ * dictionary (SectionCodes).
  */
 
 const SHIFT = 16
@@ -26,6 +27,50 @@ export function severityBits(severity: Severity): number {
   return severity === 'error' ? LINE_ERROR : severity === 'warning' ? LINE_WARNING : 0
 }
 
+/** Section codes searched back from the newest before a section gets a new one. */
+const RECENT_CODES = 8
+
+/**
+ * The sections of one chunk's lines: a Uint16 code per line into a dictionary of section ids. A
+ * chunk's lines change section at most once per line, so its codes fit 16 bits whatever the ids;
+ * a log goes back and forth between a section and its parent, so a section that was among the
+ * last few keeps its code (legacy logs: 12,000 codes for 65,536 lines, 0.7 byte a line).
+ */
+class SectionCodes {
+  readonly codes = new Uint16Array(CHUNK)
+  private dict = new Int32Array(256)
+  private size = 0
+
+  section(k: number): number {
+    return this.dict[this.codes[k]!]!
+  }
+
+  /** The code of `section` (a new one unless it is among the recent). */
+  codeOf(section: number): number {
+    let dict = this.dict
+    const size = this.size
+    const stop = size > RECENT_CODES ? size - RECENT_CODES : 0
+    for (let c = size - 1; c >= stop; c--) if (dict[c] === section) return c
+    if (size === dict.length) {
+      dict = new Int32Array(Math.min(CHUNK, size * 2))
+      dict.set(this.dict)
+      this.dict = dict
+    }
+    dict[size] = section
+    this.size = size + 1
+    return size
+  }
+
+  /** The chunk is full: its dictionary keeps only what it uses. */
+  trim(): void {
+    if (this.size < this.dict.length) this.dict = this.dict.slice(0, this.size)
+  }
+
+  get byteSize(): number {
+    return this.codes.byteLength + this.dict.byteLength
+  }
+}
+
 export class LineTable {
   /** Per chunk, the raw offset of its first line, which its lines' offsets count from. */
   private readonly bases: number[] = []
@@ -35,7 +80,7 @@ export class LineTable {
    * the chunk's first line (65,536 lines; escapes alone can fill that) or before it.
    */
   private readonly wideOffsets: Array<Float64Array | undefined> = []
-  private readonly sections: Uint32Array[] = []
+  private readonly sections: SectionCodes[] = []
   private readonly flagChunks: Uint8Array[] = []
   /** Per chunk, the OR of its lines' flags: a search for a flag skips chunks without it. */
   private readonly chunkFlags: number[] = []
@@ -46,25 +91,44 @@ export class LineTable {
   push(offset: number, section: number, flags: number, end: number): number {
     const i = this.length
     const c = i >>> SHIFT
-    if (c === this.offsets.length) {
-      this.bases.push(offset)
-      this.offsets.push(new Uint32Array(CHUNK))
-      this.wideOffsets.push(undefined)
-      this.sections.push(new Uint32Array(CHUNK))
-      this.flagChunks.push(new Uint8Array(CHUNK))
-      this.chunkFlags.push(0)
-    }
-    this.chunkFlags[c]! |= flags
+    if (c === this.offsets.length) this.addChunk(offset)
     const k = i & MASK
-    const delta = offset - this.bases[c]!
-    const wide = this.wideOffsets[c] ?? (delta >= 0 && delta <= MAX_DELTA ? undefined : this.widen(c, k))
-    if (wide === undefined) this.offsets[c]![k] = delta
-    else wide[k] = offset
-    this.sections[c]![k] = section
-    this.flagChunks[c]![k] = flags
+    const delta = offset - this.base
+    if (delta >= 0 && delta <= MAX_DELTA && this.wideOffsets[c] === undefined) this.lastOffsets[k] = delta
+    else (this.wideOffsets[c] ?? this.widen(c, k))[k] = offset
+    if (section !== this.lastSection) {
+      this.lastCode = this.lastCodes.codeOf(section)
+      this.lastSection = section
+    }
+    this.lastCodes.codes[k] = this.lastCode
+    this.lastFlags[k] = flags
+    this.chunkFlags[c]! |= flags
     this.length = i + 1
     this.lastEnd = end
     return i
+  }
+
+  // the last chunk's arrays, where push writes
+  private base = 0
+  private lastOffsets = NO_OFFSETS
+  private lastFlags = new Uint8Array(0)
+  private lastCodes = new SectionCodes()
+  private lastSection = -1
+  private lastCode = 0
+
+  private addChunk(offset: number): void {
+    this.lastCodes.trim()
+    this.base = offset
+    this.lastOffsets = new Uint32Array(CHUNK)
+    this.lastFlags = new Uint8Array(CHUNK)
+    this.lastCodes = new SectionCodes()
+    this.lastSection = -1
+    this.bases.push(offset)
+    this.offsets.push(this.lastOffsets)
+    this.wideOffsets.push(undefined)
+    this.sections.push(this.lastCodes)
+    this.flagChunks.push(this.lastFlags)
+    this.chunkFlags.push(0)
   }
 
   offset(i: number): number {
@@ -80,6 +144,7 @@ export class LineTable {
     const narrow = this.offsets[c]!
     for (let k = 0; k < count; k++) wide[k] = base + narrow[k]!
     this.offsets[c] = NO_OFFSETS
+    if (c === this.offsets.length - 1) this.lastOffsets = NO_OFFSETS
     this.wideOffsets[c] = wide
     return wide
   }
@@ -90,7 +155,7 @@ export class LineTable {
   }
 
   section(i: number): number {
-    return this.sections[i >>> SHIFT]![i & MASK]!
+    return this.sections[i >>> SHIFT]!.section(i & MASK)
   }
 
   flags(i: number): number {
@@ -146,8 +211,8 @@ export class LineTable {
 
   /** Bytes held by the table (allocated chunks). */
   get byteSize(): number {
-    let wide = 0
-    for (const chunk of this.wideOffsets) if (chunk !== undefined) wide++
-    return this.offsets.length * CHUNK * 9 + wide * CHUNK * (8 - 4)
+    let bytes = 0
+    for (let c = 0; c < this.offsets.length; c++) bytes += CHUNK * (this.wideOffsets[c] === undefined ? 4 + 1 : 8 + 1) + this.sections[c]!.byteSize
+    return bytes
   }
 }
