@@ -1,12 +1,19 @@
 /**
  * Every section's content list — runs of consecutive direct lines and child sections, in order —
- * kept in one set of columns (column.ts) as linked lists, so that a section costs no JS array of its own
- * (three arrays per section were most of the tree's heap and of its garbage-collection time on
- * logs with a section every few lines). A section's list is laid out contiguously only when it is
- * looked at (`view`), which the fold model does for the sections on screen.
+ * for the fold model, which lays out the lists of the sections on screen (`view`).
+ *
+ * While the log nests — every line and every new section lands in the subtree of the last section
+ * that took one (legacy escapes, `@nix` phases, CI markers always do) — the lists are implied: a
+ * section's children are its own chain of siblings, each child covers the lines from its first to
+ * its last, and the lines between them are the section's own. Only the sibling chain is kept,
+ * 4 bytes a section. The first line or section that breaks the pattern (interleaved builds,
+ * concurrent activities) turns the store explicit: each list is then kept as a linked list of
+ * segments in columns (column.ts), rebuilt once from the line table, and extended from then on.
  */
 
 import { ColumnGroup, int32Column, uint8Column } from './column.js'
+import type { LineTable } from './lines.js'
+import type { SectionTable } from './section-table.js'
 
 /** A section's segments, contiguous: start ≥ 0 is a run of `length` lines from line `start`; start < 0 is child section −start. */
 export interface SegmentView {
@@ -19,98 +26,24 @@ export interface SegmentView {
 
 const NONE = -1
 
-export class SegmentStore {
+/** The lists as linked segments (after the log stopped nesting). */
+class ExplicitLists {
   // per segment
-  private readonly segStart = int32Column()
-  private readonly segLength = int32Column()
-  private readonly segNext = int32Column(NONE)
+  readonly segStart = int32Column()
+  readonly segLength = int32Column()
+  readonly segNext = int32Column(NONE)
   private segCount = 0
   // per section
-  private readonly first = int32Column(NONE)
-  private readonly last = int32Column(NONE)
-  private readonly counts = int32Column()
-  /** The key of a section's own segment in its parent: its first line. */
-  private readonly childKey = int32Column()
-  private readonly views: Array<SegmentView | undefined> = []
-  /** The view of a section is out of date (bit per section, as bytes). */
-  private readonly stale = uint8Column()
+  readonly first = int32Column(NONE)
+  readonly last = int32Column(NONE)
+  readonly counts = int32Column()
+  /** The key of a section's own segment in its parent: its first line when it opened, or its head line. */
+  readonly childKey = int32Column()
   private readonly segmentColumns = new ColumnGroup([this.segStart, this.segLength, this.segNext])
-  private readonly sectionColumns = new ColumnGroup([this.first, this.last, this.counts, this.childKey, this.stale])
-  private sectionCount = 0
+  readonly sectionColumns = new ColumnGroup([this.first, this.last, this.counts, this.childKey])
 
-  /** Registers the next section (ids are dense, from 0), whose first line will be `firstLine`. */
-  addSection(firstLine: number): number {
-    const s = this.sectionCount++
-    this.sectionColumns.reserve(s + 1)
-    this.childKey.set(s, firstLine)
-    this.stale.set(s, 1)
-    return s
-  }
-
-  /** Appends child section `child` to `s`'s list; returns its position in the list. */
-  appendChild(s: number, child: number): number {
-    return this.append(s, -child, 0)
-  }
-
-  /** Adds `count` lines from line `i` to `s`: extends its last run when `i` continues it. */
-  addLines(s: number, i: number, count: number): void {
-    const tail = this.last.get(s)
-    this.stale.set(s, 1)
-    if (tail !== NONE && this.segStart.get(tail) >= 0 && this.segStart.get(tail) + this.segLength.get(tail) === i) this.segLength.add(tail, count)
-    else this.append(s, i, count)
-  }
-
-  /** A child's first line changed (its head line arrived): its parent's keys move with it. */
-  setFirstLine(child: number, parent: number, line: number): void {
-    this.childKey.set(child, line)
-    this.stale.set(parent, 1)
-  }
-
-  /** Number of segments of `s`. */
-  count(s: number): number {
-    return this.counts.get(s)
-  }
-
-  /** The child sections of `s`, in order. */
-  children(s: number): number[] {
-    const out: number[] = []
-    for (let g = this.first.get(s); g !== NONE; g = this.segNext.get(g)) if (this.segStart.get(g) < 0) out.push(-this.segStart.get(g))
-    return out
-  }
-
-  hasChildren(s: number): boolean {
-    for (let g = this.first.get(s); g !== NONE; g = this.segNext.get(g)) if (this.segStart.get(g) < 0) return true
-    return false
-  }
-
-  /** `s`'s segments laid out contiguously (rebuilt when they changed since the last call). */
-  view(s: number): SegmentView {
-    let v = this.views[s]
-    if (v !== undefined && this.stale.get(s) === 0) return v
-    const count = this.counts.get(s)
-    if (v === undefined || v.start.length < count) {
-      const room = Math.max(4, count + (count >> 1))
-      v = { count, start: new Int32Array(room), length: new Int32Array(room), key: new Int32Array(room) }
-      this.views[s] = v
-    }
-    v.count = count
-    let k = 0
-    for (let g = this.first.get(s); g !== NONE; g = this.segNext.get(g), k++) {
-      const start = this.segStart.get(g)
-      v.start[k] = start
-      v.length[k] = this.segLength.get(g)
-      v.key[k] = start >= 0 ? start : this.childKey.get(-start)
-    }
-    this.stale.set(s, 0)
-    return v
-  }
-
-  /** Bytes held (allocated columns; views of sections looked at not counted). */
-  get byteSize(): number {
-    return this.segmentColumns.byteSize + this.sectionColumns.byteSize
-  }
-
-  private append(s: number, start: number, length: number): number {
+  /** Appends a segment to `s`'s list; returns its position in the list. */
+  append(s: number, start: number, length: number): number {
     const g = this.segCount++
     this.segmentColumns.reserve(g + 1)
     this.segStart.set(g, start)
@@ -119,9 +52,225 @@ export class SegmentStore {
     if (tail === NONE) this.first.set(s, g)
     else this.segNext.set(tail, g)
     this.last.set(s, g)
-    this.stale.set(s, 1)
     const position = this.counts.get(s)
     this.counts.set(s, position + 1)
     return position
   }
+
+  /** Adds `count` lines from line `i` to `s`: extends its last run when `i` continues it. */
+  addLines(s: number, i: number, count: number): void {
+    const tail = this.last.get(s)
+    if (tail !== NONE && this.segStart.get(tail) >= 0 && this.segStart.get(tail) + this.segLength.get(tail) === i) this.segLength.add(tail, count)
+    else this.append(s, i, count)
+  }
+
+  get byteSize(): number {
+    return this.segmentColumns.byteSize + this.sectionColumns.byteSize
+  }
+}
+
+export class SegmentStore {
+  /** The next sibling of each section, while the log nests (then null: the lists are explicit). */
+  private nextSibling: ReturnType<typeof int32Column> | null = int32Column(NONE)
+  private explicit: ExplicitLists | null = null
+  /** Position of a section's own segment in its parent's list (set when laid out, or when appended). */
+  private readonly position = int32Column(NONE)
+  /** The view of a section is out of date. */
+  private readonly stale = uint8Column()
+  private sectionColumns = new ColumnGroup([this.position, this.stale, this.nextSibling!])
+  private sectionCount = 0
+  private readonly views: Array<SegmentView | undefined> = []
+  /** While nesting: the section of the latest line or the latest new section … */
+  private latest = 0
+  /** … and the latest new section. */
+  private newest = 0
+
+  constructor(
+    private readonly sections: SectionTable,
+    private readonly lines: LineTable,
+    /** False: explicit lists from the start (tests compare both). */
+    nested = true,
+  ) {
+    if (!nested) this.makeExplicit(0, 0)
+  }
+
+  /** Whether the lists are still implied by the nesting. */
+  get nesting(): boolean {
+    return this.explicit === null
+  }
+
+  /** Registers the next section (ids are dense, from 0; its first line in the table already). */
+  addSection(): number {
+    const s = this.sectionCount++
+    this.sectionColumns.reserve(s + 1)
+    this.stale.set(s, 1)
+    return s
+  }
+
+  /** Appends child section `child` to `s`'s list. */
+  appendChild(s: number, child: number): void {
+    this.stale.set(s, 1)
+    if (this.explicit === null && !this.inSubtree(this.latest, s)) this.makeExplicit(this.lines.length, child)
+    const explicit = this.explicit
+    if (explicit !== null) {
+      explicit.childKey.set(child, this.sections.firstLine.get(child))
+      this.position.set(child, explicit.append(s, -child, 0))
+      return
+    }
+    // the previous child is the newest section's ancestor (or itself) under s: nothing came after it
+    let previous = this.newest
+    while (previous !== s && this.sections.parent.get(previous) !== s) previous = this.sections.parent.get(previous)
+    if (previous !== s) this.nextSibling!.set(previous, child)
+    this.latest = this.newest = child
+  }
+
+  /** Adds `count` lines from line `i` to `s`: extends its last run when `i` continues it. */
+  addLines(s: number, i: number, count: number): void {
+    this.stale.set(s, 1)
+    // (a section's first own line, when no line came since it opened, is where it opened: its key stays)
+    if (this.explicit === null && !this.inSubtree(this.latest, s)) this.makeExplicit(i, this.sectionCount)
+    if (this.explicit !== null) this.explicit.addLines(s, i, count)
+    else this.latest = s
+  }
+
+  /**
+   * A child's head line arrived, at line `line`. While nesting it is the first line since the child
+   * opened (the tree takes a head only then), so the child's key, its first line, stays.
+   */
+  setFirstLine(child: number, parent: number, line: number): void {
+    this.stale.set(parent, 1)
+    this.explicit?.childKey.set(child, line)
+  }
+
+  /** The child sections of `s`, in order. */
+  children(s: number): number[] {
+    const out: number[] = []
+    if (this.explicit !== null) {
+      const e = this.explicit
+      for (let g = e.first.get(s); g !== NONE; g = e.segNext.get(g)) if (e.segStart.get(g) < 0) out.push(-e.segStart.get(g))
+    } else for (let c = this.firstChild(s); c !== NONE; c = this.nextSibling!.get(c)) out.push(c)
+    return out
+  }
+
+  hasChildren(s: number): boolean {
+    if (this.explicit === null) return this.firstChild(s) !== NONE
+    const e = this.explicit
+    for (let g = e.first.get(s); g !== NONE; g = e.segNext.get(g)) if (e.segStart.get(g) < 0) return true
+    return false
+  }
+
+  /** Position of section `c`'s segment in its parent's list, as of the parent's latest view. */
+  positionOf(c: number): number {
+    return this.position.get(c)
+  }
+
+  /** `s`'s segments laid out contiguously (rebuilt when they changed since the last call). */
+  view(s: number): SegmentView {
+    const v = this.views[s]
+    if (v !== undefined && this.stale.get(s) === 0) return v
+    const out = this.explicit === null ? this.impliedView(s, v) : this.explicitView(s, v)
+    this.views[s] = out
+    this.stale.set(s, 0)
+    return out
+  }
+
+  /** Bytes held (allocated columns; views of sections looked at not counted). */
+  get byteSize(): number {
+    return this.position.byteSize + this.stale.byteSize + (this.nextSibling?.byteSize ?? 0) + (this.explicit?.byteSize ?? 0)
+  }
+
+  private explicitView(s: number, v: SegmentView | undefined): SegmentView {
+    const e = this.explicit!
+    const out = room(v, e.counts.get(s))
+    let k = 0
+    for (let g = e.first.get(s); g !== NONE; g = e.segNext.get(g), k++) {
+      const start = e.segStart.get(g)
+      out.start[k] = start
+      out.length[k] = e.segLength.get(g)
+      out.key[k] = start >= 0 ? start : e.childKey.get(-start)
+    }
+    out.count = k
+    return out
+  }
+
+  /** The runs between the children, each child covering its first line to its last. */
+  private impliedView(s: number, v: SegmentView | undefined): SegmentView {
+    const sections = this.sections
+    const next = this.nextSibling!
+    let children = 0
+    for (let c = this.firstChild(s); c !== NONE; c = next.get(c)) children++
+    const out = room(v, 2 * children + 1)
+    let k = 0
+    const run = (from: number, to: number): void => {
+      if (to <= from) return
+      out.start[k] = from
+      out.length[k] = to - from
+      out.key[k++] = from
+    }
+    // the section's own head line is its header, not content
+    let at = sections.firstLine.get(s) + (sections.head.get(s) >= 0 ? 1 : 0)
+    for (let c = this.firstChild(s); c !== NONE; c = next.get(c)) {
+      const first = sections.firstLine.get(c)
+      run(at, first)
+      this.position.set(c, k)
+      out.start[k] = -c
+      out.length[k] = 0
+      out.key[k++] = first
+      at = sections.lastLine.get(c) + 1 // an empty child's last line is the one before its first
+    }
+    run(at, sections.lastLine.get(s) + 1)
+    out.count = k
+    return out
+  }
+
+  /** The first child of `s` while nesting: the next section, when it is one of s's. */
+  private firstChild(s: number): number {
+    const c = s + 1
+    return c < this.sectionCount && this.sections.parent.get(c) === s ? c : NONE
+  }
+
+  /** Whether `x` is `s` or below it (a parent's id is below its children's). */
+  private inSubtree(x: number, s: number): boolean {
+    while (x > s) x = this.sections.parent.get(x)
+    return x === s
+  }
+
+  /**
+   * The log stopped nesting: the lists become explicit, replayed from lines 0 … lineLimit − 1 and
+   * sections 1 … sectionLimit − 1 (those the caller has already told of): each section joined its
+   * parent's list when it opened (at its first line, after the sections before it), each line that
+   * is not a head joined its section's list when it came.
+   */
+  private makeExplicit(lineLimit: number, sectionLimit: number): void {
+    const explicit = new ExplicitLists()
+    const sections = this.sections
+    const lines = this.lines
+    const count = this.sectionCount
+    explicit.sectionColumns.reserve(count)
+    this.explicit = explicit
+    this.nextSibling = null
+    this.sectionColumns = new ColumnGroup([this.position, this.stale, explicit.first, explicit.last, explicit.counts, explicit.childKey])
+    this.sectionColumns.reserve(count)
+    let next = 1
+    const open = (upTo: number): void => {
+      for (; next < sectionLimit && sections.firstLine.get(next) <= upTo; next++) {
+        explicit.childKey.set(next, sections.firstLine.get(next))
+        this.position.set(next, explicit.append(sections.parent.get(next), -next, 0))
+      }
+    }
+    for (let i = 0; i < lineLimit; i++) {
+      open(i)
+      const s = lines.section(i)
+      if (sections.head.get(s) !== i) explicit.addLines(s, i, 1)
+    }
+    open(Infinity)
+    for (let s = 0; s < count; s++) this.stale.set(s, 1)
+  }
+}
+
+/** A view with room for `count` segments: `v`'s arrays when they are long enough. */
+function room(v: SegmentView | undefined, count: number): SegmentView {
+  if (v !== undefined && v.start.length >= count) return v
+  const n = Math.max(4, count + (count >> 1))
+  return { count: 0, start: new Int32Array(n), length: new Int32Array(n), key: new Int32Array(n) }
 }

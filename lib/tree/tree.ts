@@ -77,9 +77,8 @@ export type Row = { header: number; line?: undefined } | { line: number; header?
 export class LogTree {
   readonly lines = new LineTable()
   readonly sections = new SectionTable()
-  private readonly segments = new SegmentStore()
+  private readonly segments: SegmentStore
   // Fold state per section: fold commands read these for every section.
-  private readonly segIdx = int32Column(-1) // index of a section's segment in its parent
   private readonly pref: Array<number[] | undefined> = [] // allocated when first needed
   private readonly dirty = uint8Column() // 1: pref is stale
   // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
@@ -100,7 +99,8 @@ export class LogTree {
   onOpen: ((section: number) => void) | undefined
   now: (() => number) | undefined
 
-  constructor() {
+  constructor(options: { nestedSegments?: boolean } = {}) {
+    this.segments = new SegmentStore(this.sections, this.lines, options.nestedSegments ?? true)
     this.addSection('root', '', -1, 0)
     this.openFlag.set(0, 1)
   }
@@ -108,17 +108,17 @@ export class LogTree {
   private addSection(kind: SectionKindOrRoot, title: string, parent: number, offsetLine: number): number {
     const id = this.sections.add(kind, parent, offsetLine)
     if (title) this.sections.setTitle(id, title)
-    this.segments.addSection(offsetLine)
+    this.segments.addSection()
     this.foldColumns.reserve(id + 1)
     this.dirty.set(id, 1)
     if (parent >= 0) {
-      this.segIdx.set(id, this.segments.appendChild(parent, id))
+      this.segments.appendChild(parent, id)
       this.markDirty(parent)
     }
     return id
   }
 
-  private readonly foldColumns = new ColumnGroup([this.segIdx, this.dirty, this.size, this.sizeOk, this.direct, this.manualFlag, this.openFlag])
+  private readonly foldColumns = new ColumnGroup([this.dirty, this.size, this.sizeOk, this.direct, this.manualFlag, this.openFlag])
 
   get current(): number {
     return this.stack[this.stack.length - 1]!
@@ -474,7 +474,7 @@ export class LogTree {
     for (let x = s; x !== 0; ) {
       const p = this.sections.parent.get(x)
       this.ensure(p)
-      row += this.pref[p]![this.segIdx.get(x)]! + (p === 0 ? 0 : 1)
+      row += this.pref[p]![this.segments.positionOf(x)]! + (p === 0 ? 0 : 1)
       x = p
     }
     return row
