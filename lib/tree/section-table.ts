@@ -1,6 +1,6 @@
 /**
  * The sections of a LogTree as columns (column.ts), with their own titles in a byte arena: a
- * section costs 33 bytes, 8 more and its title's UTF-8 bytes once any section has a title (a
+ * section costs 29 bytes, 8 more and its title's UTF-8 bytes once any section has a title (a
  * legacy nest has none: its head line names it, read from the file when shown), 17 more once any
  * section has timing and 4 once a search ran, and nothing on the JS heap. Line indices and counts are Int32: the index holds at most
  * ROW_LIMIT lines and sections together (LogSource stops there). Depths are walked, not kept.
@@ -125,26 +125,27 @@ class TitleArena {
   }
 }
 
-// A section's kind, status and failed-below flag share one byte.
+// A section's kind, status, failed-below and has-head flags share one byte.
 const KIND_MASK = 0x07
 const STATUS_SHIFT = 3
 const STATUS_MASK = 0x38
 const FAILED_BELOW = 0x40
+/** The section's first line is its head line. */
+const HAS_HEAD = 0x80
 
 export class SectionTable {
   length = 0
   readonly parent = int32Column()
-  readonly head = int32Column(-1)
   readonly firstLine = int32Column()
   readonly lastLine = int32Column()
   readonly lines = int32Column()
   readonly errors = int32Column()
   readonly warnings = int32Column()
   readonly firstError = int32Column(-1)
-  /** Kind, status and failed-below, packed (KIND_MASK, STATUS_MASK, FAILED_BELOW). */
+  /** Kind, status, failed-below and has-head, packed (KIND_MASK, STATUS_MASK, FAILED_BELOW, HAS_HEAD). */
   private readonly meta = uint8Column()
   private readonly titles = new TitleArena()
-  private readonly columns = new ColumnGroup([this.parent, this.head, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.meta])
+  private readonly columns = new ColumnGroup([this.parent, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.meta])
   /** Search hits in each section's subtree: made by the first search. */
   private hitCounts: { column: Column<Int32Array>; group: ColumnGroup } | undefined
   /**
@@ -201,10 +202,20 @@ export class SectionTable {
     return this.hitCounts.column
   }
 
-  /** The line a section's header stands for: its head line, else its first line. */
+  /** The line a section's header stands for: its first line (its head line, when it has one). */
   headerLine(s: number): number {
-    const head = this.head.get(s)
-    return head >= 0 ? head : this.firstLine.get(s)
+    return this.firstLine.get(s)
+  }
+
+  /** Line index of the section's head line (the title line of a legacy nest), or -1. */
+  head(s: number): number {
+    return (this.meta.get(s) & HAS_HEAD) !== 0 ? this.firstLine.get(s) : -1
+  }
+
+  /** Line `line` is the section's head, and so its first line. */
+  setHead(s: number, line: number): void {
+    this.meta.set(s, this.meta.get(s) | HAS_HEAD)
+    this.firstLine.set(s, line)
   }
 
   kind(s: number): SectionKindOrRoot {
@@ -271,7 +282,7 @@ export class SectionTable {
   /** A snapshot of section `s` (changes to it do not reach the table). */
   get(s: number): Section {
     const sec: Section = {
-      id: s, kind: this.kind(s), title: this.title(s), parent: this.parent.get(s), depth: this.depth(s), head: this.head.get(s),
+      id: s, kind: this.kind(s), title: this.title(s), parent: this.parent.get(s), depth: this.depth(s), head: this.head(s),
       firstLine: this.firstLine.get(s), lastLine: this.lastLine.get(s), lines: this.lines.get(s), errors: this.errors.get(s),
       warnings: this.warnings.get(s), firstError: this.firstError.get(s), status: this.status(s), hits: this.hits(s),
       failedBelow: this.failedBelow(s),

@@ -208,7 +208,7 @@ export class SegmentStore {
       out.key[k++] = from
     }
     // the section's own head line is its header, not content
-    let at = sections.firstLine.get(s) + (sections.head.get(s) >= 0 ? 1 : 0)
+    let at = sections.firstLine.get(s) + (sections.head(s) >= 0 ? 1 : 0)
     for (let c = this.firstChild(s); c !== NONE; c = next.get(c)) {
       const first = sections.firstLine.get(c)
       run(at, first)
@@ -261,7 +261,7 @@ export class SegmentStore {
     for (let i = 0; i < lineLimit; i++) {
       open(i)
       const s = lines.section(i)
-      if (sections.head.get(s) !== i) explicit.addLines(s, i, 1)
+      if (sections.head(s) !== i) explicit.addLines(s, i, 1)
     }
     open(Infinity)
     for (let s = 0; s < count; s++) this.stale.set(s, 1)

@@ -368,7 +368,7 @@ export class LogSource extends EventEmitter {
   /** A section's title: its own, else its head line's text (read from the file), cut as titles are. */
   title(s: number): string {
     const sections = this.tree.sections
-    const head = sections.head.get(s)
+    const head = sections.head(s)
     if (sections.hasTitle(s) || head < 0) return sections.title(s)
     const text = this.lineText(head).text.toString('utf8')
     return text.length > TITLE_CHARS ? text.slice(0, TITLE_CHARS) : text

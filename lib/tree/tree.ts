@@ -181,7 +181,7 @@ export class LogTree {
   /** A head line added to `s` now is its head: the first line since it opened. */
   private takesHead(s: number): boolean {
     const sections = this.sections
-    return s !== 0 && this.pendingHead === s && sections.head.get(s) < 0 && sections.lines.get(s) === 0
+    return s !== 0 && this.pendingHead === s && sections.head(s) < 0 && sections.lines.get(s) === 0
   }
 
   /**
@@ -199,8 +199,7 @@ export class LogTree {
     const i = this.lines.push(offset, s, flags, end)
     this.pendingHead = -1
     if (isHead) {
-      sections.head.set(s, i)
-      sections.firstLine.set(s, i)
+      sections.setHead(s, i)
       this.segments.setFirstLine(s, sections.parent.get(s), i)
     } else {
       this.extendRun(s, i, 1)
@@ -434,7 +433,7 @@ export class LogTree {
   /** Opens the path to a line (its own section included, unless the line is that section's head). */
   revealLine(line: number): void {
     const s = this.lines.section(line)
-    if (this.sections.head.get(s) === line) this.reveal(s)
+    if (this.sections.head(s) === line) this.reveal(s)
     else {
       this.reveal(s)
       this.setOpen(s, true)
@@ -444,7 +443,7 @@ export class LogTree {
   isVisibleLine(line: number): boolean {
     const s = this.lines.section(line)
     const parent = this.sections.parent
-    let p = this.sections.head.get(s) === line ? parent.get(s) : s
+    let p = this.sections.head(s) === line ? parent.get(s) : s
     for (; p > 0; p = parent.get(p)) if (!this.isOpen(p)) return false
     return true
   }
@@ -484,7 +483,7 @@ export class LogTree {
   rowOfLine(line: number): number {
     const s0 = this.lines.section(line)
     const parent = this.sections.parent
-    const isHead = this.sections.head.get(s0) === line
+    const isHead = this.sections.head(s0) === line
     // nearest visible container
     let visibleHeader = -1
     for (let p = isHead ? parent.get(s0) : s0; p > 0; p = parent.get(p)) if (!this.isOpen(p)) visibleHeader = p
@@ -500,7 +499,7 @@ export class LogTree {
   /** The row that shows line `line`: its section's header when it is the head line. */
   rowForLine(line: number): Row {
     const s = this.lines.section(line)
-    return this.sections.head.get(s) === line ? { header: s } : { line }
+    return this.sections.head(s) === line ? { header: s } : { line }
   }
 
   /** The innermost section that contains a visible row (for the breadcrumb). */

@@ -248,7 +248,7 @@ export class Pager {
     const first = tree.sections.headerLine(a.header!)
     if (dir === -1) return first - 1
     // forward from past the head line, which the header shows
-    return tree.sections.head.get(a.header!) >= 0 ? first + 1 : first
+    return tree.sections.head(a.header!) >= 0 ? first + 1 : first
   }
 
   // ---- drawing ----------------------------------------------------------------------------
@@ -690,7 +690,7 @@ export class Pager {
   private info(): void {
     const tree = this.source.tree
     const row = this.model.rowAt(this.focus)
-    const line = row?.line ?? (row ? tree.sections.head.get(row.header!) : -1)
+    const line = row?.line ?? (row ? tree.sections.head(row.header!) : -1)
     this.message = `#L${line + 1} · ${groupDigits(tree.lines.length)} lines · ${groupDigits(tree.sections.length - 1)} sections · ${tree.sections.errors.get(0)} errors · ${groupDigits(this.source.fileSize)} bytes`
   }
 

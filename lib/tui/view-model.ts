@@ -47,7 +47,7 @@ export class FilterModel implements RowModel {
     for (let i = this.scanned; i < upTo; i++) {
       if ((lines.flags(i) & LINE_FILTER) === 0) continue
       const s = lines.section(i)
-      const isHead = this.tree.sections.head.get(s) === i
+      const isHead = this.tree.sections.head(s) === i
       const path = this.tree.ancestors(isHead ? this.tree.sections.parent.get(s) : s)
       let k = 0
       while (k < path.length && k < this.chain.length && path[k] === this.chain[k]) k++
