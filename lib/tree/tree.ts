@@ -84,7 +84,6 @@ export class LogTree {
   // visible rows of each open section (header included), valid where sizeOk; closed sections are 1 row
   private readonly size = int32Column(1)
   private readonly sizeOk = uint8Column()
-  private readonly direct = int32Column() // content lines directly in a section (its runs)
   private readonly manualFlag = uint8Column() // 1: the user toggled it; automatic folding leaves it alone
   private readonly openFlag = uint8Column() // 1: unfolded (the root always is)
   private readonly stack: number[] = [0]
@@ -118,7 +117,7 @@ export class LogTree {
     return id
   }
 
-  private readonly foldColumns = new ColumnGroup([this.dirty, this.size, this.sizeOk, this.direct, this.manualFlag, this.openFlag])
+  private readonly foldColumns = new ColumnGroup([this.dirty, this.size, this.sizeOk, this.manualFlag, this.openFlag])
 
   get current(): number {
     return this.stack[this.stack.length - 1]!
@@ -242,7 +241,6 @@ export class LogTree {
   private extendRun(s: number, i: number, count: number): void {
     const sections = this.sections
     this.segments.addLines(s, i, count)
-    this.direct.add(s, count)
     if (sections.lastLine.get(s) < sections.firstLine.get(s)) sections.firstLine.set(s, i)
     this.markDirty(s)
   }
@@ -342,18 +340,22 @@ export class LogTree {
    * parent's); prefix sums are left stale, to be rebuilt only for the sections a frame visits.
    */
   private recomputeSizes(): void {
-    const count = this.sections.length
+    const sections = this.sections
+    const count = sections.length
     const below = new Int32Array(count) // rows of the children, summed into the parent
-    const parent = this.sections.parent
+    // lines of the children, their heads included: a section's own lines are the rest of its count
+    const childLines = new Int32Array(count)
+    const parent = sections.parent
     for (let s = count - 1; s >= 0; s--) {
       this.dirty.set(s, 1)
       const p = parent.get(s)
+      if (p >= 0) childLines[p]! += sections.lines.get(s) + (sections.head(s) >= 0 ? 1 : 0)
       if (s !== 0 && !this.isOpen(s)) {
         this.sizeOk.set(s, 0)
         below[p]! += 1
         continue
       }
-      const size = (s === 0 ? 0 : 1) + this.direct.get(s) + below[s]!
+      const size = (s === 0 ? 0 : 1) + sections.lines.get(s) - childLines[s]! + below[s]!
       this.size.set(s, size)
       this.sizeOk.set(s, 1)
       if (p >= 0) below[p]! += size
