@@ -63,15 +63,26 @@ function build(evs: LogEvent[], nestedSegments: boolean): LogTree {
 
 /** Every section's list, children and own position, as plain data. */
 function lists(tree: LogTree): unknown[] {
-  const store = (tree as unknown as { segments: { view(s: number): { count: number; start: Int32Array; length: Int32Array; key: Int32Array }; positionOf(s: number): number } }).segments
+  const store = (tree as unknown as { segments: { view(s: number): { count: number; start: Int32Array; length: Int32Array; key: Int32Array }; positionIn(v: unknown, s: number): number } }).segments
   const out: unknown[] = []
   for (let s = 0; s < tree.sections.length; s++) {
     const v = store.view(s)
     out.push({ s, start: [...v.start.subarray(0, v.count)], length: [...v.length.subarray(0, v.count)], key: [...v.key.subarray(0, v.count)], children: tree.children(s), hasChildren: tree.hasChildren(s) })
   }
-  // positions are known once the parent is laid out
-  for (let s = 1; s < tree.sections.length; s++) out.push({ s, position: store.positionOf(s) })
+  // each section found in its parent's list, where the list has it
+  for (let s = 1; s < tree.sections.length; s++) {
+    const v = store.view(tree.sections.parent.get(s))
+    const at = store.positionIn(v, s)
+    out.push({ s, position: at, there: v.start[at] === -s })
+  }
   return out
+}
+
+/** Sections that positionIn does not find in their parent's list. */
+function misplaced(tree: LogTree): number {
+  let n = 0
+  for (const item of lists(tree)) if ((item as { there?: boolean }).there === false) n++
+  return n
 }
 
 const nesting = (tree: LogTree): boolean => (tree as unknown as { segments: { nesting: boolean } }).segments.nesting
@@ -91,6 +102,7 @@ t.test('nested logs: the implied lists are the explicit ones, and stay implied',
       }
     }
     if (!nesting(implied)) t.fail(`seed ${seed}: stopped nesting`)
+    if (misplaced(implied) + misplaced(explicit) > 0) t.fail(`seed ${seed}: a section not found in its parent's list`)
   }
   t.equal(wrong, 0, '60 random nested logs, read every 25 events')
 })
@@ -113,6 +125,7 @@ t.test('logs that stop nesting part way: the lists replayed and kept explicit fr
       }
     }
     if (!nesting(implied)) switched++
+    if (misplaced(implied) + misplaced(explicit) > 0) t.fail(`seed ${seed}: a section not found in its parent's list`)
   }
   t.equal(wrong, 0, '60 random logs, read after every event or every 25th')
   t.ok(switched >= 50, `${switched} of them stopped nesting`)

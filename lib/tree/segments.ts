@@ -42,8 +42,8 @@ class ExplicitLists {
   private readonly segmentColumns = new ColumnGroup([this.segStart, this.segLength, this.segNext])
   readonly sectionColumns = new ColumnGroup([this.first, this.last, this.counts, this.childKey])
 
-  /** Appends a segment to `s`'s list; returns its position in the list. */
-  append(s: number, start: number, length: number): number {
+  /** Appends a segment to `s`'s list. */
+  append(s: number, start: number, length: number): void {
     const g = this.segCount++
     this.segmentColumns.reserve(g + 1)
     this.segStart.set(g, start)
@@ -52,9 +52,7 @@ class ExplicitLists {
     if (tail === NONE) this.first.set(s, g)
     else this.segNext.set(tail, g)
     this.last.set(s, g)
-    const position = this.counts.get(s)
-    this.counts.set(s, position + 1)
-    return position
+    this.counts.add(s, 1)
   }
 
   /** Adds `count` lines from line `i` to `s`: extends its last run when `i` continues it. */
@@ -73,11 +71,9 @@ export class SegmentStore {
   /** The next sibling of each section, while the log nests (then null: the lists are explicit). */
   private nextSibling: ReturnType<typeof int32Column> | null = int32Column(NONE)
   private explicit: ExplicitLists | null = null
-  /** Position of a section's own segment in its parent's list (set when laid out, or when appended). */
-  private readonly position = int32Column(NONE)
   /** The view of a section is out of date. */
   private readonly stale = uint8Column()
-  private sectionColumns = new ColumnGroup([this.position, this.stale, this.nextSibling!])
+  private sectionColumns = new ColumnGroup([this.stale, this.nextSibling!])
   private sectionCount = 0
   private readonly views: Array<SegmentView | undefined> = []
   /** While nesting: the section of the latest line or the latest new section … */
@@ -114,7 +110,7 @@ export class SegmentStore {
     const explicit = this.explicit
     if (explicit !== null) {
       explicit.childKey.set(child, this.sections.firstLine.get(child))
-      this.position.set(child, explicit.append(s, -child, 0))
+      explicit.append(s, -child, 0)
       return
     }
     // the previous child is the newest section's ancestor (or itself) under s: nothing came after it
@@ -159,9 +155,26 @@ export class SegmentStore {
     return false
   }
 
-  /** Position of section `c`'s segment in its parent's list, as of the parent's latest view. */
-  positionOf(c: number): number {
-    return this.position.get(c)
+  /**
+   * Position of child section `c`'s segment in `view`, its parent's current view: a binary search
+   * by key, and among equal keys by id (sections with the same key opened in id order, before any
+   * run that starts there).
+   */
+  positionIn(view: SegmentView, c: number): number {
+    const key = this.explicit === null ? this.sections.firstLine.get(c) : this.explicit.childKey.get(c)
+    let lo = 0
+    let hi = view.count - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const k = view.key[mid]!
+      const start = view.start[mid]!
+      // a run sorts after the children with its key
+      const before = k < key || (k === key && start < 0 && -start < c)
+      if (before) lo = mid + 1
+      else if (k === key && start === -c) return mid
+      else hi = mid - 1
+    }
+    return -1
   }
 
   /** `s`'s segments laid out contiguously (rebuilt when they changed since the last call). */
@@ -176,7 +189,7 @@ export class SegmentStore {
 
   /** Bytes held (allocated columns; views of sections looked at not counted). */
   get byteSize(): number {
-    return this.position.byteSize + this.stale.byteSize + (this.nextSibling?.byteSize ?? 0) + (this.explicit?.byteSize ?? 0)
+    return this.stale.byteSize + (this.nextSibling?.byteSize ?? 0) + (this.explicit?.byteSize ?? 0)
   }
 
   private explicitView(s: number, v: SegmentView | undefined): SegmentView {
@@ -212,7 +225,6 @@ export class SegmentStore {
     for (let c = this.firstChild(s); c !== NONE; c = next.get(c)) {
       const first = sections.firstLine.get(c)
       run(at, first)
-      this.position.set(c, k)
       out.start[k] = -c
       out.length[k] = 0
       out.key[k++] = first
@@ -249,13 +261,13 @@ export class SegmentStore {
     explicit.sectionColumns.reserve(count)
     this.explicit = explicit
     this.nextSibling = null
-    this.sectionColumns = new ColumnGroup([this.position, this.stale, explicit.first, explicit.last, explicit.counts, explicit.childKey])
+    this.sectionColumns = new ColumnGroup([this.stale, explicit.first, explicit.last, explicit.counts, explicit.childKey])
     this.sectionColumns.reserve(count)
     let next = 1
     const open = (upTo: number): void => {
       for (; next < sectionLimit && sections.firstLine.get(next) <= upTo; next++) {
         explicit.childKey.set(next, sections.firstLine.get(next))
-        this.position.set(next, explicit.append(sections.parent.get(next), -next, 0))
+        explicit.append(sections.parent.get(next), -next, 0)
       }
     }
     for (let i = 0; i < lineLimit; i++) {

@@ -475,7 +475,7 @@ export class LogTree {
     for (let x = s; x !== 0; ) {
       const p = this.sections.parent.get(x)
       this.ensure(p)
-      row += this.pref[p]![this.segments.positionOf(x)]! + (p === 0 ? 0 : 1)
+      row += this.pref[p]![this.segments.positionIn(this.segments.view(p), x)]! + (p === 0 ? 0 : 1)
       x = p
     }
     return row
