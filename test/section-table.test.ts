@@ -159,3 +159,43 @@ t.test('the title column: none while no section has a title, then one that cover
   t.equal(table.title(s), 'next')
   t.equal(table.title(n - 1), 'late')
 })
+
+t.test('error and warning counts: kept only for the sections that have some, read as zero elsewhere', async (t) => {
+  const table = new SectionTable()
+  const n = 20000
+  for (let k = 0; k < n; k++) table.add('nest', 0, k)
+  const bare = table.byteSize
+  t.equal(table.errors.get(n - 1), 0)
+  t.equal(table.firstError.get(n - 1), -1, 'no first error')
+  const want = new Map<number, [number, number, number]>()
+  let seed = 5
+  const rnd = (m: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m)
+  for (let k = 0; k < 3000; k++) {
+    const s = rnd(n)
+    const w = want.get(s) ?? [0, 0, -1]
+    const what = rnd(3)
+    if (what === 0) {
+      table.errors.add(s, 2)
+      w[0] += 2
+      if (table.firstError.get(s) < 0) {
+        table.firstError.set(s, k)
+        w[2] = k
+      }
+    } else if (what === 1) {
+      table.warnings.add(s, 1)
+      w[1]++
+    } else {
+      table.firstError.set(s, k)
+      w[2] = k
+    }
+    want.set(s, w)
+  }
+  let wrong = 0
+  for (let s = 0; s < n; s++) {
+    const w = want.get(s) ?? [0, 0, -1]
+    if (table.errors.get(s) !== w[0] || table.warnings.get(s) !== w[1] || table.firstError.get(s) !== w[2]) wrong++
+  }
+  t.equal(wrong, 0, `${n} sections read back, ${want.size} with values`)
+  const grown = table.byteSize - bare
+  t.ok(grown >= want.size * 12 && grown < want.size * 12 + 4096 * 4, `${grown} bytes for ${want.size} sections with values: 12 each`)
+})

@@ -1,8 +1,9 @@
 /**
- * The sections of a LogTree as columns (column.ts), with their own titles in a byte arena: a
- * section costs 29 bytes, 8 more and its title's UTF-8 bytes once any section has a title (a
- * legacy nest has none: its head line names it, read from the file when shown), 17 more once any
- * section has timing and 4 once a search ran, and nothing on the JS heap. Line indices and counts are Int32: the index holds at most
+ * The sections of a LogTree as columns (column.ts), with their own titles in a byte arena. A
+ * section costs 25 bytes; 12 more once it has an error or a warning below it; 8 more and its
+ * title's UTF-8 bytes once any section has a title (a legacy nest has none: its head line names
+ * it, read from the file when shown); 17 more once any section has timing, and 4 once a search
+ * ran; nothing on the JS heap. Line indices and counts are Int32: the index holds at most
  * ROW_LIMIT lines and sections together (LogSource stops there). Depths are walked, not kept.
  * Readers that want a whole section (the painter, tests) take a snapshot with `get`; the tree
  * updates the columns in place.
@@ -125,6 +126,56 @@ class TitleArena {
   }
 }
 
+/** A per-section Int32 field, as the table's readers use it. */
+export interface Field {
+  get(s: number): number
+  set(s: number, v: number): void
+  add(s: number, v: number): void
+}
+
+/**
+ * Error count, warning count and first error line, kept only for sections that have an error or
+ * a warning below them (one in seven on the legacy corpus): a slot per section (−1: none) and three
+ * Int32 per slot, instead of three Int32 per section.
+ */
+class SeverityFields {
+  private readonly slot = int32Column(-1)
+  private readonly values = int32Column()
+  private readonly valueColumns = new ColumnGroup([this.values])
+  private slots = 0
+  readonly errors = this.field(0, 0)
+  readonly warnings = this.field(1, 0)
+  readonly firstError = this.field(2, -1)
+  /** The per-section column, for the table's group. */
+  readonly column = this.slot
+
+  private field(k: number, initial: number): Field {
+    return {
+      get: (s) => {
+        const at = this.slot.get(s)
+        return at < 0 ? initial : this.values.get(at + k)
+      },
+      set: (s, v) => this.values.set(this.slotOf(s) + k, v),
+      add: (s, v) => this.values.add(this.slotOf(s) + k, v),
+    }
+  }
+
+  private slotOf(s: number): number {
+    let at = this.slot.get(s)
+    if (at < 0) {
+      at = 3 * this.slots++
+      this.valueColumns.reserve(at + 3)
+      this.values.set(at + 2, -1) // no first error yet
+      this.slot.set(s, at)
+    }
+    return at
+  }
+
+  get byteSize(): number {
+    return this.valueColumns.byteSize
+  }
+}
+
 // A section's kind, status, failed-below and has-head flags share one byte.
 const KIND_MASK = 0x07
 const STATUS_SHIFT = 3
@@ -139,13 +190,15 @@ export class SectionTable {
   readonly firstLine = int32Column()
   readonly lastLine = int32Column()
   readonly lines = int32Column()
-  readonly errors = int32Column()
-  readonly warnings = int32Column()
-  readonly firstError = int32Column(-1)
+  private readonly severity = new SeverityFields()
+  readonly errors = this.severity.errors
+  readonly warnings = this.severity.warnings
+  /** First error line in the subtree, or -1. */
+  readonly firstError = this.severity.firstError
   /** Kind, status, failed-below and has-head, packed (KIND_MASK, STATUS_MASK, FAILED_BELOW, HAS_HEAD). */
   private readonly meta = uint8Column()
   private readonly titles = new TitleArena()
-  private readonly columns = new ColumnGroup([this.parent, this.firstLine, this.lastLine, this.lines, this.errors, this.warnings, this.firstError, this.meta])
+  private readonly columns = new ColumnGroup([this.parent, this.firstLine, this.lastLine, this.lines, this.severity.column, this.meta])
   /** Search hits in each section's subtree: made by the first search. */
   private hitCounts: { column: Column<Int32Array>; group: ColumnGroup } | undefined
   /**
@@ -304,6 +357,6 @@ export class SectionTable {
   }
 
   get byteSize(): number {
-    return this.titles.byteSize + this.columns.byteSize + (this.timing?.group.byteSize ?? 0) + (this.hitCounts?.group.byteSize ?? 0)
+    return this.titles.byteSize + this.columns.byteSize + this.severity.byteSize + (this.timing?.group.byteSize ?? 0) + (this.hitCounts?.group.byteSize ?? 0)
   }
 }
