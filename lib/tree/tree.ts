@@ -1,10 +1,11 @@
 /**
- * The section tree of one log and its fold state. Lines live in a LineTable (9 bytes each),
+ * The section tree of one log and its fold state. Lines live in a LineTable (about 7 bytes each),
  * sections in a SectionTable, and the fold state in columns beside it (column.ts): no JS object
  * per section. Each section's content is a list of segments: runs of consecutive direct lines and
- * child sections, in order (segments.ts). The visible-row mapping keeps a prefix array per section
- * over its segments' visible sizes, recomputed lazily for sections marked dirty, so a toggle costs
- * O(depth · segments of the ancestors) and zR/zM cost O(sections).
+ * child sections, in order (segments.ts: implied by the nesting while the log nests). The
+ * visible-row mapping keeps a prefix array per section over its segments' visible sizes,
+ * recomputed lazily for sections marked dirty, so a toggle costs O(depth · segments of the
+ * ancestors) and zR/zM cost O(sections).
  */
 
 import type { LogEvent } from '../events.js'
