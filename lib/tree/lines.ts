@@ -97,10 +97,10 @@ export class LineTable {
     if (delta >= 0 && delta <= MAX_DELTA && this.wideOffsets[c] === undefined) this.lastOffsets[k] = delta
     else (this.wideOffsets[c] ?? this.widen(c, k))[k] = offset
     if (section !== this.lastSection) {
-      this.lastCode = this.lastCodes.codeOf(section)
+      this.lastCode = this.lastCodes!.codeOf(section)
       this.lastSection = section
     }
-    this.lastCodes.codes[k] = this.lastCode
+    this.lastCodes!.codes[k] = this.lastCode
     this.lastFlags[k] = flags
     this.chunkFlags[c]! |= flags
     this.length = i + 1
@@ -112,12 +112,12 @@ export class LineTable {
   private base = 0
   private lastOffsets = NO_OFFSETS
   private lastFlags = new Uint8Array(0)
-  private lastCodes = new SectionCodes()
+  private lastCodes: SectionCodes | undefined
   private lastSection = -1
   private lastCode = 0
 
   private addChunk(offset: number): void {
-    this.lastCodes.trim()
+    this.lastCodes?.trim()
     this.base = offset
     this.lastOffsets = new Uint32Array(CHUNK)
     this.lastFlags = new Uint8Array(CHUNK)

@@ -123,7 +123,7 @@ export class SegmentStore {
   /** Adds `count` lines from line `i` to `s`: extends its last run when `i` continues it. */
   addLines(s: number, i: number, count: number): void {
     this.stale.set(s, 1)
-    // (a section's first own line, when no line came since it opened, is where it opened: its key stays)
+    // while nesting, every line since a section opened is in its subtree: its first own line does not move its key
     if (this.explicit === null && !this.inSubtree(this.latest, s)) this.makeExplicit(i, this.sectionCount)
     if (this.explicit !== null) this.explicit.addLines(s, i, count)
     else this.latest = s
