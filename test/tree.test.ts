@@ -486,3 +486,59 @@ t.test('decoder ids: the identity while they count 1, 2, 3 …, a lookup table a
   t.equal(tree.sections.status(2), 'ok')
   t.equal(tree.sections.status(1), 'failed')
 })
+
+t.test('rowAt starts from its last descent, and forgets it when the folds or the content change', async (t) => {
+  // a log nested up to eight deep, with runs of lines between the sections
+  const tree = new LogTree()
+  let seed = 11
+  const rnd = (m: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m)
+  let id = 0
+  let depth = 0
+  let offset = 0
+  const line = (section?: number): void => {
+    tree.add({ type: 'line', index: 0, section: section as number, text: Buffer.from('x'), head: false, priority: 1, error: false, warning: false, offset, end: offset + 2, ended: 'lf' })
+    offset += 2
+  }
+  const grow = (steps: number): void => {
+    for (let k = 0; k < steps; k++) {
+      const r = rnd(10)
+      if (r < 3 && depth < 8) {
+        tree.add({ type: 'open', id: ++id, parent: undefined as unknown as number, kind: 'nest', priority: 1, offset })
+        depth++
+      } else if (r < 5 && depth > 0) {
+        tree.add({ type: 'close', id: tree.current, offset })
+        depth--
+      } else line()
+    }
+  }
+  grow(3000)
+  tree.setAll(() => true) // deep paths to descend
+  const fresh = (r: number): string => {
+    ;(tree as unknown as { pathVersion: number }).pathVersion = -1 // a descent from the root
+    return JSON.stringify(tree.rowAt(r))
+  }
+  let wrong = 0
+  let asked = 0
+  for (let step = 0; step < 150; step++) {
+    // a descent to somewhere deep, which the change below makes out of date
+    tree.rowAt(rnd(tree.rowCount))
+    const what = rnd(10)
+    if (what < 4) tree.setOpen(1 + rnd(tree.sections.length - 1), rnd(8) !== 0)
+    else if (what < 5) tree.setAll((s) => s % 50 !== 0)
+    else if (what < 6) tree.setAll(() => true)
+    else if (what < 7) grow(20) // more lines and sections while the pager reads
+    else for (let k = 0; k < 5; k++) line(1 + rnd(id)) // lines of earlier sections, as concurrent builds write them
+    // a frame's worth of consecutive rows, and a few anywhere, as the pager asks for them
+    const rows: number[] = []
+    const top = rnd(Math.max(1, tree.rowCount))
+    for (let r = top; r < top + 20; r++) rows.push(r)
+    for (let k = 0; k < 5; k++) rows.push(rnd(tree.rowCount + 2))
+    const got = rows.map((r) => JSON.stringify(tree.rowAt(r)))
+    rows.forEach((r, k) => {
+      asked++
+      if (got[k] !== fresh(r) && wrong++ < 3) t.fail(`step ${step}: row ${r} is ${got[k]}, a descent from the root says ${fresh(r)}`)
+    })
+  }
+  t.equal(wrong, 0, `${asked} rows, after folds, zR-like folding and new content`)
+  t.ok(tree.rowCount > 1000, `${tree.rowCount} rows at the end`)
+})

@@ -263,6 +263,11 @@ export class LogTree {
     return this.stack.slice(1)
   }
 
+  /** Whether section `s` is in the running chain (without copying it: a log may nest deep). */
+  isRunning(s: number): boolean {
+    return s > 0 && this.stack.lastIndexOf(s) > 0
+  }
+
   // ---- fold model -------------------------------------------------------------------------
 
   /**
@@ -271,6 +276,7 @@ export class LogTree {
    * those of its open children), or it is closed and its parent does not depend on its content.
    */
   private markDirty(s: number): void {
+    this.foldVersion++
     for (let p = s; p >= 0 && (this.sizeOk.get(p) === 1 || this.dirty.get(p) === 0); p = this.sections.parent.get(p)) {
       this.dirty.set(p, 1)
       this.sizeOk.set(p, 0)
@@ -278,6 +284,7 @@ export class LogTree {
   }
 
   private markDirtyAll(s: number): void {
+    this.foldVersion++
     for (let p = s; p >= 0; p = this.sections.parent.get(p)) {
       this.dirty.set(p, 1)
       this.sizeOk.set(p, 0)
@@ -341,6 +348,7 @@ export class LogTree {
    * parent's); prefix sums are left stale, to be rebuilt only for the sections a frame visits.
    */
   private recomputeSizes(): void {
+    this.foldVersion++
     const sections = this.sections
     const count = sections.length
     const below = new Int32Array(count) // rows of the children, summed into the parent
@@ -451,20 +459,48 @@ export class LogTree {
     return true
   }
 
+  /** Bumped by every change to sizes or content lists: rowAt's last descent is then out of date. */
+  private foldVersion = 0
+  /**
+   * rowAt's last descent: the open sections it went through, root first, and the row where each
+   * one's content starts. A frame asks for consecutive rows, and a log may nest thousands deep:
+   * the next row starts from the deepest of them that holds it.
+   */
+  private readonly pathSections: number[] = [0]
+  private readonly pathStarts: number[] = [0]
+  private pathVersion = -1
+
   /** The row at visible position r. */
   rowAt(r: number): Row | undefined {
     if (r < 0 || r >= this.rowCount) return undefined
-    let s = 0
+    const sections = this.pathSections
+    const starts = this.pathStarts
+    if (this.pathVersion !== this.foldVersion) {
+      sections.length = starts.length = 1
+      this.pathVersion = this.foldVersion
+    }
+    // the open sections on the path are summed (they were when it was walked, and nothing changed since)
+    let k = sections.length - 1
+    for (; k > 0; k--) {
+      const pref = this.pref[sections[k]!]!
+      if (r >= starts[k]! && r < starts[k]! + pref[pref.length - 1]!) break
+    }
+    sections.length = starts.length = k + 1
+    let s = sections[k]!
+    let rr = r - starts[k]!
     for (;;) {
       this.ensure(s)
       const pref = this.pref[s]!
-      const lo = lastAtMost(pref.length - 1, (i) => pref[i]!, r)
+      const lo = lastAtMost(pref.length - 1, (i) => pref[i]!, rr)
       const v = this.segments.view(s).start[lo]!
-      const rr = r - pref[lo]!
-      if (v >= 0) return { line: v + rr }
-      if (rr === 0) return { header: -v }
+      const offset = rr - pref[lo]!
+      if (v >= 0) return { line: v + offset }
+      if (offset === 0) return { header: -v }
+      // an open child: its content starts on the row below its header
       s = -v
-      r = rr - 1
+      rr = offset - 1
+      sections.push(s)
+      starts.push(r - rr)
     }
   }
 

@@ -125,7 +125,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
       meta.push(span('failed', { fg: RED, bold: true }))
     }
     // a running section's time so far, when it is timed by arrival (the log's own clock may be old)
-    const end = sec.endedAt ?? (!tree.sections.timedByLog(row.header) && tree.running.includes(row.header) ? Date.now() : undefined)
+    const end = sec.startedAt === undefined ? undefined : (sec.endedAt ?? (!tree.sections.timedByLog(row.header) && tree.isRunning(row.header) ? Date.now() : undefined))
     if (end !== undefined && sec.startedAt !== undefined && end >= sec.startedAt) {
       dot()
       meta.push(span(formatDuration(end - sec.startedAt), { fg: GREY }))
