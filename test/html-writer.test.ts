@@ -3,7 +3,7 @@ import t from 'tap'
 import { PassThrough } from 'node:stream'
 import { decode } from '../dist/decoder.js'
 import type { LogEvent } from '../dist/events.js'
-import { lineAnchor, parseAnchor, rangeAnchor, sectionAnchor } from '../dist/render/anchors.js'
+import { ANCHOR_DEPTH, childPath, lineAnchor, parseAnchor, rangeAnchor, sectionAnchor } from '../dist/render/anchors.js'
 import { escapeLogText, LAZY_THRESHOLD, REMOVED_MARK, renderHtml, renderLine, writeHtml } from '../dist/render/html/index.js'
 import { applySgr, DEFAULT_STYLE } from '../dist/sgr/style.js'
 import { assertInert } from '../dist/render/html/lazy.js'
@@ -206,4 +206,33 @@ t.test('writeHtml picks the page by size', async (t) => {
   const lazy = await collect(big)
   t.match(lazy, '<body data-mode="lazy">', `more than ${LAZY_THRESHOLD.lines} lines: the lazy page`)
   t.match(lazy, `"lines":${LAZY_THRESHOLD.lines + 1}`)
+})
+
+t.test('a log nested thousands deep: anchors down to ANCHOR_DEPTH, markup linear in the depth', async (t) => {
+  t.equal(ANCHOR_DEPTH, 256)
+  const deepest = Array.from({ length: ANCHOR_DEPTH }, () => 1)
+  t.same(parseAnchor('#' + sectionAnchor(deepest)), { kind: 'section', path: deepest }, 'the deepest anchor a page makes parses')
+  t.equal(parseAnchor('#' + sectionAnchor([...deepest, 1])), undefined, 'one deeper would not')
+  t.same(childPath(deepest.slice(1), 4), [...deepest.slice(1), 4])
+  t.equal(childPath(deepest, 1), undefined)
+  t.equal(childPath(undefined, 1), undefined)
+  const E = '\x1b'
+  const log = (n: number): string => `${E}[p`.repeat(n) + 'deep line\nerror: at the bottom\n'
+  for (const lazy of [false, true]) {
+    const html = renderHtml(decode(log(3000)), { lazy })
+    const ids = [...html.matchAll(/<details[^>]* id="S([0-9.]+)"/g)].map((m) => m[1]!.split('.').length)
+    t.equal(ids.length, ANCHOR_DEPTH, `${lazy ? 'lazy' : 'live'} page: an anchor for each of the first ${ANCHOR_DEPTH} levels`)
+    t.equal(Math.max(...ids), ANCHOR_DEPTH)
+    t.equal((html.match(/class="sa"/g) ?? []).length, ANCHOR_DEPTH, 'a § link only where there is an anchor')
+    t.match(html, /style="--d:3000"/, 'the deepest section still knows its depth')
+    t.ok(html.length < 2_000_000, `${html.length} bytes for 3,000 levels`)
+    if (!lazy) {
+      t.equal((html.match(/<details[^>]* data-hot=""/g) ?? []).length, 3000 - ANCHOR_DEPTH, 'the deeper sections on the way to the error keep their default folding in an attribute')
+      t.equal((html.match(/<details[^>]* open>/g) ?? []).length, 3000, 'and all are open down to the error')
+    }
+  }
+  // the size grows with the depth, not its square
+  const a = renderHtml(decode(log(2000))).length
+  const b = renderHtml(decode(log(8000))).length
+  t.ok(b < 4.5 * a, `4× the depth: ${(b / a).toFixed(2)}× the page`)
 })

@@ -30,6 +30,23 @@ export function sectionAnchor(path: readonly number[]): string {
   return 'S' + path.join('.')
 }
 
+/**
+ * Sections deeper than this have no anchor: parseAnchor takes at most this many ordinals (its
+ * regex), and a path per section would make a log nested tens of thousands deep (a few hundred
+ * KB of `ESC[p`) cost its depth squared in markup and memory.
+ */
+export const ANCHOR_DEPTH = 256
+
+/** The anchor path of a parent's child number `ordinal`; undefined past ANCHOR_DEPTH. */
+export function childPath(parent: readonly number[] | undefined, ordinal: number): number[] | undefined {
+  return parent === undefined || parent.length >= ANCHOR_DEPTH ? undefined : [...parent, ordinal]
+}
+
+/** The header's link to its own section (HTML). */
+export function sectionLink(anchor: string): string {
+  return `<a class="sa" href="#${anchor}" title="Link to this section">§</a>`
+}
+
 /** Parses an anchor, with or without the leading `#`; undefined when it is not one of ours. */
 export function parseAnchor(hash: string): Anchor | undefined {
   const h = hash.charAt(0) === '#' ? hash.slice(1) : hash
@@ -39,6 +56,7 @@ export function parseAnchor(hash: string): Anchor | undefined {
     const b = line[2] === undefined ? a : Number(line[2])
     return { kind: 'line', from: Math.min(a, b), to: Math.max(a, b) }
   }
+  // at most ANCHOR_DEPTH ordinals (the page embeds this function alone, so the number is written out)
   const sec = /^S([1-9][0-9]{0,9}(?:\.[1-9][0-9]{0,9}){0,255})$/.exec(h)
   if (sec) return { kind: 'section', path: sec[1]!.split('.').map(Number) }
   return undefined

@@ -25,7 +25,7 @@
  * (per section: parent, block range, counts, flags), so one decoding pass suffices.
  */
 import type { LineEvent, LogEvent } from '../../events.js'
-import { lineAnchor, sectionAnchor } from '../anchors.js'
+import { childPath, lineAnchor, sectionAnchor, sectionLink } from '../anchors.js'
 import { DEFAULT_STYLE, type StyleState } from '../../sgr/style.js'
 import { escapeLogText, jsonForScript } from './escape.js'
 import { renderLine } from './line.js'
@@ -41,7 +41,9 @@ export const LAZY_FIELDS = 9
 
 interface LRec {
   ord: number
-  path: number[]
+  /** Anchor path (anchors.ts), none past ANCHOR_DEPTH. */
+  path: number[] | undefined
+  depth: number
   parent: LRec | undefined
   childCount: number
   style: StyleState
@@ -84,7 +86,7 @@ export class LazyHtmlWriter {
   private buf = Buffer.allocUnsafe(OUT_CHUNK)
   private pos = 0
   private size = 0
-  private readonly root: LRec = { ord: 0, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, shell: true, kind: '', title: undefined, priority: 1 }
+  private readonly root: LRec = { ord: 0, path: [], depth: 0, parent: undefined, childCount: 0, style: DEFAULT_STYLE, shell: true, kind: '', title: undefined, priority: 1 }
   private readonly sections = new OpenSections<LRec>(this.root)
   /**
    * Per section ordinal (0 is the root): parent ordinal, first and last block holding one of its
@@ -152,7 +154,8 @@ export class LazyHtmlWriter {
         this.par[ord] = parent.ord
         const r: LRec = {
           ord,
-          path: [...parent.path, parent.childCount],
+          path: childPath(parent.path, parent.childCount),
+          depth: parent.depth + 1,
           parent,
           childCount: 0,
           style: DEFAULT_STYLE,
@@ -278,12 +281,12 @@ export class LazyHtmlWriter {
       text = escapeLogText(r.title ?? r.kind)
       if (r.priority >= 3) summaryCls = 'p3'
     }
-    const anchor = sectionAnchor(r.path)
+    const anchor = r.path === undefined ? undefined : sectionAnchor(r.path)
     this.record(parent.ord, head ? head.index : 0)
     if (head) this.lastLine = head.index
     this.add(
-      `<details class="s k-${r.kind}" id="${anchor}" data-o="${r.ord}"><summary${id}${summaryCls ? ` class="${summaryCls}"` : ''}>${number}<span class="t">${text}</span>` +
-        `<span class="st"></span><a class="sa" href="#${anchor}" title="Link to this section">§</a></summary><div class="b" style="--d:${r.path.length}"></div></details>`,
+      `<details class="s k-${r.kind}"${anchor ? ` id="${anchor}"` : ''} data-o="${r.ord}"><summary${id}${summaryCls ? ` class="${summaryCls}"` : ''}>${number}<span class="t">${text}</span>` +
+        `<span class="st"></span>${anchor ? sectionLink(anchor) : ''}</summary><div class="b" style="--d:${r.depth}"></div></details>`,
     )
     this.recOrd = -1
     return sev

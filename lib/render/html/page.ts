@@ -341,7 +341,7 @@ function openAncestors(el) {
 }
 function defaultFolding() {
   const hot = new Set(data.open);
-  for (const d of sections()) d.open = hot.has(d.id.slice(1));
+  for (const d of sections()) d.open = d.id ? hot.has(d.id.slice(1)) : d.hasAttribute('data-hot');
 }
 function go(hash, scroll) {
   const a = parseAnchor(hash || '');
@@ -373,7 +373,8 @@ function go(hash, scroll) {
     }
   }
   if (first && scroll) {
-    const target = first.tagName === 'DETAILS' ? first.firstElementChild : first;
+    // (a section past Chromium's nesting limit, 512 elements, is parsed empty: its summary follows it)
+    const target = first.tagName === 'DETAILS' ? first.firstElementChild || first : first;
     target.scrollIntoView({ block: 'center' });
     requestAnimationFrame(() => target.scrollIntoView({ block: 'center' }));
   }

@@ -6,6 +6,7 @@
  */
 import type { LogEvent, SectionOpenEvent } from '../../events.js'
 import { lineSeverity, type Severity } from '../../tree/severity.js'
+import { childPath } from '../anchors.js'
 
 export interface SectionStats {
   /** Lines inside the section, descendants and their heads included, its own head excluded. */
@@ -39,7 +40,8 @@ export interface Plan {
 
 interface Rec {
   ord: number
-  path: number[]
+  /** Anchor path (anchors.ts), none past ANCHOR_DEPTH. */
+  path: number[] | undefined
   parent: Rec | undefined
   childCount: number
   /** No content yet: a `head` line now is this section's head. */
@@ -65,6 +67,7 @@ export class StatsCollector {
   /** Open sections by ordinal, to find the innermost (latest opened) one at EOF. */
   private readonly openOrds = new Map<number, Rec>()
   private readonly openIds: number[] = []
+  private failedSeen = false
   private minStart: number | undefined
   private maxEnd: number | undefined
 
@@ -146,7 +149,10 @@ export class StatsCollector {
     const s = this.plan.sections[r.ord]!
     if (s.failed) return
     s.failed = true
-    if (this.plan.firstFailedPath === undefined) this.plan.firstFailedPath = r.path
+    if (!this.failedSeen) {
+      this.failedSeen = true
+      this.plan.firstFailedPath = r.path
+    }
     this.markHot(r)
   }
 
@@ -157,7 +163,7 @@ export class StatsCollector {
     if (parent.ord >= 0) this.plan.sections[parent.ord]!.children++
     const ord = this.plan.sections.length
     this.plan.sections.push({ lines: 0, errors: 0, warnings: 0, children: 0, failed: false, hot: false })
-    const r: Rec = { ord, path: [...parent.path, parent.childCount], parent: parent.ord >= 0 ? parent : undefined, childCount: 0, expectHead: true, open: true }
+    const r: Rec = { ord, path: childPath(parent.path, parent.childCount), parent: parent.ord >= 0 ? parent : undefined, childCount: 0, expectHead: true, open: true }
     this.byId.set(e.id, r)
     this.openIds.push(e.id)
     this.openOrds.set(ord, r)

@@ -15,7 +15,7 @@
  * arrives (so a head line that comes later still becomes its summary).
  */
 import type { LineEvent, LogEvent, SectionOpenEvent } from '../../events.js'
-import { lineAnchor, sectionAnchor } from '../anchors.js'
+import { childPath, lineAnchor, sectionAnchor, sectionLink } from '../anchors.js'
 import { DEFAULT_STYLE, type StyleState } from '../../sgr/style.js'
 import { escapeHtml, escapeLogText, jsonForScript } from './escape.js'
 import { renderLine } from './line.js'
@@ -34,7 +34,9 @@ export interface HtmlWriterOptions {
 
 interface Rec {
   ord: number
-  path: number[]
+  /** Anchor path (anchors.ts), none past ANCHOR_DEPTH. */
+  path: number[] | undefined
+  depth: number
   parent: Rec | undefined
   childCount: number
   style: StyleState
@@ -139,7 +141,7 @@ export function pageStart(title: string, mode: 'static' | 'stream' | 'lazy', pla
 export class HtmlWriter {
   private parts: string[] = []
   private size = 0
-  private readonly root: Rec = { ord: -1, path: [], parent: undefined, childCount: 0, style: DEFAULT_STYLE, open: undefined, parts: 1 }
+  private readonly root: Rec = { ord: -1, path: [], depth: 0, parent: undefined, childCount: 0, style: DEFAULT_STYLE, open: undefined, parts: 1 }
   /** Sections open in the log, by id. */
   private readonly sections = new OpenSections<Rec>(this.root)
   /** Sections open in the HTML written so far, outermost first (the root excluded). */
@@ -188,9 +190,9 @@ export class HtmlWriter {
         const parent = this.sections.get(e.parent)
         parent.childCount++
         const ord = this.ordCounter++
-        const path = [...parent.path, parent.childCount]
-        this.paths[ord] = pathString(path)
-        this.sections.add(e.id, { ord, path, parent: parent === this.root ? undefined : parent, childCount: 0, style: DEFAULT_STYLE, open: e, parts: 0 })
+        const path = childPath(parent.path, parent.childCount)
+        this.paths[ord] = path === undefined ? '' : pathString(path)
+        this.sections.add(e.id, { ord, path, depth: parent.depth + 1, parent: parent === this.root ? undefined : parent, childCount: 0, style: DEFAULT_STYLE, open: e, parts: 0 })
         break
       }
       case 'line': {
@@ -267,7 +269,7 @@ export class HtmlWriter {
     const open = stats?.hot ? ' open' : ''
     const path = this.paths[r.ord]!
     if (r.parts++ > 0) {
-      this.put(`<details class="s cont" data-s="${path}"${open}>${r.summary!.replace('<summary', '<summary data-cont=""')}<div class="b" style="--d:${r.path.length}">\n`)
+      this.put(`<details class="s cont"${path ? ` data-s="${path}"` : ''}${open}>${r.summary!.replace('<summary', '<summary data-cont=""')}<div class="b" style="--d:${r.depth}">\n`)
       return
     }
     const e = r.open!
@@ -291,11 +293,13 @@ export class HtmlWriter {
       if (e.priority >= 3) summaryCls = 'p3'
     }
     const st = stats ? escapeHtml(statsText(stats)) : ''
-    const anchor = sectionAnchor(r.path)
+    const anchor = r.path === undefined ? undefined : sectionAnchor(r.path)
     r.summary =
       `<summary${summaryCls ? ` class="${summaryCls}"` : ''}>${number}<span class="t">${text}</span>` +
-      `<span class="st">${st}</span><a class="sa" href="#${anchor}" title="Link to this section">§</a></summary>`
-    this.put(`<details class="${cls}" id="${anchor}"${open}>${r.summary.replace('<summary', '<summary' + id)}<div class="b" style="--d:${r.path.length}">\n`)
+      `<span class="st">${st}</span>${anchor ? sectionLink(anchor) : ''}</summary>`
+    // a section without an anchor keeps its default folding in an attribute (the script's reset reads it)
+    const hot = anchor ? '' : stats?.hot ? ' data-hot=""' : ''
+    this.put(`<details class="${cls}"${anchor ? ` id="${anchor}"` : ''}${hot}${open}>${r.summary.replace('<summary', '<summary' + id)}<div class="b" style="--d:${r.depth}">\n`)
     r.open = undefined
   }
 
