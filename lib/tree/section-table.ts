@@ -262,7 +262,11 @@ export class SectionTable {
 
   /** Line index of the section's head line (the title line of a legacy nest), or -1. */
   head(s: number): number {
-    return (this.meta.get(s) & HAS_HEAD) !== 0 ? this.firstLine.get(s) : -1
+    return this.hasHead(s) ? this.firstLine.get(s) : -1
+  }
+
+  hasHead(s: number): boolean {
+    return (this.meta.get(s) & HAS_HEAD) !== 0
   }
 
   /** Line `line` is the section's head, and so its first line. */

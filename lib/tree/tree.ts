@@ -350,24 +350,25 @@ export class LogTree {
   private recomputeSizes(): void {
     this.foldVersion++
     const sections = this.sections
+    const lines = sections.lines
     const count = sections.length
-    const below = new Int32Array(count) // rows of the children, summed into the parent
-    // lines of the children, their heads included: a section's own lines are the rest of its count
-    const childLines = new Int32Array(count)
+    // per parent, what its children add to its rows beyond the lines they hold (heads included),
+    // which its own count already has: a section's rows are 1 + its lines + that
+    const extra = new Int32Array(count)
     const parent = sections.parent
+    this.dirty.fill(1)
     for (let s = count - 1; s >= 0; s--) {
-      this.dirty.set(s, 1)
       const p = parent.get(s)
-      if (p >= 0) childLines[p]! += sections.lines.get(s) + (sections.head(s) >= 0 ? 1 : 0)
+      const held = lines.get(s) + (sections.hasHead(s) ? 1 : 0)
       if (s !== 0 && !this.isOpen(s)) {
         this.sizeOk.set(s, 0)
-        below[p]! += 1
+        extra[p]! += 1 - held
         continue
       }
-      const size = (s === 0 ? 0 : 1) + sections.lines.get(s) - childLines[s]! + below[s]!
+      const size = (s === 0 ? 0 : 1) + lines.get(s) + extra[s]!
       this.size.set(s, size)
       this.sizeOk.set(s, 1)
-      if (p >= 0) below[p]! += size
+      if (p >= 0) extra[p]! += size - held
     }
   }
 
