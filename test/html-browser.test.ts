@@ -339,18 +339,24 @@ t.test('lazy page (big logs) in headless Chromium', async (t) => {
   })
 })
 
+/** The HTML page of `ev` (the CLI's default, by size) in a temporary file; returns its path. */
+async function pageFile(ev: LogEvent[], title: string): Promise<string> {
+  const out = new PassThrough()
+  const chunks: Buffer[] = []
+  out.on('data', (c: Buffer) => chunks.push(c))
+  await writeHtml(() => ev, out, { title })
+  const file = join(tmpdir(), `buildlog-${title}-${process.pid}.html`)
+  writeFileSync(file, Buffer.concat(chunks))
+  return file
+}
+
 t.test('sample logs render without script errors', async (t) => {
   if (!existsSync(CHROMIUM)) return t.fail('chromium missing')
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
   t.teardown(() => browser.close())
   const sample = join(import.meta.dirname, 'fixtures', 'samples', 'synthetic-legacy-stdenv-nesting.log')
   const ev: LogEvent[] = decode(readFileSync(sample))
-  const out = new PassThrough()
-  const chunks: Buffer[] = []
-  out.on('data', (c: Buffer) => chunks.push(c))
-  await writeHtml(() => ev, out, { title: 'sample' })
-  const file = join(tmpdir(), `buildlog-sample-${process.pid}.html`)
-  writeFileSync(file, Buffer.concat(chunks))
+  const file = await pageFile(ev, 'sample')
   const page = await browser.newPage({ viewport: { width: 1000, height: 600 } })
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
@@ -366,13 +372,7 @@ t.test('a log nested 600 deep: anchors where they parse, and default folding reo
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
   t.teardown(() => browser.close())
   const E = '\x1b'
-  const ev: LogEvent[] = decode(`${E}[p`.repeat(600) + 'deep line\nerror: at the bottom\n')
-  const out = new PassThrough()
-  const chunks: Buffer[] = []
-  out.on('data', (c: Buffer) => chunks.push(c))
-  await writeHtml(() => ev, out, { title: 'deep' })
-  const file = join(tmpdir(), `buildlog-deep-${process.pid}.html`)
-  writeFileSync(file, Buffer.concat(chunks))
+  const file = await pageFile(decode(`${E}[p`.repeat(600) + 'deep line\nerror: at the bottom\n'), 'deep')
   t.teardown(() => rmSync(file, { force: true }))
   const page = await browser.newPage({ viewport: { width: 1000, height: 600 } })
   const seen = watch(page)
