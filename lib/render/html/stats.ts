@@ -31,7 +31,7 @@ export interface Plan {
   warnings: number
   /** Index of the first error line, if any. */
   firstError?: number
-  /** Anchor path of the first failed (or hot, when no line is an error) section. */
+  /** Anchor path of the first failed (or hot, when no line is an error) section; none when it lies past ANCHOR_DEPTH. */
   firstFailedPath?: number[]
   /** Highest line index seen (for the width of the line-number gutter). */
   maxIndex: number
