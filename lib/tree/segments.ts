@@ -40,7 +40,8 @@ class ExplicitLists {
   /** The key of a section's own segment in its parent: its first line when it opened, or its head line. */
   readonly childKey = int32Column()
   private readonly segmentColumns = new ColumnGroup([this.segStart, this.segLength, this.segNext])
-  readonly sectionColumns = new ColumnGroup([this.first, this.last, this.counts, this.childKey])
+  /** For the byte count: the store grows these with its own per-section columns. */
+  private readonly sectionColumns = new ColumnGroup([this.first, this.last, this.counts, this.childKey])
 
   /** Appends a segment to `s`'s list. */
   append(s: number, start: number, length: number): void {
@@ -96,11 +97,10 @@ export class SegmentStore {
   }
 
   /** Registers the next section (ids are dense, from 0; its first line in the table already). */
-  addSection(): number {
+  addSection(): void {
     const s = this.sectionCount++
     this.sectionColumns.reserve(s + 1)
     this.stale.set(s, 1)
-    return s
   }
 
   /** Appends child section `child` to `s`'s list. */
@@ -258,7 +258,6 @@ export class SegmentStore {
     const sections = this.sections
     const lines = this.lines
     const count = this.sectionCount
-    explicit.sectionColumns.reserve(count)
     this.explicit = explicit
     this.nextSibling = null
     this.sectionColumns = new ColumnGroup([this.stale, explicit.first, explicit.last, explicit.counts, explicit.childKey])
@@ -276,7 +275,7 @@ export class SegmentStore {
       if (sections.head(s) !== i) explicit.addLines(s, i, 1)
     }
     open(Infinity)
-    for (let s = 0; s < count; s++) this.stale.set(s, 1)
+    this.stale.fill(1)
   }
 }
 
