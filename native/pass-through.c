@@ -674,7 +674,11 @@ static int32_t plain_line_ends(const uint8_t *buf, int32_t from, int32_t stop, i
 
 /* ---- Node-API glue ---- */
 
-/* init(table: Uint8Array, numbers: Int32Array) */
+/*
+ * init(table: Uint8Array, numbers: Int32Array). Every thread that loads the addon calls it (the
+ * index's worker, lib/tree/index-worker.ts), always with the same table: a thread that finds it
+ * in place leaves it alone, so no thread ever writes what another may be reading.
+ */
 static napi_value init(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -683,9 +687,11 @@ static napi_value init(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
   CHECK(argc == 2);
   CHECK(bytes_of(env, argv[0], &data, &length) && length == sizeof table);
+  void *numbers_data;
+  CHECK(bytes_of(env, argv[1], &numbers_data, &length) && length == 8 * 4);
+  const int32_t *numbers = numbers_data;
+  if (max_params == numbers[6] && memcmp(table, data, sizeof table) == 0) return NULL;
   memcpy(table, data, sizeof table);
-  CHECK(bytes_of(env, argv[1], &data, &length) && length == 8 * 4);
-  const int32_t *numbers = data;
   st_escape = numbers[0], st_csi_param = numbers[1];
   act_enter_csi = numbers[2], act_collect_param = numbers[3], act_collect_intermediate = numbers[4], act_dispatch_csi = numbers[5];
   max_params = numbers[6], max_intermediates = numbers[7];

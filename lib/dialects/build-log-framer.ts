@@ -251,6 +251,36 @@ export class BuildLogFramer implements TokenHandler {
     return this.tokenizer.offset
   }
 
+  /** Legacy nests open (ESC[p not yet closed). */
+  get depth(): number {
+    return this.level
+  }
+
+  /**
+   * Whether all the framer carries into the next byte is its depth: the input so far ended with
+   * a line's LF, outside a newline group and inside no escape, and the next line starts afresh.
+   */
+  get resumable(): boolean {
+    return this.tokenizer.inGround && this.atFreshLine() && this.lineOffset === this.tokenizer.offset
+  }
+
+  /**
+   * Continues at absolute `offset` as after an LF there, `level` nests deep: the state `resumable`
+   * says the input left, where the bytes before were framed elsewhere (another thread's part of
+   * the file). Lines and columns in later diagnostics count from there.
+   */
+  resumeAt(offset: number, level: number): void {
+    this.tokenizer.restartAt(offset)
+    this.buffer.clear()
+    this.direct = false
+    this.pendingCr = false
+    this.hadCarriageReset = false
+    this.ignoreLf = false
+    this.level = level
+    this.lastLineFeed = offset - 1
+    this.startLine(offset, true)
+  }
+
   end(): void {
     this.tokenizer.end()
     this.pendingCr = false // a CR at end of input is dropped (spec §4, variant C)

@@ -169,6 +169,17 @@ export class Tokenizer {
     return this.position
   }
 
+  /** No sequence is in progress. */
+  get inGround(): boolean {
+    return this.state === State.Ground
+  }
+
+  /** Goes on at absolute `offset`, in ground state (the bytes before were read elsewhere). */
+  restartAt(offset: number): void {
+    this.state = State.Ground
+    this.position = offset
+  }
+
   write(buf: Uint8Array): void {
     const handler = this.handler
     const base = this.position

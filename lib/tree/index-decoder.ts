@@ -1,7 +1,9 @@
 /**
  * The index-only path for build logs (legacy escapes, `@nix` phases, CI markers; not `-L` prefixed
  * logs, not internal-json): a FramerSink that writes line offsets and flags straight into the
- * LogTree, with no event object and no text copy for ordinary lines.
+ * LogTree, with no event object and no text copy for ordinary lines. What it decides goes through
+ * an IndexOutput (index-output.ts): into the tree, or written down on a worker thread that indexes
+ * a later part of the file for the main thread's tree (parallel-index.ts).
  *
  * - Runs of whole plain lines (no escape, no CR, no line the dialect must look at) arrive from the
  *   framer as one byte range (`span`); their lines are found with indexOf(LF) and their severity
@@ -13,33 +15,33 @@
  * - Other ordinary lines (`line`) are added directly, with the framer's head/priority/e/w state,
  *   whether the framer's JavaScript path or its C line mode framed them.
  * - Structure — legacy opens and closes, `@nix` lines, CI markers, `Running phase:` lines (which
- *   the decoder holds back to adopt as a phase head) — goes to a real BuildLogDecoder, whose events
- *   feed the tree as before. So sections, phases and markers follow the decoder exactly.
+ *   the decoder holds back to adopt as a phase head) — goes to a real BuildLogDecoder (TreeOutput),
+ *   whose events feed the tree as before. So sections, phases and markers follow the decoder exactly.
  *
  * The tree is the one the event decoder gives (test/tree-index.test.ts compares them).
  */
 
 import { asBuffer, startsWithBytes } from '../bytes.js'
 import { BuildLogFramer, type FramerSink, type LineView } from '../dialects/build-log-framer.js'
-import { BuildLogDecoder, RUNNING_PHASE_BYTES } from '../dialects/build-log.js'
+import { RUNNING_PHASE_BYTES } from '../dialects/build-log.js'
 import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-markers.js'
 import { PlainLineWalk } from './plain-lines.js'
-import { DecodeContext } from '../dialects/context.js'
 import { textHead, textStart } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
 import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
 import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
 import type { ByteDecoder } from '../decoder.js'
-import type { LogEvent } from '../events.js'
 import { LINE_DIM, LINE_ERROR, LINE_WARNING, severityBits } from './lines.js'
 import { latin1Severity, textSeverity } from './severity.js'
-import type { LogTree } from './tree.js'
+import { TreeOutput, type FramerDiagnostic, type IndexOutput } from './index-output.js'
+import { replayIndex, type IndexRecord } from './index-record.js'
+import { LogTree } from './tree.js'
 
 const LF = 0x0a
 
 export class IndexDecoder implements ByteDecoder, FramerSink {
   private readonly framer: BuildLogFramer
-  private readonly decoder: BuildLogDecoder
+  private readonly out: IndexOutput
   private readonly severity = new NeedleFinder()
   /**
    * Where a span may start: the absolute end of the last line or span delivered, moved past the
@@ -70,48 +72,53 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   fastLines = 0
   spanLines = 0
 
-  constructor(private readonly tree: LogTree, emit: (e: LogEvent) => void = (e) => tree.add(e)) {
-    this.decoder = new BuildLogDecoder(emit, new DecodeContext())
+  /** Into a tree (its lines, and its sections through a BuildLogDecoder), or another output. */
+  constructor(target: LogTree | IndexOutput) {
+    this.out = target instanceof LogTree ? new TreeOutput(target) : target
     this.framer = new BuildLogFramer(this, { keepSgr: true })
   }
 
   write(chunk: Uint8Array): void {
     this.framer.write(chunk)
-    this.flushRun()
+    this.out.flush()
   }
 
   end(): void {
     this.framer.end()
-    this.flushRun()
-    this.decoder.end()
+    this.out.end()
   }
 
   /**
-   * Plain lines (no head) pushed to the tree's line table but not yet counted in the sections: the
-   * ancestors' counts are updated once per run (LogTree.addPlainRun) rather than once per line.
-   * Anything else that reaches the tree — a head line, the decoder's events — comes after a flush,
-   * and so does the end of every write, where readers may look.
+   * Whether the input could go on at a fresh line here as from the start of a log nested `level`
+   * deep: nothing pending in the framer (see BuildLogFramer.resumable) and nothing held here.
    */
-  private run = 0
-  private runErrors = 0
-  private runWarnings = 0
-  private runFirstError = -1
-
-  private flushRun(): void {
-    if (this.run === 0) return
-    this.tree.addPlainRun(this.run, this.runErrors, this.runWarnings, this.runFirstError)
-    this.run = this.runErrors = this.runWarnings = 0
-    this.runFirstError = -1
+  get resumable(): boolean {
+    return this.framer.resumable && !this.holding && !this.headNext && this.next === this.framer.offset
   }
 
-  /** Pushes a plain line of `section` (the current one) to the line table, counted at the next flush. */
-  private pushPlain(section: number, offset: number, end: number, flags: number): void {
-    const lines = this.tree.lines
-    if ((flags & LINE_ERROR) !== 0) {
-      if (this.runErrors++ === 0) this.runFirstError = lines.length
-    } else if ((flags & LINE_WARNING) !== 0) this.runWarnings++
-    lines.push(offset, section, flags, end)
-    this.run++
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.framer.offset
+  }
+
+  /** Plays what another thread's IndexDecoder recorded into this one's output (parallel-index.ts). */
+  replay(record: IndexRecord): void {
+    replayIndex(record, this.out)
+  }
+
+  /** The framer's nesting depth (legacy opens not yet closed). */
+  get level(): number {
+    return this.framer.depth
+  }
+
+  /**
+   * Goes on at `offset`, a fresh line `level` nests deep, as if the input up to there had left it
+   * so (only where `resumable` held, or at a fresh start): the bytes between were indexed elsewhere.
+   */
+  resumeAt(offset: number, level: number): void {
+    this.framer.resumeAt(offset, level)
+    this.next = this.lineStart = offset
+    this.headNext = this.holding = false
   }
 
   // ---- FramerSink ----
@@ -126,16 +133,14 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     this.afterStructure(offset)
     this.headNext = this.next >= 0
     this.headPriority = priority
-    this.flushRun()
-    this.decoder.open(priority, offset)
+    this.out.open(priority, offset)
   }
 
   close(offset: number): void {
     this.holding = false
     this.afterStructure(offset)
     this.headNext = false
-    this.flushRun()
-    this.decoder.close(offset)
+    this.out.close(offset)
   }
 
   /**
@@ -151,9 +156,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     this.next = adjacent ? escapeEnd : -1
   }
 
-  diagnostic(code: 'unbalanced-close' | 'unclosed-at-eof' | 'line-split', message: string, offset: number, line: number, column: number): void {
-    this.flushRun()
-    this.decoder.diagnostic(code, message, offset, line, column)
+  diagnostic(code: FramerDiagnostic, message: string, offset: number, line: number, column: number): void {
+    this.out.diagnostic(code, message, offset, line, column)
   }
 
   line(view: LineView): void {
@@ -183,8 +187,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       (view.beforeCr !== null ? hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length) : hasCiMarkerPrefix(head, hs, he))
     ) {
       this.holding = running
-      this.flushRun()
-      this.decoder.line(view)
+      this.out.dialectLine(view)
       return
     }
     // the e/w flags decide before the text (severity.ts)
@@ -198,12 +201,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     }
     if (view.priority >= 3) flags |= LINE_DIM
     this.fastLines++
-    if (!view.head) {
-      this.pushPlain(this.tree.current, view.offset, view.rawEnd, flags)
-      return
-    }
-    this.flushRun()
-    this.tree.addLine(this.tree.current, view.offset, view.rawEnd, flags, true)
+    if (view.head) this.out.headLine(view.offset, view.rawEnd, flags)
+    else this.out.plainLine(view.offset, view.rawEnd, flags)
   }
 
   /** The first text bytes of a styled line: enough for the line starts the dialect looks at … */
@@ -264,8 +263,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   span(buf: Uint8Array, start: number, end: number): void {
     const base = this.spanBase
-    const tree = this.tree
-    const section = tree.current
+    const out = this.out
     const walk = this.walk
     const cached = walk.holds(buf, start)
     const lfs = walk.lfs
@@ -273,7 +271,6 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     let candidate = this.severity.next(buf, start, base)
     let count = 0
     let head = this.headNext
-    if (head) this.flushRun()
     let lineOffset = this.lineStart
     let at = start
     while (at < end) {
@@ -291,9 +288,9 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       if (head) {
         head = false
         if (this.headPriority >= 3) flags |= LINE_DIM
-        tree.addLine(section, lineOffset, base + lf + 1, flags, true)
+        out.headLine(lineOffset, base + lf + 1, flags)
       } else {
-        this.pushPlain(section, lineOffset, base + lf + 1, flags)
+        out.plainLine(lineOffset, base + lf + 1, flags)
         count++
       }
       at = lf + 1

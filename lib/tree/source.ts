@@ -12,6 +12,7 @@ import { DecodeContext } from '../dialects/context.js'
 import type { Detection } from '../dialects/detect.js'
 import { InternalJsonDecoder } from '../dialects/internal-json.js'
 import { IndexDecoder } from './index-decoder.js'
+import { ParallelIndex, type SplitOptions } from './parallel-index.js'
 import type { LineEvent, LogEvent, StyleMark } from '../events.js'
 import { LogTree } from './tree.js'
 import { ROW_LIMIT, TITLE_CHARS } from './section-table.js'
@@ -87,6 +88,11 @@ export interface LogSourceOptions {
   index?: 'fast' | 'events'
   /** Rows (lines and sections) the index may hold: ROW_LIMIT, unless a test wants a smaller one. */
   rowLimit?: number
+  /**
+   * Whether a big build log's later part is indexed on a second thread (parallel-index.ts), and
+   * where it is split (for tests). Default: yes, unless BUILDLOG_INDEX_THREADS=1.
+   */
+  split?: SplitOptions | false
 }
 
 export declare interface LogSource {
@@ -127,6 +133,7 @@ export class LogSource extends EventEmitter {
     this.pollMs = options.pollMs ?? 200
     this.rowLimit = options.rowLimit ?? ROW_LIMIT
     const fast = (options.index ?? 'fast') === 'fast'
+    this.splitOptions = options.split ?? (process.env['BUILDLOG_INDEX_THREADS'] === '1' ? false : {})
     this.decoder = new SniffingDecoder((d) => this.createDecoder(d, fast), forcedDetection(options.dialect ?? 'auto'))
   }
 
@@ -143,6 +150,71 @@ export class LogSource extends EventEmitter {
 
   /** The index fast path, when the input is a build log it handles. */
   indexDecoder: IndexDecoder | undefined
+
+  private readonly splitOptions: SplitOptions | false
+  /** The worker indexing the file's later part, until its records are played or given up. */
+  private parallel: ParallelIndex | undefined
+  /** The main thread reached the split and plays the worker's records; the nests it has open. */
+  private replaying = false
+  private level = 0
+  /** Where the worker's part started (-1: no split), records played and the bytes they covered (for tests and the bench). */
+  splitAt = -1
+  replayedRecords = 0
+  replayedBytes = 0
+
+  /**
+   * Once the fast path is chosen, for a file that will not grow: the worker starts on the later
+   * part, and reading here stops at the split until the records are played.
+   */
+  private trySplit(): void {
+    if (this.decoder.detection === null) return
+    this.splitTried = true
+    if (this.splitOptions === false || !this.indexDecoder || this.follow || this.growing) return
+    this.parallel = ParallelIndex.start(this.fd, this.pos, this.size, this.splitOptions)
+    if (this.parallel) this.splitAt = this.parallel.split
+  }
+  private splitTried = false
+
+  /** How much the next read may take: up to the split while the worker has the rest. */
+  private readLimit(max: number): number {
+    return this.parallel && this.pos < this.parallel.split ? Math.min(max, this.parallel.split - this.pos) : max
+  }
+
+  /**
+   * At the split: plays the worker's next record into the tree if it is there ('wait' when it is
+   * not yet), or gives the rest back to this thread ('read'), where the worker's assumption does
+   * not hold — the line at the split does not start afresh, a record closes nests opened before
+   * the split that are not open here — or the worker stopped.
+   */
+  private replayStep(parallel: ParallelIndex): 'played' | 'wait' | 'read' {
+    const decoder = this.indexDecoder!
+    if (!this.replaying) {
+      if (!decoder.resumable) return this.readOn()
+      this.replaying = true
+      this.level = decoder.level
+    }
+    const record = parallel.take()
+    if (record === undefined) return parallel.finishedPosting ? this.readOn() : 'wait'
+    const rows = this.tree.lines.length + this.tree.sections.length + record.count
+    if (record.from !== this.pos || this.level + record.minDepth < 0 || rows > this.rowLimit - ROWS_PER_STEP) return this.readOn()
+    decoder.replay(record)
+    this.level += record.depth
+    this.pos = record.to
+    this.lastByte = 0x0a
+    this.tree.indexedBytes = this.pos
+    this.replayedRecords++
+    this.replayedBytes += record.to - record.from
+    return 'played'
+  }
+
+  /** This thread reads on from here: the worker stops, and the decoder goes on after the records played. */
+  private readOn(): 'read' {
+    this.parallel?.stop()
+    this.parallel = undefined
+    if (this.replaying) this.indexDecoder!.resumeAt(this.pos, this.level)
+    this.replaying = false
+    return 'read'
+  }
 
   /** The dialect the decoder chose (auto-detected from the first bytes), used to re-decode lines. */
   get dialect(): IndexDialect {
@@ -209,6 +281,25 @@ export class LogSource extends EventEmitter {
     const t0 = performance.now()
     let progressed = false
     while (performance.now() - t0 < SLICE_MS) {
+      // (the first steps decide the dialect, and with it whether the fast path can split)
+      if (!this.splitTried) this.trySplit()
+      const parallel = this.parallel
+      if (parallel && (this.replaying || this.pos === parallel.split)) {
+        const played = this.replayStep(parallel)
+        if (played === 'wait') {
+          // the worker is behind: go on when it posts
+          this.indexMs += performance.now() - t0
+          if (progressed) this.emit('progress')
+          this.running = false
+          parallel.onMessage = () => {
+            parallel.onMessage = undefined
+            this.start()
+          }
+          return
+        }
+        progressed ||= played === 'played'
+        continue
+      }
       if (this.pos >= this.size) {
         this.refreshSize()
         if (this.pos >= this.size) break
@@ -313,7 +404,7 @@ export class LogSource extends EventEmitter {
     }
     let n: number
     try {
-      n = fs.readSync(this.fd, this.readBuf, 0, max, this.pos)
+      n = fs.readSync(this.fd, this.readBuf, 0, this.readLimit(max), this.pos)
     } catch (err) {
       this.stop(readErrorReason(err))
       return false
@@ -376,6 +467,7 @@ export class LogSource extends EventEmitter {
 
   close(): void {
     this.closed = true
+    this.parallel?.stop()
     if (this.timer) clearTimeout(this.timer)
     try {
       fs.closeSync(this.fd)

@@ -1,0 +1,94 @@
+/**
+ * Where the index fast path (IndexDecoder) puts what it decided: lines with their flags, legacy
+ * opens and closes, and the lines only the dialect's decoder can take. TreeOutput writes them into
+ * the LogTree; IndexRecorder (index-record.ts) writes them down for a tree on another thread, which
+ * replays them through a TreeOutput — so both threads' trees come out of the same calls.
+ */
+
+import type { LineView } from '../dialects/build-log-framer.js'
+import { BuildLogDecoder } from '../dialects/build-log.js'
+import { DecodeContext } from '../dialects/context.js'
+import { LINE_ERROR, LINE_WARNING } from './lines.js'
+import type { LogTree } from './tree.js'
+
+export type FramerDiagnostic = 'unbalanced-close' | 'unclosed-at-eof' | 'line-split'
+
+export interface IndexOutput {
+  /** A line of the current section that is not its head. */
+  plainLine(offset: number, end: number, flags: number): void
+  /** A line the framer saw as the head of the nest just opened. */
+  headLine(offset: number, end: number, flags: number): void
+  open(priority: number, offset: number): void
+  close(offset: number): void
+  diagnostic(code: FramerDiagnostic, message: string, offset: number, line: number, column: number): void
+  /** A line the dialect must read (`@nix`, a CI marker, `Running phase:`, one after a held one). */
+  dialectLine(view: LineView): void
+  /** The end of a write: readers may look at the tree now. */
+  flush(): void
+  end(): void
+}
+
+export class TreeOutput implements IndexOutput {
+  private readonly decoder: BuildLogDecoder
+
+  constructor(private readonly tree: LogTree) {
+    this.decoder = new BuildLogDecoder((e) => tree.add(e), new DecodeContext())
+  }
+
+  /**
+   * Plain lines pushed to the tree's line table but not yet counted in the sections: the
+   * ancestors' counts are updated once per run (LogTree.addPlainRun) rather than once per line.
+   * Anything else that reaches the tree — a head line, the decoder's events — comes after a flush,
+   * and so does the end of every write, where readers may look.
+   */
+  private run = 0
+  private runErrors = 0
+  private runWarnings = 0
+  private runFirstError = -1
+
+  flush(): void {
+    if (this.run === 0) return
+    this.tree.addPlainRun(this.run, this.runErrors, this.runWarnings, this.runFirstError)
+    this.run = this.runErrors = this.runWarnings = 0
+    this.runFirstError = -1
+  }
+
+  plainLine(offset: number, end: number, flags: number): void {
+    const lines = this.tree.lines
+    if ((flags & LINE_ERROR) !== 0) {
+      if (this.runErrors++ === 0) this.runFirstError = lines.length
+    } else if ((flags & LINE_WARNING) !== 0) this.runWarnings++
+    lines.push(offset, this.tree.current, flags, end)
+    this.run++
+  }
+
+  headLine(offset: number, end: number, flags: number): void {
+    this.flush()
+    this.tree.addLine(this.tree.current, offset, end, flags, true)
+  }
+
+  open(priority: number, offset: number): void {
+    this.flush()
+    this.decoder.open(priority, offset)
+  }
+
+  close(offset: number): void {
+    this.flush()
+    this.decoder.close(offset)
+  }
+
+  diagnostic(code: FramerDiagnostic, message: string, offset: number, line: number, column: number): void {
+    this.flush()
+    this.decoder.diagnostic(code, message, offset, line, column)
+  }
+
+  dialectLine(view: LineView): void {
+    this.flush()
+    this.decoder.line(view)
+  }
+
+  end(): void {
+    this.flush()
+    this.decoder.end()
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The worker thread of a parallel index (parallel-index.ts). It indexes the file's bytes
+ * [from, to) with the main thread's own fast path (IndexDecoder), assuming what the main thread
+ * checks once it gets there: that `from` starts a fresh line. How deep the nests open at `from`
+ * are it cannot know, so it starts as deep as no log gets, and each record says how far its closes
+ * went below its start. It posts a record (index-record.ts) every RECORD_BYTES or so, each ending
+ * where the main thread could take over, and stops at the first thing only the main thread can
+ * decide (a line for the dialect's decoder, a diagnostic), or at the end of the last whole line.
+ */
+
+import fs from 'node:fs'
+import { parentPort, workerData } from 'node:worker_threads'
+import { IndexDecoder } from './index-decoder.js'
+import { IndexRecorder, type IndexRecord } from './index-record.js'
+
+export interface IndexWorkerInput {
+  fd: number
+  from: number
+  to: number
+  /** Input a record covers at least (RECORD_BYTES; tests make it small). */
+  recordBytes?: number | undefined
+}
+
+/** What the worker posts: records, then `done` (nothing follows it). */
+export type IndexWorkerMessage = { record: IndexRecord } | { done: true }
+
+/** A read: as the main thread's, small enough to stay in the core's cache (source.ts, SLICE_BYTES). */
+const READ_BYTES = 64 * 1024
+/** Input a record covers at least: the main thread gives up at most this much when a record does not fit. */
+const RECORD_BYTES = 1 << 20
+/** Nests open at `from`, as far as this thread knows: closes never run out. */
+const DEEP = 2 ** 30
+const LF = 0x0a
+
+function post(message: IndexWorkerMessage): void {
+  if ('record' in message) parentPort!.postMessage(message, [message.record.words.buffer as ArrayBuffer])
+  else parentPort!.postMessage(message)
+}
+
+function indexPart({ fd, from, to, recordBytes = RECORD_BYTES }: IndexWorkerInput): void {
+  const recorder = new IndexRecorder(from)
+  const decoder = new IndexDecoder(recorder)
+  decoder.resumeAt(from, DEEP)
+  const buf = Buffer.allocUnsafe(READ_BYTES)
+  let pos = from
+  // buf[0, held): read, not yet written — the start of a line; writes end with an LF, so that
+  // after each one the main thread could take over
+  let held = 0
+  let recordFrom = from
+  while (pos < to && !recorder.stopped) {
+    const n = fs.readSync(fd, buf, held, Math.min(READ_BYTES - held, recordBytes, to - pos), pos)
+    if (n <= 0) break
+    pos += n
+    const filled = held + n
+    const lastLf = buf.lastIndexOf(LF, filled - 1)
+    const cut = lastLf >= 0 ? lastLf + 1 : filled
+    decoder.write(buf.subarray(0, cut))
+    buf.copy(buf, 0, cut, filled)
+    held = filled - cut
+    const at = decoder.offset
+    if (!recorder.stopped && decoder.resumable && (at - recordFrom >= recordBytes || pos >= to) && recorder.size > 0) {
+      post({ record: recorder.take(at) })
+      recordFrom = at
+    }
+  }
+}
+
+try {
+  indexPart(workerData as IndexWorkerInput)
+} catch {
+  // a read that failed: the main thread reads the rest itself, and says why if it fails there too
+}
+post({ done: true })
