@@ -40,10 +40,10 @@ export interface IndexRecord {
 }
 
 /**
- * An IndexOutput that writes down what it is given. It stops for good at the first thing it
- * cannot carry — a line for the dialect's decoder, a diagnostic, an offset too far for a word —
- * since what follows depends on the receiving side's state; `stopped` says so, and the words since
- * the last take() are then of no use.
+ * An IndexOutput that writes down what it is given. What it cannot carry — a line for the
+ * dialect's decoder, a diagnostic, an offset too far for a word — depends on the receiving side's
+ * state: it leaves a gap, `broken` says so, the words since the last take() are of no use, and
+ * writing starts again at restartAt(), where the receiving side can take over once more.
  */
 export class IndexRecorder implements IndexOutput {
   private words = new Int32Array(4096)
@@ -52,7 +52,7 @@ export class IndexRecorder implements IndexOutput {
   private cursor: number
   private depth = 0
   private minDepth = 0
-  stopped = false
+  broken = false
 
   constructor(start: number) {
     this.from = this.cursor = start
@@ -61,6 +61,11 @@ export class IndexRecorder implements IndexOutput {
   /** Words written since the last take(). */
   get size(): number {
     return this.count
+  }
+
+  /** Where the words since the last take() start. */
+  get start(): number {
+    return this.from
   }
 
   /** What was written since the last take(), up to `to` (where the last line ended); starts afresh. */
@@ -72,7 +77,7 @@ export class IndexRecorder implements IndexOutput {
   }
 
   private room(words: number): boolean {
-    if (this.stopped) return false
+    if (this.broken) return false
     if (this.count + words > this.words.length) {
       const grown = new Int32Array(2 * (this.count + words))
       grown.set(this.words.subarray(0, this.count))
@@ -84,7 +89,7 @@ export class IndexRecorder implements IndexOutput {
   private line(tag: Tag, offset: number, end: number, flags: number): void {
     const gap = offset - this.cursor
     const length = end - offset
-    if (gap > INT32_MAX || length > INT32_MAX) return this.stop()
+    if (gap > INT32_MAX || length > INT32_MAX) return this.break()
     if (!this.room(4)) return
     const words = this.words
     if (tag === Tag.Line && gap === 0 && length <= PACKED_LENGTH && flags < 1 << FLAG_BITS) words[this.count++] = (length << FLAG_BITS) | flags
@@ -106,7 +111,7 @@ export class IndexRecorder implements IndexOutput {
   }
 
   open(priority: number, offset: number): void {
-    if (offset - this.cursor > INT32_MAX) return this.stop()
+    if (offset - this.cursor > INT32_MAX) return this.break()
     if (!this.room(3)) return
     this.words[this.count++] = Tag.Open
     this.words[this.count++] = priority
@@ -115,7 +120,7 @@ export class IndexRecorder implements IndexOutput {
   }
 
   close(offset: number): void {
-    if (offset - this.cursor > INT32_MAX) return this.stop()
+    if (offset - this.cursor > INT32_MAX) return this.break()
     if (!this.room(2)) return
     this.words[this.count++] = Tag.Close
     this.words[this.count++] = offset - this.cursor
@@ -123,21 +128,28 @@ export class IndexRecorder implements IndexOutput {
   }
 
   diagnostic(): void {
-    this.stop()
+    this.break()
   }
 
   dialectLine(_view: LineView): void {
-    this.stop()
+    this.break()
   }
 
   flush(): void {}
 
   end(): void {
-    this.stop()
+    this.break()
   }
 
-  private stop(): void {
-    this.stopped = true
+  private break(): void {
+    this.broken = true
+  }
+
+  /** Drops what was written since the last take(): the next record starts at `offset`. */
+  restartAt(offset: number): void {
+    this.broken = false
+    this.count = this.depth = this.minDepth = 0
+    this.from = this.cursor = offset
   }
 }
 

@@ -3,9 +3,11 @@
  * [from, to) with the main thread's own fast path (IndexDecoder), assuming what the main thread
  * checks once it gets there: that `from` starts a fresh line. How deep the nests open at `from`
  * are it cannot know, so it starts as deep as no log gets, and each record says how far its closes
- * went below its start. It posts a record (index-record.ts) every RECORD_BYTES or so, each ending
- * where the main thread could take over, and stops at the first thing only the main thread can
- * decide (a line for the dialect's decoder, a diagnostic), or at the end of the last whole line.
+ * went below its start. It posts a record (index-record.ts) every RECORD_BYTES or so, each from
+ * and to a point where all its state is a fresh line's, so that the main thread can take over at
+ * either end. Where only the main thread can decide (a line for the dialect's decoder, a
+ * diagnostic) the record is dropped, and the next starts at the next such point: a gap the main
+ * thread reads itself.
  */
 
 import fs from 'node:fs'
@@ -46,8 +48,7 @@ function indexPart({ fd, from, to, recordBytes = RECORD_BYTES }: IndexWorkerInpu
   // buf[0, held): read, not yet written — the start of a line; writes end with an LF, so that
   // after each one the main thread could take over
   let held = 0
-  let recordFrom = from
-  while (pos < to && !recorder.stopped) {
+  while (pos < to) {
     const n = fs.readSync(fd, buf, held, Math.min(READ_BYTES - held, recordBytes, to - pos), pos)
     if (n <= 0) break
     pos += n
@@ -58,10 +59,9 @@ function indexPart({ fd, from, to, recordBytes = RECORD_BYTES }: IndexWorkerInpu
     buf.copy(buf, 0, cut, filled)
     held = filled - cut
     const at = decoder.offset
-    if (!recorder.stopped && decoder.resumable && (at - recordFrom >= recordBytes || pos >= to) && recorder.size > 0) {
-      post({ record: recorder.take(at) })
-      recordFrom = at
-    }
+    if (!decoder.resumable) continue
+    if (recorder.broken) recorder.restartAt(at)
+    else if ((at - recorder.start >= recordBytes || pos >= to) && recorder.size > 0) post({ record: recorder.take(at) })
   }
 }
 

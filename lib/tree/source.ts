@@ -154,13 +154,17 @@ export class LogSource extends EventEmitter {
   private readonly splitOptions: SplitOptions | false
   /** The worker indexing the file's later part, until its records are played or given up. */
   private parallel: ParallelIndex | undefined
-  /** The main thread reached the split and plays the worker's records; the nests it has open. */
-  private replaying = false
+  /** Playing the worker's records (not reading the file); the nests open here meanwhile. */
+  private playing = false
   private level = 0
-  /** Where the worker's part started (-1: no split), records played and the bytes they covered (for tests and the bench). */
+  /**
+   * For tests and the bench: where the worker's part started (-1: no split), the records played,
+   * the bytes they covered, and where they lay ([from, to) ranges, adjacent ones merged).
+   */
   splitAt = -1
   replayedRecords = 0
   replayedBytes = 0
+  readonly playedRanges: Array<[number, number]> = []
 
   /**
    * Once the fast path is chosen, for a file that will not grow: the worker starts on the later
@@ -175,28 +179,48 @@ export class LogSource extends EventEmitter {
   }
   private splitTried = false
 
-  /** How much the next read may take: up to the split while the worker has the rest. */
+  /**
+   * How much the next read may take: up to the split, or to the next record's start, where
+   * playing may take over — at the earliest where the last record that arrived ends.
+   */
   private readLimit(max: number): number {
-    return this.parallel && this.pos < this.parallel.split ? Math.min(max, this.parallel.split - this.pos) : max
+    const parallel = this.parallel
+    if (!parallel) return max
+    const pos = this.pos
+    const posted = parallel.postedTo
+    const stop = pos < parallel.split ? parallel.split : (parallel.recordFrom(pos)?.from ?? (posted > pos ? posted : undefined))
+    return stop === undefined ? max : Math.min(max, stop - pos)
   }
 
   /**
-   * At the split: plays the worker's next record into the tree if it is there ('wait' when it is
-   * not yet), or gives the rest back to this thread ('read'), where the worker's assumption does
-   * not hold — the line at the split does not start afresh, a record closes nests opened before
-   * the split that are not open here — or the worker stopped.
+   * Past the split: plays the worker's record that starts here if this thread's state allows
+   * ('played'), or reads the file up to the next record ('read'), or waits for the worker to post
+   * one ('wait') while it is ahead.
    */
   private replayStep(parallel: ParallelIndex): 'played' | 'wait' | 'read' {
     const decoder = this.indexDecoder!
-    if (!this.replaying) {
-      if (!decoder.resumable) return this.readOn()
-      this.replaying = true
+    const record = parallel.recordFrom(this.pos)
+    if (record === undefined) {
+      if (!parallel.finishedPosting && parallel.postedTo >= this.pos) return 'wait'
+      if (parallel.finishedPosting) this.endParallel()
+      return this.readHere()
+    }
+    if (record.from > this.pos) return this.readHere()
+    if (!this.playing) {
+      if (!decoder.resumable) {
+        // not a fresh line here, as it was for the worker: read this record's bytes, try the next
+        parallel.drop()
+        return 'read'
+      }
+      this.playing = true
       this.level = decoder.level
     }
-    const record = parallel.take()
-    if (record === undefined) return parallel.finishedPosting ? this.readOn() : 'wait'
     const rows = this.tree.lines.length + this.tree.sections.length + record.count
-    if (record.from !== this.pos || this.level + record.minDepth < 0 || rows > this.rowLimit - ROWS_PER_STEP) return this.readOn()
+    if (this.level + record.minDepth < 0 || rows > this.rowLimit - ROWS_PER_STEP) {
+      parallel.drop()
+      return this.readHere()
+    }
+    parallel.drop()
     decoder.replay(record)
     this.level += record.depth
     this.pos = record.to
@@ -204,16 +228,22 @@ export class LogSource extends EventEmitter {
     this.tree.indexedBytes = this.pos
     this.replayedRecords++
     this.replayedBytes += record.to - record.from
+    const last = this.playedRanges.at(-1)
+    if (last && last[1] === record.from) last[1] = record.to
+    else this.playedRanges.push([record.from, record.to])
     return 'played'
   }
 
-  /** This thread reads on from here: the worker stops, and the decoder goes on after the records played. */
-  private readOn(): 'read' {
+  /** This thread reads the file from here: after records, the decoder goes on where they ended. */
+  private readHere(): 'read' {
+    if (this.playing) this.indexDecoder!.resumeAt(this.pos, this.level)
+    this.playing = false
+    return 'read'
+  }
+
+  private endParallel(): void {
     this.parallel?.stop()
     this.parallel = undefined
-    if (this.replaying) this.indexDecoder!.resumeAt(this.pos, this.level)
-    this.replaying = false
-    return 'read'
   }
 
   /** The dialect the decoder chose (auto-detected from the first bytes), used to re-decode lines. */
@@ -284,7 +314,7 @@ export class LogSource extends EventEmitter {
       // (the first steps decide the dialect, and with it whether the fast path can split)
       if (!this.splitTried) this.trySplit()
       const parallel = this.parallel
-      if (parallel && (this.replaying || this.pos === parallel.split)) {
+      if (parallel && this.pos >= parallel.split) {
         const played = this.replayStep(parallel)
         if (played === 'wait') {
           // the worker is behind: go on when it posts
@@ -297,8 +327,10 @@ export class LogSource extends EventEmitter {
           }
           return
         }
-        progressed ||= played === 'played'
-        continue
+        if (played === 'played') {
+          progressed = true
+          continue
+        }
       }
       if (this.pos >= this.size) {
         this.refreshSize()
@@ -467,7 +499,7 @@ export class LogSource extends EventEmitter {
 
   close(): void {
     this.closed = true
-    this.parallel?.stop()
+    this.endParallel()
     if (this.timer) clearTimeout(this.timer)
     try {
       fs.closeSync(this.fd)
