@@ -42,7 +42,7 @@ const PREAMBLE = filler(4200)
 /** One thread's tree and two threads' (split at `share`, records of `recordBytes`), and the difference. */
 async function compare(p: string, share: number, recordBytes = 512): Promise<{ diff: string; two: LogSource; split: number }> {
   const one = await indexed(p, { split: false })
-  const two = await indexed(p, { split: { share, minBytes: 0, recordBytes } })
+  const two = await indexed(p, { split: { share, minBytes: 0, recordBytes, force: true } })
   return { diff: difference(two.tree, one.tree), two, split: two.splitAt }
 }
 
@@ -155,12 +155,13 @@ t.test('a generated legacy log: nearly all of the worker\'s part is played', asy
   t.equal(diff, '')
   t.ok(two.replayedBytes > 0.45 * size, `${two.replayedBytes} of ${size} bytes came from records`)
   t.ok(two.replayedRecords > 10, `${two.replayedRecords} records`)
+  t.equal(two.workerEnd, size, 'the worker went to the end')
 })
 
 t.test('small files, follow mode and BUILDLOG_INDEX_THREADS=1 stay on one thread', async (t) => {
   const p = write('small.log', `${E}[pbuilding\n${PREAMBLE}${filler(1000)}${E}[q`)
   t.equal((await indexed(p, {})).replayedRecords, 0, 'below the size that pays for a worker')
-  t.equal((await indexed(p, { split: { share: 0.5, minBytes: 0 } })).replayedRecords, 1, 'forced: one record')
+  t.equal((await indexed(p, { split: { share: 0.5, minBytes: 0 } })).replayedRecords, 1, 'with a smaller threshold: one record')
   process.env['BUILDLOG_INDEX_THREADS'] = '1'
   try {
     t.equal((await indexed(p, { split: undefined })).replayedRecords, 0, 'the variable turns it off')
@@ -172,6 +173,18 @@ t.test('small files, follow mode and BUILDLOG_INDEX_THREADS=1 stay on one thread
   await new Promise<void>((r) => src.on('eof', () => r()))
   src.close()
   t.equal(src.replayedRecords, 0, 'a followed file may grow: no split')
+})
+
+t.test('a log with lines for the decoder from its start stays on one thread; a worker that can record little gives up', async (t) => {
+  const nixStart = `@nix {"action":"setPhase","phase":"unpackPhase"}\nunpacking\n${PREAMBLE}`
+  const every = Array.from({ length: 3000 }, (_, k) => `::group::step ${k}\nrunning\n::endgroup::\n`).join('')
+  const p = write('dialect.log', nixStart + every)
+  const plain = await indexed(p, { split: { share: 0.2, minBytes: 0 } })
+  t.equal(plain.splitAt, -1, 'no split: an @nix line came before the split was decided')
+  const forced = await indexed(p, { split: { share: 0.2, minBytes: 0, recordBytes: 256, force: true } })
+  t.ok(forced.splitAt > 0, 'forced: split')
+  t.ok(forced.workerEnd > forced.splitAt && forced.workerEnd < forced.splitAt + 8 * 256 + 64 * 1024, `the worker gave up after a trial (split ${forced.splitAt}, stopped at ${forced.workerEnd}, file ${nixStart.length + every.length})`)
+  t.equal(difference(forced.tree, plain.tree), '', 'the same tree')
 })
 
 t.test('records: what is played is what was recorded', async (t) => {

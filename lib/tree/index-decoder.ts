@@ -68,9 +68,10 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   readonly nativeLines = true
   /** Lines may keep their removed escapes in place (FramerSink.removedInPlace): the text is read between view.marks. */
   readonly removedInPlace = true
-  /** Lines that went the fast ways (for tests and the bench). */
+  /** Lines that went the fast ways (for tests and the bench), and those only the dialect's decoder could take. */
   fastLines = 0
   spanLines = 0
+  dialectLines = 0
 
   /** Into a tree (its lines, and its sections through a BuildLogDecoder), or another output. */
   constructor(target: LogTree | IndexOutput) {
@@ -187,6 +188,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       (view.beforeCr !== null ? hasCiMarkerPrefix(view.beforeCr, 0, view.beforeCr.length) : hasCiMarkerPrefix(head, hs, he))
     ) {
       this.holding = running
+      this.dialectLines++
       this.out.dialectLine(view)
       return
     }

@@ -23,13 +23,19 @@ export interface IndexWorkerInput {
   recordBytes?: number | undefined
 }
 
-/** What the worker posts: records, then `done` (nothing follows it). */
-export type IndexWorkerMessage = { record: IndexRecord } | { done: true }
+/** What the worker posts: records, then `done`: where it stopped (nothing follows it). */
+export type IndexWorkerMessage = { record: IndexRecord } | { done: number }
 
 /** A read: as the main thread's, small enough to stay in the core's cache (source.ts, SLICE_BYTES). */
 const READ_BYTES = 64 * 1024
 /** Input a record covers at least: the main thread gives up at most this much when a record does not fit. */
 const RECORD_BYTES = 1 << 20
+/**
+ * Past this many records' worth of input, a worker that got less than half of it into records
+ * (lines for the dialect's decoder everywhere) gives up: the main thread reads all of it anyway,
+ * and runs faster alone.
+ */
+const TRIAL_RECORDS = 4
 /** Nests open at `from`, as far as this thread knows: closes never run out. */
 const DEEP = 2 ** 30
 const LF = 0x0a
@@ -39,7 +45,8 @@ function post(message: IndexWorkerMessage): void {
   else parentPort!.postMessage(message)
 }
 
-function indexPart({ fd, from, to, recordBytes = RECORD_BYTES }: IndexWorkerInput): void {
+/** Indexes [from, to) and posts the records; returns where it stopped. */
+function indexPart({ fd, from, to, recordBytes = RECORD_BYTES }: IndexWorkerInput): number {
   const recorder = new IndexRecorder(from)
   const decoder = new IndexDecoder(recorder)
   decoder.resumeAt(from, DEEP)
@@ -48,6 +55,7 @@ function indexPart({ fd, from, to, recordBytes = RECORD_BYTES }: IndexWorkerInpu
   // buf[0, held): read, not yet written — the start of a line; writes end with an LF, so that
   // after each one the main thread could take over
   let held = 0
+  let posted = 0
   while (pos < to) {
     const n = fs.readSync(fd, buf, held, Math.min(READ_BYTES - held, recordBytes, to - pos), pos)
     if (n <= 0) break
@@ -59,15 +67,22 @@ function indexPart({ fd, from, to, recordBytes = RECORD_BYTES }: IndexWorkerInpu
     buf.copy(buf, 0, cut, filled)
     held = filled - cut
     const at = decoder.offset
+    if (at - from >= TRIAL_RECORDS * recordBytes && posted < (at - from) / 2) return at
     if (!decoder.resumable) continue
     if (recorder.broken) recorder.restartAt(at)
-    else if ((at - recorder.start >= recordBytes || pos >= to) && recorder.size > 0) post({ record: recorder.take(at) })
+    else if ((at - recorder.start >= recordBytes || pos >= to) && recorder.size > 0) {
+      posted += at - recorder.start
+      post({ record: recorder.take(at) })
+    }
   }
+  return pos
 }
 
+const input = workerData as IndexWorkerInput
+let stoppedAt = input.from
 try {
-  indexPart(workerData as IndexWorkerInput)
+  stoppedAt = indexPart(input)
 } catch {
   // a read that failed: the main thread reads the rest itself, and says why if it fails there too
 }
-post({ done: true })
+post({ done: stoppedAt })

@@ -49,11 +49,16 @@ function lineStartFrom(fd: number, at: number, end: number): number {
   return -1
 }
 
-/** Where to split (for tests and the bench): the main thread's share, the least to split at all, the input a record covers. */
+/**
+ * Where to split (for tests and the bench): the main thread's share, the least to split at all,
+ * the input a record covers, and `force` to split a log whose start has lines only the dialect's
+ * decoder reads (which LogSource otherwise leaves to one thread).
+ */
 export interface SplitOptions {
   share?: number
   minBytes?: number
   recordBytes?: number
+  force?: boolean
 }
 
 export class ParallelIndex {
@@ -78,7 +83,10 @@ export class ParallelIndex {
       if ('record' in message) {
         this.records.push(message.record)
         this.lastTo = message.record.to
-      } else this.finished = true
+      } else {
+        this.finished = true
+        this.workerEnd = message.done
+      }
       this.onMessage?.()
     })
     // a worker that could not start or failed leaves the rest to the main thread
@@ -119,6 +127,9 @@ export class ParallelIndex {
   drop(): void {
     this.records.shift()
   }
+
+  /** Where the worker stopped, from its last message (-1 before it). */
+  workerEnd = -1
 
   /** Where the last record that arrived ends (the split before any). */
   get postedTo(): number {

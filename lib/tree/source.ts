@@ -162,6 +162,11 @@ export class LogSource extends EventEmitter {
    * the bytes they covered, and where they lay ([from, to) ranges, adjacent ones merged).
    */
   splitAt = -1
+  /** Where the worker stopped (-1: it has not): the end of its part, or where it gave up. */
+  get workerEnd(): number {
+    return this.parallel?.workerEnd ?? this.lastWorkerEnd
+  }
+  private lastWorkerEnd = -1
   replayedRecords = 0
   replayedBytes = 0
   readonly playedRanges: Array<[number, number]> = []
@@ -174,6 +179,9 @@ export class LogSource extends EventEmitter {
     if (this.decoder.detection === null) return
     this.splitTried = true
     if (this.splitOptions === false || !this.indexDecoder || this.follow || this.growing) return
+    // A log whose start has `@nix` lines or CI markers has them all along: the worker could play
+    // little between them (its records end at each), and would only slow this thread down
+    if (this.indexDecoder.dialectLines > 0 && this.splitOptions.force !== true) return
     this.parallel = ParallelIndex.start(this.fd, this.pos, this.size, this.splitOptions)
     if (this.parallel) this.splitAt = this.parallel.split
   }
@@ -242,6 +250,7 @@ export class LogSource extends EventEmitter {
   }
 
   private endParallel(): void {
+    if (this.parallel) this.lastWorkerEnd = this.parallel.workerEnd
     this.parallel?.stop()
     this.parallel = undefined
   }
