@@ -349,3 +349,21 @@ t.test('first screen: a file larger than the first bytes shows its top at once; 
   t.ok(body(h).some((l) => /error: boom in pkg390/.test(l)), 'once indexed, the pager jumps to the first error')
   t.equal(await h.close(), 0)
 })
+
+t.test('a log indexed on two threads: the same screens as on one, the first error in the worker\'s part found', async (t) => {
+  const p = write('two-threads.log', buildLog(400, 390))
+  const one = await open(p, { source: { split: false } })
+  const two = await open(p, { source: { split: { share: 0.3, minBytes: 0, recordBytes: 16 * 1024 } } })
+  const source = two.pager.source
+  t.ok(source.splitAt > 0 && source.splitAt < fs.readFileSync(p).indexOf('pkg390'), 'the error lies in the worker\'s part')
+  t.ok(source.replayedBytes > fs.statSync(p).size / 2, `${source.replayedBytes} bytes played from records`)
+  t.ok(body(two).some((l) => /error: boom in pkg390/.test(l)), 'the pager starts at the first error')
+  t.same(two.screen(), one.screen(), 'the first screens are the same')
+  for (const keys of ['zR', 'G', 'g', '/pkg200\r']) {
+    await one.press(keys)
+    await two.press(keys)
+    t.same(two.screen(), one.screen(), `the same screen after ${JSON.stringify(keys)}`)
+  }
+  t.equal(await one.close(), 0)
+  t.equal(await two.close(), 0)
+})
