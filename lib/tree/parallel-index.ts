@@ -17,11 +17,21 @@ import { Worker } from 'node:worker_threads'
 import type { IndexRecord } from './index-record.js'
 import type { IndexWorkerInput, IndexWorkerMessage } from './index-worker.js'
 
-/** The worker's module in the tsc output (the bundled programs load it from there too). */
-const WORKER_MODULE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'tree', 'index-worker.js')
+const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist')
+/**
+ * The worker's code: the one-file bundle `npm run build` makes (scripts/build-cli.mjs), which
+ * starts in ~30 ms where the tsc output's ~20 modules took 80–200; the modules where it is missing.
+ */
+const WORKER_MODULE = [join(DIST, 'bin', 'index-worker.cjs'), join(DIST, 'tree', 'index-worker.js')].find((p) => fs.existsSync(p))!
 
-/** Below this much left to index, starting a worker (~40 ms) is not worth it. */
-export const PARALLEL_MIN_BYTES = 16 << 20
+/**
+ * Below this much left to index, one thread is as fast or faster: the worker's start and its
+ * first, unoptimised megabytes cost it ~60–150 ms, and the two threads slow each other down on
+ * this machine's two cores. Legacy corpus, alternated medians: 20 MiB 0.34 s on two threads
+ * against 0.22 on one, 64 MiB 0.62 against 0.44, 120 MiB 0.72 against 0.74, 200 MiB 0.92 against
+ * 1.04, 1 GiB 1.04–1.6× faster (bench/RESULTS.md).
+ */
+export const PARALLEL_MIN_BYTES = 128 << 20
 /**
  * Where the split goes, as a share of what is left. Both threads decode at about the same speed,
  * and playing records costs the main thread about a fifth of decoding them (~1 ms a MiB of legacy
