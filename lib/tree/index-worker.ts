@@ -28,7 +28,7 @@ export type IndexWorkerMessage = { record: IndexRecord } | { done: number }
 
 /** A read: as the main thread's, small enough to stay in the core's cache (source.ts, SLICE_BYTES). */
 const READ_BYTES = 64 * 1024
-/** Input a record covers at least: the main thread gives up at most this much when a record does not fit. */
+/** Input a record covers at least: where a record does not fit, the main thread reads at most this much itself. */
 const RECORD_BYTES = 1 << 20
 /**
  * Past this many records' worth of input, a worker that got less than half of it into records
