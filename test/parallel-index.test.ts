@@ -251,7 +251,7 @@ t.test('records: what is played is what was recorded', async (t) => {
   far.restartAt(5000)
   far.plainLine(5000, 5010, 1)
   const restarted = far.take(5010)
-  t.same([restarted.from, restarted.count, restarted.words[0]], [5000, 1, (10 << 3) | 1], 'restartAt() drops the broken record and starts the next')
+  t.same([restarted.from, restarted.count, restarted.words[0]], [5000, 1, (10 << 4) | 1], 'restartAt() drops the broken record and starts the next')
   const dialect = new IndexRecorder(0)
   dialect.dialectLine(undefined as never)
   t.ok(dialect.broken, 'a line for the decoder breaks it')

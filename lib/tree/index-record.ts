@@ -3,13 +3,16 @@
  * (replayIndex): how a worker thread indexes a later part of a file for the main thread's tree.
  *
  * A record is a run of int32 words. Most lines start where the last one ended and fit in one
- * word, their length and flags (`length << 3 | flags`, never negative); everything else is a
- * negative tag and its arguments, offsets given from the end of the last line:
+ * word, their length, whether they are a nest's head, and their flags (`length << 4 | head << 3 |
+ * flags`, never negative); everything else is a negative tag and its arguments, offsets given from
+ * the end of the last line (the cursor):
  *   LINE  flags, offset − cursor, length    a plain line elsewhere or longer than one word holds
- *   HEAD  flags, offset − cursor, length    a nest's head line
+ *   HEAD  flags, offset − cursor, length    the same for a nest's head line
  *   OPEN  priority, offset − cursor
  *   CLOSE offset − cursor
- * So a legacy log costs about 4.5 bytes a line in transit, not the tree's 14.
+ *   CLOSE_HERE                              a close right at the cursor (after a line's LF)
+ * A legacy log's section is then five words (its close, its open, its head line) and its other
+ * lines one each: about 7 bytes a line in transit on the legacy corpus, against the tree's 14.
  */
 
 import type { LineView } from '../dialects/build-log-framer.js'
@@ -20,11 +23,16 @@ const enum Tag {
   Head = -2,
   Open = -3,
   Close = -4,
+  CloseHere = -5,
 }
 
+/** A packed line's flags (LINE_ERROR, LINE_WARNING, LINE_DIM), then its head bit, then its length. */
 const FLAG_BITS = 3
+const FLAG_MASK = (1 << FLAG_BITS) - 1
+const HEAD_BIT = 1 << FLAG_BITS
+const LENGTH_SHIFT = FLAG_BITS + 1
 /** The longest line one word holds. */
-const PACKED_LENGTH = 2 ** (31 - FLAG_BITS) - 1
+const PACKED_LENGTH = 2 ** (31 - LENGTH_SHIFT) - 1
 const INT32_MAX = 2 ** 31 - 1
 
 /** One stretch of input written down, from `from` (a line start) to `to` (the end of its last line). */
@@ -41,9 +49,9 @@ export interface IndexRecord {
 
 /**
  * An IndexOutput that writes down what it is given. What it cannot carry — a line for the
- * dialect's decoder, a diagnostic, an offset too far for a word — depends on the receiving side's
- * state: it leaves a gap, `broken` says so, the words since the last take() are of no use, and
- * writing starts again at restartAt(), where the receiving side can take over once more.
+ * dialect's decoder or a diagnostic (what they do depends on the receiving side's state), an
+ * offset too far for a word — leaves a gap: `broken` says so, the words since the last take() are
+ * of no use, and writing starts again at restartAt(), where the receiving side can take over.
  */
 export class IndexRecorder implements IndexOutput {
   private words = new Int32Array(4096)
@@ -92,7 +100,7 @@ export class IndexRecorder implements IndexOutput {
     if (gap > INT32_MAX || length > INT32_MAX) return this.break()
     if (!this.room(4)) return
     const words = this.words
-    if (tag === Tag.Line && gap === 0 && length <= PACKED_LENGTH && flags < 1 << FLAG_BITS) words[this.count++] = (length << FLAG_BITS) | flags
+    if (gap === 0 && length <= PACKED_LENGTH && flags <= FLAG_MASK) words[this.count++] = (length << LENGTH_SHIFT) | (tag === Tag.Head ? HEAD_BIT : 0) | flags
     else {
       words[this.count++] = tag
       words[this.count++] = flags
@@ -122,8 +130,11 @@ export class IndexRecorder implements IndexOutput {
   close(offset: number): void {
     if (offset - this.cursor > INT32_MAX) return this.break()
     if (!this.room(2)) return
-    this.words[this.count++] = Tag.Close
-    this.words[this.count++] = offset - this.cursor
+    if (offset === this.cursor) this.words[this.count++] = Tag.CloseHere
+    else {
+      this.words[this.count++] = Tag.Close
+      this.words[this.count++] = offset - this.cursor
+    }
     if (--this.depth < this.minDepth) this.minDepth = this.depth
   }
 
@@ -160,8 +171,9 @@ export function replayIndex(record: IndexRecord, out: IndexOutput): void {
   for (let k = 0; k < record.count; ) {
     const word = words[k++]!
     if (word >= 0) {
-      const end = cursor + (word >>> FLAG_BITS)
-      out.plainLine(cursor, end, word & ((1 << FLAG_BITS) - 1))
+      const end = cursor + (word >>> LENGTH_SHIFT)
+      if ((word & HEAD_BIT) !== 0) out.headLine(cursor, end, word & FLAG_MASK)
+      else out.plainLine(cursor, end, word & FLAG_MASK)
       cursor = end
       continue
     }
@@ -183,6 +195,9 @@ export function replayIndex(record: IndexRecord, out: IndexOutput): void {
       case Tag.Close:
         out.close(cursor + words[k]!)
         k += 1
+        break
+      case Tag.CloseHere:
+        out.close(cursor)
         break
     }
   }
