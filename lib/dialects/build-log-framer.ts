@@ -267,7 +267,8 @@ export class BuildLogFramer implements TokenHandler {
   /**
    * Continues at absolute `offset` as after an LF there, `level` nests deep: the state `resumable`
    * says the input left, where the bytes before were framed elsewhere (another thread's part of
-   * the file). Lines and columns in later diagnostics count from there.
+   * the file). Columns in later diagnostics count from there; their line numbers leave out the
+   * lines framed elsewhere (the index's sinks, the only ones resumed, ignore diagnostics).
    */
   resumeAt(offset: number, level: number): void {
     this.tokenizer.restartAt(offset)

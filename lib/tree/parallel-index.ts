@@ -32,7 +32,7 @@ const WORKER_MODULE = [join(DIST, 'bin', 'index-worker.cjs'), join(DIST, 'tree',
  * against 0.22 on one, 64 MiB 0.62 against 0.44, 120 MiB 0.72 against 0.74, 200 MiB 0.92 against
  * 1.04, 1 GiB 1.04–1.6× faster (bench/RESULTS.md).
  */
-export const PARALLEL_MIN_BYTES = 128 << 20
+const PARALLEL_MIN_BYTES = 128 << 20
 /**
  * Where the split goes, as a share of what is left. Both threads decode at about the same speed,
  * and playing records costs the main thread about a fifth of decoding them (~1 ms a MiB of legacy
@@ -86,14 +86,14 @@ export class ParallelIndex {
     end: number,
     recordBytes: number | undefined,
   ) {
-    this.lastTo = split
+    this.postedTo = split
     const input: IndexWorkerInput = { fd, from: split, to: end, recordBytes }
     // (execArgv: none of the parent's loader hooks, which a test runner's are, at ~1 s a start)
     this.worker = new Worker(WORKER_MODULE, { workerData: input, execArgv: [] })
     this.worker.on('message', (message: IndexWorkerMessage) => {
       if ('record' in message) {
         this.records.push(message.record)
-        this.lastTo = message.record.to
+        this.postedTo = message.record.to
       } else {
         this.finished = true
         this.workerEnd = message.done
@@ -143,10 +143,7 @@ export class ParallelIndex {
   workerEnd = -1
 
   /** Where the last record that arrived ends (the split before any). */
-  get postedTo(): number {
-    return this.records.at(-1)?.to ?? this.lastTo
-  }
-  private lastTo: number
+  postedTo: number
 
   /** The worker has posted all it will. */
   get finishedPosting(): boolean {

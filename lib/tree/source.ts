@@ -168,8 +168,10 @@ export class LogSource extends EventEmitter {
   }
   private lastWorkerEnd = -1
   replayedRecords = 0
-  replayedBytes = 0
   readonly playedRanges: Array<[number, number]> = []
+  get replayedBytes(): number {
+    return this.playedRanges.reduce((sum, [from, to]) => sum + to - from, 0)
+  }
 
   /**
    * Once the fast path is chosen, for a file that will not grow: the worker starts on the later
@@ -235,7 +237,6 @@ export class LogSource extends EventEmitter {
     this.lastByte = 0x0a
     this.tree.indexedBytes = this.pos
     this.replayedRecords++
-    this.replayedBytes += record.to - record.from
     const last = this.playedRanges.at(-1)
     if (last && last[1] === record.from) last[1] = record.to
     else this.playedRanges.push([record.from, record.to])
