@@ -542,3 +542,117 @@ t.test('rowAt starts from its last descent, and forgets it when the folds or the
   t.equal(wrong, 0, `${asked} rows, after folds, zR-like folding and new content`)
   t.ok(tree.rowCount > 1000, `${tree.rowCount} rows at the end`)
 })
+
+t.test('a log hundreds of sections deep: rows of headers and lines, depths and folded ancestors, asked in any order', async (t) => {
+  // chains of nests up to 400 deep (past the strides depth() leaves behind), lines at every level
+  const tree = new LogTree()
+  let seed = 29
+  const rnd = (m: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m)
+  let id = 0
+  let depth = 0
+  let offset = 0
+  const grow = (steps: number): void => {
+    for (let k = 0; k < steps; k++) {
+      const r = rnd(20)
+      if (r < 9 && depth < 400) {
+        tree.add({ type: 'open', id: ++id, parent: undefined as unknown as number, kind: 'nest', priority: 1, offset })
+        depth++
+        if (rnd(2) === 0) tree.addLine(tree.current, offset, (offset += 2), 0, true)
+      } else if (r < 12 && depth > 0) {
+        tree.add({ type: 'close', id: tree.current, offset })
+        depth--
+      } else tree.addLine(tree.current, offset, (offset += 2), 0, false)
+    }
+  }
+  const parent = tree.sections.parent
+  const naiveDepth = (s: number): number => {
+    let d = 0
+    for (let p = s; p > 0; p = parent.get(p)) d++
+    return d
+  }
+  const naiveClosed = (s: number): number => {
+    let closed = -1
+    for (let p = s; p > 0; p = parent.get(p)) if (!tree.isOpen(p)) closed = p
+    return closed
+  }
+  /**
+   * Where every visible header and line is, by a flatten of my own: a section's content is its
+   * lines (not its head) and its children, in line order, a child at its first line and before a
+   * line with the same index (it opened before that line came).
+   */
+  const flatten = (): { headerRow: Map<number, number>; lineRow: Map<number, number> } => {
+    const content: number[][] = Array.from({ length: tree.sections.length }, () => [])
+    for (let s = 1; s < tree.sections.length; s++) content[parent.get(s)]!.push(-s)
+    for (let i = 0; i < tree.lines.length; i++) {
+      const s = tree.lines.section(i)
+      if (tree.sections.head(s) !== i) content[s]!.push(i)
+    }
+    const key = (v: number): number => (v >= 0 ? v + 0.5 : tree.sections.firstLine.get(-v))
+    const headerRow = new Map<number, number>()
+    const lineRow = new Map<number, number>()
+    let row = 0
+    // depth first with a stack of iterators: the chains are deeper than the call stack likes
+    const stack: Array<{ items: number[]; at: number }> = [{ items: content[0]!.sort((a, b) => key(a) - key(b) || b - a), at: 0 }]
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!
+      if (top.at === top.items.length) {
+        stack.pop()
+        continue
+      }
+      const v = top.items[top.at++]!
+      if (v >= 0) lineRow.set(v, row++)
+      else {
+        headerRow.set(-v, row++)
+        if (tree.isOpen(-v)) stack.push({ items: content[-v]!.sort((a, b) => key(a) - key(b) || b - a), at: 0 })
+      }
+    }
+    if (row !== tree.rowCount) t.fail(`the flatten has ${row} rows, the tree ${tree.rowCount}`)
+    return { headerRow, lineRow }
+  }
+  let wrong = 0
+  let asked = 0
+  const expect = (what: string, got: number, want: number): void => {
+    asked++
+    if (got !== want && wrong++ < 5) t.fail(`${what} is ${got}, want ${want}`)
+  }
+  grow(4000)
+  let deepest = 0
+  for (let step = 0; step < 60; step++) {
+    const what = rnd(6)
+    if (what < 3) for (let k = 0; k < 10; k++) tree.setOpen(1 + rnd(tree.sections.length - 1), rnd(4) !== 0)
+    else if (what < 4) tree.setAll((s) => s % 7 !== 0)
+    else if (what < 5) tree.setAll(() => true)
+    else grow(200)
+    let { headerRow, lineRow } = flatten()
+    let visible = [...headerRow.keys()]
+    // questions in any order, each leaving the descent where it went, and now and then a fold
+    for (let q = 0; q < 300; q++) {
+      const kind = rnd(6)
+      if (kind === 0) tree.rowAt(rnd(tree.rowCount))
+      else if (kind === 5) {
+        tree.setOpen(visible.length > 0 && rnd(2) === 0 ? visible[rnd(visible.length)]! : 1 + rnd(tree.sections.length - 1), rnd(3) !== 0)
+        ;({ headerRow, lineRow } = flatten())
+        visible = [...headerRow.keys()]
+      } else if (kind === 1 && visible.length > 0) {
+        const s = visible[rnd(visible.length)]!
+        expect(`step ${step}: row of header ${s}`, tree.rowOfHeader(s), headerRow.get(s)!)
+      } else if (kind === 2) {
+        const line = rnd(tree.lines.length)
+        const s = tree.lines.section(line)
+        const isHead = tree.sections.head(s) === line
+        const closed = naiveClosed(isHead ? parent.get(s) : s)
+        const want = closed > 0 ? headerRow.get(closed)! : isHead ? headerRow.get(s)! : lineRow.get(line)!
+        expect(`step ${step}: row of line ${line}`, tree.rowOfLine(line), want)
+        expect(`step ${step}: line ${line} visible`, tree.isVisibleLine(line) ? 1 : 0, closed > 0 ? 0 : 1)
+      } else {
+        const s = rnd(tree.sections.length)
+        const d = naiveDepth(s)
+        deepest = Math.max(deepest, d)
+        expect(`step ${step}: depth of ${s}`, tree.sections.depth(s), d)
+        expect(`step ${step}: outermost closed of ${s}`, tree.outermostClosed(s), naiveClosed(s))
+      }
+    }
+  }
+  t.equal(wrong, 0, `${asked} answers right`)
+  t.ok(deepest > 200, `sections ${deepest} deep among those asked`)
+})

@@ -260,7 +260,14 @@ export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 
   for (let k = 0; k < 10000; k++) s20k += `${E}[pbuilding pkg${k}\n${E}[pconfiguring\nchecking ${k}\n${E}[q${E}[pbuilding\ncc ${k}.c\ncc ${k}b.c\n${E}[q${E}[q`
   const f20k = path.join(tmp, 's20k.log')
   fs.writeFileSync(f20k, s20k)
-  for (const [label, file] of [['20,000 sections', f20k], [path.basename(mid), mid]]) {
+  // one chain of 30,000 nests (a head line each, a line every seventh, an error at the bottom)
+  let deep = ''
+  for (let k = 0; k < 30000; k++) deep += `${E}[plevel ${k}\n` + (k % 7 === 0 ? `line at ${k}\n` : '')
+  deep += 'error: the innermost failed\n'
+  for (let k = 0; k < 30000; k++) deep += `${E}[q` + (k % 5000 === 0 ? `after close ${k}\n` : '')
+  const fDeep = path.join(tmp, 'deep.log')
+  fs.writeFileSync(fDeep, deep)
+  for (const [label, file] of [['20,000 sections', f20k], ['30,000 nests deep', fDeep], [path.basename(mid), mid]]) {
     const h = await openHeadless(file, { cols: 120, rows: 40 })
     await until(() => !h.pager.source.indexing, 600000)
     await h.settle()

@@ -176,6 +176,10 @@ class SeverityFields {
   }
 }
 
+/** How far apart depth() leaves the depths it walked past, and how many it keeps at most. */
+const DEPTH_STRIDE = 64
+const MAX_KNOWN_DEPTHS = 1 << 16
+
 // A section's kind, status, failed-below and has-head flags share one byte.
 const KIND_MASK = 0x07
 const STATUS_SHIFT = 3
@@ -221,13 +225,34 @@ export class SectionTable {
     return s
   }
 
-  /** Ancestors above the section (the root's depth is 0): walked, not stored, as only the rows on screen ask. */
+  /**
+   * Ancestors above the section (the root's depth is 0). Only the rows on screen ask, so depths
+   * are walked, not stored per section; but a log may nest tens of thousands deep, and a frame asks
+   * for every row: the walk stops at a depth it already knows, and leaves one behind every
+   * DEPTH_STRIDE sections it passes (a depth never changes: a section keeps its parent).
+   */
   depth(s: number): number {
+    const known = this.knownDepths
     let d = 0
+    let c = s
     // a parent's id is below its child's: the walk ends even on a table built wrong
-    for (let c = s, p = this.parent.get(s); p >= 0 && p < c; c = p, p = this.parent.get(p)) d++
+    for (let p = this.parent.get(c); p >= 0 && p < c; c = p, p = this.parent.get(p)) {
+      const k = known.get(c)
+      if (k !== undefined) {
+        d += k
+        break
+      }
+      d++
+    }
+    if (d >= DEPTH_STRIDE) {
+      if (known.size >= MAX_KNOWN_DEPTHS) known.clear()
+      // from s up, every DEPTH_STRIDE-th section (s itself among them)
+      for (let x = s, at = d; at > 0 && c !== x; x = this.parent.get(x), at--) if ((d - at) % DEPTH_STRIDE === 0) known.set(x, at)
+    }
     return d
   }
+
+  private readonly knownDepths = new Map<number, number>()
 
   /** Every section's depth, in one pass (a parent's id is below its children's), for fold levels. */
   depths(): Int32Array {

@@ -454,10 +454,7 @@ export class LogTree {
 
   isVisibleLine(line: number): boolean {
     const s = this.lines.section(line)
-    const parent = this.sections.parent
-    let p = this.sections.head(s) === line ? parent.get(s) : s
-    for (; p > 0; p = parent.get(p)) if (!this.isOpen(p)) return false
-    return true
+    return this.outermostClosed(this.sections.head(s) === line ? this.sections.parent.get(s) : s) < 0
   }
 
   /** Bumped by every change to sizes or content lists: rowAt's last descent is then out of date. */
@@ -470,6 +467,15 @@ export class LogTree {
   private readonly pathSections: number[] = [0]
   private readonly pathStarts: number[] = [0]
   private pathVersion = -1
+
+  /**
+   * Whether section `s`, `depth` deep, is on rowAt's last descent (at place `depth`) while that
+   * descent is up to date. Such a section is open, and so are its ancestors; its content starts at
+   * pathStarts[depth]: walks up the ancestors stop at one.
+   */
+  private onPath(s: number, depth: number): boolean {
+    return this.pathVersion === this.foldVersion && depth < this.pathSections.length && this.pathSections[depth] === s
+  }
 
   /** The row at visible position r. */
   rowAt(r: number): Row | undefined {
@@ -505,28 +511,79 @@ export class LogTree {
     }
   }
 
-  /** Row of a section's header (its ancestors must be open). */
+  /**
+   * Row of a section's header (its ancestors must be open). A loop up the ancestors, not
+   * recursion: a log may nest deeper than the call stack goes. It stops at one on rowAt's descent,
+   * whose content row is known, and the ancestors it walked become the descent's lower part: the
+   * frame that shows the section asks for the rows around it next.
+   */
   rowOfHeader(s: number): number {
     if (s === 0) return -1
-    // a loop up the ancestors, not recursion: a log may nest deeper than the call stack goes
+    const walked = this.walkedAncestors
+    walked.length = 0
     let row = 0
-    for (let x = s; x !== 0; ) {
+    let depth = this.sections.depth(s)
+    for (let x = s; x !== 0; depth--) {
+      if (this.onPath(x, depth)) {
+        row += this.pathStarts[depth]! - 1
+        break
+      }
       const p = this.sections.parent.get(x)
       this.ensure(p)
-      row += this.pref[p]![this.segments.positionIn(this.segments.view(p), x)]! + (p === 0 ? 0 : 1)
+      const rows = this.pref[p]![this.segments.positionIn(this.segments.view(p), x)]! + (p === 0 ? 0 : 1)
+      // each ancestor with the rows from its content's start (its header's, for the root: the first row) to s's header
+      walked.push(p, rows)
+      row += rows
       x = p
     }
+    if (walked.length > 2) this.extendPath(walked, row, depth)
     return row
+  }
+
+  /** rowOfHeader's walk: the ancestors of a section, lowest first, each with the rows it adds. */
+  private readonly walkedAncestors: number[] = []
+
+  /**
+   * Makes the ancestors rowOfHeader walked the descent's lower part, below the last of them — the
+   * root, or one on the descent, `depth` deep: each one's content starts on the row below its
+   * header, which lies the rows it and those below it add above `row`.
+   */
+  private extendPath(walked: number[], row: number, depth: number): void {
+    if (this.pathVersion !== this.foldVersion) {
+      this.pathSections.length = this.pathStarts.length = 1
+      this.pathVersion = this.foldVersion
+    }
+    const sections = this.pathSections
+    const starts = this.pathStarts
+    // the place of the lowest ancestor walked, the parent of rowOfHeader's section
+    const lowest = depth + walked.length / 2 - 1
+    sections.length = starts.length = lowest + 1
+    let header = row
+    for (let k = 0; k < walked.length - 2; k += 2) {
+      header -= walked[k + 1]!
+      sections[lowest - k / 2] = walked[k]!
+      starts[lowest - k / 2] = header + 1
+    }
+  }
+
+  /**
+   * The outermost closed section among `s` and its ancestors, whose header stands in for what
+   * they fold away; -1 when all are open.
+   */
+  outermostClosed(s: number): number {
+    const parent = this.sections.parent
+    let closed = -1
+    // an ancestor on rowAt's descent is open, and so are all above it
+    for (let p = s, depth = this.sections.depth(s); p > 0 && !this.onPath(p, depth); p = parent.get(p), depth--) if (!this.isOpen(p)) closed = p
+    return closed
   }
 
   /** Row of a line, or of the header of the nearest closed ancestor when it is folded away. */
   rowOfLine(line: number): number {
     const s0 = this.lines.section(line)
-    const parent = this.sections.parent
     const isHead = this.sections.head(s0) === line
     // nearest visible container
-    let visibleHeader = -1
-    for (let p = isHead ? parent.get(s0) : s0; p > 0; p = parent.get(p)) if (!this.isOpen(p)) visibleHeader = p
+    const visibleHeader = this.outermostClosed(isHead ? this.sections.parent.get(s0) : s0)
     if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
     if (isHead) return this.rowOfHeader(s0)
     const { count, key, start: a, length: n } = this.segments.view(s0)

@@ -83,9 +83,13 @@ export function lineNumberWidth(st: PaintState): number {
   return st.opts.lineNumbers ? Math.max(4, String(st.source.tree.lines.length).length) + 1 : 0
 }
 
-/** Indent levels beyond the columns a row can show are not drawn (a log may nest tens of thousands deep). */
-function indentLimit(st: PaintState): number {
-  return Math.ceil((st.opts.chop ? st.left + st.width : st.width * st.height) / 2)
+/**
+ * Indent levels beyond the columns a row can show are not drawn (a log may nest tens of thousands
+ * deep): those of the window for a chopped row (headers always are), of the whole body for a
+ * wrapped one.
+ */
+function indentLimit(st: PaintState, chopped: boolean): number {
+  return Math.ceil((chopped ? st.left + st.width : st.width * st.height) / 2)
 }
 
 /** One row (a section header or a log line) as styled spans, from column 0. */
@@ -96,7 +100,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   if (row.header !== undefined) {
     const sec = tree.sections.get(row.header)
     if (numW) out.push(span(sec.head >= 0 ? String(sec.head + 1).padStart(numW - 1) + ' ' : ' '.repeat(numW), { fg: GREY }))
-    const indent = '  '.repeat(Math.min(Math.max(0, sec.depth - 1), indentLimit(st)))
+    const indent = '  '.repeat(Math.min(Math.max(0, sec.depth - 1), indentLimit(st, true)))
     const inTree = st.model === st.treeModel
     const isOpen = tree.isOpen(row.header) && inTree
     const bad = tree.sections.holdsFailure(row.header)
@@ -142,7 +146,7 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   if (numW) out.push(span(String(i + 1).padStart(numW - 1) + ' ', { fg: GREY }))
   const s = tree.lines.section(i)
   const depth = tree.sections.depth(s)
-  if (depth > 0) out.push(span('  '.repeat(Math.min(depth, indentLimit(st)))))
+  if (depth > 0) out.push(span('  '.repeat(Math.min(depth, indentLimit(st, st.opts.chop)))))
   const t = source.lineText(i)
   const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
   // chopped: what the window shows; wrapped: no more than fills the body (a 100 KB line is not laid out whole)

@@ -24,10 +24,8 @@ export class TreeModel implements RowModel {
   }
   indexOf(row: Row): number {
     if (row.header !== undefined) {
-      let s = row.header
-      const parent = this.tree.sections.parent
-      for (let p = parent.get(s); p > 0; p = parent.get(p)) if (!this.tree.isOpen(p)) s = p
-      return this.tree.rowOfHeader(s)
+      const closed = this.tree.outermostClosed(this.tree.sections.parent.get(row.header))
+      return this.tree.rowOfHeader(closed > 0 ? closed : row.header)
     }
     return this.tree.rowOfLine(row.line)
   }
