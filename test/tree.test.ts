@@ -83,6 +83,30 @@ t.test('failure-aware default: a failed section without error lines opens with i
   t.ok(!tree.isManual(3) && !tree.isOpen(3), 'the failure-aware default (x) clears it')
 })
 
+t.test('a section found failed after the fact (a status event) is failed in the tree; a count of failures is not', async (t) => {
+  // `nix build -L`: the build's lines, then Nix names its derivation as failed
+  let log = ''
+  for (let i = 0; i < 40; i++) log += `foo> compiling foo ${i}\n`
+  for (let i = 0; i < 20; i++) log += `bar> compiling bar ${i}\n`
+  log += "error: builder for '/nix/store/0c8bgvyx2kv4mjz3qc7ipj6j5ak2bhz6-foo-1.0.drv' failed with exit code 2;\n"
+  const src = await indexed(write('failed-later.log', log))
+  const tree = src.tree
+  const byTitle = (title: string): number => allSections(tree.sections).find((s) => src.title(s.id) === title)!.id
+  const foo = byTitle('foo')
+  const bar = byTitle('bar')
+  t.equal(tree.sections.status(foo), 'failed', 'the build the error names failed')
+  t.ok(tree.sections.failedBelow(0), 'the log holds a failure')
+  t.not(tree.sections.status(bar), 'failed', 'the other build did not')
+  src.close()
+  // internal-json's progress status counts failed builds: a count, not a failure
+  const counted = new LogTree()
+  counted.add({ type: 'open', id: 1, parent: 0, kind: 'activity', title: 'building', priority: 1, offset: 0 })
+  counted.add({ type: 'status', id: 1, offset: 1, attrs: { done: 1, expected: 2, running: 0, failed: 1 } })
+  t.not(counted.sections.status(1), 'failed')
+  counted.add({ type: 'status', id: 1, offset: 2, attrs: { failed: true } })
+  t.equal(counted.sections.status(1), 'failed')
+})
+
 t.test('fold model: failure-aware default, zR/zM, row mapping round-trips', async (t) => {
   const p = write('b.log', synthetic(50, 10, 7))
   const src = await indexed(p)

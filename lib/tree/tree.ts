@@ -167,7 +167,8 @@ export class LogTree {
         if (s === undefined) break
         const end = e.attrs.endTime
         if (typeof end === 'number' && sections.timedByLog(s)) sections.setTiming(s, 'endedAt', end * 1000)
-        if (e.attrs.status === 'failed') {
+        // as the dialects say it: `failed: true` (a progress status's `failed` is a count)
+        if (e.attrs['failed'] === true) {
           sections.setStatus(s, 'failed')
           this.markFailed(s)
         }
