@@ -151,6 +151,76 @@ t.test('error jump e/E and x; filter &', async (t) => {
   t.equal(await h.close(), 0)
 })
 
+t.test('X: the failure extract, errors in context and a failed build\'s last lines; X again shows the line in the tree', async (t) => {
+  // pkg4's build phase fails, and pkg6's
+  const h = await open(write('extract.log', buildLog(8, 4) + buildLog(1, 0).replace(/pkg0/g, 'pkg6')), { rows: 40 })
+  await h.press('X')
+  const lines = (): string[] => body(h).filter((l) => l !== '~' && !l.trimStart().startsWith('∙'))
+  t.match(h.screen().at(-1)!, /^extract: 2 errors .*∙ extract ∙/, 'what the extract holds, in its mode')
+  t.same(lines().map((l) => l.trim()), [
+    'cc -c file27.c # pkg4', 'cc -c file28.c # pkg4', 'cc -c file29.c # pkg4', 'file7.c:3: error: boom in pkg4',
+    'cc -c file27.c # pkg6', 'cc -c file28.c # pkg6', 'cc -c file29.c # pkg6', 'file7.c:3: error: boom in pkg6',
+  ], 'each error with the three lines before it in its section (none comes after it there)')
+  t.ok(body(h).some((l) => /^ {2}∙ building ∙ 31 lines ∙ 1 error/.test(l)) && body(h).some((l) => /^∙ building …-pkg4-1.0/.test(l)), 'under the headers of their sections')
+  t.equal(await h.close(), 0)
+  // every section closed, then on a short screen down to the first error in the extract, and back
+  // to the tree: that line is on top, its folds opened
+  const short = await open(write('extract.log', buildLog(8, 4) + buildLog(1, 0).replace(/pkg0/g, 'pkg6')), { rows: 9 })
+  await short.press('zMXjjjjj')
+  t.match(body(short)[0], /file7.c:3: error: boom in pkg4/)
+  const at = /L[\d,]+\//.exec(short.screen().at(-1)!)![0]
+  await short.press('X')
+  t.ok(body(short).some((l) => /file7.c:3: error: boom in pkg4/.test(l)), 'the tree shows the line the extract showed')
+  t.equal(/L[\d,]+\//.exec(short.screen().at(-1)!)![0], at, 'it is the focus')
+  t.match(short.screen()[0], /building …-pkg4-1.0 › building/, 'inside its sections, opened')
+  t.notMatch(short.screen().at(-1)!, /extract/)
+  // a filter replaces the extract, and the extract a filter
+  await short.press('X&checking\r')
+  await until(() => /& \d+$|& \d+ /.test(short.screen().at(-1)!))
+  t.notMatch(short.screen().at(-1)!, /extract/, '& leaves the extract')
+  await short.press('X')
+  t.match(short.screen().at(-1)!, /∙ extract ∙/)
+  t.notMatch(short.screen().at(-1)!, /& \d/, 'X leaves the filter')
+  t.equal(await short.close(), 0)
+
+  // `nix build -L`: a build fails without an error line of its own; Nix names its derivation
+  let log = ''
+  for (let i = 0; i < 40; i++) log += `foo> compiling foo ${i}\n`
+  for (let i = 0; i < 20; i++) log += `bar> compiling bar ${i}\n`
+  log += `error: builder for '/nix/store/${HASH}-foo-1.0.drv' failed with exit code 2;\n`
+  const built = await open(write('extract-L.log', log), { rows: 30, cols: 160 })
+  await built.press('X')
+  const status = built.screen().at(-1)!
+  t.match(status, new RegExp(`^extract: 1 error, 1 failed section ∙ nix log /nix/store/${HASH}-foo-1.0.drv`), 'the failed build, and the command for its whole log')
+  t.same(body(built).filter((l) => l !== '~').map((l) => l.trim()), [
+    '∙ foo ∙ 40 lines ∙ failed',
+    ...Array.from({ length: 10 }, (_, k) => `compiling foo ${30 + k}`),
+    "error: builder for '…-foo-1.0.drv' failed with exit code 2;",
+  ], 'the failed build\'s last ten lines, then the error; nothing of the build that did not fail')
+  t.equal(await built.close(), 0)
+
+  // the extract follows the index: an error appended to a followed log joins it
+  const grows = write('extract-grows.log', buildLog(2, 0))
+  const followed = await open(grows, { follow: true })
+  await followed.press('X')
+  t.match(followed.screen().at(-1)!, /^extract: 1 error/)
+  // its context comes first, then the error (the extract's rows already went past that context)
+  const before = followed.pager.source.tree.lines.length
+  fs.appendFileSync(grows, `${E}[pbuilding late\nstep 1\nstep 2\n`)
+  t.ok(await until(() => followed.pager.source.tree.lines.length === before + 3), 'the context is indexed')
+  await followed.settle()
+  fs.appendFileSync(grows, `error: late failure\n${E}[q`)
+  t.ok(await until(() => body(followed).some((l) => /error: late failure/.test(l))), 'the new error is in the extract')
+  t.ok(body(followed).some((l) => /step 2/.test(l)) && body(followed).some((l) => /∙ building late/.test(l)), 'with its context, under its header')
+  t.equal(await followed.close(), 0)
+
+  const clean = await open(write('clean.log', buildLog(3, -1)))
+  await clean.press('X')
+  t.match(clean.screen().at(-1)!, /^no failure in this log/, 'no failure: the tree stays')
+  t.notMatch(clean.screen().at(-1)!, /extract/)
+  t.equal(await clean.close(), 0)
+})
+
 t.test('a log past the index\'s row limit: what was indexed is shown, and the status line says the index is full', async (t) => {
   // a small limit stands for ROW_LIMIT (2^31 − 1 rows); a step adds at most 393,216
   const h = await open(write('full.log', buildLog(2000, 1999)), { source: { rowLimit: 500000 } })

@@ -21,6 +21,8 @@ export const LINE_DIM = 4
 export const LINE_HEAD = 8
 export const LINE_HIT = 16
 export const LINE_FILTER = 32
+/** In the failure extract (extract.ts). */
+export const LINE_EXTRACT = 64
 
 /** The line flag of a severity (severity.ts). */
 export function severityBits(severity: Severity): number {

@@ -254,6 +254,12 @@ export class SectionTable {
 
   private readonly knownDepths = new Map<number, number>()
 
+  /** Whether section `x` is `s` or inside it (a parent's id is below its children's). */
+  within(x: number, s: number): boolean {
+    while (x > s) x = this.parent.get(x)
+    return x === s
+  }
+
   /** Every section's depth, in one pass (a parent's id is below its children's), for fold levels. */
   depths(): Int32Array {
     const depth = new Int32Array(this.length)
@@ -378,10 +384,10 @@ export class SectionTable {
     return sec
   }
 
-  /** The first section after the root with status `status`, or -1. */
-  findStatus(status: SectionStatus): number {
+  /** The first section from `from` on (after the root) with status `status`, or -1. */
+  findStatus(status: SectionStatus, from = 1): number {
     const code = (statusCode.get(status) ?? 0) << STATUS_SHIFT
-    for (let s = 1; s < this.length; s++) if ((this.meta.get(s) & STATUS_MASK) === code) return s
+    for (let s = Math.max(1, from); s < this.length; s++) if ((this.meta.get(s) & STATUS_MASK) === code) return s
     return -1
   }
 

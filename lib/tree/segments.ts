@@ -106,7 +106,7 @@ export class SegmentStore {
   /** Appends child section `child` to `s`'s list. */
   appendChild(s: number, child: number): void {
     this.stale.set(s, 1)
-    if (this.explicit === null && !this.inSubtree(this.latest, s)) this.makeExplicit(this.lines.length, child)
+    if (this.explicit === null && !this.sections.within(this.latest, s)) this.makeExplicit(this.lines.length, child)
     const explicit = this.explicit
     if (explicit !== null) {
       explicit.childKey.set(child, this.sections.firstLine.get(child))
@@ -124,7 +124,7 @@ export class SegmentStore {
   addLines(s: number, i: number, count: number): void {
     this.stale.set(s, 1)
     // while nesting, every line since a section opened is in its subtree: its first own line does not move its key
-    if (this.explicit === null && !this.inSubtree(this.latest, s)) this.makeExplicit(i, this.sectionCount)
+    if (this.explicit === null && !this.sections.within(this.latest, s)) this.makeExplicit(i, this.sectionCount)
     if (this.explicit !== null) this.explicit.addLines(s, i, count)
     else this.latest = s
   }
@@ -239,12 +239,6 @@ export class SegmentStore {
   private firstChild(s: number): number {
     const c = s + 1
     return c < this.sectionCount && this.sections.parent.get(c) === s ? c : NONE
-  }
-
-  /** Whether `x` is `s` or below it (a parent's id is below its children's). */
-  private inSubtree(x: number, s: number): boolean {
-    while (x > s) x = this.sections.parent.get(x)
-    return x === s
   }
 
   /**

@@ -57,7 +57,7 @@ export class FirstScreen {
     const focus = rowCount === 0 ? 0 : Math.max(0, Math.min(model.indexOf(this.anchor), rowCount - 1))
     const st = {
       source, model, treeModel: model, opts: options, top: Math.max(0, Math.min(focus, rowCount - height)), focus, left: 0,
-      width: cols, height, search: undefined, filter: undefined, prompt: undefined, message: '', pending: '', following: false,
+      width: cols, height, search: undefined, filter: undefined, extract: false, prompt: undefined, message: '', pending: '', following: false,
     }
     const lines = [breadcrumb(st), ...bodyRows(st), statusLine(st)]
     let out = ENTER

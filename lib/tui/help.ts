@@ -13,6 +13,7 @@ export const HELP_TEXT = `buildlog view — keys (q, Esc or H closes this help)
           zr zm  one level more/less   zv  reveal focus line   [z  parent header
  Jump     J K  next/previous sibling   } {  ]] [[  next/previous header
           e E  next/previous error   w W  next/previous warning   x  first failure
+          X  failure extract: errors in context, failed sections' last lines (X again: back)
  Marks    m<a>  set   '<a>  go   ''  back
  Modes    F  follow (^C stops; scrolling up pauses, G resumes)
           -S chop/wrap   -N line numbers   -H full store paths

@@ -7,7 +7,9 @@
 import blessed from 'blessed'
 import type { Widgets } from 'blessed'
 import fs from 'node:fs'
-import { LINE_ERROR, LINE_FILTER, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
+import { failedDrvs } from '../dialects/drv-name.js'
+import { FailureExtract } from '../tree/extract.js'
+import { LINE_ERROR, LINE_EXTRACT, LINE_FILTER, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
 import { SearchJob, type Pattern } from '../tree/search.js'
 import type { LogSource } from '../tree/source.js'
 import type { Row } from '../tree/tree.js'
@@ -35,6 +37,9 @@ export interface PagerOptions {
 
 type Prompt = { kind: '/' | '?' | '&' | ':'; text: string; literal: boolean }
 
+/** Error lines the extract's summary reads for failed derivations' names. */
+const DRV_LINES_READ = 200
+
 const RENDER_THROTTLE_MS = 50
 
 export class Pager {
@@ -53,6 +58,9 @@ export class Pager {
   private message = ''
   private search: { pattern: Pattern; backward: boolean; job: SearchJob; highlight: RegExp | string } | undefined
   private filter: { job: SearchJob; model: FilterModel } | undefined
+  /** The failure extract's lines (kept while the view is off: it only grows) and, while `X` shows it, its rows. */
+  private failures: FailureExtract | undefined
+  private extract: FilterModel | undefined
   private readonly marks = new Map<string, Row>()
   private lastJump: Row | undefined
   private following = false
@@ -158,6 +166,7 @@ export class Pager {
       }
     }
     if (this.filter) this.filter.model.extend(this.filter.job.scannedLines)
+    if (this.extract) this.updateExtract()
     if (this.following) this.toBottom()
     this.scheduleRender()
   }
@@ -259,7 +268,7 @@ export class Pager {
     return {
       source: this.source, model: this.model, treeModel: this.treeModel, opts: this.opts,
       top: Math.max(0, Math.min(focus, this.model.rowCount - this.height)), focus, left: this.left,
-      width: this.width, height: this.height, search: this.search, filter: this.filter, prompt: this.prompt,
+      width: this.width, height: this.height, search: this.search, filter: this.filter, extract: this.extract !== undefined, prompt: this.prompt,
       message: this.message, pending: this.count + this.prefix, following: this.following,
     }
   }
@@ -364,7 +373,7 @@ export class Pager {
       case 'w': this.nextFlag(1, LINE_WARNING, 'warning'); return true
       case 'S-w': this.nextFlag(-1, LINE_WARNING, 'warning'); return true
       case 'x': this.firstFailure(); return true
-      case 'S-x': this.message = 'extract view: not implemented yet'; return true
+      case 'S-x': this.toggleExtract(); return true
       case '=': this.info(); return true
       case 'r': case 'C-l': this.screen.realloc(); return true
       case 'S-h': case 'f1': this.showHelp(); return true
@@ -504,6 +513,7 @@ export class Pager {
 
   private setFilter(text: string, invert: boolean, literal: boolean): void {
     this.filter?.job.cancel()
+    if (this.extract) this.closeExtract()
     const keep = this.anchor
     if (text === '') {
       this.filter = undefined
@@ -528,6 +538,76 @@ export class Pager {
     })
     if (!this.search) this.search = { pattern: { source: text, literal }, backward: false, job, highlight: invert ? '' : literal ? text : new RegExp(text, 'g') }
     this.anchor = { line: 0 }
+  }
+
+  /**
+   * `X`: the failure extract (extract.ts) instead of the tree, from its first row; again, the tree
+   * with the extract's focus line revealed in its place. It replaces a filter (`&`).
+   */
+  private toggleExtract(): void {
+    if (this.extract) {
+      this.closeExtract()
+      return
+    }
+    const tree = this.source.tree
+    this.failures ??= new FailureExtract(tree)
+    this.failures.update()
+    if (this.failures.errors === 0 && this.failures.failedSections === 0) {
+      this.message = this.source.indexing ? 'no failure indexed yet' : 'no failure in this log'
+      return
+    }
+    if (this.filter) {
+      this.filter.job.cancel()
+      this.filter = undefined
+    }
+    this.extract = new FilterModel(tree, LINE_EXTRACT)
+    this.model = this.extract
+    this.updateExtract()
+    this.anchor = this.model.rowAt(0) ?? this.anchor
+    this.touched = true
+    this.message = this.extractSummary()
+  }
+
+  /** Back to the tree, at the extract's focus row, its folds opened. */
+  private closeExtract(): void {
+    const row = this.model.rowAt(this.focus)
+    this.extract = undefined
+    this.model = this.treeModel
+    if (row) this.jumpTo(row)
+  }
+
+  /**
+   * New lines indexed: the extract marks theirs, and its rows follow — all of them again when it
+   * marked lines before the last rows (an error's context before it, a failed section's tail).
+   */
+  private updateExtract(): void {
+    const changedFrom = this.failures!.update()
+    if (changedFrom < this.extract!.scanned) {
+      this.extract = new FilterModel(this.source.tree, LINE_EXTRACT)
+      this.model = this.extract
+    }
+    this.extract!.extend(this.source.tree.lines.length)
+  }
+
+  /** What the extract holds, and the command that shows a failed derivation's whole log. */
+  private extractSummary(): string {
+    const failures = this.failures!
+    const parts = [`${groupDigits(failures.errors)} error${failures.errors === 1 ? '' : 's'}`]
+    if (failures.failedSections > 0) parts.push(`${groupDigits(failures.failedSections)} failed section${failures.failedSections === 1 ? '' : 's'}`)
+    const drvs = this.failedDrvs()
+    const hint = drvs.length === 0 ? '' : ` ∙ nix log ${drvs[0]}${drvs.length > 1 ? ` (+${drvs.length - 1})` : ''}`
+    return `extract: ${parts.join(', ')}${hint}`
+  }
+
+  /** The derivations the extract's error lines name as failed (`error: builder for '…drv' failed`), from the first few hundred. */
+  private failedDrvs(): string[] {
+    const lines = this.source.tree.lines
+    const found = new Set<string>()
+    let looked = 0
+    for (let e = lines.findFlag(0, 1, LINE_ERROR); e >= 0 && looked < DRV_LINES_READ; e = lines.findFlag(e + 1, 1, LINE_ERROR), looked++) {
+      for (const drv of failedDrvs(this.source.lineText(e).text.toString('utf8'))) found.add(drv)
+    }
+    return [...found]
   }
 
   private repeatSearch(reverse: boolean): void {

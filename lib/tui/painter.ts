@@ -21,7 +21,7 @@ interface JobState {
 export interface PaintState {
   readonly source: LogSource
   readonly model: RowModel
-  /** The fold tree model (the model is a filter while `&` is on). */
+  /** The fold tree model (the model is a flat list while `&` or `X` is on). */
   readonly treeModel: RowModel
   readonly opts: { readonly elide: boolean; readonly chop: boolean; readonly lineNumbers: boolean; readonly color: boolean }
   /** First displayed row, and the focus row. */
@@ -34,6 +34,8 @@ export interface PaintState {
   readonly height: number
   readonly search: { readonly highlight: RegExp | string; readonly job: JobState } | undefined
   readonly filter: { readonly job: JobState } | undefined
+  /** The failure extract (`X`) is shown instead of the tree. */
+  readonly extract: boolean
   readonly prompt: { readonly kind: string; readonly text: string; readonly literal: boolean } | undefined
   readonly message: string
   /** A pending count or prefix, shown when there is no message. */
@@ -226,6 +228,7 @@ export function statusLine(st: PaintState): string {
   else if (source.indexing && !source.follow) right.push(`indexing ${source.fileSize ? Math.floor((100 * source.indexedBytes) / source.fileSize) : 100}%`)
   if (st.search) right.push(`⌕ ${jobProgress(st.search.job)}`)
   if (st.filter) right.push(`& ${jobProgress(st.filter.job)}`)
+  if (st.extract) right.push('extract')
   if (st.following) right.push('FOLLOW')
   else if (source.follow) right.push('follow paused')
   const errs = tree.sections.errors.get(0)

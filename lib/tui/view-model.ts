@@ -31,19 +31,31 @@ export class TreeModel implements RowModel {
   }
 }
 
-/** Rows: ≥ 0 a line, < 0 the header of section -v. Built incrementally as the filter scan advances. */
+/**
+ * The lines that carry a flag (`&`'s matches, the failure extract's lines), each under the headers
+ * of the sections that hold it. Rows: ≥ 0 a line, < 0 the header of section -v. Built
+ * incrementally as the flags are set.
+ */
 export class FilterModel implements RowModel {
   private readonly rows: number[] = []
-  private scanned = 0
+  private scannedTo = 0
   private chain: number[] = []
 
-  constructor(private readonly tree: LogTree) {}
+  constructor(
+    private readonly tree: LogTree,
+    private readonly flag = LINE_FILTER,
+  ) {}
 
-  /** Appends rows for lines [scanned, upTo) that carry the filter flag. */
+  /** Lines before this one are in the rows, or not. */
+  get scanned(): number {
+    return this.scannedTo
+  }
+
+  /** Appends rows for lines [scanned, upTo) that carry the flag. */
   extend(upTo: number): void {
     const lines = this.tree.lines
-    for (let i = this.scanned; i < upTo; i++) {
-      if ((lines.flags(i) & LINE_FILTER) === 0) continue
+    // (findFlag skips the 65,536-line chunks without the flag)
+    for (let i = lines.findFlag(this.scannedTo, 1, this.flag); i >= 0 && i < upTo; i = lines.findFlag(i + 1, 1, this.flag)) {
       const s = lines.section(i)
       const isHead = this.tree.sections.head(s) === i
       const path = this.tree.ancestors(isHead ? this.tree.sections.parent.get(s) : s)
@@ -56,7 +68,7 @@ export class FilterModel implements RowModel {
         this.chain = [...path, s]
       } else this.rows.push(i)
     }
-    this.scanned = Math.max(this.scanned, upTo)
+    this.scannedTo = Math.max(this.scannedTo, upTo)
   }
 
   get rowCount(): number {
