@@ -37,8 +37,8 @@ export interface PagerOptions {
 
 type Prompt = { kind: '/' | '?' | '&' | ':'; text: string; literal: boolean }
 
-/** Error lines the extract's summary reads for failed derivations' names. */
-const DRV_LINES_READ = 200
+/** Error lines the extract's summary reads for failed derivations' names (Nix names them at the end of its output). */
+const DRV_LINES_READ = 50
 
 const RENDER_THROTTLE_MS = 50
 
@@ -599,12 +599,12 @@ export class Pager {
     return `extract: ${parts.join(', ')}${hint}`
   }
 
-  /** The derivations the extract's error lines name as failed (`error: builder for '…drv' failed`), from the first few hundred. */
+  /** The derivations the last error lines name as failed (`error: builder for '…drv' failed`), the last named first. */
   private failedDrvs(): string[] {
     const lines = this.source.tree.lines
     const found = new Set<string>()
     let looked = 0
-    for (let e = lines.findFlag(0, 1, LINE_ERROR); e >= 0 && looked < DRV_LINES_READ; e = lines.findFlag(e + 1, 1, LINE_ERROR), looked++) {
+    for (let e = lines.findFlag(lines.length - 1, -1, LINE_ERROR); e >= 0 && looked < DRV_LINES_READ; e = lines.findFlag(e - 1, -1, LINE_ERROR), looked++) {
       for (const drv of failedDrvs(this.source.lineText(e).text.toString('utf8'))) found.add(drv)
     }
     return [...found]
