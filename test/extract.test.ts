@@ -123,3 +123,45 @@ t.test('a failed section without error lines shows its last lines; a log without
   t.equal(extract.failedSections, 1)
   t.equal(extract.update(), Infinity, 'a section is marked once')
 })
+
+t.test('the flat list of flagged lines: each under the headers of its sections, as a brute force lists them', async (t) => {
+  let bad = 0
+  for (let seed = 1; seed <= 20; seed++) {
+    const next = random(100 + seed)
+    const tree = new LogTree()
+    const state = { id: 0, offset: 0, open: [] as number[] }
+    for (let k = 0; k < 30; k++) {
+      grow(tree, next, 50, state)
+      // heads too: a section's first line
+      if (state.open.length > 0 && next() < 0.3) {
+        const id = ++state.id
+        tree.add({ type: 'open', id, parent: state.open.at(-1)!, kind: 'nest', priority: 1, offset: state.offset })
+        tree.addLine(id, state.offset, (state.offset += 4), 0, true)
+        state.open.push(id)
+      }
+    }
+    for (let i = 0; i < tree.lines.length; i++) if (next() < 0.3) tree.lines.setFlag(i, LINE_EXTRACT)
+    const model = new FilterModel(tree, LINE_EXTRACT)
+    model.extend(tree.lines.length)
+    // brute force: the path of each flagged line, its headers from where it leaves the last one's
+    const want: string[] = []
+    let last: number[] = []
+    for (let i = 0; i < tree.lines.length; i++) {
+      if ((tree.lines.flags(i) & LINE_EXTRACT) === 0) continue
+      const s = tree.lines.section(i)
+      const path: number[] = []
+      for (let p = s; p > 0; p = tree.sections.parent.get(p)) path.unshift(p)
+      let k = 0
+      while (k < path.length && k < last.length && path[k] === last[k]) k++
+      for (const h of path.slice(k)) want.push(`h${h}`)
+      if (tree.sections.head(s) !== i) want.push(`l${i}`)
+      last = path
+    }
+    const got = Array.from({ length: model.rowCount }, (_, r) => {
+      const row = model.rowAt(r)!
+      return row.header !== undefined ? `h${row.header}` : `l${row.line}`
+    })
+    if (got.join() !== want.join() && bad++ < 3) t.fail(`seed ${seed}: rows ${got.slice(0, 12).join()} want ${want.slice(0, 12).join()}`)
+  }
+  t.equal(bad, 0, '20 random trees with flagged lines and heads')
+})

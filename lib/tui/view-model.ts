@@ -57,8 +57,8 @@ export class FilterModel implements RowModel {
     // (findFlag skips the 65,536-line chunks without the flag)
     for (let i = lines.findFlag(this.scannedTo, 1, this.flag); i >= 0 && i < upTo; i = lines.findFlag(i + 1, 1, this.flag)) {
       const s = lines.section(i)
-      // most lines follow one of their own section: the headers above them are in place
-      if (s === this.chain[this.chain.length - 1] && this.rows.length > 0 && this.rows[this.rows.length - 1]! >= 0) {
+      // most lines follow one of their own section (or its head): the headers above them are in place
+      if (s === this.chain[this.chain.length - 1]) {
         this.rows.push(i)
         continue
       }
