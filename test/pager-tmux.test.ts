@@ -82,6 +82,21 @@ if (!hasTmux) {
     t.equal(tm('display', '-p', '-t', 'v', '#{alternate_on}|#{mouse_any_flag}').trim(), '0|0', 'terminal restored')
   })
 
+  t.test('--at opens at a line, as = names it', async (t) => {
+    // line 96: pkg4's header is line 89 (four packages of 22 lines before it), its phase 90, f0.c 91
+    start(`${cmd} --at=#L96 ${file}`)
+    const s = await waitFor(/L96\//)
+    t.match(s.split('\n')[1]!, /cc -c f5\.c # pkg4/, 'the line on top, not the first error')
+    t.match(s, /…-pkg4-1\.0 › buildPhase/)
+    tm('send-keys', '-t', 'v', '=')
+    t.match(await waitFor(/#L96 ∙/), /#L96 ∙ 882 lines/)
+    tm('send-keys', '-t', 'v', 'q')
+    t.equal(await waitDead(), '0')
+    start(`${cmd} --at L3-L2 --at nowhere ${file}`)
+    t.equal(await waitDead(), '2', 'exit 2 on a bad anchor')
+    t.match(capture(), /buildlog: --at: 'nowhere' is not a line or section anchor/)
+  })
+
   t.test('from a pipe: keys from /dev/tty', async (t) => {
     start(`cat ${file} | ${cmd} -`)
     t.match(await waitFor(/error: boom in pkg25/), /error: boom in pkg25/)

@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { openHeadless, until, type Headless } from '../dist/tui/headless.js'
+import { parseAnchor } from '../dist/render/anchors.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-pager-'))
@@ -87,7 +88,7 @@ t.test('keys: g, G, j/k, Tab toggles, zR/zM, -N, -H, help', async (t) => {
   await h.press('5g')
   t.match(h.screen().at(-1)!, /L5\//)
   await h.press('=')
-  t.match(h.screen().at(-1)!, /#L5 · 1,891 lines · 90 sections · 1 errors · \d{1,3},\d{3}/, '= tells the counts, digits grouped')
+  t.match(h.screen().at(-1)!, /#L5 ∙ 1,891 lines ∙ 90 sections ∙ 1 errors ∙ \d{1,3},\d{3}/, '= tells the counts, digits grouped')
   t.equal(await h.close(), 0)
 })
 
@@ -333,6 +334,46 @@ t.test('hostile escapes never reach the terminal', async (t) => {
   t.match(screen, /VISIBLE/)
   t.notMatch(screen, /PWNED-TITLE/, 'OSC payload not shown as text either')
   t.equal(h.term.buffer.active.getLine(0) !== undefined, true)
+  t.equal(await h.close(), 0)
+})
+
+t.test('--at: opens at a line or a section the HTML page and = name, once the index reaches it', async (t) => {
+  // 400 packages of 63 lines, and pkg2's error: line 20,000 lies far past the first screen's bytes
+  const p = write('at.log', buildLog(400, 2))
+  const start = (k: number): number => 63 * k + (k > 2 ? 1 : 0) // pkg k's first line (0-based)
+  t.equal(start(317) + 28, 20000, 'line 20,000 is pkg317\'s 26th checking line')
+  const at = async (anchor: string, rows = 20): Promise<Headless> => open(p, { at: parseAnchor(anchor), rows })
+  const h = await at('L20000')
+  t.match(h.screen().at(-1)!, /L20,000\//, 'the line, not the first error')
+  t.match(body(h)[0], /checking feature 25 of pkg317/)
+  t.match(h.screen()[0], /…-pkg317-1.0 › configuring/, 'its sections opened (the index\'s end folds the clean ones)')
+  await h.press('=')
+  t.match(h.screen().at(-1)!, /^#L20000 ∙ 25,201 lines/)
+  t.equal(await h.close(), 0)
+
+  const s = await at('#S318.2')
+  t.match(body(s)[0], /^  ▾ building ∙ 30 lines$/, 'a section: its header on top, opened')
+  t.match(s.screen()[0], /…-pkg317-1.0/)
+  await s.press('=')
+  t.match(s.screen().at(-1)!, new RegExp(`^#S318\\.2 ∙ #L${start(317) + 33} ∙`), '= names it so, and its head line')
+  t.equal(await s.close(), 0)
+
+  const none = await at('L25202')
+  t.match(none.screen().at(-1)!, /^no line 25,202: the log has 25,201/)
+  t.match(body(none).join('\n'), /error: boom in pkg2/, 'the first failure instead')
+  t.equal(await none.close(), 0)
+  const noSection = await at('S3.4')
+  t.match(noSection.screen().at(-1)!, /^no section S3\.4 in this log/)
+  t.equal(await noSection.close(), 0)
+})
+
+t.test('box-drawing characters and · reach the terminal as UTF-8, not through the line-drawing set', async (t) => {
+  const line = 'nix-store --tree ┌─┬─┐ │ ├── └── · ° ± ▒ ◆ ≤ ≥ π £'
+  const h = await open(write('boxes.log', `${E}[pbuilding x\n${line}\nerror: here\n${E}[q`))
+  const out = Buffer.concat(h.written).toString('utf8')
+  t.notOk(out.includes('\x1b(0'), 'no switch to the DEC line-drawing set')
+  t.ok(out.includes('┌─┬─┐') && out.includes('·'), 'the characters themselves')
+  t.ok(body(h).some((l) => l.includes(line)), 'shown as they are')
   t.equal(await h.close(), 0)
 })
 

@@ -12,6 +12,7 @@ import { flag, parseArgs, stringOption, UsageError } from './args.js'
 import { wantColor, type ColorChoice } from './color.js'
 import { runFilter } from './filter.js'
 import { InputError } from './io.js'
+import { parseAnchor, type Anchor } from '../render/anchors.js'
 
 export const VIEW_HELP = `Usage: buildlog view [OPTION]... [FILE|-|ID|last|last-failed]
 Page through a build log as a tree of sections: sections with errors open down to the first
@@ -24,6 +25,9 @@ When standard output is not a terminal, print the log like nixlog-clean.
       --store-dir DIR  where recorded runs live (for ID, last, last-failed)
   -H, --hashes       show store paths in full (default: /nix/store/<hash>-name as …-name)
   -F, --follow       start in follow mode (like less +F)
+      --at ANCHOR    open at a line or a section, named as the HTML export's links and the
+                     = key name them: L120 (or 120), L120-L140, S2.1 (the first child of the
+                     second top-level section); a leading # is allowed
       --color=WHEN   colours from the log: auto (default), always, never
       --no-mouse     leave the mouse to the terminal (no wheel scrolling)
   -h, --help         show this help and exit
@@ -76,6 +80,7 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
     follow: { short: 'F' },
     color: { value: true, choices: ['auto', 'always', 'never'] },
     'no-mouse': {},
+    at: { value: true },
     // the spec of STORE_DIR_OPTION (store-commands.ts), repeated so that viewing a file never loads the store
     'store-dir': { value: true },
     help: { short: 'h' },
@@ -85,6 +90,9 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
     return 0
   }
   if (args.operands.length > 1) throw new UsageError('view takes one FILE')
+  const atOption = stringOption(args, 'at')
+  const at = atOption === undefined ? undefined : parseAnchor(/^#?[0-9]+$/.test(atOption) ? `L${atOption.replace('#', '')}` : atOption)
+  if (atOption !== undefined && at === undefined) throw new UsageError(`--at: '${atOption}' is not a line or section anchor (L120, L120-L140, S2.1)`)
   // a file (or stdin) opens at once; only a run id (ID, last, last-failed) loads the store
   let operand = args.operands[0] ?? '-'
   if (operand !== '-' && !fs.existsSync(operand)) {
@@ -126,6 +134,7 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
     follow: flag(args, 'follow'),
     color: choice !== 'never',
     mouse: !flag(args, 'no-mouse'),
+    at,
   })
   // stdin may still be flowing (a pipe): exit now rather than wait for it
   process.exit(code)
@@ -140,6 +149,8 @@ export interface PageOptions {
   follow: boolean
   color: boolean
   mouse: boolean
+  /** Where to open: a line or a section (`--at`). */
+  at?: Anchor | undefined
   /** Called when the user quits while the file is still growing (e.g. to cancel a build). */
   onQuitEarly?: () => void
 }
@@ -201,7 +212,7 @@ export async function pageFile(fd: number, options: PageOptions): Promise<number
     first.paint(source, look)
   }
   const { Pager } = await import('../tui/pager.js')
-  pager = new Pager(source, streams, { ...look, follow: options.follow, mouse: options.mouse, firstBytes: first ? 0 : undefined })
+  pager = new Pager(source, streams, { ...look, follow: options.follow, mouse: options.mouse, firstBytes: first ? 0 : undefined, at: options.at })
   first?.handOver()
   pager.onCrash = crash
   const code = await pager.exited

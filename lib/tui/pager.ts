@@ -8,7 +8,9 @@ import blessed from 'blessed'
 import type { Widgets } from 'blessed'
 import fs from 'node:fs'
 import { failedDrvs } from '../dialects/drv-name.js'
+import { anchorTarget, lineAnchorOf, sectionAnchorOf } from '../tree/anchor-rows.js'
 import { FailureExtract } from '../tree/extract.js'
+import type { Anchor } from '../render/anchors.js'
 import { LINE_ERROR, LINE_EXTRACT, LINE_FILTER, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
 import { SearchJob, type Pattern } from '../tree/search.js'
 import type { LogSource } from '../tree/source.js'
@@ -33,6 +35,8 @@ export interface PagerOptions {
   term?: string
   /** Bytes indexed synchronously before the first paint (0 when the first screen already did). */
   firstBytes?: number
+  /** Where to open (`buildlog view --at`): a line or a section, as the HTML page's anchors name them. */
+  at?: Anchor | undefined
 }
 
 type Prompt = { kind: '/' | '?' | '&' | ':'; text: string; literal: boolean }
@@ -70,7 +74,7 @@ export class Pager {
   private destroyed = false
   private exitResolve!: (code: number) => void
   readonly exited: Promise<number>
-  readonly opts: Required<Omit<PagerOptions, 'term' | 'firstBytes'>>
+  readonly opts: Required<Omit<PagerOptions, 'term' | 'firstBytes' | 'at'>>
   /** Last render duration in ms (bench). */
   lastRenderMs = 0
 
@@ -96,6 +100,9 @@ export class Pager {
     source.indexSync(options.firstBytes ?? FIRST_BYTES)
     tree.foldDefault()
     this.startAtFailure()
+    // the anchor to open at, not the first failure, once the index reaches it
+    this.pendingAt = options.at
+    if (this.pendingAt) this.touched = true
 
     this.screen = createScreen(streams, options.term)
     this.crumb = blessed.box({ parent: this.screen, top: 0, left: 0, width: '100%', height: 1, tags: false, wrap: false })
@@ -108,6 +115,7 @@ export class Pager {
 
     source.on('progress', () => this.onProgress())
     source.on('eof', () => this.onProgress())
+    if (this.pendingAt) this.openAtAnchor()
     source.start()
     if (this.opts.follow) this.startFollow()
     this.render()
@@ -163,8 +171,14 @@ export class Pager {
         for (let s = 1; s < tree.sections.length; s++) if (tree.isManual(s)) manual.set(s, tree.isOpen(s))
         tree.foldDefault()
         for (const [s, open] of manual) tree.setOpen(s, open)
+        // the row in focus stays in sight (an anchor opened at, a line read while indexing)
+        if (this.model === this.treeModel) {
+          if (this.anchor.line !== undefined) tree.revealLine(this.anchor.line)
+          else if (this.anchor.header !== undefined) tree.reveal(this.anchor.header)
+        }
       }
     }
+    if (this.pendingAt) this.openAtAnchor()
     if (this.filter) this.filter.model.extend(this.filter.job.scannedLines)
     if (this.extract) this.updateExtract()
     if (this.following) this.toBottom()
@@ -172,6 +186,26 @@ export class Pager {
   }
 
   private foldedAtEnd = false
+
+  /** An anchor to open at (PagerOptions.at) that the index has not reached yet. */
+  private pendingAt: Anchor | undefined
+
+  /** Goes to the anchor to open at once the index holds it; says so when the log has no such line or section. */
+  private openAtAnchor(): void {
+    const at = this.pendingAt!
+    const target = anchorTarget(this.source.tree, at)
+    if (target === 'later') return
+    this.pendingAt = undefined
+    if (target === 'missing') {
+      const tree = this.source.tree
+      this.message = at.kind === 'line' ? `no line ${groupDigits(at.from)}: the log has ${groupDigits(tree.lines.length)}` : `no section S${at.path.join('.')} in this log`
+      return
+    }
+    const row = target.row
+    // opened as by hand: the folding at the end of the index leaves it open
+    if (row.header !== undefined) this.source.tree.setOpen(row.header, true, true)
+    this.jumpTo(row)
+  }
 
   private startAtFailure(): void {
     this.anchor = startAnchor(this.source.tree, this.model)
@@ -767,11 +801,14 @@ export class Pager {
     return m
   }
 
+  /** `=`: the focus row's anchor (as the HTML page and `--at` take it) and what the log holds. */
   private info(): void {
     const tree = this.source.tree
     const row = this.model.rowAt(this.focus)
     const line = row?.line ?? (row ? tree.sections.head(row.header!) : -1)
-    this.message = `#L${line + 1} · ${groupDigits(tree.lines.length)} lines · ${groupDigits(tree.sections.length - 1)} sections · ${tree.sections.errors.get(0)} errors · ${groupDigits(this.source.fileSize)} bytes`
+    const anchors = [row?.header !== undefined ? sectionAnchorOf(tree, row.header) : undefined, line >= 0 ? lineAnchorOf(line) : undefined]
+    const here = anchors.filter((a) => a !== undefined).map((a) => `#${a}`)
+    this.message = [...here, `${groupDigits(tree.lines.length)} lines`, `${groupDigits(tree.sections.length - 1)} sections`, `${tree.sections.errors.get(0)} errors`, `${groupDigits(this.source.fileSize)} bytes`].join(' ∙ ')
   }
 
   private startFollow(): void {
