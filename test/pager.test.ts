@@ -367,6 +367,26 @@ t.test('--at: opens at a line or a section the HTML page and = name, once the in
   t.equal(await noSection.close(), 0)
 })
 
+t.test('s FILE saves the input as read so far; an existing file is left alone; a failure is said', async (t) => {
+  const p = write('save.log', buildLog(30, 3))
+  const h = await open(p)
+  const target = path.join(dir, 'saved.log')
+  await h.press(`s${target}`)
+  t.match(h.screen().at(-1)!, new RegExp(`^save to: ${target}`), 'the prompt')
+  await h.press('\r')
+  t.ok(await until(() => /^saved [\d,]+ bytes/.test(h.screen().at(-1)!)), 'saved, it says')
+  t.ok(fs.readFileSync(target).equals(fs.readFileSync(p)), 'the same bytes')
+  fs.writeFileSync(target, 'mine')
+  await h.press(`s${target}\r`)
+  t.match(h.screen().at(-1)!, /exists: not overwritten/)
+  t.equal(fs.readFileSync(target, 'utf8'), 'mine', 'untouched')
+  await h.press(`s${path.join(dir, 'no', 'such', 'dir', 'x.log')}\r`)
+  t.ok(await until(() => /cannot save to .*: ENOENT/.test(h.screen().at(-1)!)), 'the reason')
+  await h.press('s\r')
+  t.match(h.screen().at(-1)!, /^not saved/)
+  t.equal(await h.close(), 0)
+})
+
 t.test('box-drawing characters and · reach the terminal as UTF-8, not through the line-drawing set', async (t) => {
   const line = 'nix-store --tree ┌─┬─┐ │ ├── └── · ° ± ▒ ◆ ≤ ≥ π £'
   const h = await open(write('boxes.log', `${E}[pbuilding x\n${line}\nerror: here\n${E}[q`))

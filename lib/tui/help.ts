@@ -17,5 +17,6 @@ export const HELP_TEXT = `buildlog view — keys (q, Esc or H closes this help)
  Marks    m<a>  set   '<a>  go   ''  back
  Modes    F  follow (^C stops; scrolling up pauses, G resumes)
           -S chop/wrap   -N line numbers   -H full store paths
- Other    =  anchor & counts   r ^L  repaint   ^Z  suspend   q Q :q ZZ  quit   H F1  help
+ Other    =  anchor & counts   s FILE  save the input   r ^L  repaint   ^Z  suspend
+          q Q :q ZZ  quit   H F1  help
 `

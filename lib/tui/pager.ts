@@ -7,6 +7,7 @@
 import blessed from 'blessed'
 import type { Widgets } from 'blessed'
 import fs from 'node:fs'
+import os from 'node:os'
 import { failedDrvs } from '../dialects/drv-name.js'
 import { anchorTarget, lineAnchorOf, sectionAnchorOf } from '../tree/anchor-rows.js'
 import { FailureExtract } from '../tree/extract.js'
@@ -39,7 +40,7 @@ export interface PagerOptions {
   at?: Anchor | undefined
 }
 
-type Prompt = { kind: '/' | '?' | '&' | ':'; text: string; literal: boolean }
+type Prompt = { kind: '/' | '?' | '&' | ':' | 's'; text: string; literal: boolean }
 
 /** Error lines the extract's summary reads for failed derivations' names (Nix names them at the end of its output). */
 const DRV_LINES_READ = 50
@@ -382,7 +383,7 @@ export class Pager {
         return true
       case 'S-left': this.left = 0; return true
       case 'S-right': this.left = Math.max(0, this.maxWidth() - this.width); return true
-      case '/': case '?': case '&': case ':':
+      case '/': case '?': case '&': case ':': case 's':
         this.prompt = { kind: name as Prompt['kind'], text: '', literal: false }; return true
       case 'n': this.repeatSearch(false); return true
       case 'S-n': this.repeatSearch(true); return true
@@ -511,6 +512,7 @@ export class Pager {
   }
 
   private submit(p: Prompt): void {
+    if (p.kind === 's') return this.saveInput(p.text)
     if (p.kind === ':') {
       const t = p.text.trim()
       if (t === 'q' || t === 'q!' || t === 'quit') this.quit(0)
@@ -825,8 +827,33 @@ export class Pager {
     })
   }
 
-  /** Saves the input (s FILE) — used by tests and the `s` key later. */
-  saveInput(path: string): void {
-    fs.copyFileSync(`/proc/self/fd/${this.source.fd}`, path)
+  /**
+   * `s FILE`: the input as read so far (a pipe's spooled bytes, a growing log's) into a new file,
+   * copied by the kernel while the pager goes on; an existing file is left alone.
+   */
+  private saveInput(name: string): void {
+    const target = name.trim().replace(/^~(?=\/|$)/, os.homedir())
+    if (target === '') {
+      this.message = 'not saved'
+      return
+    }
+    if (fs.existsSync(target)) {
+      this.message = `${target} exists: not overwritten`
+      return
+    }
+    this.message = `saving to ${target}…`
+    fs.promises
+      .copyFile(`/proc/self/fd/${this.source.fd}`, target, fs.constants.COPYFILE_EXCL)
+      .then(() => fs.promises.stat(target))
+      .then(
+        (saved) => {
+          this.message = `saved ${groupDigits(saved.size)} bytes to ${target}`
+          this.scheduleRender()
+        },
+        (err: NodeJS.ErrnoException) => {
+          this.message = `cannot save to ${target}: ${err.code ?? err.message}`
+          this.scheduleRender()
+        },
+      )
   }
 }

@@ -212,7 +212,7 @@ export function statusLine(st: PaintState): string {
   const tree = source.tree
   if (st.prompt) {
     const p = st.prompt
-    const label = p.kind + (p.literal ? '^R' : '')
+    const label = (p.kind === 's' ? 'save to: ' : p.kind) + (p.literal ? '^R' : '')
     return spansToString(sliceSpans([span(label + p.text), span(' ', { inverse: true })], 0, w))
   }
   const right: string[] = []
