@@ -303,8 +303,8 @@ t.test('zO and zC on a log of 200,000 top-level sections open and close them all
   t.equal(await h.close(), 0)
 })
 
-t.test('hostile escapes never reach the terminal', async (t) => {
-  const hostile = Buffer.concat([
+/** Every kind of escape a log should not pass to a terminal, and colours it may. */
+const hostile = Buffer.concat([
     Buffer.from(`${E}[pbuilding evil\n`),
     Buffer.from(`title ${E}]0;PWNED-TITLE\x07 after\n`),
     Buffer.from(`clip ${E}]52;c;Y3VybCBldmlsfHNo\x07 after\n`),
@@ -315,15 +315,23 @@ t.test('hostile escapes never reach the terminal', async (t) => {
     Buffer.from(`bel \x07 nul \x00 del \x7f cr-overwrite\rVISIBLE\n`),
     Buffer.from(`colour ${E}[31mred${E}[0m ${E}[38;5;208morange${E}[m ${E}[38:2::1:2:3mtc${E}[0m\n`),
     Buffer.from(`error: make it open\n${E}[q`),
-  ])
-  const h = await open(write('hostile.log', hostile), { cols: 120 })
-  await h.press('gzR')
+])
+
+/** What the terminal got holds none of them but allow-listed SGR. */
+function assertInert(t: Tap.Test, h: Headless): void {
   const out = Buffer.concat(h.written).toString('latin1')
   t.notOk(out.includes('\x1b]'), 'no OSC introducer written')
   t.notOk(out.includes('\x1bP'), 'no DCS written')
   t.notOk(out.includes('\x07'), 'no BEL written')
   t.notOk(/[\x80-\x9f]/.test(Buffer.concat(h.written).toString('utf8')), 'no C1 control written')
   t.notOk(out.includes('PWNED-TITLE\x07'), 'title payload not terminated as OSC')
+}
+
+t.test('hostile escapes never reach the terminal', async (t) => {
+  const h = await open(write('hostile.log', hostile), { cols: 120 })
+  await h.press('gzR')
+  assertInert(t, h)
+  const out = Buffer.concat(h.written).toString('latin1')
   const sgr = out.match(/\x1b\[[0-9;]*m/g) ?? []
   t.ok(sgr.length > 0)
   t.ok(/\x1b\[[0-9;]*38;5;208/.test(out) || /\x1b\[[0-9;]*38;5;20[0-9]/.test(out), 'allow-listed 256-colour SGR passes')
@@ -394,6 +402,28 @@ t.test('box-drawing characters and · reach the terminal as UTF-8, not through t
   t.notOk(out.includes('\x1b(0'), 'no switch to the DEC line-drawing set')
   t.ok(out.includes('┌─┬─┐') && out.includes('·'), 'the characters themselves')
   t.ok(body(h).some((l) => l.includes(line)), 'shown as they are')
+  t.equal(await h.close(), 0)
+})
+
+t.test('-R shows the escapes as their text, dimmed, and still writes none of them', async (t) => {
+  const h = await open(write('hostile-R.log', hostile), { cols: 140 })
+  await h.press('gzR-R')
+  t.match(h.screen().at(-1)!, /^escapes shown as text/)
+  const screen = text(h)
+  t.match(screen, /title ␛\]0;PWNED-TITLE␇ after/, 'an OSC as its text')
+  t.match(screen, /clear ␛\[2J␛\[H␛\[10;10H moved/, 'cursor movements as their text')
+  t.match(screen, /colour ␛\[31mred␛\[0m/, 'colours as their text, not applied')
+  t.match(screen, /cr-overwrite␍VISIBLE/, 'a carriage return shown, not applied')
+  t.match(screen, /dcs ␛P1\$qm␛\\ done/, 'a DCS string')
+  assertInert(t, h)
+  const row = h.term.buffer.active.getLine(h.screen().findIndex((l) => l.includes('clear ␛[2J')))!
+  const x = row.translateToString(true).indexOf('[2J')
+  t.equal(row.getCell(x)!.getFgColor(), 242, 'a sequence\'s text is dim grey')
+  t.ok(row.getCell(x - 3)!.isFgDefault(), 'the text before it is not')
+  t.equal(row.getCell(x - 3)!.getChars(), 'r')
+  await h.press('-R')
+  t.match(h.screen().at(-1)!, /^escapes shown as placeholders/)
+  t.match(text(h), /clear ␛␛␛ moved/, 'placeholders again')
   t.equal(await h.close(), 0)
 })
 

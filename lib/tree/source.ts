@@ -498,6 +498,13 @@ export class LogSource extends EventEmitter {
     return t
   }
 
+  /** Line i's bytes as they are in the file, without the LF that ends it (at most MAX_LINE_READ). */
+  rawLine(i: number): Buffer {
+    const lines = this.tree.lines
+    const raw = this.readRange({ offset: lines.offset(i), end: lines.end(i) })
+    return raw.length > 0 && raw[raw.length - 1] === 0x0a ? raw.subarray(0, raw.length - 1) : raw
+  }
+
   /** A section's title: its own, else its head line's text (read from the file), cut as titles are. */
   title(s: number): string {
     const sections = this.tree.sections

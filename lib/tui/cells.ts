@@ -30,6 +30,8 @@ export interface Span {
 
 export const GREY = 244
 export const DIM_GREY = 242
+/** Text shown dim: placeholders, elided hashes, `-R`'s escape sequences. */
+const DIM_TEXT: Attr = Object.freeze({ ...PLAIN, fg: DIM_GREY })
 export const RED = 196
 export const YELLOW = 214
 
@@ -133,6 +135,8 @@ export interface LineOptions {
   highlight?: Array<[number, number]>
   /** Positions (in text characters) where escapes were removed: shown as dim placeholders. */
   removed?: number[]
+  /** Byte ranges [start, end) of the text shown dim, in order, instead of the log's colours (`-R`'s escape sequences). */
+  dim?: ReadonlyArray<readonly [number, number]>
 }
 
 /** The plain text of a decoded line. */
@@ -148,11 +152,18 @@ export function lineSpans(text: Buffer, styles: readonly StyleMark[] | undefined
   const pieces: Array<{ s: string; attr: Attr }> = []
   let state: Attr = { ...PLAIN }
   let at = 0
-  const marks = opts.color && styles ? styles : []
-  for (const m of marks) {
-    if (m.at > at) pieces.push({ s: text.toString('utf8', at, m.at), attr: state })
-    state = applySgr(state, m.params)
-    at = Math.max(at, m.at)
+  if (opts.dim) {
+    for (const [start, end] of opts.dim) {
+      if (start > at) pieces.push({ s: text.toString('utf8', at, start), attr: state })
+      pieces.push({ s: text.toString('utf8', start, end), attr: DIM_TEXT })
+      at = end
+    }
+  } else {
+    for (const m of opts.color && styles ? styles : []) {
+      if (m.at > at) pieces.push({ s: text.toString('utf8', at, m.at), attr: state })
+      state = applySgr(state, m.params)
+      at = Math.max(at, m.at)
+    }
   }
   if (at < text.length) pieces.push({ s: text.toString('utf8', at), attr: state })
   const plain = pieces.map((p) => p.s).join('')

@@ -16,7 +16,7 @@ export const HELP_TEXT = `buildlog view — keys (q, Esc or H closes this help)
           X  failure extract: errors in context, failed sections' last lines (X again: back)
  Marks    m<a>  set   '<a>  go   ''  back
  Modes    F  follow (^C stops; scrolling up pauses, G resumes)
-          -S chop/wrap   -N line numbers   -H full store paths
+          -S chop/wrap   -N line numbers   -H full store paths   -R escapes as text
  Other    =  anchor & counts   s FILE  save the input   r ^L  repaint   ^Z  suspend
           q Q :q ZZ  quit   H F1  help
 `

@@ -36,6 +36,8 @@ export interface PagerOptions {
   term?: string
   /** Bytes indexed synchronously before the first paint (0 when the first screen already did). */
   firstBytes?: number
+  /** Escape sequences in lines shown as their dim text rather than as placeholders (`-R` toggles). */
+  escapesAsText?: boolean
   /** Where to open (`buildlog view --at`): a line or a section, as the HTML page's anchors name them. */
   at?: Anchor | undefined
 }
@@ -87,6 +89,7 @@ export class Pager {
       color: options.color ?? true,
       follow: options.follow ?? false,
       mouse: options.mouse ?? true,
+      escapesAsText: options.escapesAsText ?? false,
     }
     this.exited = new Promise((r) => (this.exitResolve = r))
     this.treeModel = new TreeModel(source.tree)
@@ -478,7 +481,7 @@ export class Pager {
         if (c === 'S') { this.opts.chop = !this.opts.chop; this.left = 0; this.message = this.opts.chop ? 'chop long lines' : 'wrap long lines' }
         else if (c === 'N') this.opts.lineNumbers = !this.opts.lineNumbers
         else if (c === 'H') { this.opts.elide = !this.opts.elide; this.message = this.opts.elide ? 'store paths shortened' : 'store paths in full' }
-        else if (c === 'R') this.message = 'escapes are always shown as placeholders'
+        else if (c === 'R') { this.opts.escapesAsText = !this.opts.escapesAsText; this.message = this.opts.escapesAsText ? 'escapes shown as text' : 'escapes shown as placeholders' }
         else this.message = `unknown option -${c}`
         return
       case 'Z':

@@ -6,7 +6,8 @@
  */
 
 import { LINE_DIM, LINE_ERROR, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
-import type { LogSource } from '../tree/source.js'
+import { escapesAsText } from '../render/escape-text.js'
+import type { LineText, LogSource } from '../tree/source.js'
 import type { LogTree, Row } from '../tree/tree.js'
 import { DIM_GREY, GREY, RED, YELLOW, lineSpans, sliceSpans, span, spansToString, spansWidth, type Attr, type Span } from './cells.js'
 import type { RowModel } from './view-model.js'
@@ -23,7 +24,7 @@ export interface PaintState {
   readonly model: RowModel
   /** The fold tree model (the model is a flat list while `&` or `X` is on). */
   readonly treeModel: RowModel
-  readonly opts: { readonly elide: boolean; readonly chop: boolean; readonly lineNumbers: boolean; readonly color: boolean }
+  readonly opts: { readonly elide: boolean; readonly chop: boolean; readonly lineNumbers: boolean; readonly color: boolean; readonly escapesAsText?: boolean }
   /** First displayed row, and the focus row. */
   readonly top: number
   readonly focus: number
@@ -149,11 +150,13 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   const s = tree.lines.section(i)
   const depth = tree.sections.depth(s)
   if (depth > 0) out.push(span('  '.repeat(Math.min(depth, indentLimit(st, st.opts.chop)))))
-  const t = source.lineText(i)
+  // -R: the line's bytes, its escape sequences as dim text; else the decoded line
+  const raw = st.opts.escapesAsText === true ? escapesAsText(source.rawLine(i)) : undefined
+  const t: LineText = raw ?? source.lineText(i)
   const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
   // chopped: what the window shows; wrapped: no more than fills the body (a 100 KB line is not laid out whole)
   const max = st.opts.chop ? st.left + st.width + 8 : Math.min(64 * 1024, st.width * st.height + 8)
-  out.push(...lineSpans(t.text, t.styles, { elide: st.opts.elide, color: st.opts.color, base, highlight: (f & LINE_HIT) !== 0 || st.filter ? highlights(st, t.text) : undefined, removed: t.removed }, max))
+  out.push(...lineSpans(t.text, t.styles, { elide: st.opts.elide, color: st.opts.color, base, highlight: (f & LINE_HIT) !== 0 || st.filter ? highlights(st, t.text) : undefined, removed: t.removed, dim: raw?.sequences }, max))
   return out
 }
 
