@@ -345,6 +345,22 @@ t.test('hostile escapes never reach the terminal', async (t) => {
   t.equal(await h.close(), 0)
 })
 
+t.test('X on a log of 60,000 errors: the extract builds in slices, the screen answering between them', async (t) => {
+  let log = ''
+  for (let k = 0; k < 60; k++) {
+    log += `${E}[pbuilding part${k}\n`
+    for (let i = 0; i < 1000; i++) log += `error: e${k}-${i}\nok ${i}\n`
+    log += `${E}[q`
+  }
+  const h = await open(write('many-errors.log', log))
+  await h.press('X')
+  t.match(h.screen().at(-1)!, /^extract: [\d,]+… errors/, 'the first slice: its count so far')
+  t.ok(await until(() => /^extract: 60,000 errors/.test(h.screen().at(-1)!), 20000), 'then all of them')
+  await h.press('G')
+  t.match(body(h).filter((l) => l !== '~').at(-1)!, /ok 999$/, 'the last error\'s context at the end')
+  t.equal(await h.close(), 0)
+})
+
 t.test('--at: opens at a line or a section the HTML page and = name, once the index reaches it', async (t) => {
   // 400 packages of 63 lines, and pkg2's error: line 20,000 lies far past the first screen's bytes
   const p = write('at.log', buildLog(400, 2))

@@ -21,6 +21,8 @@ export const CONTEXT_LINES = 3
 export const TAIL_LINES = 10
 /** How far from an error (or back from a failed section's end, ten times this) its lines are looked for. */
 export const SCAN_LINES = 64
+/** Errors marked between looks at the clock. */
+const DEADLINE_EVERY = 64
 
 /** An error line whose context after it the index has not reached yet. */
 interface Ahead {
@@ -49,17 +51,39 @@ export class FailureExtract {
     return this.tailed.size
   }
 
-  /** Marks the extract's lines among those indexed so far; returns the lowest line it marked, or Infinity. */
-  update(): number {
+  /** Every error line indexed so far has been looked at. */
+  get caughtUp(): boolean {
+    return this.errorsBefore >= this.tree.lines.length
+  }
+
+  /**
+   * Lines before this one are marked for good, unless a section fails: an error looked at later
+   * marks at most SCAN_LINES lines before it.
+   */
+  get settled(): number {
+    return this.caughtUp ? this.tree.lines.length : Math.max(0, this.errorsBefore - SCAN_LINES)
+  }
+
+  /**
+   * Marks the extract's lines among those indexed so far, or as many as it can before
+   * `deadline` (performance.now(); caughtUp says when it has all). Returns the lowest line it
+   * marked, or Infinity.
+   */
+  update(deadline = Infinity): number {
     const tree = this.tree
     const lines = tree.lines
     this.lowest = Infinity
     // context after errors that were the last lines indexed, then new errors
     const waiting = this.ahead.splice(0)
     for (const a of waiting) this.lookAhead(a)
-    for (let e = lines.findFlag(this.errorsBefore, 1, LINE_ERROR); e >= 0; e = lines.findFlag(e + 1, 1, LINE_ERROR)) {
+    let e = lines.findFlag(this.errorsBefore, 1, LINE_ERROR)
+    for (let n = 1; e >= 0; e = lines.findFlag(e + 1, 1, LINE_ERROR), n++) {
       this.errors++
       this.markAround(e)
+      if (n % DEADLINE_EVERY === 0 && performance.now() >= deadline) {
+        this.errorsBefore = e + 1
+        return this.lowest
+      }
     }
     this.errorsBefore = lines.length
     if (tree.sections.failedBelow(0)) {

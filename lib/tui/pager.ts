@@ -44,6 +44,8 @@ export interface PagerOptions {
 
 type Prompt = { kind: '/' | '?' | '&' | ':' | 's'; text: string; literal: boolean }
 
+/** How long the extract's marks and rows are built before the screen answers again. */
+const EXTRACT_SLICE_MS = 8
 /** Error lines the extract's summary reads for failed derivations' names (Nix names them at the end of its output). */
 const DRV_LINES_READ = 50
 
@@ -65,8 +67,9 @@ export class Pager {
   private message = ''
   private search: { pattern: Pattern; backward: boolean; job: SearchJob; highlight: RegExp | string } | undefined
   private filter: { job: SearchJob; model: FilterModel } | undefined
-  /** The failure extract's lines (kept while the view is off: it only grows) and, while `X` shows it, its rows. */
+  /** The failure extract's lines and rows (kept while the view is off: they only grow), and the rows while `X` shows them. */
   private failures: FailureExtract | undefined
+  private extractRows: FilterModel | undefined
   private extract: FilterModel | undefined
   private readonly marks = new Map<string, Row>()
   private lastJump: Row | undefined
@@ -153,6 +156,7 @@ export class Pager {
     if (this.destroyed) return
     this.destroyed = true
     if (this.renderTimer) clearTimeout(this.renderTimer)
+    if (this.extractSlice) clearImmediate(this.extractSlice)
     this.search?.job.cancel()
     this.filter?.job.cancel()
     this.source.close()
@@ -184,7 +188,7 @@ export class Pager {
     }
     if (this.pendingAt) this.openAtAnchor()
     if (this.filter) this.filter.model.extend(this.filter.job.scannedLines)
-    if (this.extract) this.updateExtract()
+    if (this.extract) this.stepExtract()
     if (this.following) this.toBottom()
     this.scheduleRender()
   }
@@ -590,8 +594,10 @@ export class Pager {
     }
     const tree = this.source.tree
     this.failures ??= new FailureExtract(tree)
-    this.failures.update()
-    if (this.failures.errors === 0 && this.failures.failedSections === 0) {
+    this.extractRows ??= new FilterModel(tree, LINE_EXTRACT)
+    // a first slice: whether the log has a failure (finding none takes one pass), and the first rows
+    this.stepExtract()
+    if (this.failures.errors === 0 && this.failures.failedSections === 0 && this.failures.caughtUp) {
       this.message = this.source.indexing ? 'no failure indexed yet' : 'no failure in this log'
       return
     }
@@ -599,9 +605,8 @@ export class Pager {
       this.filter.job.cancel()
       this.filter = undefined
     }
-    this.extract = new FilterModel(tree, LINE_EXTRACT)
+    this.extract = this.extractRows
     this.model = this.extract
-    this.updateExtract()
     this.anchor = this.model.rowAt(0) ?? this.anchor
     this.touched = true
     this.message = this.extractSummary()
@@ -616,22 +621,37 @@ export class Pager {
   }
 
   /**
-   * New lines indexed: the extract marks theirs, and its rows follow — all of them again when it
-   * marked lines before the last rows (an error's context before it, a failed section's tail).
+   * The extract's marks and rows, in slices of EXTRACT_SLICE_MS with the screen answering keys
+   * between them, until they have caught up with the index (a 1 GiB log's 33,000 errors take
+   * ~100 ms). Its rows are built again when a mark lands before them (an error's context before
+   * it, a failed section's tail).
    */
-  private updateExtract(): void {
-    const changedFrom = this.failures!.update()
-    if (changedFrom < this.extract!.scanned) {
-      this.extract = new FilterModel(this.source.tree, LINE_EXTRACT)
-      this.model = this.extract
+  private stepExtract(): void {
+    const tree = this.source.tree
+    const failures = this.failures!
+    const deadline = performance.now() + EXTRACT_SLICE_MS
+    if (failures.update(deadline) < this.extractRows!.scanned) {
+      this.extractRows = new FilterModel(tree, LINE_EXTRACT)
+      if (this.extract) this.model = this.extract = this.extractRows
     }
-    this.extract!.extend(this.source.tree.lines.length)
+    this.extractRows!.extend(failures.settled, deadline)
+    const behind = !failures.caughtUp || this.extractRows!.scanned < tree.lines.length
+    if (!behind || this.extractSlice !== undefined) return
+    this.extractSlice = setImmediate(() => {
+      this.extractSlice = undefined
+      this.guard(() => {
+        this.stepExtract()
+        if (this.extract && this.message.startsWith('extract:')) this.message = this.extractSummary()
+        this.scheduleRender()
+      })
+    })
   }
+  private extractSlice: NodeJS.Immediate | undefined
 
   /** What the extract holds, and the command that shows a failed derivation's whole log. */
   private extractSummary(): string {
     const failures = this.failures!
-    const parts = [`${groupDigits(failures.errors)} error${failures.errors === 1 ? '' : 's'}`]
+    const parts = [`${groupDigits(failures.errors)}${failures.caughtUp ? '' : '…'} error${failures.errors === 1 ? '' : 's'}`]
     if (failures.failedSections > 0) parts.push(`${groupDigits(failures.failedSections)} failed section${failures.failedSections === 1 ? '' : 's'}`)
     const drvs = this.failedDrvs()
     const hint = drvs.length === 0 ? '' : ` ∙ nix log ${drvs[0]}${drvs.length > 1 ? ` (+${drvs.length - 1})` : ''}`

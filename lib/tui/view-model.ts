@@ -31,6 +31,9 @@ export class TreeModel implements RowModel {
   }
 }
 
+/** Rows added between looks at the clock. */
+const DEADLINE_EVERY = 256
+
 /**
  * The lines that carry a flag (`&`'s matches, the failure extract's lines), each under the headers
  * of the sections that hold it. Rows: ≥ 0 a line, < 0 the header of section -v. Built
@@ -51,11 +54,18 @@ export class FilterModel implements RowModel {
     return this.scannedTo
   }
 
-  /** Appends rows for lines [scanned, upTo) that carry the flag. */
-  extend(upTo: number): void {
+  /**
+   * Appends rows for lines [scanned, upTo) that carry the flag, or for as many as it can before
+   * `deadline` (performance.now()): `scanned` says how far it got.
+   */
+  extend(upTo: number, deadline = Infinity): void {
     const lines = this.tree.lines
     // (findFlag skips the 65,536-line chunks without the flag)
-    for (let i = lines.findFlag(this.scannedTo, 1, this.flag); i >= 0 && i < upTo; i = lines.findFlag(i + 1, 1, this.flag)) {
+    for (let i = lines.findFlag(this.scannedTo, 1, this.flag), n = 1; i >= 0 && i < upTo; i = lines.findFlag(i + 1, 1, this.flag), n++) {
+      if (n % DEADLINE_EVERY === 0 && performance.now() >= deadline) {
+        this.scannedTo = i
+        return
+      }
       const s = lines.section(i)
       // most lines follow one of their own section (or its head): the headers above them are in place
       if (s === this.chain[this.chain.length - 1]) {
