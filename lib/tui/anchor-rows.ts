@@ -6,7 +6,7 @@
  */
 
 import { ANCHOR_DEPTH, lineAnchor, sectionAnchor, type Anchor } from '../render/anchors.js'
-import type { LogTree, Row } from './tree.js'
+import type { LogTree, Row } from '../tree/tree.js'
 
 /** Where an anchor points: a row; `later` while the index has not reached it; `missing` when the log has no such line or section. */
 export type AnchorTarget = { row: Row } | 'later' | 'missing'
