@@ -324,7 +324,8 @@ export class LogTree {
   private sumSegments(s: number): void {
     const { count, start, length } = this.segments.view(s)
     const pref = (this.pref[s] ??= [])
-    pref.length = count + 1
+    // (setting an array's length costs even when it does not change it)
+    if (pref.length !== count + 1) pref.length = count + 1
     let sum = 0
     pref[0] = 0
     for (let i = 0; i < count; i++) {
