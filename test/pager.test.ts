@@ -4,6 +4,9 @@ import path from 'node:path'
 import t from 'tap'
 import { openHeadless, until, type Headless } from '../dist/tui/headless.js'
 import { parseAnchor } from '../dist/render/anchors.js'
+import { renderHtml } from '../dist/render/html/index.js'
+import { decode } from '../dist/decoder.js'
+import { anchorTarget, sectionAnchorOf } from '../dist/tui/anchor-rows.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-pager-'))
@@ -409,6 +412,31 @@ t.test('s FILE saves the input as read so far; an existing file is left alone; a
   await h.press('s\r')
   t.match(h.screen().at(-1)!, /^not saved/)
   t.equal(await h.close(), 0)
+})
+
+t.test('= and --at name sections and lines as the HTML page does', async (t) => {
+  // a legacy log nested three deep, and a `nix build -L` log whose builds interleave
+  let interleaved = ''
+  for (let i = 0; i < 30; i++) interleaved += `${['foo', 'bar', 'baz'][i % 3]}> step ${i}\n`
+  interleaved += `error: builder for '/nix/store/${HASH}-bar-1.0.drv' failed with exit code 1;\n`
+  for (const [name, log] of [['nested', buildLog(12, 5)], ['interleaved', interleaved]] as const) {
+    const p = write(`agree-${name}.log`, log)
+    // the page: each section anchor with the line anchor that comes next (its head or first line)
+    const html = renderHtml(decode(fs.readFileSync(p)))
+    const pairs = [...html.matchAll(/id="(S[\d.]+)"[\s\S]*?id="L(\d+)"/g)].map((m) => [m[1]!, Number(m[2])] as const)
+    t.ok(pairs.length >= 3, `${name}: ${pairs.length} sections on the page`)
+    const h = await open(p)
+    const tree = h.pager.source.tree
+    let wrong = 0
+    for (const [anchor, line] of pairs) {
+      const target = anchorTarget(tree, parseAnchor(anchor)!)
+      const s = typeof target === 'object' ? target.row.header! : -1
+      const first = s > 0 ? (tree.sections.head(s) >= 0 ? tree.sections.head(s) : tree.sections.firstLine.get(s)) + 1 : -1
+      if ((first !== line || sectionAnchorOf(tree, s) !== anchor) && wrong++ < 3) t.fail(`${name}: ${anchor} is section ${s} from line ${first} here, line ${line} on the page`)
+    }
+    t.equal(wrong, 0, `${name}: every section anchor points where the page's does, and back`)
+    t.equal(await h.close(), 0)
+  }
 })
 
 t.test('box-drawing characters and · reach the terminal as UTF-8, not through the line-drawing set', async (t) => {
