@@ -8,6 +8,8 @@
 const SHIFT = 12
 const CHUNK = 1 << SHIFT
 const MASK = CHUNK - 1
+/** Entries per chunk, as a power of two (Column.chunk). */
+export const COLUMN_CHUNK_SHIFT = SHIFT
 
 // Few element types: every column shares get and set, whose element access slows with each type
 // it meets (the index ran 0.7 % more instructions per extra type; four is V8's polymorphic limit).
@@ -32,6 +34,14 @@ export class Column<T extends Typed> {
 
   add(i: number, v: number): void {
     this.chunks[i >>> SHIFT]![i & MASK]! += v
+  }
+
+  /**
+   * The typed array holding entries c·2^COLUMN_CHUNK_SHIFT and up (room must have been made for
+   * them): a loop over every entry reads one element type there, where get() meets all three.
+   */
+  chunk(c: number): T {
+    return this.chunks[c]!
   }
 
   /** Makes room for entries 0 … n − 1. */

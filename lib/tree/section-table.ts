@@ -171,6 +171,16 @@ class SeverityFields {
     return at
   }
 
+  /** Chunk c of the slots (Column.chunk): −1 for a section without errors or warnings. */
+  slotChunk(c: number): Int32Array {
+    return this.slot.chunk(c)
+  }
+
+  /** The error count in slot `at`. */
+  errorsAt(at: number): number {
+    return this.values.get(at)
+  }
+
   get byteSize(): number {
     return this.valueColumns.byteSize
   }
@@ -300,6 +310,13 @@ export class SectionTable {
     return (this.meta.get(s) & HAS_HEAD) !== 0
   }
 
+  /** Chunk c of the sections' flag bytes (Column.chunk), and the bit in them that says hasHead(). */
+  headFlags(c: number): Uint8Array {
+    return this.meta.chunk(c)
+  }
+
+  static readonly HEAD_FLAG = HAS_HEAD
+
   /** Line `line` is the section's head, and so its first line. */
   setHead(s: number, line: number): void {
     this.meta.set(s, this.meta.get(s) | HAS_HEAD)
@@ -329,6 +346,17 @@ export class SectionTable {
   /** An error line or a failed section in the subtree: what the failure-aware folding opens. */
   holdsFailure(s: number): boolean {
     return this.errors.get(s) > 0 || this.failedBelow(s)
+  }
+
+  /**
+   * holdsFailure() of sections c·2^COLUMN_CHUNK_SHIFT + [from, to) as 1 or 0 into the same
+   * places of `into` (a chunk of a column of the fold state): one loop over two arrays where the
+   * failure-aware folding of two million sections would call holdsFailure() for each.
+   */
+  holdsFailureInto(c: number, from: number, to: number, into: Uint8Array): void {
+    const flags = this.meta.chunk(c)
+    const slots = this.severity.slotChunk(c)
+    for (let k = from; k < to; k++) into[k] = (flags[k]! & FAILED_BELOW) !== 0 || (slots[k]! >= 0 && this.severity.errorsAt(slots[k]!) > 0) ? 1 : 0
   }
 
   title(s: number): string {

@@ -13,7 +13,7 @@ import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
-import { ColumnGroup, int32Column, uint8Column } from './column.js'
+import { COLUMN_CHUNK_SHIFT, ColumnGroup, int32Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot } from './section-table.js'
 
 /**
@@ -348,29 +348,38 @@ export class LogTree {
   /**
    * Every section's size from the fold state, bottom-up in one pass (a section's id is above its
    * parent's); prefix sums are left stale, to be rebuilt only for the sections a frame visits.
+   * Column by column, a chunk at a time: expand-all on two million sections is this loop.
    */
   private recomputeSizes(): void {
     this.foldVersion++
     const sections = this.sections
-    const lines = sections.lines
     const count = sections.length
     // per parent, what its children add to its rows beyond the lines they hold (heads included),
     // which its own count already has: a section's rows are 1 + its lines + that
     const extra = new Int32Array(count)
-    const parent = sections.parent
     this.dirty.fill(1)
-    for (let s = count - 1; s >= 0; s--) {
-      const p = parent.get(s)
-      const held = lines.get(s) + (sections.hasHead(s) ? 1 : 0)
-      if (s !== 0 && !this.isOpen(s)) {
-        this.sizeOk.set(s, 0)
-        extra[p]! += 1 - held
-        continue
+    for (let c = (count - 1) >> COLUMN_CHUNK_SHIFT; c >= 0; c--) {
+      const base = c << COLUMN_CHUNK_SHIFT
+      const parent = sections.parent.chunk(c)
+      const lines = sections.lines.chunk(c)
+      const flags = sections.headFlags(c)
+      const open = this.openFlag.chunk(c)
+      const size = this.size.chunk(c)
+      const sizeOk = this.sizeOk.chunk(c)
+      for (let k = Math.min(count - base, 1 << COLUMN_CHUNK_SHIFT) - 1; k >= 0; k--) {
+        const s = base + k
+        const p = parent[k]!
+        const held = lines[k]! + ((flags[k]! & SectionTable.HEAD_FLAG) !== 0 ? 1 : 0)
+        if (s !== 0 && open[k] !== 1) {
+          sizeOk[k] = 0
+          extra[p]! += 1 - held
+          continue
+        }
+        const rows = (s === 0 ? 0 : 1) + lines[k]! + extra[s]!
+        size[k] = rows
+        sizeOk[k] = 1
+        if (p >= 0) extra[p]! += rows - held
       }
-      const size = (s === 0 ? 0 : 1) + lines.get(s) + extra[s]!
-      this.size.set(s, size)
-      this.sizeOk.set(s, 1)
-      if (p >= 0) extra[p]! += size - held
     }
   }
 
@@ -412,16 +421,26 @@ export class LogTree {
     return this.manualFlag.get(s) === 1
   }
 
-  /** Sets every section's fold state from a predicate: O(sections). */
-  setAll(pred: (s: number) => boolean, clearManual = true): void {
-    for (let s = 1; s < this.sections.length; s++) this.openFlag.set(s, pred(s) ? 1 : 0)
+  /** Sets every section's fold state from a predicate, or to `open` (zR, zM): O(sections). */
+  setAll(pred: ((s: number) => boolean) | boolean, clearManual = true): void {
+    const count = this.sections.length
+    if (typeof pred === 'boolean') {
+      // sections 1 … count − 1 only: those made later start closed, as ever
+      for (let c = 0; c << COLUMN_CHUNK_SHIFT < count; c++) this.openFlag.chunk(c).fill(pred ? 1 : 0, c === 0 ? 1 : 0, Math.min(1 << COLUMN_CHUNK_SHIFT, count - (c << COLUMN_CHUNK_SHIFT)))
+    } else for (let s = 1; s < count; s++) this.openFlag.set(s, pred(s) ? 1 : 0)
     if (clearManual) this.manualFlag.fill(0)
-    this.recomputeSizes()
+    if (pred === false) {
+      // all closed: the frame's sizes come from the root's list alone, computed when asked
+      this.foldVersion++
+      this.dirty.fill(1)
+      this.sizeOk.fill(0)
+    } else this.recomputeSizes()
   }
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
-    for (let s = 1; s < this.sections.length; s++) this.openFlag.set(s, this.sections.holdsFailure(s) ? 1 : 0)
+    const count = this.sections.length
+    for (let c = 0; c << COLUMN_CHUNK_SHIFT < count; c++) this.sections.holdsFailureInto(c, c === 0 ? 1 : 0, Math.min(1 << COLUMN_CHUNK_SHIFT, count - (c << COLUMN_CHUNK_SHIFT)), this.openFlag.chunk(c))
     this.manualFlag.fill(0)
     if (this.done && this.sections.errors.get(0) > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too

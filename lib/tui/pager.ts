@@ -444,8 +444,8 @@ export class Pager {
           case 'c': this.setFocusOpen(false); break
           case 'O': this.setRecursive(true); break
           case 'C': this.setRecursive(false); break
-          case 'R': this.foldLevel = 99; tree.setAll(() => true, false); this.touched = true; break
-          case 'M': this.foldLevel = 0; tree.setAll(() => false, false); this.touched = true; this.anchorToVisible(); break
+          case 'R': this.foldLevel = 99; tree.setAll(true, false); this.touched = true; break
+          case 'M': this.foldLevel = 0; tree.setAll(false, false); this.touched = true; this.anchorToVisible(); break
           case 'x': tree.foldDefault(); this.anchorToVisible(); break
           case 'r': {
             this.foldLevel++
