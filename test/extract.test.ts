@@ -32,6 +32,9 @@ function grow(tree: LogTree, next: () => number, steps: number, state: { id: num
   }
 }
 
+/** A flat model's rows, to compare. */
+const rowList = (m: FilterModel): string => Array.from({ length: m.rowCount }, (_, r) => JSON.stringify(m.rowAt(r))).join()
+
 /** The extract of a whole tree, by its definition (extract.ts), line by line. */
 function expected(tree: LogTree): Set<number> {
   const lines = tree.lines
@@ -93,8 +96,7 @@ t.test('the failure extract marks errors in context and failed sections\' tails,
     // rows built as the index grew are those of the whole tree at once
     const once = new FilterModel(tree, LINE_EXTRACT)
     once.extend(tree.lines.length)
-    const rows = (m: FilterModel): string => Array.from({ length: m.rowCount }, (_, r) => JSON.stringify(m.rowAt(r))).join()
-    if (rows(model.rows) !== rows(once) && bad++ < 3) t.fail(`seed ${seed}: rows built as the index grew differ from rows built at once`)
+    if (rowList(model.rows) !== rowList(once) && bad++ < 3) t.fail(`seed ${seed}: rows built as the index grew differ from rows built at once`)
     if (seed === 30) t.ok(want.size > 0 && extract.errors > 0, `seed 30: ${want.size} lines in the extract, ${extract.errors} errors, ${extract.failedSections} failed sections`)
     rebuilt += model.rebuilt
   }
@@ -198,8 +200,7 @@ t.test('in slices against the clock, the extract and its rows come out as at onc
     }
     const once = new FilterModel(tree, LINE_EXTRACT)
     once.extend(tree.lines.length)
-    const list = (m: FilterModel): string => Array.from({ length: m.rowCount }, (_, r) => JSON.stringify(m.rowAt(r))).join()
-    if (list(rows) !== list(once) && bad++ < 3) t.fail(`seed ${seed}: rows differ`)
+    if (rowList(rows) !== rowList(once) && bad++ < 3) t.fail(`seed ${seed}: rows differ`)
   }
   t.equal(bad, 0, '10 logs of 20,000 steps')
   t.ok(slices > 100, `${slices} slices`)
