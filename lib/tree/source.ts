@@ -498,10 +498,10 @@ export class LogSource extends EventEmitter {
     return t
   }
 
-  /** Line i's bytes as they are in the file, without the LF that ends it (at most MAX_LINE_READ). */
-  rawLine(i: number): Buffer {
+  /** Line i's bytes as they are in the file, without the LF that ends it (at most `cap`). */
+  rawLine(i: number, cap = MAX_LINE_READ): Buffer {
     const lines = this.tree.lines
-    const raw = this.readRange({ offset: lines.offset(i), end: lines.end(i) })
+    const raw = this.readRange({ offset: lines.offset(i), end: lines.end(i) }, cap)
     return raw.length > 0 && raw[raw.length - 1] === 0x0a ? raw.subarray(0, raw.length - 1) : raw
   }
 

@@ -150,12 +150,12 @@ export function rowSpans(st: PaintState, row: Row, numW: number): Span[] {
   const s = tree.lines.section(i)
   const depth = tree.sections.depth(s)
   if (depth > 0) out.push(span('  '.repeat(Math.min(depth, indentLimit(st, st.opts.chop)))))
-  // -R: the line's bytes, its escape sequences as dim text; else the decoded line
-  const raw = st.opts.escapesAsText === true ? escapesAsText(source.rawLine(i)) : undefined
-  const t: LineText = raw ?? source.lineText(i)
-  const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
   // chopped: what the window shows; wrapped: no more than fills the body (a 100 KB line is not laid out whole)
   const max = st.opts.chop ? st.left + st.width + 8 : Math.min(64 * 1024, st.width * st.height + 8)
+  // -R: the line's bytes (no more than that many characters take), its escape sequences as dim text; else the decoded line
+  const raw = st.opts.escapesAsText === true ? escapesAsText(source.rawLine(i, 4 * max)) : undefined
+  const t: LineText = raw ?? source.lineText(i)
+  const base: Partial<Attr> = (f & LINE_DIM) !== 0 ? { fg: DIM_GREY } : (f & LINE_WARNING) !== 0 ? { fg: YELLOW } : (f & LINE_ERROR) !== 0 ? { fg: RED, bold: true } : {}
   out.push(...lineSpans(t.text, t.styles, { elide: st.opts.elide, color: st.opts.color, base, highlight: (f & LINE_HIT) !== 0 || st.filter ? highlights(st, t.text) : undefined, removed: t.removed, dim: raw?.sequences }, max))
   return out
 }
