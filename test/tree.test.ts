@@ -107,6 +107,40 @@ t.test('a section found failed after the fact (a status event) is failed in the 
   t.equal(counted.sections.status(1), 'failed')
 })
 
+t.test('failure-aware default: the innermost section left unclosed by a failed build opens, with its ancestors', async (t) => {
+  const tree = new LogTree()
+  let offset = 0
+  const line = (s: number, flags = 0): void => void tree.addLine(s, offset, (offset += 4), flags, false)
+  const open = (id: number, parent: number): void => tree.add({ type: 'open', id, parent, kind: 'nest', priority: 1, offset })
+  open(1, 0)
+  line(1)
+  open(2, 1)
+  line(2, LINE_ERROR) // the failure, in a section that closes
+  tree.add({ type: 'close', id: 2, offset })
+  open(3, 1)
+  open(4, 3)
+  line(4)
+  open(5, 0) // a clean section that closed
+  line(5)
+  tree.add({ type: 'close', id: 5, offset })
+  open(6, 0)
+  open(7, 6) // the innermost left open at the end
+  line(7)
+  tree.finish()
+  tree.foldDefault()
+  t.ok(tree.isOpen(7) && tree.isOpen(6), 'the innermost unclosed section and its ancestors open')
+  t.notOk(tree.isOpen(4) || tree.isOpen(3), 'other unclosed sections stay closed')
+  t.notOk(tree.isOpen(5), 'a clean section stays closed')
+  t.ok(tree.isOpen(2) && tree.isOpen(1), 'the error\'s path opens')
+  // its status changed after the end (its close came late): the newest section still unclosed opens instead
+  tree.add({ type: 'close', id: 7, offset })
+  tree.setAll(false)
+  tree.foldDefault()
+  t.equal(tree.sections.status(7), 'ok')
+  t.ok(tree.isOpen(6), 'the next unclosed one, section 6, opens')
+  t.notOk(tree.isOpen(7), 'not the one that closed')
+})
+
 t.test('fold model: failure-aware default, zR/zM, row mapping round-trips', async (t) => {
   const p = write('b.log', synthetic(50, 10, 7))
   const src = await indexed(p)

@@ -254,9 +254,28 @@ export class LogTree {
 
   /** Input ended: sections still open are unclosed. */
   finish(): void {
-    for (const t of this.stack.slice(1)) this.sections.setStatus(t, 'unclosed')
+    for (const t of this.stack.slice(1)) {
+      this.sections.setStatus(t, 'unclosed')
+      this.noteUnclosed(t)
+    }
     this.stack.length = 1
     this.done = true
+  }
+
+  /** The newest section finish() marked unclosed: a log of millions of sections need not be searched for it. */
+  private lastUnclosed = -1
+
+  private noteUnclosed(s: number): void {
+    if (s > this.lastUnclosed) this.lastUnclosed = s
+  }
+
+  /** The newest section whose status is `unclosed`, or -1. */
+  private innermostUnclosed(): number {
+    const s = this.lastUnclosed
+    if (s < 0 || this.sections.status(s) === 'unclosed') return s
+    // its status changed since (a later status event): look for the one before it
+    for (let x = s - 1; x > 0; x--) if (this.sections.status(x) === 'unclosed') return x
+    return -1
   }
 
   /** The chain of open (still running) sections, innermost last. */
@@ -444,12 +463,8 @@ export class LogTree {
     this.manualFlag.fill(0)
     if (this.done && this.sections.errors.get(0) > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
-      for (let s = this.sections.length - 1; s > 0; s--) {
-        if (this.sections.status(s) === 'unclosed') {
-          this.openFlags(s)
-          break
-        }
-      }
+      const s = this.innermostUnclosed()
+      if (s > 0) this.openFlags(s)
     }
     // running sections and their ancestors, innermost first: each chain is walked once
     const walked = new Set<number>()
