@@ -273,7 +273,7 @@ export class LogTree {
   private innermostUnclosed(): number {
     const s = this.lastUnclosed
     if (s < 0 || this.sections.status(s) === 'unclosed') return s
-    // its status changed since (a later status event): look for the one before it
+    // its status changed since (a close or status event after the end): look for the one before it
     for (let x = s - 1; x > 0; x--) if (this.sections.status(x) === 'unclosed') return x
     return -1
   }
