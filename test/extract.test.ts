@@ -124,6 +124,11 @@ t.test('a failed section without error lines shows its last lines; a log without
   t.same(marked, Array.from({ length: TAIL_LINES }, (_, k) => 20 + k), 'its last ten lines, none of the build that succeeded')
   t.equal(extract.failedSections, 1)
   t.equal(extract.update(), Infinity, 'a section is marked once')
+  // a build that failed without writing a line (internal-json, a builder that died at once) has nothing to show, and is not counted
+  tree.add({ type: 'open', id: 3, parent: 0, kind: 'build', title: 'quiet', priority: 1, offset })
+  tree.add({ type: 'close', id: 3, offset, status: 'failed' })
+  t.equal(extract.update(), Infinity)
+  t.equal(extract.failedSections, 1, 'only the build with lines counts')
 })
 
 t.test('the flat list of flagged lines: each under the headers of its sections, as a brute force lists them', async (t) => {

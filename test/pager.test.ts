@@ -218,6 +218,12 @@ t.test('X: the failure extract, errors in context and a failed build\'s last lin
   t.ok(body(followed).some((l) => /step 2/.test(l)) && body(followed).some((l) => /∙ building late/.test(l)), 'with its context, under its header')
   t.equal(await followed.close(), 0)
 
+  // internal-json: a build that failed without a line, beside the errors Nix wrote
+  const json = await open(path.join(import.meta.dirname, '..', 'examples', 'internal-json-failed.log'), { cols: 160 })
+  await json.press('X')
+  t.match(json.screen().at(-1)!, /^extract: 2 errors ∙ nix log \/nix\/store\/k4670x0hpqh34hak8jwhjgffkjj64jml-bui/, 'the lineless failed build is not counted')
+  t.equal(await json.close(), 0)
+
   const clean = await open(write('clean.log', buildLog(3, -1)))
   await clean.press('X')
   t.match(clean.screen().at(-1)!, /^no failure in this log/, 'no failure: the tree stays')

@@ -37,8 +37,9 @@ export class FailureExtract {
   /** Error lines before this one are marked, with their context before them. */
   private errorsBefore = 0
   private readonly ahead: Ahead[] = []
-  /** Failed sections whose tails are marked. */
+  /** Failed sections whose tails were looked for, and how many of them had lines to show. */
   private readonly tailed = new Set<number>()
+  private shownTails = 0
   /** The lowest line the current update() marked. */
   private lowest = Infinity
   /** Error lines marked so far. */
@@ -46,9 +47,9 @@ export class FailureExtract {
 
   constructor(private readonly tree: LogTree) {}
 
-  /** Failed sections marked so far. */
+  /** Failed sections with lines in the extract so far (one that wrote none shows nothing). */
   get failedSections(): number {
-    return this.tailed.size
+    return this.shownTails
   }
 
   /** Every error line indexed so far has been looked at. */
@@ -91,7 +92,7 @@ export class FailureExtract {
         // a section still running has not written its last lines yet
         if (this.tailed.has(s) || (tree.isRunning(s) && !tree.done)) continue
         this.tailed.add(s)
-        this.markTail(s)
+        if (this.markTail(s) > 0) this.shownTails++
       }
     }
     return this.lowest
@@ -128,8 +129,8 @@ export class FailureExtract {
     if (a.found < CONTEXT_LINES && a.scanned < SCAN_LINES) this.ahead.push(a)
   }
 
-  /** The last lines of failed section `s` and the sections inside it. */
-  private markTail(s: number): void {
+  /** The last lines of failed section `s` and the sections inside it; returns how many. */
+  private markTail(s: number): number {
     const lines = this.tree.lines
     const sections = this.tree.sections
     let found = 0
@@ -138,5 +139,6 @@ export class FailureExtract {
       this.mark(i)
       found++
     }
+    return found
   }
 }

@@ -598,7 +598,7 @@ export class Pager {
     // a first slice: whether the log has a failure (finding none takes one pass), and the first rows
     this.stepExtract()
     if (this.failures.errors === 0 && this.failures.failedSections === 0 && this.failures.caughtUp) {
-      this.message = this.source.indexing ? 'no failure indexed yet' : 'no failure in this log'
+      this.message = tree.sections.failedBelow(0) ? 'the failed sections wrote no lines: x goes to the first' : this.source.indexing ? 'no failure indexed yet' : 'no failure in this log'
       return
     }
     if (this.filter) {
