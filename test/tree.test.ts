@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { allSections } from './helpers/tree.js'
+import { prng } from './helpers/random.js'
 import { LogSource } from '../dist/tree/source.js'
 import { SearchJob } from '../dist/tree/search.js'
 import { LINE_ERROR, LineTable } from '../dist/tree/lines.js'
@@ -612,8 +613,7 @@ t.test('rowAt starts from its last descent, and forgets it when the folds or the
 t.test('a log hundreds of sections deep: rows of headers and lines, depths and folded ancestors, asked in any order', async (t) => {
   // chains of nests up to 400 deep (past the strides depth() leaves behind), lines at every level
   const tree = new LogTree()
-  let seed = 29
-  const rnd = (m: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % m)
+  const rnd = prng(29)
   let id = 0
   let depth = 0
   let offset = 0

@@ -3,18 +3,14 @@
  * (the index fast path against the event path, one thread against two).
  */
 import type { LogTree } from '../../dist/tree/tree.js'
+import { prng } from './random.js'
 
 export const E = '\x1b'
 
-/** mulberry32: a small seeded generator, so a failure names its seed. */
+/** The seeded generator of helpers/random.ts as numbers in [0, 1), so a failure names its seed. */
 export function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = Math.imul(a ^ (a >>> 15), 1 | a)
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
+  const next = prng(seed)
+  return () => next(4294967296) / 4294967296
 }
 
 const TEXTS = [
