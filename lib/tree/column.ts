@@ -11,6 +11,16 @@ const MASK = CHUNK - 1
 /** Entries per chunk, as a power of two (Column.chunk). */
 export const COLUMN_CHUNK_SHIFT = SHIFT
 
+/** The chunks that hold entries 0 … count − 1. */
+export function chunksFor(count: number): number {
+  return (count + MASK) >>> SHIFT
+}
+
+/** How many of entries 0 … count − 1 chunk c holds. */
+export function entriesInChunk(c: number, count: number): number {
+  return Math.max(0, Math.min(CHUNK, count - (c << SHIFT)))
+}
+
 // Few element types: every column shares get and set, whose element access slows with each type
 // it meets (the index ran 0.7 % more instructions per extra type; four is V8's polymorphic limit).
 type Typed = Float64Array | Int32Array | Uint8Array

@@ -13,7 +13,7 @@ import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
-import { COLUMN_CHUNK_SHIFT, ColumnGroup, int32Column, uint8Column } from './column.js'
+import { COLUMN_CHUNK_SHIFT, ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot } from './section-table.js'
 
 /**
@@ -377,7 +377,7 @@ export class LogTree {
     // which its own count already has: a section's rows are 1 + its lines + that
     const extra = new Int32Array(count)
     this.dirty.fill(1)
-    for (let c = (count - 1) >> COLUMN_CHUNK_SHIFT; c >= 0; c--) {
+    for (let c = chunksFor(count) - 1; c >= 0; c--) {
       const base = c << COLUMN_CHUNK_SHIFT
       const parent = sections.parent.chunk(c)
       const lines = sections.lines.chunk(c)
@@ -385,7 +385,7 @@ export class LogTree {
       const open = this.openFlag.chunk(c)
       const size = this.size.chunk(c)
       const sizeOk = this.sizeOk.chunk(c)
-      for (let k = Math.min(count - base, 1 << COLUMN_CHUNK_SHIFT) - 1; k >= 0; k--) {
+      for (let k = entriesInChunk(c, count) - 1; k >= 0; k--) {
         const s = base + k
         const p = parent[k]!
         const held = lines[k]! + ((flags[k]! & SectionTable.HEAD_FLAG) !== 0 ? 1 : 0)
@@ -445,7 +445,7 @@ export class LogTree {
     const count = this.sections.length
     if (typeof pred === 'boolean') {
       // sections 1 … count − 1 only: those made later start closed, as ever
-      for (let c = 0; c << COLUMN_CHUNK_SHIFT < count; c++) this.openFlag.chunk(c).fill(pred ? 1 : 0, c === 0 ? 1 : 0, Math.min(1 << COLUMN_CHUNK_SHIFT, count - (c << COLUMN_CHUNK_SHIFT)))
+      for (let c = 0; c < chunksFor(count); c++) this.openFlag.chunk(c).fill(pred ? 1 : 0, c === 0 ? 1 : 0, entriesInChunk(c, count))
     } else for (let s = 1; s < count; s++) this.openFlag.set(s, pred(s) ? 1 : 0)
     if (clearManual) this.manualFlag.fill(0)
     if (pred === false) {
@@ -459,7 +459,8 @@ export class LogTree {
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
     const count = this.sections.length
-    for (let c = 0; c << COLUMN_CHUNK_SHIFT < count; c++) this.sections.holdsFailureInto(c, c === 0 ? 1 : 0, Math.min(1 << COLUMN_CHUNK_SHIFT, count - (c << COLUMN_CHUNK_SHIFT)), this.openFlag.chunk(c))
+    // (sections 1 … count − 1: the root is always open)
+    for (let c = 0; c < chunksFor(count); c++) this.sections.holdsFailureInto(c, c === 0 ? 1 : 0, entriesInChunk(c, count), this.openFlag.chunk(c))
     this.manualFlag.fill(0)
     if (this.done && this.sections.errors.get(0) > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
