@@ -443,6 +443,20 @@ export class BuildLogDecoder implements FramerSink {
     this.framerNests.push(section.id)
   }
 
+  /**
+   * Takes over from a caller that opened and closed legacy nests without this decoder, which had
+   * seen nothing yet (the index's direct path, index-output.ts): `open`, the nests open now,
+   * outermost first, with the ids the caller gave them; ids up to `lastId` are taken.
+   */
+  adoptNests(open: readonly number[], lastId: number): void {
+    this.context.takeSectionIdsUpTo(lastId)
+    if (lastId > 0) this.hasLegacy = true
+    for (const id of open) {
+      this.root.stack.push({ id, kind: 'nest', nest: this.framerNests.length })
+      this.framerNests.push(id)
+    }
+  }
+
   close(offset: number): void {
     this.releaseHeader()
     const id = this.framerNests.pop()

@@ -11,6 +11,11 @@ export class DecodeContext {
     return ++this.sectionCounter
   }
 
+  /** Ids up to `last` are taken: sections opened without a decoder (the index's direct path). */
+  takeSectionIdsUpTo(last: number): void {
+    if (last > this.sectionCounter) this.sectionCounter = last
+  }
+
   nextLineIndex(): number {
     return ++this.lineCounter
   }

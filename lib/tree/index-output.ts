@@ -30,9 +30,23 @@ export interface IndexOutput {
 
 export class TreeOutput implements IndexOutput {
   private readonly decoder: BuildLogDecoder
+  /**
+   * Legacy opens and closes go to the tree directly (LogTree.openNest/closeNest) while the decoder
+   * would see nothing but them: until the first line only it can read, or the end, it is told of
+   * the nests open then (BuildLogDecoder.adoptNests) and takes every open and close from there. A
+   * legacy log's sections cost the tree no event, and the decoder no stack of its own.
+   */
+  private direct: boolean
 
   constructor(private readonly tree: LogTree) {
     this.decoder = new BuildLogDecoder((e) => tree.add(e), new DecodeContext())
+    this.direct = tree.sections.length === 1 && tree.lines.length === 0
+  }
+
+  private toDecoder(): void {
+    if (!this.direct) return
+    this.direct = false
+    this.decoder.adoptNests(this.tree.running, this.tree.sections.length - 1)
   }
 
   /**
@@ -69,12 +83,14 @@ export class TreeOutput implements IndexOutput {
 
   open(priority: number, offset: number): void {
     this.flush()
-    this.decoder.open(priority, offset)
+    if (this.direct) this.tree.openNest()
+    else this.decoder.open(priority, offset)
   }
 
   close(offset: number): void {
     this.flush()
-    this.decoder.close(offset)
+    if (this.direct) this.tree.closeNest()
+    else this.decoder.close(offset)
   }
 
   diagnostic(code: FramerDiagnostic, message: string, offset: number, line: number, column: number): void {
@@ -84,11 +100,13 @@ export class TreeOutput implements IndexOutput {
 
   dialectLine(view: LineView): void {
     this.flush()
+    this.toDecoder()
     this.decoder.line(view)
   }
 
   end(): void {
     this.flush()
+    this.toDecoder()
     this.decoder.end()
   }
 }

@@ -14,7 +14,7 @@ import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits 
 import { lastAtMost } from './bisect.js'
 import { SegmentStore } from './segments.js'
 import { COLUMN_CHUNK_SHIFT, ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
-import { SectionTable, type SectionKindOrRoot } from './section-table.js'
+import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
 
 /**
  * Decoder section id → tree section. Decoders number their sections 1, 2, 3 … and the tree numbers
@@ -130,16 +130,9 @@ export class LogTree {
     switch (e.type) {
       case 'open': {
         const parent = (e.parent !== undefined ? this.byDecoderId.get(e.parent) : undefined) ?? (e.parent === 0 ? 0 : this.current)
-        const s = this.addSection(e.kind, e.title ?? '', parent, this.lines.length)
         // the log's own clock when it has one (GitLab's stamps, timestamped lines), else arrival
         // time; the pager shows no other attribute, so the tree keeps none
-        const start = e.attrs?.startTime
-        if (typeof start === 'number') sections.setTiming(s, 'startedAt', start * 1000, true)
-        else if (this.now) sections.setTiming(s, 'startedAt', this.now())
-        this.byDecoderId.set(e.id, s)
-        this.stack.push(s)
-        this.pendingHead = s
-        this.onOpen?.(s)
+        this.openSection(e.id, e.kind, e.title ?? '', parent, e.attrs?.startTime)
         break
       }
       case 'line': {
@@ -155,11 +148,7 @@ export class LogTree {
         const at = this.stack.lastIndexOf(s)
         if (at === this.stack.length - 1 && at > 0) this.stack.pop()
         else if (at > 0) this.stack.splice(at, 1)
-        const status = e.status ?? 'ok'
-        sections.setStatus(s, status)
-        if (this.now && !sections.timedByLog(s)) sections.setTiming(s, 'endedAt', this.now())
-        if (status === 'failed') this.markFailed(s)
-        this.onClose?.(s)
+        this.closed(s, e.status ?? 'ok')
         break
       }
       case 'status': {
@@ -177,6 +166,40 @@ export class LogTree {
       default:
         break
     }
+  }
+
+  /** Decoder section `id` opens in `parent` and becomes the running section, waiting for its head line. */
+  private openSection(id: number, kind: SectionKindOrRoot, title: string, parent: number, logStart: unknown): void {
+    const s = this.addSection(kind, title, parent, this.lines.length)
+    if (typeof logStart === 'number') this.sections.setTiming(s, 'startedAt', logStart * 1000, true)
+    else if (this.now) this.sections.setTiming(s, 'startedAt', this.now())
+    this.byDecoderId.set(id, s)
+    this.stack.push(s)
+    this.pendingHead = s
+    this.onOpen?.(s)
+  }
+
+  /** Section `s`, off the running chain now, ended with `status`. */
+  private closed(s: number, status: SectionStatus): void {
+    const sections = this.sections
+    sections.setStatus(s, status)
+    if (this.now && !sections.timedByLog(s)) sections.setTiming(s, 'endedAt', this.now())
+    if (status === 'failed') this.markFailed(s)
+    this.onClose?.(s)
+  }
+
+  /**
+   * A legacy nest opens in the running section, as add() takes the decoder's open event for it
+   * where the decoder has seen nothing but nests (the index's direct path, index-output.ts): the
+   * decoder's ids are the tree's there.
+   */
+  openNest(): void {
+    this.openSection(this.sections.length, 'nest', '', this.current, undefined)
+  }
+
+  /** The running section closes, as add() takes the decoder's close event for the innermost nest. */
+  closeNest(): void {
+    if (this.stack.length > 1) this.closed(this.stack.pop()!, 'ok')
   }
 
   /** A head line added to `s` now is its head: the first line since it opened. */
