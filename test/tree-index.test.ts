@@ -11,7 +11,8 @@ import { LogTree } from '../dist/tree/tree.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { DecodeContext } from '../dist/dialects/context.js'
-import { bytesSeverity, lineSeverity } from '../dist/tree/severity.js'
+import { bytesSeverity, lineSeverity, looksLikeError, looksLikeWarning } from '../dist/tree/severity.js'
+import { prng } from './helpers/random.js'
 import { decode } from '../dist/decoder.js'
 import type { LineEvent } from '../dist/events.js'
 
@@ -262,4 +263,29 @@ t.test('severity: a flag decides before the text, in both index paths and for th
   t.equal(bytesSeverity(Buffer.from('\xff\xfe error: x', 'latin1')), 'error')
   t.equal(bytesSeverity(Buffer.from('errors are not ERROR', 'latin1')), undefined)
   t.equal(bytesSeverity(Buffer.from('x [WARN] y'), 2, 8), 'warning')
+})
+
+t.test('severity: the rules, written as a start and an anywhere pattern each, say what the rules say', async (t) => {
+  // the rules as the spec lists them (§9, D-24), one pattern each
+  const ERROR_RULE = /^(?:error|fatal error|ERROR)(?:\b|:)|^FAIL:| \*\*\* |LaTeX Error|BUILD FAILED|FAILURE|\[ERROR\]| error: /
+  const WARNING_RULE = /^(?:warning|WARNING)(?::| )|: warning: |\[WARN(?:ING)?\]/
+  const pieces = ['error', 'fatal error', 'ERROR', 'FAIL:', 'FAIL', ' *** ', '***', 'LaTeX Error', 'BUILD FAILED', 'FAILURE', '[ERROR]', ' error: ',
+    'warning', 'WARNING', ': warning: ', '[WARN]', '[WARNING]', '[WARN', ':', ' ', 'x', '_', '7', 'é', '\n', 's', 'LaTeX ']
+  const rnd = prng(24)
+  let errors = 0
+  let warnings = 0
+  let wrong = 0
+  for (let k = 0; k < 20_000; k++) {
+    let text = ''
+    for (let n = rnd(6); n > 0; n--) text += pieces[rnd(pieces.length)]
+    const error = ERROR_RULE.test(text)
+    const warning = WARNING_RULE.test(text)
+    if (looksLikeError(text) !== error || looksLikeWarning(text) !== warning) {
+      if (wrong++ < 5) t.fail(`${JSON.stringify(text)}: error ${looksLikeError(text)}, warning ${looksLikeWarning(text)}`)
+    }
+    if (error) errors++
+    else if (warning) warnings++
+  }
+  t.equal(wrong, 0, 'no text answered otherwise')
+  t.ok(errors > 2000 && warnings > 2000, `both kinds among the texts (${errors} errors, ${warnings} warnings)`)
 })

@@ -10,17 +10,22 @@ import type { LineEvent } from '../events.js'
 import { asBuffer } from '../bytes.js'
 import { holdsNeedle } from './severity-filter.js'
 
-const ERROR_RE = /^(?:error|fatal error|ERROR)(?:\b|:)|^FAIL:| \*\*\* |LaTeX Error|BUILD FAILED|FAILURE|\[ERROR\]| error: /
-const WARNING_RE = /^(?:warning|WARNING)(?::| )|: warning: |\[WARN(?:ING)?\]/
+// Each rule is two patterns: what the line starts with, tried there only, and what it holds
+// anywhere. One pattern with both kinds of branches is tried in full at every position, and took
+// twice as long on the lines the pre-filter lets through (bench corpus: 1.3 against 0.7 µs).
+const ERROR_START_RE = /^(?:(?:error|fatal error|ERROR)(?:\b|:)|FAIL:)/
+const ERROR_ANYWHERE_RE = / \*\*\* |LaTeX Error|BUILD FAILED|FAILURE|\[ERROR\]| error: /
+const WARNING_START_RE = /^(?:warning|WARNING)(?::| )/
+const WARNING_ANYWHERE_RE = /: warning: |\[WARN(?:ING)?\]/
 
 export type Severity = 'error' | 'warning' | undefined
 
 export function looksLikeError(text: string): boolean {
-  return ERROR_RE.test(text)
+  return ERROR_START_RE.test(text) || ERROR_ANYWHERE_RE.test(text)
 }
 
 export function looksLikeWarning(text: string): boolean {
-  return WARNING_RE.test(text)
+  return WARNING_START_RE.test(text) || WARNING_ANYWHERE_RE.test(text)
 }
 
 /** The text rules alone, on a line's text. */
