@@ -47,12 +47,17 @@ class SectionCodes {
     return this.dict[this.codes[k]!]!
   }
 
+  /** The largest section in the dictionary: one above it is new (a section's first lines, mostly). */
+  private largest = -1
+
   /** The code of `section` (a new one unless it is among the recent). */
   codeOf(section: number): number {
     let dict = this.dict
     const size = this.size
-    const stop = size > RECENT_CODES ? size - RECENT_CODES : 0
-    for (let c = size - 1; c >= stop; c--) if (dict[c] === section) return c
+    if (section <= this.largest) {
+      const stop = size > RECENT_CODES ? size - RECENT_CODES : 0
+      for (let c = size - 1; c >= stop; c--) if (dict[c] === section) return c
+    } else this.largest = section
     if (size === dict.length) {
       dict = new Int32Array(Math.min(CHUNK, size * 2))
       dict.set(this.dict)
