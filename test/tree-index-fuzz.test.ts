@@ -11,7 +11,7 @@ import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { DecodeContext } from '../dist/dialects/context.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
-import { NeedleFinder, SCAN_NEEDLES, SEVERITY_NEEDLES, holdsNeedle } from '../dist/tree/severity-filter.js'
+import { NeedleFinder, RULE_LITERALS, RULE_STARTS, SCAN_NEEDLES, holdsNeedle, startsLikeRule } from '../dist/tree/severity-filter.js'
 import { looksLikeError, looksLikeWarning } from '../dist/tree/severity.js'
 import { LogTree } from '../dist/tree/tree.js'
 import { E, difference, random, randomLog, randomRunsLog } from './helpers/index-logs.js'
@@ -88,30 +88,36 @@ t.test('the comparison sees a difference when there is one', async (t) => {
   t.not(difference(fastTree(Buffer.from(`${E}[pbuilding\nerror: x\n${E}[q${E}[pnext\nline\n${E}[q`), next), c), '')
 })
 
-t.test('severity pre-filter: every line a rule flags holds a scan needle; the walk finds what indexOf finds', async (t) => {
+t.test('severity pre-filter: every line a rule flags starts like one or holds a scan needle; the walk finds what indexOf finds', async (t) => {
   const next = random(99)
-  const fragments = ['error', 'rror', 'Error', 'ERROR', 'RROR', 'FAIL', 'FAI', ' *** ', '***', '**', 'LaTeX Error', 'warning', 'arning', 'WARNING', 'WARN', 'WAR', '[WARN]', '[ERROR]', 'BUILD FAILED', 'FAILURE', ': ', ' ', 'e', 'r', 'w', 'x', 'fatal ', '\n']
+  const fragments = ['error', 'rror', 'Error', 'ERROR', 'RROR', 'FAIL', 'FAIL:', 'FAI', ' *** ', '***', '**', 'LaTeX Error', 'LaTeX', 'warning', 'arning', 'WARNING', 'WARN', 'WAR',
+    '[WARN]', '[ERROR]', '[ERR', 'BUILD FAILED', 'FAILURE', ': ', ' ', 'e', 'r', 'w', 'x', '_', 'fatal ', 'fatal error', 'rror: ', 'rning: ', '\n']
   let flagged = 0
+  let byStart = 0
   for (let k = 0; k < 20000; k++) {
     let s = ''
     for (let n = Math.floor(next() * 6); n >= 0; n--) s += fragments[Math.floor(next() * fragments.length)]
     const b = Buffer.from(`..${s}..`, 'latin1')
     const expected = SCAN_NEEDLES.some((n) => s.includes(n))
     if (holdsNeedle(b, 2, b.length - 2) !== expected) return t.fail(`holdsNeedle(${JSON.stringify(s)})`)
+    const starts = RULE_STARTS.some((p) => s.startsWith(p))
+    if (startsLikeRule(b, 2, b.length - 2) !== starts) return t.fail(`startsLikeRule(${JSON.stringify(s)})`)
     if (looksLikeError(s) || looksLikeWarning(s)) {
       flagged++
-      if (!expected) return t.fail(`${JSON.stringify(s)} is flagged but holds no scan needle`)
+      if (!expected && !starts) return t.fail(`${JSON.stringify(s)} is flagged but neither starts like a rule nor holds a scan needle`)
+      if (!expected) byStart++
     }
   }
-  t.ok(flagged > 1000, `${flagged} flagged lines checked`)
-  for (const n of SEVERITY_NEEDLES) t.ok(SCAN_NEEDLES.some((m) => n.includes(m)), `${n} holds a scan needle`)
-  t.notOk(holdsNeedle(Buffer.from('error'), 0, 4), 'bytes past the end are not read')
+  t.ok(flagged > 1000 && byStart > 100, `${flagged} flagged lines checked, ${byStart} let through by their start alone`)
+  for (const n of RULE_LITERALS) t.ok(SCAN_NEEDLES.some((m) => n.includes(m)), `${n} holds a scan needle`)
+  t.notOk(holdsNeedle(Buffer.from('[WAR'), 0, 3), 'bytes past the end are not read')
+  t.notOk(startsLikeRule(Buffer.from('error'), 0, 4), 'nor by the start check')
 })
 
 t.test('the needle finder (one C pass for all needles) finds what a Buffer#indexOf per needle finds', async (t) => {
   t.ok(loadNativePassThrough(), 'the addon is loaded, so the finder takes its C pass')
   const next = random(17)
-  const fragments = [...SCAN_NEEDLES, 'rro', 'rr', 'ER', 'ERRO', 'FAI', '**', 'warnin', 'WAR', 'r', 'e', 'x', '*', 'W', '\n', 'é']
+  const fragments = [...SCAN_NEEDLES, 'rror:', 'rror', 'rning:', 'rnin', 'LaTe', '[ER', '[WA', 'FAI', '**', 'r', ':', ' ', 'x', '*', '[', 'L', '\n', 'é']
   const needles = SCAN_NEEDLES.map((n) => Buffer.from(n, 'latin1'))
   let hits = 0
   for (let k = 0; k < 3000; k++) {

@@ -7,11 +7,12 @@
  *
  * - Runs of whole plain lines (no escape, no CR, no line the dialect must look at) arrive from the
  *   framer as one byte range (`span`); their lines are found with indexOf(LF) and their severity
- *   with a byte-level pre-filter (needles any error/warning rule needs), so only candidate lines
- *   are decoded and matched against the rules in severity.ts. A run may start right after legacy
- *   opens and closes (most lines of a legacy log follow one): their effect on the next line — it is
- *   the nest's head, with the nest's priority — is all the framer's state there, and the sink is
- *   told of them (`open`, `close`); after any escape it is not told of, the ordinary path goes on.
+ *   with a byte-level pre-filter (the starts of some rules' texts, needles the others need), so
+ *   only candidate lines are decoded and matched against the rules in severity.ts. A run may start
+ *   right after legacy opens and closes (most lines of a legacy log follow one): their effect on
+ *   the next line — it is the nest's head, with the nest's priority — is all the framer's state
+ *   there, and the sink is told of them (`open`, `close`); after any escape it is not told of, the
+ *   ordinary path goes on.
  * - Other ordinary lines (`line`) are added directly, with the framer's head/priority/e/w state,
  *   whether the framer's JavaScript path or its C line mode framed them.
  * - Structure — legacy opens and closes, `@nix` lines, CI markers, `Running phase:` lines (which
@@ -28,7 +29,7 @@ import { DIGIT, hasCiMarkerPrefix, MARKER_HEAD_BYTES } from '../dialects/ci-mark
 import { PlainLineWalk } from './plain-lines.js'
 import { textHead, textStart } from '../dialects/line-buffer.js'
 import { isNixCandidate } from '../dialects/nix-line.js'
-import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle } from './severity-filter.js'
+import { NEEDLE_PAIRS, NeedleFinder, holdsNeedle, startsLikeRule } from './severity-filter.js'
 import { CsiSequence, scanCsi } from '../tokenizer/tokenizer.js'
 import type { ByteDecoder } from '../decoder.js'
 import { LINE_DIM, LINE_ERROR, LINE_WARNING, severityBits } from './lines.js'
@@ -195,9 +196,10 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     // the e/w flags decide before the text (severity.ts)
     let flags = view.error ? LINE_ERROR : view.warning ? LINE_WARNING : 0
     if (flags === 0) {
-      // a needle in the text lies in the bytes (an escape's bytes hold none: a find there would only cost the rules a look) or spans an escape
+      // the text starts like a rule (`head` holds its first bytes), or a needle in the text lies in
+      // the bytes (an escape's bytes hold none: a find there would only cost the rules a look) or spans an escape
       const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
-      if (needle || (styled && this.mayJoinNeedle(view))) {
+      if (needle || startsLikeRule(head, hs, he) || (styled && this.mayJoinNeedle(view))) {
         flags = severityBits(styled ? textSeverity(this.styledText(view)) : latin1Severity(buf, view.start, view.end))
       }
     }
@@ -283,10 +285,12 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
         if (lf === -1 || lf >= end) lf = end - 1 // spans end after an LF
       }
       let flags = 0
+      let ask = startsLikeRule(buf, at, lf)
       if (candidate < lf) {
-        if (candidate >= at) flags = severityBits(latin1Severity(buf, at, lf))
+        if (candidate >= at) ask = true
         candidate = this.severity.next(buf, lf + 1, base)
       }
+      if (ask) flags = severityBits(latin1Severity(buf, at, lf))
       if (head) {
         head = false
         if (this.headPriority >= 3) flags |= LINE_DIM

@@ -5,23 +5,25 @@
  */
 import { loadNativePassThrough, nativePassThroughTried, packPrefixes, type NativePassThrough } from '../dialects/native-pass-through.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
+import { startsWithBytes } from '../bytes.js'
 
 /**
- * Every error or warning rule of severity.ts needs one of these substrings (ERROR_RE: error,
- * fatal error, ERROR, FAIL:, ` *** `, LaTeX Error, BUILD FAILED, FAILURE, [ERROR], ` error: `;
- * WARNING_RE: warning, WARNING, : warning: , [WARN]). A line without any of them has no severity.
+ * The literals of the rules in severity.ts: what a line's text starts with (ERROR_START_RE,
+ * WARNING_START_RE), or holds anywhere (ERROR_ANYWHERE_RE, WARNING_ANYWHERE_RE). A line that
+ * starts with none of the first and holds none of the second has no severity.
  */
-export const SEVERITY_NEEDLES = ['error', 'ERROR', 'FAIL', ' *** ', 'LaTeX Error', 'warning', 'WARNING', '[WARN']
+export const RULE_STARTS = ['error', 'fatal error', 'ERROR', 'FAIL:', 'warning', 'WARNING']
+export const RULE_LITERALS = [' *** ', 'LaTeX Error', 'BUILD FAILED', 'FAILURE', '[ERROR]', ' error: ', ': warning: ', '[WARN']
 
 /**
- * What the pre-filter scans for: each needle is a substring of one or more of the above (`rror` ⊂
- * error, LaTeX Error; `***` ⊂ ` *** `; `WARN` ⊂ WARNING, [WARN), so every line holding a needle
- * above holds one of these. Each needle is one Buffer#indexOf pass over the input, and for short
- * needles that finds the needle's first byte with memchr and compares the rest: a needle starting
- * with a rare byte (`***`, not ` *** `; `warning`, not `arning`) makes the pass several times
- * cheaper.
+ * What the pre-filter scans the text for: each rule literal holds one of these (`***` ⊂ ` *** `,
+ * `FAIL` ⊂ BUILD FAILED and FAILURE, `rror: ` ⊂ ` error: ` …), so a line holding a literal holds
+ * one. They are as rare as the literals themselves (`rror` alone let `error_util.c` through: 28
+ * times the lines that have a severity, on the bench corpus) while their first two bytes, which
+ * the C pass looks for, are rare pairs (not `wa`, not ` e`); the starts are looked at by
+ * startsLikeRule() where a line begins.
  */
-export const SCAN_NEEDLES = ['rror', 'ERROR', 'FAIL', '***', 'warning', 'WARN']
+export const SCAN_NEEDLES = ['rror: ', 'rning: ', '***', 'LaTeX', 'FAIL', '[ERR', '[WAR']
 
 const NEEDLE_BYTES = SCAN_NEEDLES.map((n) => Buffer.from(n, 'latin1'))
 
@@ -33,9 +35,20 @@ for (const n of NEEDLE_BYTES) {
   STARTS_ANY[n[0]!] = 1
 }
 
-/** Consecutive byte pairs inside the needles (rules' and scan's): (a << 8) | b. */
+/** Consecutive byte pairs inside the rules' literals and the scan needles: (a << 8) | b. */
 export const NEEDLE_PAIRS = new Uint8Array(65536)
-for (const n of [...SEVERITY_NEEDLES, ...SCAN_NEEDLES]) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
+for (const n of [...RULE_STARTS, ...RULE_LITERALS, ...SCAN_NEEDLES]) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
+
+const START_BYTES = RULE_STARTS.map((n) => Buffer.from(n, 'latin1'))
+const STARTS_RULE = new Uint8Array(256)
+for (const n of START_BYTES) STARTS_RULE[n[0]!] = 1
+
+/** Whether the text buf[start, end) starts with one of RULE_STARTS. */
+export function startsLikeRule(buf: Uint8Array, start: number, end: number): boolean {
+  if (start >= end || STARTS_RULE[buf[start]!] === 0) return false
+  for (const n of START_BYTES) if (startsWithBytes(buf, start, end, n)) return true
+  return false
+}
 
 const PACKED_NEEDLES = packPrefixes(NEEDLE_BYTES)
 

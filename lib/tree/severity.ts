@@ -8,7 +8,7 @@
  */
 import type { LineEvent } from '../events.js'
 import { asBuffer } from '../bytes.js'
-import { holdsNeedle } from './severity-filter.js'
+import { holdsNeedle, startsLikeRule } from './severity-filter.js'
 
 // Each rule is two patterns: what the line starts with, tried there only, and what it holds
 // anywhere. One pattern with both kinds of branches is tried in full at every position, and took
@@ -34,12 +34,13 @@ export function textSeverity(text: string): Severity {
 }
 
 /**
- * The text rules on a line's bytes. Most lines hold none of the needles every rule needs
- * (severity-filter.ts) and are answered without a string; the patterns are ASCII, so the others
- * are read as latin1: the same answer as their UTF-8 text gives, without decoding it.
+ * The text rules on a line's bytes. Most lines neither start like a rule nor hold a needle every
+ * other rule needs (severity-filter.ts) and are answered without a string; the patterns are
+ * ASCII, so the others are read as latin1: the same answer as their UTF-8 text gives, without
+ * decoding it.
  */
 export function bytesSeverity(buf: Uint8Array, start = 0, end = buf.length): Severity {
-  return holdsNeedle(buf, start, end) ? latin1Severity(buf, start, end) : undefined
+  return startsLikeRule(buf, start, end) || holdsNeedle(buf, start, end) ? latin1Severity(buf, start, end) : undefined
 }
 
 /** The text rules on bytes a pre-filter has already let through, read as latin1 (see bytesSeverity). */
