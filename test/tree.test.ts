@@ -246,6 +246,32 @@ t.test('a growing file is followed', async (t) => {
   src.close()
 })
 
+t.test('a followed log that waits for its writer times the sections that arrive after the wait', async (t) => {
+  const p = write('live.log', `${E}[pbuilding x\nfirst\n`)
+  const src = LogSource.open(p, { follow: true, pollMs: 20 })
+  src.start()
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  // a poll that finds nothing new: the writer is slower than the reader
+  await new Promise((r) => setTimeout(r, 80))
+  fs.appendFileSync(p, `${E}[pbuilding y\n`)
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  const written = Date.now()
+  await new Promise((r) => setTimeout(r, 120))
+  fs.appendFileSync(p, `done\n${E}[q`)
+  await new Promise<void>((r) => src.on('eof', () => r()))
+  const [x, y] = [src.tree.sections.get(1), src.tree.sections.get(2)]
+  t.equal(x.startedAt, undefined, 'a section read at once has no arrival time')
+  t.ok(y.startedAt !== undefined && y.startedAt <= written, 'the live section started when it arrived')
+  t.ok(y.endedAt !== undefined && y.endedAt - y.startedAt! >= 120, `and ended when its close arrived (${y.endedAt! - y.startedAt!} ms later)`)
+  src.close()
+  // read at once: no section is timed
+  const whole = LogSource.open(p)
+  whole.start()
+  await new Promise<void>((r) => whole.on('eof', () => r()))
+  t.same([1, 2].map((s) => whole.tree.sections.get(s).startedAt), [undefined, undefined], 'a log read at once has no arrival times')
+  whole.close()
+})
+
 t.test('fold model: rows stay right while the tree grows and folds change (against a brute-force flatten)', async (t) => {
   let seed = 12345
   const rand = (n: number): number => {

@@ -375,9 +375,21 @@ export class LogSource extends EventEmitter {
       else if (this.size > this.pos) {
         this.emit('grow')
         this.start()
-      } else if (this.follow || this.growing) this.poll()
-      else this.finish()
+      } else if (this.follow || this.growing) {
+        this.markLive()
+        this.poll()
+      } else this.finish()
     }, this.pollMs)
+  }
+
+  /**
+   * A poll found nothing new on input that may grow: its writer is slower than this reader, so
+   * what comes from now on is read as it is written (a build running, a log being written), and
+   * sections opened from now on are timed by their arrival. A log read at once, or a pipe from
+   * `cat`, has no such pause, and no such times.
+   */
+  private markLive(): void {
+    this.tree.now ??= Date.now
   }
 
   /** The input will not grow any more (the pipe ended). */

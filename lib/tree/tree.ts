@@ -97,6 +97,7 @@ export class LogTree {
   onClose: ((section: number) => void) | undefined
   /** Called for each new section (follow mode keeps running sections open). */
   onOpen: ((section: number) => void) | undefined
+  /** The clock of arrival (ms), once the input is live (LogSource): sections opened from then on are timed by it. */
   now: (() => number) | undefined
 
   constructor(options: { nestedSegments?: boolean } = {}) {
