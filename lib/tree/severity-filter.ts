@@ -18,10 +18,10 @@ export const RULE_LITERALS = [' *** ', 'LaTeX Error', 'BUILD FAILED', 'FAILURE',
 /**
  * What the pre-filter scans the text for: each rule literal holds one of these (`***` ⊂ ` *** `,
  * `FAIL` ⊂ BUILD FAILED and FAILURE, `rror: ` ⊂ ` error: ` …), so a line holding a literal holds
- * one. They are as rare as the literals themselves (`rror` alone let `error_util.c` through: 28
- * times the lines that have a severity, on the bench corpus) while their first two bytes, which
- * the C pass looks for, are rare pairs (not `wa`, not ` e`); the starts are looked at by
- * startsLikeRule() where a line begins.
+ * one. They are nearly as rare as the literals themselves (`rror` alone let every line naming
+ * `error_util.c` through: the index ran the rules on 10,423 lines of the 32 MiB bench corpus, and
+ * runs them on 4,769 with these), while their first two bytes, which the C pass looks for, are
+ * rare pairs (not `wa`, not ` e`); the starts are looked at by startsLikeRule() where a line begins.
  */
 export const SCAN_NEEDLES = ['rror: ', 'rning: ', '***', 'LaTeX', 'FAIL', '[ERR', '[WAR']
 
