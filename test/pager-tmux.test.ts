@@ -97,6 +97,26 @@ if (!hasTmux) {
     t.match(capture(), /buildlog: --at: 'nowhere' is not a line or section anchor/)
   })
 
+  t.test('buildlog run: the build live in the pager, its sections timed from their arrival', async (t) => {
+    // the builder reads its script from a bind of this directory, as the build user when root
+    fs.chmodSync(dir, 0o755)
+    const script = path.join(dir, 'build.sh')
+    // (the sandbox's PATH names nothing, as Nix's does)
+    const sleep = ['/bin/sleep', '/usr/bin/sleep'].find((p) => fs.existsSync(p))!
+    fs.writeFileSync(script, `printf "\\033[pbuilding x\\n"; ${sleep} 1; printf "compiling\\n"; ${sleep} 1; printf "\\033[q\\033[pbuilding y\\nerror: y broke\\n\\033[q"\n`)
+    fs.chmodSync(script, 0o644)
+    const binds = ['/bin', '/usr', '/lib', ...(fs.existsSync('/lib64') ? ['/lib64'] : []), dir].flatMap((p) => ['--ro-bind', p])
+    const asRoot = process.getuid?.() === 0 ? ['--build-uid', '15001'] : []
+    start(`node ${path.join(root, 'bin/buildlog')} run --store-dir ${path.join(dir, 'store')} ${[...asRoot, ...binds].join(' ')} -- /bin/sh ${script}`)
+    const s = await waitFor(/error: y broke/, 20000)
+    t.match(s, /error: y broke/, 'the build streams into the pager')
+    // opened as the build began: timed from there (a pipe's first section, read before the pager
+    // waited for its writer, would have none)
+    t.match(s, /^▸ building x ∙ 1 line ∙ [1-9]\.\d s$/m, 'the finished section folded, with how long it took')
+    tm('send-keys', '-t', 'v', 'q')
+    t.equal(await waitDead(), '0', "the builder's exit status")
+  })
+
   t.test('from a pipe: keys from /dev/tty', async (t) => {
     start(`cat ${file} | ${cmd} -`)
     t.match(await waitFor(/error: boom in pkg25/), /error: boom in pkg25/)

@@ -100,7 +100,7 @@ export async function runMain(argv: readonly string[]): Promise<number> {
   let code: number
   if (view) {
     const pageCode = pageFile(liveFd!, {
-      growing: { onData: (w) => (wake = w), done: run.result },
+      growing: { onData: (w) => (wake = w), done: run.result, live: true },
       chop: false,
       lineNumbers: false,
       elide: true,

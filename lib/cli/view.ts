@@ -141,8 +141,11 @@ export async function viewMain(argv: readonly string[]): Promise<number> {
 }
 
 export interface PageOptions {
-  /** The file is still being written: `onData` hands over a wake-up call, `done` settles at its end. */
-  growing?: { onData?: (wake: () => void) => void; done: Promise<unknown> } | undefined
+  /**
+   * The file is still being written: `onData` hands over a wake-up call, `done` settles at its end;
+   * `live`: by a build this process runs, so sections are timed by their arrival from the start.
+   */
+  growing?: { onData?: (wake: () => void) => void; done: Promise<unknown>; live?: boolean } | undefined
   chop: boolean
   lineNumbers: boolean
   elide: boolean
@@ -162,7 +165,7 @@ export interface PageOptions {
 export async function pageFile(fd: number, options: PageOptions): Promise<number> {
   // lazy: the index and the painter load first, blessed and the pager only after the first screen
   const { LogSource: Source } = await import('../tree/source.js')
-  const source = new Source(fd, { growing: options.growing !== undefined })
+  const source = new Source(fd, { growing: options.growing !== undefined, live: options.growing?.live === true })
   let finished = options.growing === undefined
   if (options.growing) {
     options.growing.onData?.(() => source.start())

@@ -79,6 +79,11 @@ export interface LogSourceOptions {
   follow?: boolean
   /** The input may still grow (a spool file fed by a pipe): EOF is not the end until `complete()`. */
   growing?: boolean
+  /**
+   * The input is written as it is read (a build `buildlog run` runs): sections are timed by their
+   * arrival from the start, not only once a poll has waited for the writer (markLive).
+   */
+  live?: boolean
   pollMs?: number
   dialect?: DialectChoice
   /**
@@ -129,6 +134,7 @@ export class LogSource extends EventEmitter {
     super()
     this.follow = options.follow ?? false
     this.growing = options.growing ?? false
+    if (options.live === true) this.markLive()
     this.size = fs.fstatSync(fd).size
     this.pollMs = options.pollMs ?? 200
     this.rowLimit = options.rowLimit ?? ROW_LIMIT
