@@ -77,7 +77,7 @@ t.test('the bundle runs in strict mode, as the ES modules it was made from', asy
 
 t.test('the HTML page exported by the bundle works in Chromium', async (t) => {
   // The page script is built from functions' source text (page.ts), which esbuild rewrites and may
-  // rename on a clash between modules (formatDuration is both the pager's and the page's).
+  // rename on a clash between modules (it renamed formatDuration while the pager had its own).
   const chromiumPath = '/usr/bin/chromium'
   t.ok(fs.existsSync(chromiumPath), `${chromiumPath} must exist (apt-get install chromium)`)
   if (!fs.existsSync(chromiumPath)) return

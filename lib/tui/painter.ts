@@ -7,6 +7,7 @@
 
 import { LINE_DIM, LINE_ERROR, LINE_HIT, LINE_WARNING } from '../tree/lines.js'
 import { escapesAsText } from '../render/escape-text.js'
+import { formatDuration } from '../render/duration.js'
 import type { LineText, LogSource } from '../tree/source.js'
 import type { LogTree, Row } from '../tree/tree.js'
 import { DIM_GREY, GREY, RED, YELLOW, lineSpans, sliceSpans, span, spansToString, spansWidth, type Attr, type Span } from './cells.js'
@@ -259,10 +260,3 @@ export function groupDigits(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 
-export function formatDuration(ms: number): string {
-  const s = ms / 1000
-  if (s < 10) return `${s.toFixed(1)} s`
-  if (s < 120) return `${Math.round(s)} s`
-  const m = Math.floor(s / 60)
-  return `${m} min ${Math.round(s - m * 60)} s`
-}

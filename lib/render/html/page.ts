@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto'
 import { parseAnchor } from '../anchors.js'
-import { formatDuration, statsText } from './stats.js'
+import { formatDuration } from '../duration.js'
+import { statsText } from './stats.js'
 import { LAZY_FIELDS } from './lazy.js'
 
 /** xterm's 16 colours for a dark background, and darker variants for a light one. */

@@ -7,6 +7,7 @@
 import type { LogEvent, SectionOpenEvent } from '../../events.js'
 import { lineSeverity, type Severity } from '../../tree/severity.js'
 import { childPath } from '../anchors.js'
+import { formatDuration } from '../duration.js'
 
 export interface SectionStats {
   /** Lines inside the section, descendants and their heads included, its own head excluded. */
@@ -212,13 +213,4 @@ export function statsText(s: SectionStats): string {
   if (s.durationMs !== undefined) parts.push(formatDuration(s.durationMs))
   if (s.failed) parts.push('failed')
   return parts.join(' · ')
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`
-  const s = ms / 1000
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`
-  const m = Math.floor(s / 60)
-  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`
-  return `${Math.floor(m / 60)} h ${m % 60} min`
 }

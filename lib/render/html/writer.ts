@@ -21,7 +21,8 @@ import { escapeHtml, escapeLogText, jsonForScript } from './escape.js'
 import { renderLine } from './line.js'
 import { CSP, PAGE_CSS, PAGE_JS } from './page.js'
 import { lineSeverity } from '../../tree/severity.js'
-import { formatDuration, StatsCollector, statsText, type Plan } from './stats.js'
+import { formatDuration } from '../duration.js'
+import { StatsCollector, statsText, type Plan } from './stats.js'
 
 /** Lines per `<div class="c">` block. */
 export const CHUNK_LINES = 200
