@@ -413,7 +413,7 @@ t.test('s FILE saves the input as read so far; an existing file is left alone; a
   t.ok(fs.readFileSync(target).equals(fs.readFileSync(p)), 'the same bytes')
   fs.writeFileSync(target, 'mine')
   await h.press(`s${target}\r`)
-  t.match(h.screen().at(-1)!, /exists: not overwritten/)
+  t.ok(await until(() => /exists: not overwritten/.test(h.screen().at(-1)!)), 'an existing file: not overwritten, it says')
   t.equal(fs.readFileSync(target, 'utf8'), 'mine', 'untouched')
   await h.press(`s${path.join(dir, 'no', 'such', 'dir', 'x.log')}\r`)
   t.ok(await until(() => /cannot save to .*: ENOENT/.test(h.screen().at(-1)!)), 'the reason')

@@ -852,16 +852,13 @@ export class Pager {
 
   /**
    * `s FILE`: the input as read so far (a pipe's spooled bytes, a growing log's) into a new file,
-   * copied by the kernel while the pager goes on; an existing file is left alone.
+   * copied by the kernel while the pager goes on; an existing file is left alone (the copy's own
+   * exclusive create says so).
    */
   private saveInput(name: string): void {
     const target = name.trim().replace(/^~(?=\/|$)/, os.homedir())
     if (target === '') {
       this.message = 'not saved'
-      return
-    }
-    if (fs.existsSync(target)) {
-      this.message = `${target} exists: not overwritten`
       return
     }
     this.message = `saving to ${target}…`
@@ -874,7 +871,7 @@ export class Pager {
           this.scheduleRender()
         },
         (err: NodeJS.ErrnoException) => {
-          this.message = `cannot save to ${target}: ${err.code ?? err.message}`
+          this.message = err.code === 'EEXIST' ? `${target} exists: not overwritten` : `cannot save to ${target}: ${err.code ?? err.message}`
           this.scheduleRender()
         },
       )

@@ -36,9 +36,9 @@ export function createScreen(streams: ScreenStreams, term?: string): Widgets.Scr
       sendFocus: false,
       title: undefined as never,
     } as Widgets.IScreenOptions)
-    // A log's box-drawing characters, middle dots and degree signs go out as the UTF-8 they are: blessed would
-    // switch to the DEC line-drawing set for them (ESC ( 0 … ESC ( B), which shows letters where a
-    // terminal or a copy does not follow the switch.
+    // A log's box-drawing characters, middle dots and degree signs go out as the UTF-8 they are:
+    // blessed would switch to the DEC line-drawing set for them (ESC ( 0 … ESC ( B), which shows
+    // letters where a terminal or a copy does not follow the switch.
     ;(screen.tput as unknown as { brokenACS: boolean }).brokenACS = true
     return screen
   } finally {
