@@ -3,16 +3,16 @@
  * sections in a SectionTable, and the fold state in columns beside it (column.ts): no JS object
  * per section. Each section's content is a list of segments: runs of consecutive direct lines and
  * child sections, in order (segments.ts: implied by the nesting while the log nests). The
- * visible-row mapping keeps a prefix array per section over its segments' visible sizes,
- * recomputed lazily for sections marked dirty, so a toggle costs O(depth · segments of the
- * ancestors) and zR/zM cost O(sections).
+ * visible-row mapping keeps each section's visible size and, for sections of more than a few
+ * segments, a prefix array over its segments' sizes, recomputed lazily for sections marked
+ * dirty, so a toggle costs O(depth · segments of the ancestors) and zR/zM cost O(sections).
  */
 
 import type { LogEvent } from '../events.js'
 import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
-import { SegmentStore } from './segments.js'
+import { SegmentStore, type SegmentView } from './segments.js'
 import { COLUMN_CHUNK_SHIFT, ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
 
@@ -72,8 +72,38 @@ export class IdMap {
 
 const DENSE_IDS = 1 << 26
 
+/**
+ * Sections of at most this many segments keep no prefix sums over them: their rows are summed
+ * where asked (a few additions), and a chain of thousands of nests, one or two segments each, is
+ * not rebuilt array by array at every fold change.
+ */
+const SCAN_SEGMENTS = 16
+
 /** A visible row: a header (section id) or a line (line index). */
 export type Row = { header: number; line?: undefined } | { line: number; header?: undefined }
+
+/**
+ * Sections, each with a row number, in typed arrays that keep their room: a walk up or down a
+ * chain of thousands of nests fills one without growing a JS array each time.
+ */
+class SectionRows {
+  sections = new Int32Array(64)
+  rows = new Float64Array(64)
+  length = 0
+
+  push(s: number, row: number): void {
+    if (this.length === this.sections.length) {
+      const sections = new Int32Array(2 * this.length)
+      const rows = new Float64Array(2 * this.length)
+      sections.set(this.sections)
+      rows.set(this.rows)
+      this.sections = sections
+      this.rows = rows
+    }
+    this.sections[this.length] = s
+    this.rows[this.length++] = row
+  }
+}
 
 export class LogTree {
   readonly lines = new LineTable()
@@ -104,6 +134,7 @@ export class LogTree {
     this.segments = new SegmentStore(this.sections, this.lines, options.nestedSegments ?? true)
     this.addSection('root', '', -1, 0)
     this.openFlag.set(0, 1)
+    this.path.push(0, 0)
   }
 
   private addSection(kind: SectionKindOrRoot, title: string, parent: number, offsetLine: number): number {
@@ -336,32 +367,64 @@ export class LogTree {
   }
 
   /**
-   * Brings `s`'s prefix sums and size up to date, after those of its open children whose size is
-   * stale: depth first with a stack of its own, since a log may nest deeper than the call stack.
+   * Brings `s`'s prefix sums and size up to date, after the sizes of its open children that are
+   * stale (see refresh).
    */
   private ensure(s: number): void {
-    if (this.dirty.get(s) === 0) return
-    const stack = [s]
-    const next = [0] // the segment of each section on the stack to look at next
-    while (stack.length > 0) {
-      const x = stack[stack.length - 1]!
-      const { count, start } = this.segments.view(x)
-      let i = next[next.length - 1]!
+    if (this.dirty.get(s) === 1) this.refresh(s, true)
+  }
+
+  /** Visible rows of a section, its header included (root has none). */
+  sizeOf(s: number): number {
+    if (s !== 0 && !this.isOpen(s)) return 1
+    if (this.sizeOk.get(s) !== 1) this.refresh(s, false)
+    return this.size.get(s)
+  }
+
+  /**
+   * Brings `s`'s size up to date (and its prefix sums, with `prefix`), after those of its open
+   * children whose size is stale: depth first with a stack of its own, since a log may nest
+   * deeper than the call stack. Below `s` only sizes are needed: a section of at most
+   * SCAN_SEGMENTS segments is summed on the way, without prefix sums (they stay stale; rowsBefore
+   * and segmentAtRow scan its few segments instead), so a chain of thousands of nests costs one
+   * pass down and back, not an array per level.
+   */
+  private refresh(s: number, prefix: boolean): void {
+    // per section being summed: its id, the segment to look at next, its rows so far
+    const stack = this.refreshStack
+    const bottom = stack.length // (a size asked for while summing starts a walk of its own above)
+    stack.push(s, 0, 0)
+    while (stack.length > bottom) {
+      const top = stack.length - 3
+      const x = stack[top]!
+      const { count, start, length } = this.segments.view(x)
+      let i = stack[top + 1]!
+      let sum = stack[top + 2]!
       for (; i < count; i++) {
-        const c = -start[i]!
-        if (c > 0 && this.isOpen(c) && this.sizeOk.get(c) !== 1 && this.dirty.get(c) === 1) break
+        const v = start[i]!
+        if (v >= 0) sum += length[i]!
+        else if (!this.isOpen(-v)) sum += 1
+        else if (this.sizeOk.get(-v) === 1) sum += this.size.get(-v)
+        else break
       }
       if (i < count) {
-        next[next.length - 1] = i + 1
-        stack.push(-start[i]!)
-        next.push(0)
+        // the child's size first: this segment is looked at again, and counted, on the way back
+        stack[top + 1] = i
+        stack[top + 2] = sum
+        stack.push(-start[i]!, 0, 0)
         continue
       }
       stack.pop()
-      next.pop()
-      this.sumSegments(x)
+      stack.pop()
+      stack.pop()
+      if (count > SCAN_SEGMENTS || (prefix && x === s)) this.sumSegments(x)
+      else {
+        this.size.set(x, (x === 0 ? 0 : 1) + sum)
+        this.sizeOk.set(x, 1)
+      }
     }
   }
+  private readonly refreshStack: number[] = []
 
   /** `s`'s prefix sums and size, its open children's sizes being up to date. */
   private sumSegments(s: number): void {
@@ -381,12 +444,47 @@ export class LogTree {
     this.sizeOk.set(s, 1)
   }
 
-  /** Visible rows of a section, its header included (root has none). */
-  sizeOf(s: number): number {
-    if (s !== 0 && !this.isOpen(s)) return 1
-    if (this.sizeOk.get(s) !== 1) this.ensure(s)
-    return this.size.get(s)
+  /** Rows of `s`'s content (below its header) before its segment i; `view` is s's. */
+  private rowsBefore(s: number, view: SegmentView, i: number): number {
+    if (view.count > SCAN_SEGMENTS) {
+      this.ensure(s)
+      return this.pref[s]![i]!
+    }
+    const { start, length } = view
+    let sum = 0
+    for (let k = 0; k < i; k++) {
+      const v = start[k]!
+      sum += v >= 0 ? length[k]! : this.sizeOf(-v)
+    }
+    return sum
   }
+
+  /**
+   * The segment of `s` (`view` is s's) that holds row `rr` of its content (or its last, as a
+   * search of the prefix sums answers past the end); segmentRow is set to the row where that
+   * segment starts.
+   */
+  private segmentAtRow(s: number, view: SegmentView, rr: number): number {
+    if (view.count > SCAN_SEGMENTS) {
+      this.ensure(s)
+      const pref = this.pref[s]!
+      const i = lastAtMost(pref.length - 1, (k) => pref[k]!, rr)
+      this.segmentRow = pref[i]!
+      return i
+    }
+    const { count, start, length } = view
+    let sum = 0
+    let i = 0
+    for (; i < count - 1; i++) {
+      const v = start[i]!
+      const rows = v >= 0 ? length[i]! : this.sizeOf(-v)
+      if (rr < sum + rows) break
+      sum += rows
+    }
+    this.segmentRow = sum
+    return i
+  }
+  private segmentRow = 0
 
   /**
    * Every section's size from the fold state, bottom-up in one pass (a section's id is above its
@@ -525,50 +623,48 @@ export class LogTree {
    * one's content starts. A frame asks for consecutive rows, and a log may nest thousands deep:
    * the next row starts from the deepest of them that holds it.
    */
-  private readonly pathSections: number[] = [0]
-  private readonly pathStarts: number[] = [0]
+  private readonly path = new SectionRows()
   private pathVersion = -1
 
   /**
    * Whether section `s`, `depth` deep, is on rowAt's last descent (at place `depth`) while that
    * descent is up to date. Such a section is open, and so are its ancestors; its content starts at
-   * pathStarts[depth]: walks up the ancestors stop at one.
+   * path.rows[depth]: walks up the ancestors stop at one.
    */
   private onPath(s: number, depth: number): boolean {
-    return this.pathVersion === this.foldVersion && depth < this.pathSections.length && this.pathSections[depth] === s
+    return this.pathVersion === this.foldVersion && depth < this.path.length && this.path.sections[depth] === s
+  }
+
+  /** The descent, up to date: as it was, or only the root (content from row 0) after a change. */
+  private currentPath(): SectionRows {
+    if (this.pathVersion !== this.foldVersion) {
+      this.path.length = 1
+      this.pathVersion = this.foldVersion
+    }
+    return this.path
   }
 
   /** The row at visible position r. */
   rowAt(r: number): Row | undefined {
     if (r < 0 || r >= this.rowCount) return undefined
-    const sections = this.pathSections
-    const starts = this.pathStarts
-    if (this.pathVersion !== this.foldVersion) {
-      sections.length = starts.length = 1
-      this.pathVersion = this.foldVersion
-    }
-    // the open sections on the path are summed (they were when it was walked, and nothing changed since)
-    let k = sections.length - 1
-    for (; k > 0; k--) {
-      const pref = this.pref[sections[k]!]!
-      if (r >= starts[k]! && r < starts[k]! + pref[pref.length - 1]!) break
-    }
-    sections.length = starts.length = k + 1
-    let s = sections[k]!
-    let rr = r - starts[k]!
+    const path = this.currentPath()
+    // the open sections on the path have their sizes (they had when it was walked, and nothing changed since)
+    let k = path.length - 1
+    for (; k > 0; k--) if (r >= path.rows[k]! && r < path.rows[k]! + this.sizeOf(path.sections[k]!) - 1) break
+    path.length = k + 1
+    let s = path.sections[k]!
+    let rr = r - path.rows[k]!
     for (;;) {
-      this.ensure(s)
-      const pref = this.pref[s]!
-      const lo = lastAtMost(pref.length - 1, (i) => pref[i]!, rr)
-      const v = this.segments.view(s).start[lo]!
-      const offset = rr - pref[lo]!
+      const view = this.segments.view(s)
+      const i = this.segmentAtRow(s, view, rr)
+      const v = view.start[i]!
+      const offset = rr - this.segmentRow
       if (v >= 0) return { line: v + offset }
       if (offset === 0) return { header: -v }
       // an open child: its content starts on the row below its header
       s = -v
       rr = offset - 1
-      sections.push(s)
-      starts.push(r - rr)
+      path.push(s, r - rr)
     }
   }
 
@@ -586,44 +682,38 @@ export class LogTree {
     let depth = this.sections.depth(s)
     for (let x = s; x !== 0; depth--) {
       if (this.onPath(x, depth)) {
-        row += this.pathStarts[depth]! - 1
+        row += this.path.rows[depth]! - 1
         break
       }
       const p = this.sections.parent.get(x)
-      this.ensure(p)
-      const rows = this.pref[p]![this.segments.positionIn(this.segments.view(p), x)]! + (p === 0 ? 0 : 1)
+      const view = this.segments.view(p)
+      const rows = this.rowsBefore(p, view, this.segments.positionIn(view, x)) + (p === 0 ? 0 : 1)
       // each ancestor with the rows from its content's start (its header's, for the root: the first row) to s's header
       walked.push(p, rows)
       row += rows
       x = p
     }
-    if (walked.length > 2) this.extendPath(walked, row, depth)
+    if (walked.length > 1) this.extendPath(walked, row, depth)
     return row
   }
 
   /** rowOfHeader's walk: the ancestors of a section, lowest first, each with the rows it adds. */
-  private readonly walkedAncestors: number[] = []
+  private readonly walkedAncestors = new SectionRows()
 
   /**
    * Makes the ancestors rowOfHeader walked the descent's lower part, below the last of them — the
    * root, or one on the descent, `depth` deep: each one's content starts on the row below its
    * header, which lies the rows it and those below it add above `row`.
    */
-  private extendPath(walked: number[], row: number, depth: number): void {
-    if (this.pathVersion !== this.foldVersion) {
-      this.pathSections.length = this.pathStarts.length = 1
-      this.pathVersion = this.foldVersion
-    }
-    const sections = this.pathSections
-    const starts = this.pathStarts
-    // the place of the lowest ancestor walked, the parent of rowOfHeader's section
-    const lowest = depth + walked.length / 2 - 1
-    sections.length = starts.length = lowest + 1
-    let header = row
-    for (let k = 0; k < walked.length - 2; k += 2) {
-      header -= walked[k + 1]!
-      sections[lowest - k / 2] = walked[k]!
-      starts[lowest - k / 2] = header + 1
+  private extendPath(walked: SectionRows, row: number, depth: number): void {
+    const path = this.currentPath()
+    // the walk ended at place `depth` (the last one walked): the others follow it, the top one first
+    path.length = depth + 1
+    let below = 0 // the rows the ancestors from the one being placed down to the lowest add
+    for (let k = 0; k < walked.length - 1; k++) below += walked.rows[k]!
+    for (let k = walked.length - 2; k >= 0; k--) {
+      path.push(walked.sections[k]!, row - below + 1)
+      below -= walked.rows[k]!
     }
   }
 
@@ -647,11 +737,11 @@ export class LogTree {
     const visibleHeader = this.outermostClosed(isHead ? this.sections.parent.get(s0) : s0)
     if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
     if (isHead) return this.rowOfHeader(s0)
-    const { count, key, start: a, length: n } = this.segments.view(s0)
+    const view = this.segments.view(s0)
+    const { count, key, start: a, length: n } = view
     let i = lastAtMost(count, (k) => key[k]!, line)
     while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
-    this.ensure(s0)
-    return (s0 === 0 ? 0 : this.rowOfHeader(s0) + 1) + this.pref[s0]![i]! + (line - a[i]!)
+    return (s0 === 0 ? 0 : this.rowOfHeader(s0) + 1) + this.rowsBefore(s0, view, i) + (line - a[i]!)
   }
 
   /** The row that shows line `line`: its section's header when it is the head line. */
