@@ -1,5 +1,6 @@
 import t from 'tap'
 import { LogTree } from '../dist/tree/tree.js'
+import { keyOf, lengthOf, startOf, type SegmentView } from '../dist/tree/segments.js'
 import type { LogEvent } from '../dist/events.js'
 
 // The content lists the fold model lays out: implied by the nesting while the log nests, explicit
@@ -63,17 +64,18 @@ function build(evs: LogEvent[], nestedSegments: boolean): LogTree {
 
 /** Every section's list, children and own position, as plain data. */
 function lists(tree: LogTree): unknown[] {
-  const store = (tree as unknown as { segments: { view(s: number): { count: number; start: Int32Array; length: Int32Array; key: Int32Array }; positionIn(v: unknown, s: number): number } }).segments
+  const store = (tree as unknown as { segments: { view(s: number): SegmentView; positionIn(v: SegmentView, s: number): number } }).segments
   const out: unknown[] = []
+  const each = (v: SegmentView, f: (v: SegmentView, i: number) => number): number[] => Array.from({ length: v.count }, (_, i) => f(v, i))
   for (let s = 0; s < tree.sections.length; s++) {
     const v = store.view(s)
-    out.push({ s, start: [...v.start.subarray(0, v.count)], length: [...v.length.subarray(0, v.count)], key: [...v.key.subarray(0, v.count)], children: tree.children(s), hasChildren: tree.hasChildren(s) })
+    out.push({ s, start: each(v, startOf), length: each(v, lengthOf), key: each(v, keyOf), children: tree.children(s), hasChildren: tree.hasChildren(s) })
   }
   // each section found in its parent's list, where the list has it
   for (let s = 1; s < tree.sections.length; s++) {
     const v = store.view(tree.sections.parent.get(s))
     const at = store.positionIn(v, s)
-    out.push({ s, position: at, there: v.start[at] === -s })
+    out.push({ s, position: at, there: at >= 0 && startOf(v, at) === -s })
   }
   return out
 }

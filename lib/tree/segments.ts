@@ -15,13 +15,34 @@ import { ColumnGroup, int32Column, uint8Column } from './column.js'
 import type { LineTable } from './lines.js'
 import type { SectionTable } from './section-table.js'
 
-/** A section's segments, contiguous: start ≥ 0 is a run of `length` lines from line `start`; start < 0 is child section −start. */
+/**
+ * A section's segments, contiguous: start ≥ 0 is a run of `length` lines from line `start`; start
+ * < 0 is child section −start; the key is the first line index of each segment (a run's start, a
+ * child's first line), sorted. Stored as (start, length, key) triples in one typed array: a chain
+ * of thousands of nests makes a view for each level, and typed arrays are costly to make.
+ */
 export interface SegmentView {
   count: number
-  start: Int32Array
-  length: Int32Array
-  /** The first line index of each segment (a run's start, a child's first line): sorted. */
-  key: Int32Array
+  seg: Int32Array
+}
+
+export function startOf(view: SegmentView, i: number): number {
+  return view.seg[3 * i]!
+}
+
+export function lengthOf(view: SegmentView, i: number): number {
+  return view.seg[3 * i + 1]!
+}
+
+export function keyOf(view: SegmentView, i: number): number {
+  return view.seg[3 * i + 2]!
+}
+
+function setSegment(view: SegmentView, i: number, start: number, length: number, key: number): void {
+  const seg = view.seg
+  seg[3 * i] = start
+  seg[3 * i + 1] = length
+  seg[3 * i + 2] = key
 }
 
 const NONE = -1
@@ -166,8 +187,8 @@ export class SegmentStore {
     let hi = view.count - 1
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1
-      const k = view.key[mid]!
-      const start = view.start[mid]!
+      const k = keyOf(view, mid)
+      const start = startOf(view, mid)
       // a run sorts after the children with its key
       const before = k < key || (k === key && start < 0 && -start < c)
       if (before) lo = mid + 1
@@ -198,9 +219,7 @@ export class SegmentStore {
     let k = 0
     for (let g = e.first.get(s); g !== NONE; g = e.segNext.get(g), k++) {
       const start = e.segStart.get(g)
-      out.start[k] = start
-      out.length[k] = e.segLength.get(g)
-      out.key[k] = start >= 0 ? start : e.childKey.get(-start)
+      setSegment(out, k, start, e.segLength.get(g), start >= 0 ? start : e.childKey.get(-start))
     }
     out.count = k
     return out
@@ -214,23 +233,16 @@ export class SegmentStore {
     for (let c = this.firstChild(s); c !== NONE; c = next.get(c)) children++
     const out = room(v, 2 * children + 1)
     let k = 0
-    const run = (from: number, to: number): void => {
-      if (to <= from) return
-      out.start[k] = from
-      out.length[k] = to - from
-      out.key[k++] = from
-    }
     // the section's own head line is its header, not content
     let at = sections.firstLine.get(s) + (sections.head(s) >= 0 ? 1 : 0)
     for (let c = this.firstChild(s); c !== NONE; c = next.get(c)) {
       const first = sections.firstLine.get(c)
-      run(at, first)
-      out.start[k] = -c
-      out.length[k] = 0
-      out.key[k++] = first
+      if (first > at) setSegment(out, k++, at, first - at, at)
+      setSegment(out, k++, -c, 0, first)
       at = sections.lastLine.get(c) + 1 // an empty child's last line is the one before its first
     }
-    run(at, sections.lastLine.get(s) + 1)
+    const end = sections.lastLine.get(s) + 1
+    if (end > at) setSegment(out, k++, at, end - at, at)
     out.count = k
     return out
   }
@@ -275,7 +287,7 @@ export class SegmentStore {
 
 /** A view with room for `count` segments: `v`'s arrays when they are long enough. */
 function room(v: SegmentView | undefined, count: number): SegmentView {
-  if (v !== undefined && v.start.length >= count) return v
+  if (v !== undefined && v.seg.length >= 3 * count) return v
   const n = Math.max(4, count + (count >> 1))
-  return { count: 0, start: new Int32Array(n), length: new Int32Array(n), key: new Int32Array(n) }
+  return { count: 0, seg: new Int32Array(3 * n) }
 }

@@ -12,7 +12,7 @@ import type { LogEvent } from '../events.js'
 import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
-import { SegmentStore, type SegmentView } from './segments.js'
+import { SegmentStore, keyOf, lengthOf, startOf, type SegmentView } from './segments.js'
 import { COLUMN_CHUNK_SHIFT, ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
 
@@ -397,12 +397,13 @@ export class LogTree {
     while (stack.length > bottom) {
       const top = stack.length - 3
       const x = stack[top]!
-      const { count, start, length } = this.segments.view(x)
+      const view = this.segments.view(x)
+      const count = view.count
       let i = stack[top + 1]!
       let sum = stack[top + 2]!
       for (; i < count; i++) {
-        const v = start[i]!
-        if (v >= 0) sum += length[i]!
+        const v = startOf(view, i)
+        if (v >= 0) sum += lengthOf(view, i)
         else if (!this.isOpen(-v)) sum += 1
         else if (this.sizeOk.get(-v) === 1) sum += this.size.get(-v)
         else break
@@ -411,7 +412,7 @@ export class LogTree {
         // the child's size first: this segment is looked at again, and counted, on the way back
         stack[top + 1] = i
         stack[top + 2] = sum
-        stack.push(-start[i]!, 0, 0)
+        stack.push(-startOf(view, i), 0, 0)
         continue
       }
       stack.pop()
@@ -428,15 +429,16 @@ export class LogTree {
 
   /** `s`'s prefix sums and size, its open children's sizes being up to date. */
   private sumSegments(s: number): void {
-    const { count, start, length } = this.segments.view(s)
+    const view = this.segments.view(s)
+    const count = view.count
     const pref = (this.pref[s] ??= [])
     // (setting an array's length costs even when it does not change it)
     if (pref.length !== count + 1) pref.length = count + 1
     let sum = 0
     pref[0] = 0
     for (let i = 0; i < count; i++) {
-      const v = start[i]!
-      sum += v >= 0 ? length[i]! : this.sizeOf(-v)
+      const v = startOf(view, i)
+      sum += v >= 0 ? lengthOf(view, i) : this.sizeOf(-v)
       pref[i + 1] = sum
     }
     this.dirty.set(s, 0)
@@ -450,11 +452,10 @@ export class LogTree {
       this.ensure(s)
       return this.pref[s]![i]!
     }
-    const { start, length } = view
     let sum = 0
     for (let k = 0; k < i; k++) {
-      const v = start[k]!
-      sum += v >= 0 ? length[k]! : this.sizeOf(-v)
+      const v = startOf(view, k)
+      sum += v >= 0 ? lengthOf(view, k) : this.sizeOf(-v)
     }
     return sum
   }
@@ -472,12 +473,11 @@ export class LogTree {
       this.segmentRow = pref[i]!
       return i
     }
-    const { count, start, length } = view
     let sum = 0
     let i = 0
-    for (; i < count - 1; i++) {
-      const v = start[i]!
-      const rows = v >= 0 ? length[i]! : this.sizeOf(-v)
+    for (; i < view.count - 1; i++) {
+      const v = startOf(view, i)
+      const rows = v >= 0 ? lengthOf(view, i) : this.sizeOf(-v)
       if (rr < sum + rows) break
       sum += rows
     }
@@ -657,7 +657,7 @@ export class LogTree {
     for (;;) {
       const view = this.segments.view(s)
       const i = this.segmentAtRow(s, view, rr)
-      const v = view.start[i]!
+      const v = startOf(view, i)
       const offset = rr - this.segmentRow
       if (v >= 0) return { line: v + offset }
       if (offset === 0) return { header: -v }
@@ -738,10 +738,12 @@ export class LogTree {
     if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
     if (isHead) return this.rowOfHeader(s0)
     const view = this.segments.view(s0)
-    const { count, key, start: a, length: n } = view
-    let i = lastAtMost(count, (k) => key[k]!, line)
-    while (i > 0 && !(a[i]! >= 0 && a[i]! <= line && line < a[i]! + n[i]!)) i--
-    return (s0 === 0 ? 0 : this.rowOfHeader(s0) + 1) + this.rowsBefore(s0, view, i) + (line - a[i]!)
+    let i = lastAtMost(view.count, (k) => keyOf(view, k), line)
+    for (; i > 0; i--) {
+      const a = startOf(view, i)
+      if (a >= 0 && a <= line && line < a + lengthOf(view, i)) break
+    }
+    return (s0 === 0 ? 0 : this.rowOfHeader(s0) + 1) + this.rowsBefore(s0, view, i) + (line - startOf(view, i))
   }
 
   /** The row that shows line `line`: its section's header when it is the head line. */
