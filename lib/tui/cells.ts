@@ -263,6 +263,9 @@ function isPrintableAscii(c: number): boolean {
   return c >= 0x20 && c < 0x7f
 }
 
+/** Text of printable ASCII only, one column a character: its columns are its indices. */
+const ONE_COLUMN_TEXT = /^[\x20-\x7e]*$/
+
 /** Total width of spans. */
 export function spansWidth(spans: readonly Span[]): number {
   let w = 0
@@ -283,6 +286,14 @@ export function sliceSpans(spans: readonly Span[], left: number, width: number):
     }
     if (col >= left && col + sp.width <= end) {
       out.push(sp)
+      col += sp.width
+      continue
+    }
+    if (sp.width === sp.text.length && ONE_COLUMN_TEXT.test(sp.text)) {
+      // (a long line wrapped over the screen, a deep row's indentation: cut, not walked a character at a time)
+      const from = Math.max(left, col) - col
+      const to = Math.min(end, col + sp.width) - col
+      out.push({ text: sp.text.slice(from, to), attr: sp.attr, width: to - from })
       col += sp.width
       continue
     }
@@ -323,6 +334,7 @@ export function spansToString(spans: readonly Span[]): string {
 /** A span of our own chrome. */
 export function span(text: string, attr: Partial<Attr> = {}): Span {
   let width = 0
-  for (const ch of text) width += cpWidth(ch)
+  if (ONE_COLUMN_TEXT.test(text)) width = text.length
+  else for (const ch of text) width += cpWidth(ch)
   return { text, attr: { ...PLAIN, ...attr }, width }
 }
