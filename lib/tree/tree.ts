@@ -15,6 +15,7 @@ import { lastAtMost } from './bisect.js'
 import { SegmentStore, keyOf, lengthOf, startOf, type SegmentView } from './segments.js'
 import { COLUMN_CHUNK_SHIFT, ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
 import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
+import { DeferredCounts, EAGER_LEVELS } from './deferred-counts.js'
 
 /**
  * Decoder section id → tree section. Decoders number their sections 1, 2, 3 … and the tree numbers
@@ -107,7 +108,9 @@ class SectionRows {
 
 export class LogTree {
   readonly lines = new LineTable()
-  readonly sections = new SectionTable()
+  /** The sections, their ancestors' counts owed (`deferred`) paid when they are read (`sections`). */
+  private readonly table = new SectionTable()
+  private readonly deferred = new DeferredCounts()
   private readonly segments: SegmentStore
   // Fold state per section: fold commands read these for every section.
   private readonly pref: Array<number[] | undefined> = [] // allocated when first needed
@@ -130,16 +133,20 @@ export class LogTree {
   /** The clock of arrival (ms), once the input is live (LogSource): sections opened from then on are timed by it. */
   now: (() => number) | undefined
 
-  constructor(options: { nestedSegments?: boolean } = {}) {
-    this.segments = new SegmentStore(this.sections, this.lines, options.nestedSegments ?? true)
+  /** Ancestors a line's counts reach at once (see DeferredCounts). */
+  private readonly eagerLevels: number
+
+  constructor(options: { nestedSegments?: boolean; /** Tests set it low, or to Infinity (no deferral). */ eagerLevels?: number } = {}) {
+    this.eagerLevels = options.eagerLevels ?? EAGER_LEVELS
+    this.segments = new SegmentStore(this.table, this.lines, options.nestedSegments ?? true)
     this.addSection('root', '', -1, 0)
     this.openFlag.set(0, 1)
     this.path.push(0, 0)
   }
 
   private addSection(kind: SectionKindOrRoot, title: string, parent: number, offsetLine: number): number {
-    const id = this.sections.add(kind, parent, offsetLine)
-    if (title) this.sections.setTitle(id, title)
+    const id = this.table.add(kind, parent, offsetLine)
+    if (title) this.table.setTitle(id, title)
     this.segments.addSection()
     this.foldColumns.reserve(id + 1)
     this.dirty.set(id, 1)
@@ -152,13 +159,26 @@ export class LogTree {
 
   private readonly foldColumns = new ColumnGroup([this.dirty, this.size, this.sizeOk, this.manualFlag, this.openFlag])
 
+  /**
+   * The sections, with every count up to date: the counts owed to ancestors more than EAGER_LEVELS
+   * above a line's section (deferred-counts.ts) are paid first. The tree's own readers settle too.
+   */
+  get sections(): SectionTable {
+    this.settle()
+    return this.table
+  }
+
+  private settle(): void {
+    if (!this.deferred.empty) this.deferred.settle(this.table)
+  }
+
   get current(): number {
     return this.stack[this.stack.length - 1]!
   }
 
   /** Feeds one decoder event. Sections are found by id (concurrent sections close in any order). */
   add(e: LogEvent): void {
-    const sections = this.sections
+    const sections = this.table
     switch (e.type) {
       case 'open': {
         const parent = (e.parent !== undefined ? this.byDecoderId.get(e.parent) : undefined) ?? (e.parent === 0 ? 0 : this.current)
@@ -203,8 +223,8 @@ export class LogTree {
   /** Decoder section `id` opens in `parent` and becomes the running section, waiting for its head line. */
   private openSection(id: number, kind: SectionKindOrRoot, title: string, parent: number, logStart: unknown): void {
     const s = this.addSection(kind, title, parent, this.lines.length)
-    if (typeof logStart === 'number') this.sections.setTiming(s, 'startedAt', logStart * 1000, true)
-    else if (this.now) this.sections.setTiming(s, 'startedAt', this.now())
+    if (typeof logStart === 'number') this.table.setTiming(s, 'startedAt', logStart * 1000, true)
+    else if (this.now) this.table.setTiming(s, 'startedAt', this.now())
     this.byDecoderId.set(id, s)
     this.stack.push(s)
     this.pendingHead = s
@@ -213,7 +233,7 @@ export class LogTree {
 
   /** Section `s`, off the running chain now, ended with `status`. */
   private closed(s: number, status: SectionStatus): void {
-    const sections = this.sections
+    const sections = this.table
     sections.setStatus(s, status)
     if (this.now && !sections.timedByLog(s)) sections.setTiming(s, 'endedAt', this.now())
     if (status === 'failed') this.markFailed(s)
@@ -226,7 +246,7 @@ export class LogTree {
    * decoder's ids are the tree's there.
    */
   openNest(): void {
-    this.openSection(this.sections.length, 'nest', '', this.current, undefined)
+    this.openSection(this.table.length, 'nest', '', this.current, undefined)
   }
 
   /** The running section closes, as add() takes the decoder's close event for the innermost nest. */
@@ -236,7 +256,7 @@ export class LogTree {
 
   /** A head line added to `s` now is its head: the first line since it opened. */
   private takesHead(s: number): boolean {
-    const sections = this.sections
+    const sections = this.table
     return s !== 0 && this.pendingHead === s && sections.head(s) < 0 && sections.lines.get(s) === 0
   }
 
@@ -247,7 +267,7 @@ export class LogTree {
    * (LogSource.title), not kept.
    */
   addLine(s: number, offset: number, end: number, flags: number, head: boolean): number {
-    const sections = this.sections
+    const sections = this.table
     const err = (flags & LINE_ERROR) !== 0
     const warn = (flags & LINE_WARNING) !== 0
     const isHead = head && this.takesHead(s)
@@ -260,11 +280,16 @@ export class LogTree {
     } else {
       this.extendRun(s, i, 1)
     }
-    for (let p = s; p >= 0; p = sections.parent.get(p)) {
+    let p = s
+    for (let level = 0; p >= 0 && level < this.eagerLevels; p = sections.parent.get(p), level++) {
       if (!isHead || p !== s) sections.lines.add(p, 1)
       sections.lastLine.set(p, i)
       if (err) this.addErrors(p, 1, i)
       if (warn) sections.warnings.add(p, 1)
+    }
+    if (p >= 0) {
+      this.deferred.owe(p, 1, err ? 1 : 0, warn ? 1 : 0, err ? i : -1, i)
+      this.touch(p, i)
     }
     return i
   }
@@ -275,42 +300,58 @@ export class LogTree {
    */
   addPlainRun(count: number, errors: number, warnings: number, firstError: number): void {
     if (count === 0) return
-    const sections = this.sections
+    const sections = this.table
     const s = this.current
     const last = this.lines.length - 1
     const first = last - count + 1
     this.pendingHead = -1
     this.extendRun(s, first, count)
-    for (let p = s; p >= 0; p = sections.parent.get(p)) {
+    let p = s
+    for (let level = 0; p >= 0 && level < this.eagerLevels; p = sections.parent.get(p), level++) {
       sections.lines.add(p, count)
       sections.lastLine.set(p, last)
       if (errors > 0) this.addErrors(p, errors, firstError)
       if (warnings > 0) sections.warnings.add(p, warnings)
     }
+    if (p >= 0) {
+      this.deferred.owe(p, count, errors, warnings, firstError, last)
+      this.touch(p, last)
+    }
+  }
+
+  /**
+   * Line `i` reached `s`'s subtree, its counts owed: `s` and its ancestors that had no line yet
+   * take it as their last at once, since a section's first own line asks whether its subtree has
+   * one (extendRun). Each section is touched so once; above one that was, all were.
+   */
+  private touch(s: number, i: number): void {
+    const sections = this.table
+    for (let p = s; p >= 0 && sections.lastLine.get(p) < sections.firstLine.get(p); p = sections.parent.get(p)) sections.lastLine.set(p, i)
   }
 
   private addErrors(s: number, count: number, firstError: number): void {
-    const sections = this.sections
+    const sections = this.table
     sections.errors.add(s, count)
     if (sections.firstError.get(s) < 0) sections.firstError.set(s, firstError)
   }
 
   private extendRun(s: number, i: number, count: number): void {
-    const sections = this.sections
+    const sections = this.table
     this.segments.addLines(s, i, count)
     if (sections.lastLine.get(s) < sections.firstLine.get(s)) sections.firstLine.set(s, i)
     this.markDirty(s)
   }
 
   private markFailed(s: number): void {
-    // a failed section opens its ancestors even without error lines
-    for (let p = s; p >= 0; p = this.sections.parent.get(p)) this.sections.setFailedBelow(p)
+    // a failed section opens its ancestors even without error lines (those above one marked
+    // before are marked: a chain of failures is walked once)
+    for (let p = s; p >= 0 && !this.table.failedBelow(p); p = this.table.parent.get(p)) this.table.setFailedBelow(p)
   }
 
   /** Input ended: sections still open are unclosed. */
   finish(): void {
     for (const t of this.stack.slice(1)) {
-      this.sections.setStatus(t, 'unclosed')
+      this.table.setStatus(t, 'unclosed')
       this.noteUnclosed(t)
     }
     this.stack.length = 1
@@ -327,9 +368,9 @@ export class LogTree {
   /** The newest section whose status is `unclosed`, or -1. */
   private innermostUnclosed(): number {
     const s = this.lastUnclosed
-    if (s < 0 || this.sections.status(s) === 'unclosed') return s
+    if (s < 0 || this.table.status(s) === 'unclosed') return s
     // its status changed since (a close or status event after the end): look for the one before it
-    for (let x = s - 1; x > 0; x--) if (this.sections.status(x) === 'unclosed') return x
+    for (let x = s - 1; x > 0; x--) if (this.table.status(x) === 'unclosed') return x
     return -1
   }
 
@@ -352,7 +393,7 @@ export class LogTree {
    */
   private markDirty(s: number): void {
     this.foldVersion++
-    for (let p = s; p >= 0 && (this.sizeOk.get(p) === 1 || this.dirty.get(p) === 0); p = this.sections.parent.get(p)) {
+    for (let p = s; p >= 0 && (this.sizeOk.get(p) === 1 || this.dirty.get(p) === 0); p = this.table.parent.get(p)) {
       this.dirty.set(p, 1)
       this.sizeOk.set(p, 0)
     }
@@ -360,7 +401,7 @@ export class LogTree {
 
   private markDirtyAll(s: number): void {
     this.foldVersion++
-    for (let p = s; p >= 0; p = this.sections.parent.get(p)) {
+    for (let p = s; p >= 0; p = this.table.parent.get(p)) {
       this.dirty.set(p, 1)
       this.sizeOk.set(p, 0)
     }
@@ -377,6 +418,7 @@ export class LogTree {
   /** Visible rows of a section, its header included (root has none). */
   sizeOf(s: number): number {
     if (s !== 0 && !this.isOpen(s)) return 1
+    this.settle()
     if (this.sizeOk.get(s) !== 1) this.refresh(s, false)
     return this.size.get(s)
   }
@@ -493,7 +535,7 @@ export class LogTree {
    */
   private recomputeSizes(): void {
     this.foldVersion++
-    const sections = this.sections
+    const sections = this.table
     const count = sections.length
     // per parent, what its children add to its rows beyond the lines they hold (heads included),
     // which its own count already has: a section's rows are 1 + its lines + that
@@ -533,7 +575,7 @@ export class LogTree {
     if (manual) this.manualFlag.set(s, 1)
     if (this.isOpen(s) === open) return
     this.openFlag.set(s, open ? 1 : 0)
-    this.markDirtyAll(this.sections.parent.get(s))
+    this.markDirtyAll(this.table.parent.get(s))
   }
 
   /**
@@ -543,7 +585,7 @@ export class LogTree {
    */
   private openFlags(s: number, walked?: Set<number>): number {
     let lowest = -1
-    for (let p = s; p > 0 && !(walked?.has(p) ?? false); p = this.sections.parent.get(p)) {
+    for (let p = s; p > 0 && !(walked?.has(p) ?? false); p = this.table.parent.get(p)) {
       walked?.add(p)
       if (this.isOpen(p)) continue
       this.openFlag.set(p, 1)
@@ -564,7 +606,8 @@ export class LogTree {
 
   /** Sets every section's fold state from a predicate, or to `open` (zR, zM): O(sections). */
   setAll(pred: ((s: number) => boolean) | boolean, clearManual = true): void {
-    const count = this.sections.length
+    this.settle()
+    const count = this.table.length
     if (typeof pred === 'boolean') {
       // sections 1 … count − 1 only: those made later start closed, as ever
       for (let c = 0; c < chunksFor(count); c++) this.openFlag.chunk(c).fill(pred ? 1 : 0, c === 0 ? 1 : 0, entriesInChunk(c, count))
@@ -580,11 +623,12 @@ export class LogTree {
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
-    const count = this.sections.length
+    this.settle()
+    const count = this.table.length
     // (sections 1 … count − 1: the root is always open)
-    for (let c = 0; c < chunksFor(count); c++) this.sections.holdsFailureInto(c, c === 0 ? 1 : 0, entriesInChunk(c, count), this.openFlag.chunk(c))
+    for (let c = 0; c < chunksFor(count); c++) this.table.holdsFailureInto(c, c === 0 ? 1 : 0, entriesInChunk(c, count), this.openFlag.chunk(c))
     this.manualFlag.fill(0)
-    if (this.done && this.sections.errors.get(0) > 0) {
+    if (this.done && this.table.errors.get(0) > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
       const s = this.innermostUnclosed()
       if (s > 0) this.openFlags(s)
@@ -597,14 +641,14 @@ export class LogTree {
 
   /** Opens every ancestor of a section (not the section itself). */
   reveal(s: number): void {
-    const lowest = this.openFlags(this.sections.parent.get(s))
-    if (lowest > 0) this.markDirtyAll(this.sections.parent.get(lowest))
+    const lowest = this.openFlags(this.table.parent.get(s))
+    if (lowest > 0) this.markDirtyAll(this.table.parent.get(lowest))
   }
 
   /** Opens the path to a line (its own section included, unless the line is that section's head). */
   revealLine(line: number): void {
     const s = this.lines.section(line)
-    if (this.sections.head(s) === line) this.reveal(s)
+    if (this.table.head(s) === line) this.reveal(s)
     else {
       this.reveal(s)
       this.setOpen(s, true)
@@ -613,7 +657,7 @@ export class LogTree {
 
   isVisibleLine(line: number): boolean {
     const s = this.lines.section(line)
-    return this.outermostClosed(this.sections.head(s) === line ? this.sections.parent.get(s) : s) < 0
+    return this.outermostClosed(this.table.head(s) === line ? this.table.parent.get(s) : s) < 0
   }
 
   /** Bumped by every change to sizes or content lists: rowAt's last descent is then out of date. */
@@ -646,6 +690,7 @@ export class LogTree {
 
   /** The row at visible position r. */
   rowAt(r: number): Row | undefined {
+    this.settle()
     if (r < 0 || r >= this.rowCount) return undefined
     const path = this.currentPath()
     // the open sections on the path have their sizes (they had when it was walked, and nothing changed since)
@@ -675,17 +720,18 @@ export class LogTree {
    * frame that shows the section asks for the rows around it next.
    */
   rowOfHeader(s: number): number {
+    this.settle()
     if (s === 0) return -1
     const walked = this.walkedAncestors
     walked.length = 0
     let row = 0
-    let depth = this.sections.depth(s)
+    let depth = this.table.depth(s)
     for (let x = s; x !== 0; depth--) {
       if (this.onPath(x, depth)) {
         row += this.path.rows[depth]! - 1
         break
       }
-      const p = this.sections.parent.get(x)
+      const p = this.table.parent.get(x)
       const view = this.segments.view(p)
       const rows = this.rowsBefore(p, view, this.segments.positionIn(view, x)) + (p === 0 ? 0 : 1)
       // each ancestor with the rows from its content's start (its header's, for the root: the first row) to s's header
@@ -722,19 +768,20 @@ export class LogTree {
    * they fold away; -1 when all are open.
    */
   outermostClosed(s: number): number {
-    const parent = this.sections.parent
+    const parent = this.table.parent
     let closed = -1
     // an ancestor on rowAt's descent is open, and so are all above it
-    for (let p = s, depth = this.sections.depth(s); p > 0 && !this.onPath(p, depth); p = parent.get(p), depth--) if (!this.isOpen(p)) closed = p
+    for (let p = s, depth = this.table.depth(s); p > 0 && !this.onPath(p, depth); p = parent.get(p), depth--) if (!this.isOpen(p)) closed = p
     return closed
   }
 
   /** Row of a line, or of the header of the nearest closed ancestor when it is folded away. */
   rowOfLine(line: number): number {
+    this.settle()
     const s0 = this.lines.section(line)
-    const isHead = this.sections.head(s0) === line
+    const isHead = this.table.head(s0) === line
     // nearest visible container
-    const visibleHeader = this.outermostClosed(isHead ? this.sections.parent.get(s0) : s0)
+    const visibleHeader = this.outermostClosed(isHead ? this.table.parent.get(s0) : s0)
     if (visibleHeader > 0) return this.rowOfHeader(visibleHeader)
     if (isHead) return this.rowOfHeader(s0)
     const view = this.segments.view(s0)
@@ -749,7 +796,7 @@ export class LogTree {
   /** The row that shows line `line`: its section's header when it is the head line. */
   rowForLine(line: number): Row {
     const s = this.lines.section(line)
-    return this.sections.head(s) === line ? { header: s } : { line }
+    return this.table.head(s) === line ? { header: s } : { line }
   }
 
   /** The innermost section that contains a visible row (for the breadcrumb). */
@@ -760,7 +807,7 @@ export class LogTree {
 
   ancestors(s: number): number[] {
     const out: number[] = []
-    for (let p = s; p > 0; p = this.sections.parent.get(p)) out.push(p)
+    for (let p = s; p > 0; p = this.table.parent.get(p)) out.push(p)
     return out.reverse()
   }
 
@@ -776,6 +823,6 @@ export class LogTree {
 
   /** Approximate bytes held by the index. */
   get byteSize(): number {
-    return this.lines.byteSize + this.sections.byteSize + this.segments.byteSize + this.foldColumns.byteSize + this.byDecoderId.byteSize
+    return this.lines.byteSize + this.table.byteSize + this.segments.byteSize + this.foldColumns.byteSize + this.byDecoderId.byteSize
   }
 }

@@ -1,0 +1,103 @@
+/**
+ * Counts owed to far ancestors (deferred-counts.ts): a tree that updates only a line's nearest
+ * ancestors at once, and pays the rest when it is read, against one that updates them all, on
+ * random logs nested hundreds deep — read in between writes, or only at the end.
+ */
+import t from 'tap'
+import { BuildLogDecoder } from '../dist/dialects/build-log.js'
+import { DecodeContext } from '../dist/dialects/context.js'
+import { IndexDecoder } from '../dist/tree/index-decoder.js'
+import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
+import { LogTree } from '../dist/tree/tree.js'
+import { E, difference, random, randomLog } from './helpers/index-logs.js'
+
+loadNativePassThrough()
+
+/** A random log that nests deeper and deeper: opens outnumber closes, with runs of plain and flagged lines. */
+function deepLog(next: () => number, pieces: number): Buffer {
+  let s = ''
+  for (let k = 0; k < pieces; k++) {
+    const r = next()
+    if (r < 0.3) s += `${E}[p` + (next() < 0.8 ? `level ${k}\n` : '')
+    else if (r < 0.4) s += `${E}[q`
+    else if (r < 0.5) for (let n = Math.floor(next() * 20); n > 0; n--) s += next() < 0.1 ? 'error: e\n' : next() < 0.1 ? 'warning: w\n' : 'x\n'
+    else s += randomLog(next, 1).toString('latin1')
+  }
+  return Buffer.from(s, 'latin1')
+}
+
+type Build = 'index' | 'events'
+
+/** The tree of `log` fed in random chunks; `peek` reads the tree between some of them. */
+function build(log: Buffer, how: Build, tree: LogTree, next: () => number, peek: boolean): LogTree {
+  const index = how === 'index' ? new IndexDecoder(tree) : undefined
+  const decoder = how === 'events' ? new BuildLogDecoder((e) => tree.add(e), new DecodeContext()) : undefined
+  for (let at = 0; at < log.length; ) {
+    const size = 1 + Math.floor(next() * 600)
+    const chunk = Buffer.from(log.subarray(at, at + size))
+    if (index) index.write(chunk)
+    else decoder!.write(chunk)
+    at += size
+    if (peek && next() < 0.3) {
+      // a read in between: every count owed so far is paid, and later lines owe again
+      const s = Math.floor(next() * tree.sections.length)
+      tree.sections.get(s)
+      if (next() < 0.3) void tree.rowCount
+    }
+  }
+  if (index) index.end()
+  else decoder!.end()
+  tree.finish()
+  return tree
+}
+
+t.test('counts owed to far ancestors come out as counted at once', async (t) => {
+  let deepest = 0
+  let checked = 0
+  for (let seed = 1; seed <= 40; seed++) {
+    const log = deepLog(random(seed), 1500)
+    for (const how of ['index', 'events'] as const) {
+      for (const eagerLevels of [1, 3, 32]) {
+        const all = build(log, how, new LogTree({ eagerLevels: Infinity }), random(seed * 7), false)
+        const some = build(log, how, new LogTree({ eagerLevels }), random(seed * 7), seed % 2 === 0)
+        const diff = difference(all, some)
+        if (diff) {
+          t.fail(`seed ${seed}, ${how}, ${eagerLevels} levels at once: ${diff}`)
+          return
+        }
+        // the folds read the counts too: every row the same, all open
+        all.setAll(true)
+        some.setAll(true)
+        if (all.rowCount !== some.rowCount) {
+          t.fail(`seed ${seed}, ${how}: ${all.rowCount} rows vs ${some.rowCount}`)
+          return
+        }
+        checked++
+      }
+    }
+    const tree = build(log, 'index', new LogTree(), random(seed), false)
+    for (let s = 1; s < tree.sections.length; s++) deepest = Math.max(deepest, tree.sections.depth(s))
+  }
+  t.ok(deepest > 64, `sections ${deepest} deep among them`)
+  t.equal(checked, 240, 'every log, both ways, three depths of counting at once')
+})
+
+t.test('a chain nested 30,000 deep: its counts are paid once a level, when read', async (t) => {
+  // (before, each line walked every ancestor: seconds for this log)
+  let log = ''
+  for (let k = 0; k < 30000; k++) log += `${E}[plevel ${k}\n` + (k % 7 === 0 ? `line at ${k}\n` : '')
+  log += 'error: the innermost failed\n'
+  for (let k = 0; k < 30000; k++) log += `${E}[q`
+  const tree = new LogTree()
+  const d = new IndexDecoder(tree)
+  d.write(Buffer.from(log))
+  d.end()
+  tree.finish()
+  const sections = tree.sections
+  t.equal(sections.lines.get(0), 34287, 'the root counts every line')
+  t.equal(sections.errors.get(1), 1, 'the outermost nest holds the error')
+  t.equal(sections.firstError.get(1), tree.lines.length - 1, 'and knows where it is')
+  t.equal(sections.lastLine.get(1), tree.lines.length - 1, 'its last line is the last')
+  const paid = (tree as unknown as { deferred: { paid: number } }).deferred.paid
+  t.ok(paid > 0 && paid < 30000, `${paid} debts paid, each level's at most once`)
+})
