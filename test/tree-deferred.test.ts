@@ -3,11 +3,15 @@
  * ancestors at once, and pays the rest when it is read, against one that updates them all, on
  * random logs nested hundreds deep — read in between writes, or only at the end.
  */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import t from 'tap'
 import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { DecodeContext } from '../dist/dialects/context.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
+import { SearchJob } from '../dist/tree/search.js'
 import { LogTree } from '../dist/tree/tree.js'
 import { E, difference, random, randomLog } from './helpers/index-logs.js'
 
@@ -100,4 +104,63 @@ t.test('a chain nested 30,000 deep: its counts are paid once a level, when read'
   t.equal(sections.lastLine.get(1), tree.lines.length - 1, 'its last line is the last')
   const paid = (tree as unknown as { deferred: { paid: number } }).deferred.paid
   t.ok(paid > 0 && paid < 30000, `${paid} debts paid, each level's at most once`)
+})
+
+/** A chain `depth` nests deep, a hit line in each, then `tail` plain lines: a search over it takes several chunks. */
+function chainLog(depth: number, tail: number): Buffer {
+  let log = ''
+  for (let k = 0; k < depth; k++) log += `${E}[plevel ${k}\nhit ${k}\n`
+  for (let k = 0; k < tail; k++) log += `plain line ${k} with some text to make the search read several chunks, hit or not\n`
+  for (let k = 0; k < depth; k++) log += `${E}[q`
+  return Buffer.from(log)
+}
+
+t.test('search hits are counted in every enclosing section whenever the search lets the screen look', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-deferred-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'chain.log')
+  const log = chainLog(3000, 40000)
+  fs.writeFileSync(file, log)
+  const fd = fs.openSync(file, 'r')
+  t.teardown(() => fs.closeSync(fd))
+
+  // a whole tree, and a clock that makes every chunk a slice of its own: the job stops after each
+  const tree = new LogTree()
+  const d = new IndexDecoder(tree)
+  d.write(log)
+  d.end()
+  tree.finish()
+  const now = performance.now
+  let clock = 0
+  performance.now = () => (clock += 20)
+  const seen: string[] = []
+  let job: SearchJob
+  try {
+    job = new SearchJob(fd, tree, { source: 'hit', literal: true })
+    job.onProgress(() => seen.push(`${tree.sections.hits(0)}/${job.hits}`))
+    await job.promise
+  } finally {
+    performance.now = now
+  }
+  t.ok(seen.length >= 3, `${seen.length} looks in between`)
+  t.same(seen.filter((x) => x.split('/')[0] !== x.split('/')[1]), [], 'every look: the root counts every hit found so far')
+  t.equal(job!.hits, 3000 + 40000, 'hits')
+  t.equal(tree.sections.hits(3000), 1 + 40000, 'the innermost section counts its own')
+  t.equal(tree.sections.hits(1), 3000 + 40000, 'the outermost counts all')
+
+  // a tree still being indexed: the search waits for it, its hits counted while it waits
+  const half = log.lastIndexOf(10, log.length >> 1) + 1
+  const growing = new LogTree()
+  const g = new IndexDecoder(growing)
+  g.write(log.subarray(0, half))
+  const waiting = new SearchJob(fd, growing, { source: 'hit', literal: true })
+  await new Promise((r) => setTimeout(r, 200))
+  t.equal(waiting.done, false, 'the search waits for more lines')
+  t.equal(growing.sections.hits(0), waiting.hits, 'what it found so far is counted')
+  t.ok(waiting.hits > 3000, `${waiting.hits} hits in the first half`)
+  g.write(log.subarray(half))
+  g.end()
+  growing.finish()
+  await waiting.promise
+  t.equal(growing.sections.hits(0), 3000 + 40000, 'and the rest once it is indexed')
 })

@@ -2,10 +2,12 @@
  * Search over the raw bytes of the indexed file, in chunks, yielding to the event loop between
  * chunks so the screen stays live. Literal patterns use Buffer.indexOf; regexes run on latin1 text
  * (byte index = char index) when the pattern is ASCII, else on UTF-8 text with a byte map.
- * A hit marks its line (LINE_HIT) and counts in every enclosing section's `hits`.
+ * A hit marks its line (LINE_HIT) and counts in every enclosing section's `hits` (at the end of
+ * each slice).
  */
 
 import fs from 'node:fs'
+import { IdHeap } from './id-heap.js'
 import { LINE_FILTER, LINE_HIT } from './lines.js'
 import type { LogTree } from './tree.js'
 import { readErrorReason } from './source.js'
@@ -140,10 +142,36 @@ export class SearchJob {
     if ((lines.flags(line) & this.flag) !== 0) return
     lines.setFlag(line, this.flag)
     this.hits++
-    if (this.flag !== LINE_HIT) return
+    if (this.flag === LINE_HIT) this.owe(lines.section(line), 1)
+  }
+
+  /**
+   * Hits found in a slice and not yet counted in `s` and its ancestors: a hit counts in every
+   * enclosing section, and a log nested 30,000 deep would walk them all for each one. They are
+   * counted at the slice's end (countOwed), before anyone can look.
+   */
+  private readonly owed = new Map<number, number>()
+  private readonly owedIds = new IdHeap()
+
+  private owe(s: number, hits: number): void {
+    const before = this.owed.get(s)
+    if (before === undefined) this.owedIds.push(s)
+    this.owed.set(s, (before ?? 0) + hits)
+  }
+
+  /** Counts the hits owed, deepest section first: each section once, with all its descendants' owed hits. */
+  private countOwed(): void {
+    if (this.owedIds.size === 0) return
     const sections = this.tree.sections
-    const hits = sections.hitColumn()
-    for (let s = lines.section(line); s >= 0; s = sections.parent.get(s)) hits.add(s, 1)
+    const column = sections.hitColumn()
+    while (this.owedIds.size > 0) {
+      const s = this.owedIds.pop()
+      const hits = this.owed.get(s)!
+      this.owed.delete(s)
+      column.add(s, hits)
+      const p = sections.parent.get(s)
+      if (p >= 0) this.owe(p, hits)
+    }
   }
 
   private async run(): Promise<void> {
@@ -155,6 +183,7 @@ export class SearchJob {
       const total = lines.length
       if (line >= total) {
         if (this.tree.done) break
+        this.countOwed()
         await new Promise((r) => setTimeout(r, 50)) // wait for the index to grow
         continue
       }
@@ -183,11 +212,13 @@ export class SearchJob {
       line = lastLine + 1
       this.scannedLines = line
       if (performance.now() - t0 > SLICE_MS) {
+        this.countOwed()
         for (const fn of this.listeners) fn()
         await new Promise((r) => setImmediate(r))
         t0 = performance.now()
       }
     }
+    this.countOwed()
     this.done = true
     for (const fn of this.listeners) fn()
   }
