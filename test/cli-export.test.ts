@@ -1,5 +1,12 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import t from 'tap'
-import { sample } from './helpers/fixtures.js'
+import { decode } from '../dist/decoder.js'
+import { writeOutline } from '../dist/render/text.js'
+import { EventTreeBuilder } from '../dist/tree/event-tree.js'
+import { repoRoot, sample } from './helpers/fixtures.js'
 import { runBin } from './helpers/cli.js'
 
 t.test('export --format xml on the legacy sample: log2xml but for the one CR line (spec §2.9)', async (t) => {
@@ -48,4 +55,64 @@ t.test('a log nested 30,000 deep exports as json and as an error extract, withou
   t.equal(errors.code, 1, `exit 1: there is an error ${errors.stderr}`)
   const extract = errors.stdout.toString()
   t.match(extract, /^error 1 of 1 in (nest › ){29999}deep line \(line 2\):\n  \| deep line\n  > error: at the bottom\n$/, 'its whole path, and the lines around it')
+})
+
+/** A chain `depth` nests deep, a head line each: its outline is indented deeper line by line (depth² bytes). */
+function chain(depth: number): string {
+  let log = ''
+  for (let k = 0; k < depth; k++) log += `\x1b[plevel ${k}\n`
+  return log + '\x1b[q'.repeat(depth)
+}
+
+t.test('export to a pipe read slowly: every byte arrives, and the writer waits rather than queueing', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-export-pipe-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'chain.log')
+  fs.writeFileSync(file, chain(16000))
+  // what the outline holds, counted in-process
+  const tree = new EventTreeBuilder()
+  for (const e of decode(fs.readFileSync(file))) tree.sink(e)
+  let expected = 0
+  writeOutline(tree.root, {}, (s) => (expected += Buffer.byteLength(s)))
+  t.ok(expected > 200 * 2 ** 20, `${(expected / 2 ** 20).toFixed(0)} MiB of outline`)
+
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'buildlog'), 'export', '--format', 'text', file], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  // the reader takes a first chunk, then stops for a while: a writer that queued would hold the
+  // whole outline by then (it had: 760 MB of RSS for 225 MB of outline, and a gigabyte's writev
+  // failed with ENOBUFS, the output cut short with exit status 0)
+  let got = 0
+  await new Promise<void>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(void (got += d.length))))
+  child.stdout.pause()
+  await new Promise((r) => setTimeout(r, 2000))
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+  t.ok(rss > 0 && rss < expected, `the writer holds ${(rss / 2 ** 20).toFixed(0)} MiB in all while the reader waits`)
+  child.stdout.on('data', (d: Buffer) => (got += d.length))
+  child.stdout.resume()
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+  t.equal(code, 0, stderr)
+  t.equal(got, expected, 'every byte of the outline')
+})
+
+t.test('a full disk: each output path says so and exits 74', async (t) => {
+  for (const [bin, args] of [
+    ['buildlog', ['export', '--format', 'text', '-']],
+    ['buildlog', ['export', '--format', 'json', '-']],
+    ['buildlog', ['export', '--format', 'html', '-']],
+    ['buildlog', ['export', '--format', 'xml', '-']],
+    ['buildlog', ['export', '--format', 'text', '-o', '/dev/full', '-']],
+    ['nixlog-clean', []],
+  ] as const) {
+    const out = fs.openSync('/dev/full', 'w')
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', bin), ...args], { stdio: ['pipe', out, 'pipe'] })
+    fs.closeSync(out)
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.stdin.on('error', () => {})
+    child.stdin.end(chain(200) + 'x\n'.repeat(50000))
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+    t.equal(code, 74, `${bin} ${args.join(' ')}`)
+    t.equal(stderr, `${bin}: cannot write output: No space left on device\n`)
+  }
 })

@@ -11,6 +11,7 @@ import { XmlStream } from '../render/streams.js'
 import { writeErrors, writeOutline } from '../render/text.js'
 import { EventTreeBuilder } from '../tree/event-tree.js'
 import { flag, parseArgs, stringOption, UsageError, type ParsedArgs } from './args.js'
+import { BlockingWriter } from './blocking-writer.js'
 import { concatInputs, InputError, openInputs } from './io.js'
 import { resolveLogOperand, STORE_DIR_OPTION, storeDirOf } from './store-commands.js'
 
@@ -49,10 +50,15 @@ function nonNegativeInt(args: ParsedArgs, name: string): number | undefined {
   return Number(v)
 }
 
-/** Where output goes: stdout, or a file opened before reading (so a bad path fails early). */
-function openOutput(path: string | undefined): { write: (s: string | Buffer) => void; stream: NodeJS.WritableStream; done: () => Promise<void> } {
+/**
+ * Where output goes: stdout, or a file opened before reading (so a bad path fails early). The
+ * streaming formats pipe into `stream`; the whole-tree ones call `write`, which blocks while the
+ * reader is behind (BlockingWriter), and `done` flushes.
+ */
+function openOutput(path: string | undefined): { write: (s: string) => void; stream: NodeJS.WritableStream; done: () => Promise<void> } {
   if (path === undefined) {
-    return { write: (s) => void process.stdout.write(s), stream: process.stdout, done: async () => {} }
+    const writer = new BlockingWriter(1)
+    return { write: (s) => writer.text(s), stream: process.stdout, done: async () => writer.flush() }
   }
   let fd: number
   try {
@@ -60,11 +66,16 @@ function openOutput(path: string | undefined): { write: (s: string | Buffer) => 
   } catch (err) {
     throw new InputError(`cannot write '${path}': ${(err as Error).message.replace(/^[A-Z]+: /, '')}`)
   }
+  // the streaming formats pipe into `stream`, the others write through `writer`: never both
   const stream = fs.createWriteStream('', { fd })
+  const writer = new BlockingWriter(fd)
   return {
-    write: (s) => void stream.write(s),
+    write: (s) => writer.text(s),
     stream,
-    done: () => new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve()))),
+    done: () => {
+      writer.flush()
+      return new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())))
+    },
   }
 }
 

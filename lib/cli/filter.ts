@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import { SniffTimer, type SniffingDecoder } from '../decoder.js'
+import { BlockingWriter } from './blocking-writer.js'
 import { concatInputs, describe, InputError, openInputs } from './io.js'
 
 // The pipe-filter pump of nixlog-clean (and of buildlog view when stdout is not a terminal),
@@ -68,28 +69,3 @@ function readInput(input: { name: string; fd: number }, buffer: Buffer): number 
  * twice the system time once a chunk no longer fits the core's cache with the filter's work).
  */
 const FILE_CHUNK = 512 * 1024
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4))
-
-/**
- * Blocking writes to a file descriptor. If the descriptor was left non-blocking (Node makes a
- * pipe on stdout non-blocking once `process.stdout` is touched), a full pipe answers EAGAIN: wait
- * a millisecond and try again, which is how a slow reader (`| less`) holds the filter back.
- */
-export class BlockingWriter {
-  constructor(private readonly fd: number) {}
-
-  write(pieces: readonly Buffer[]): void {
-    for (const piece of pieces) {
-      let at = 0
-      while (at < piece.length) {
-        try {
-          at += fs.writeSync(this.fd, piece, at, piece.length - at)
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
-          Atomics.wait(sleeper, 0, 0, 1)
-        }
-      }
-    }
-  }
-}

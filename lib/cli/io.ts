@@ -3,6 +3,8 @@ import { UsageError } from './args.js'
 
 /** Exit codes: 0 success, 1 a failure the command reports (e.g. a failed build), 2 usage or input errors. */
 export const EXIT_USAGE = 2
+/** The output could not be written (a full disk, a broken device): sysexits' EX_IOERR. */
+export const EXIT_OUTPUT = 74
 
 /** An input problem the user can fix (missing file, unreadable, a directory): one line, exit 2. */
 export class InputError extends Error {}
@@ -18,6 +20,9 @@ export function describe(err: NodeJS.ErrnoException): string {
     case 'EISDIR': return 'Is a directory'
     case 'ENOTDIR': return 'Not a directory'
     case 'ELOOP': return 'Too many levels of symbolic links'
+    case 'ENOSPC': return 'No space left on device'
+    case 'EIO': return 'Input/output error'
+    case 'EFBIG': return 'File too large'
     default: return err.message.replace(/^[A-Z]+: /, '')
   }
 }
@@ -74,6 +79,9 @@ export async function* concatInputs(inputs: Array<{ name: string; fd: number }>)
 export async function runMain(program: string, main: () => Promise<number | void>): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0)
+    // what was not written is lost: say so, rather than end as if it all went out
+    process.stderr.write(`${program}: cannot write output: ${describe(err)}\n`)
+    process.exit(EXIT_OUTPUT)
   })
   try {
     const code = await main()
@@ -84,7 +92,10 @@ export async function runMain(program: string, main: () => Promise<number | void
       process.exitCode = 0
       return
     }
-    if (e instanceof UsageError) {
+    if (e?.syscall === 'write') {
+      process.stderr.write(`${program}: cannot write output: ${describe(e)}\n`)
+      process.exitCode = EXIT_OUTPUT
+    } else if (e instanceof UsageError) {
       process.stderr.write(`${program}: ${e.message}\nTry '${program} --help' for more information.\n`)
       process.exitCode = EXIT_USAGE
     } else if (e instanceof InputError) {

@@ -1,4 +1,5 @@
 import type { LineEvent, LogEvent, SectionKind, SectionOpenEvent } from '../events.js'
+import { EAGER_LEVELS } from './deferred-counts.js'
 import { lineSeverity } from './severity.js'
 
 export interface Counts {
@@ -40,33 +41,76 @@ export function isErrorLine(e: LineEvent): boolean {
  * Builds the whole section tree of a log in memory from its events, placing sections and lines by
  * the ids the events carry (concurrent internal-json activities and -L builds interleave). For
  * exports that need the complete tree; the pager keeps a file-backed index instead.
+ *
+ * A line counts in its section's nearest EAGER_LEVELS ancestors at once; the sections above are
+ * owed its counts until `root` is read, then paid deepest first, each once (a log nested 30,000
+ * deep took seconds, a line walking every ancestor).
  */
 export class EventTreeBuilder {
-  readonly root: TreeSection = newSection(0, 'build', '', null, null, 0)
-  private readonly byId = new Map<number, TreeSection>([[0, this.root]])
+  private readonly top: TreeSection = newSection(0, 'build', '', null, null, 0)
+  private readonly byId = new Map<number, TreeSection>([[0, this.top]])
+  /** Sections' depths (the root's is 0), to pay what they are owed deepest first. */
+  private readonly depths = new Map<TreeSection, number>([[this.top, 0]])
+  /** Per depth, the sections there owed counts, and how much. */
+  private readonly owed: Array<Map<TreeSection, Counts>> = []
+
+  /** The tree so far, every section's counts complete. */
+  get root(): TreeSection {
+    this.settle()
+    return this.top
+  }
+
+  private owe(s: TreeSection, lines: number, errors: number, warnings: number): void {
+    const depth = this.depths.get(s)!
+    const atDepth = (this.owed[depth] ??= new Map())
+    const debt = atDepth.get(s)
+    if (debt === undefined) atDepth.set(s, { lines, errors, warnings })
+    else {
+      debt.lines += lines
+      debt.errors += errors
+      debt.warnings += warnings
+    }
+  }
+
+  private settle(): void {
+    for (let depth = this.owed.length - 1; depth >= 0; depth--) {
+      const atDepth = this.owed[depth]
+      if (atDepth === undefined || atDepth.size === 0) continue
+      for (const [s, debt] of atDepth) {
+        s.counts.lines += debt.lines
+        s.counts.errors += debt.errors
+        s.counts.warnings += debt.warnings
+        if (s.parent) this.owe(s.parent, debt.lines, debt.errors, debt.warnings)
+      }
+      atDepth.clear()
+    }
+  }
 
   readonly sink = (event: LogEvent): void => {
     switch (event.type) {
       case 'open': {
-        const parent = this.byId.get(event.parent) ?? this.root
+        const parent = this.byId.get(event.parent) ?? this.top
         const section = newSection(event.id, event.kind, event.title ?? '', parent, event, event.offset)
         if (event.attrs) Object.assign(section.attrs, event.attrs)
         parent.children.push(section)
         this.byId.set(event.id, section)
+        this.depths.set(section, this.depths.get(parent)! + 1)
         break
       }
       case 'line': {
-        const section = this.byId.get(event.section) ?? this.root
+        const section = this.byId.get(event.section) ?? this.top
         section.children.push({ type: 'line', event })
         if (event.head && section.title === '') section.title = event.text.toString('utf8')
         const severity = lineSeverity(event)
         const error = severity === 'error'
         const warning = severity === 'warning'
-        for (let s: TreeSection | null = section; s; s = s.parent) {
+        let s: TreeSection | null = section
+        for (let level = 0; s && level < EAGER_LEVELS; s = s.parent, level++) {
           s.counts.lines++
           if (error) s.counts.errors++
           if (warning) s.counts.warnings++
         }
+        if (s) this.owe(s, 1, error ? 1 : 0, warning ? 1 : 0)
         break
       }
       case 'close': {
