@@ -11,7 +11,10 @@ import { BuildLogDecoder } from '../dist/dialects/build-log.js'
 import { DecodeContext } from '../dist/dialects/context.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
+import { decode } from '../dist/decoder.js'
+import { EventTreeBuilder, isErrorLine, type Counts, type TreeSection } from '../dist/tree/event-tree.js'
 import { SearchJob } from '../dist/tree/search.js'
+import { lineSeverity } from '../dist/tree/severity.js'
 import { LogTree } from '../dist/tree/tree.js'
 import { E, difference, random, randomLog } from './helpers/index-logs.js'
 
@@ -163,4 +166,34 @@ t.test('search hits are counted in every enclosing section whenever the search l
   growing.finish()
   await waiting.promise
   t.equal(growing.sections.hits(0), 3000 + 40000, 'and the rest once it is indexed')
+})
+
+t.test("the exports' event tree: counts above a line's nearest sections are paid when its root is read", async (t) => {
+  let checked = 0
+  for (let seed = 1; seed <= 20; seed++) {
+    const builder = new EventTreeBuilder()
+    const next = random(seed)
+    const log = deepLog(next, 1500)
+    // read in between too: a root read mid-stream pays what is owed so far
+    const events = decode(log)
+    events.forEach((e, k) => {
+      builder.sink(e)
+      if (k % 97 === 0) void builder.root
+    })
+    // every section's counts, recounted from its lines and its children's
+    const recount = (s: TreeSection): Counts => {
+      const c: Counts = { lines: 0, errors: 0, warnings: 0 }
+      for (const child of s.children) {
+        const d = child.type === 'section' ? recount(child) : { lines: 1, errors: isErrorLine(child.event) ? 1 : 0, warnings: lineSeverity(child.event) === 'warning' ? 1 : 0 }
+        c.lines += d.lines
+        c.errors += d.errors
+        c.warnings += d.warnings
+      }
+      if (JSON.stringify(c) !== JSON.stringify(s.counts)) throw new Error(`seed ${seed}: section ${s.id} counts ${JSON.stringify(s.counts)}, its lines ${JSON.stringify(c)}`)
+      checked++
+      return c
+    }
+    recount(builder.root)
+  }
+  t.ok(checked > 20 * 200, `${checked} sections' counts as their lines make them`)
 })
