@@ -12,6 +12,7 @@ import { DecodeContext } from '../dist/dialects/context.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
 import { decode } from '../dist/decoder.js'
+import { StatsCollector } from '../dist/render/html/stats.js'
 import { EventTreeBuilder, isErrorLine, type Counts, type TreeSection } from '../dist/tree/event-tree.js'
 import { SearchJob } from '../dist/tree/search.js'
 import { lineSeverity } from '../dist/tree/severity.js'
@@ -196,4 +197,24 @@ t.test("the exports' event tree: counts above a line's nearest sections are paid
     recount(builder.root)
   }
   t.ok(checked > 20 * 200, `${checked} sections' counts as their lines make them`)
+})
+
+t.test("the HTML page's section stats: counts above a line's nearest sections are paid at finish", async (t) => {
+  let sections = 0
+  for (let seed = 1; seed <= 20; seed++) {
+    const events = decode(deepLog(random(seed), 1500))
+    const plans = [Infinity, 1, 3, 32].map((levels) => {
+      const c = new StatsCollector(levels)
+      for (const e of events) c.event(e)
+      return c.finish()
+    })
+    for (const plan of plans.slice(1)) {
+      if (JSON.stringify(plan) !== JSON.stringify(plans[0])) {
+        t.same(plan, plans[0], `seed ${seed}`)
+        return
+      }
+    }
+    sections += plans[0]!.sections.length
+  }
+  t.ok(sections > 20 * 200, `${sections} sections' stats the same, however many levels count at once`)
 })

@@ -5,6 +5,8 @@
  * trailing data block).
  */
 import type { LogEvent, SectionOpenEvent } from '../../events.js'
+import { EAGER_LEVELS } from '../../tree/deferred-counts.js'
+import { IdHeap } from '../../tree/id-heap.js'
 import { lineSeverity, type Severity } from '../../tree/severity.js'
 import { childPath } from '../anchors.js'
 import { formatDuration } from '../duration.js'
@@ -59,7 +61,9 @@ function num(v: unknown): number | undefined {
 /**
  * Sections are found by id (`line.section`, `open.parent`), not by event order: concurrent
  * sections may interleave and close in any order, and a `status` may arrive after a close.
- * Counts propagate to all ancestors as lines arrive (O(depth) per line).
+ * A line counts in its section's nearest EAGER_LEVELS ancestors as it arrives; the sections above
+ * are owed it until finish(), which pays them deepest first, each once (a log nested 30,000 deep
+ * took seconds, each line walking every ancestor).
  */
 export class StatsCollector {
   readonly plan: Plan = { sections: [], lines: 0, errors: 0, warnings: 0, maxIndex: 0 }
@@ -69,8 +73,17 @@ export class StatsCollector {
   private readonly openOrds = new Map<number, Rec>()
   private readonly openIds: number[] = []
   private failedSeen = false
+  /** Each section's parent's ordinal (-1: none), to pay what the sections above are owed. */
+  private readonly parentOrds: number[] = []
+  private readonly owed = new Map<number, { lines: number; errors: number; warnings: number }>()
+  private readonly owedOrds = new IdHeap()
   private minStart: number | undefined
   private maxEnd: number | undefined
+
+  constructor(
+    /** Ancestors a line counts in at once (tests set it low, or to Infinity: no debts). */
+    private readonly eagerLevels = EAGER_LEVELS,
+  ) {}
 
   private rec(id: number | undefined): Rec {
     // decoders that predate `parent`/`section` nest strictly: the latest open section owns the event
@@ -96,15 +109,18 @@ export class StatsCollector {
         } else if (sev === 'warning') plan.warnings++
         const isHead = e.head && r.expectHead
         r.expectHead = false
-        for (let a: Rec | undefined = isHead ? r.parent : r; a && a.ord >= 0; a = a.parent) plan.sections[a.ord]!.lines++
-        if (sev !== undefined) {
-          for (let a: Rec | undefined = r; a && a.ord >= 0; a = a.parent) {
-            const s = plan.sections[a.ord]!
-            if (sev === 'error') s.errors++
-            else s.warnings++
-          }
-          this.markHot(r)
+        const errors = sev === 'error' ? 1 : 0
+        const warnings = sev === 'warning' ? 1 : 0
+        // (the root, ord −1, has no stats of its own: the plan's totals above are its)
+        let a: Rec | undefined = r.ord >= 0 ? r : undefined
+        for (let level = 0; a && level < this.eagerLevels; a = a.parent, level++) {
+          const s = plan.sections[a.ord]!
+          if (!isHead || a !== r) s.lines++
+          s.errors += errors
+          s.warnings += warnings
         }
+        if (a) this.owe(a.ord, 1, errors, warnings)
+        if (sev !== undefined) this.markHot(r)
         break
       }
       case 'status': {
@@ -138,6 +154,33 @@ export class StatsCollector {
     }
   }
 
+  private owe(ord: number, lines: number, errors: number, warnings: number): void {
+    const debt = this.owed.get(ord)
+    if (debt === undefined) {
+      this.owed.set(ord, { lines, errors, warnings })
+      this.owedOrds.push(ord)
+    } else {
+      debt.lines += lines
+      debt.errors += errors
+      debt.warnings += warnings
+    }
+  }
+
+  /** Pays what sections are owed, deepest first (a parent's ordinal is below its children's). */
+  private settle(): void {
+    while (this.owedOrds.size > 0) {
+      const ord = this.owedOrds.pop()
+      const debt = this.owed.get(ord)!
+      this.owed.delete(ord)
+      const s = this.plan.sections[ord]!
+      s.lines += debt.lines
+      s.errors += debt.errors
+      s.warnings += debt.warnings
+      const p = this.parentOrds[ord]!
+      if (p >= 0) this.owe(p, debt.lines, debt.errors, debt.warnings)
+    }
+  }
+
   private markHot(r: Rec): void {
     for (let a: Rec | undefined = r; a && a.ord >= 0; a = a.parent) {
       const s = this.plan.sections[a.ord]!
@@ -164,6 +207,7 @@ export class StatsCollector {
     if (parent.ord >= 0) this.plan.sections[parent.ord]!.children++
     const ord = this.plan.sections.length
     this.plan.sections.push({ lines: 0, errors: 0, warnings: 0, children: 0, failed: false, hot: false })
+    this.parentOrds.push(parent.ord)
     const r: Rec = { ord, path: childPath(parent.path, parent.childCount), parent: parent.ord >= 0 ? parent : undefined, childCount: 0, expectHead: true, open: true }
     this.byId.set(e.id, r)
     this.openIds.push(e.id)
@@ -190,6 +234,7 @@ export class StatsCollector {
 
   /** Returns the plan (sections still open count as they are). */
   finish(): Plan {
+    this.settle()
     if (this.minStart !== undefined && this.maxEnd !== undefined && this.maxEnd >= this.minStart) {
       this.plan.durationMs = Math.round((this.maxEnd - this.minStart) * 1000)
     }
