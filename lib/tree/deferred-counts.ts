@@ -1,33 +1,36 @@
 /**
- * Section counts owed to ancestors far above: a line reaches its section's nearest
- * EAGER_LEVELS ancestors at once (LogTree.addLine), and what the ones above them are owed waits
- * here, summed per section, until the tree is read. A log nested 30,000 deep then costs each line
- * a few dozen updates instead of 30,000 (the index of such a log took seconds a line).
+ * Counts owed up a tree, paid when it is read. A log nested 30,000 deep made every line walk all
+ * the sections above it to count itself (seconds for 587 KB, in the pager's index, the exports'
+ * event tree, the HTML page's stats, a search's hits): now a line counts at once in its section's
+ * nearest EAGER_LEVELS ancestors, and what the ones above are owed waits here, summed per
+ * section.
  *
- * settle() pays the debts from the deepest section up (IdHeap), each one climbing a level at a
- * time, merged with its siblings' on the way: a chain of running sections is walked once a read,
- * not once a line.
+ * settle() pays the debts from the deepest section up: keys are numbered so that a parent's is
+ * below its children's (section ids, ordinals of opening), and taking the largest first pays every
+ * child before its parent; each debt climbs one level at a time, merged with its siblings' on the
+ * way, so a chain of running sections is walked once a read, not once a line.
  */
 
 import { IdHeap } from './id-heap.js'
-import type { SectionTable } from './section-table.js'
 
 /** Ancestors a line's counts reach at once. */
 export const EAGER_LEVELS = 32
 
-class Debt {
-  lines = 0
-  errors = 0
-  warnings = 0
+/** What one section is owed. */
+export interface Debt {
+  /** Lines (or hits). */
+  count: number
+  errors: number
+  warnings: number
   /** The first error line among them, or -1. */
-  firstError = -1
-  /** The last line among them. */
-  lastLine = -1
+  firstError: number
+  /** The last line among them, or -1. */
+  lastLine: number
 }
 
 export class DeferredCounts {
   private readonly debts = new Map<number, Debt>()
-  /** The sections owed, deepest first. */
+  /** The keys owed, deepest first. */
   private readonly owed = new IdHeap()
   /** Debts paid so far, one a section each time it is settled (for tests: a chain pays once a level). */
   paid = 0
@@ -36,38 +39,31 @@ export class DeferredCounts {
     return this.owed.size === 0
   }
 
-  /** Section `s` and every ancestor above it are owed these counts. */
-  owe(s: number, lines: number, errors: number, warnings: number, firstError: number, lastLine: number): void {
-    let debt = this.debts.get(s)
+  /** Section `key` and every one above it are owed these counts. */
+  owe(key: number, count: number, errors = 0, warnings = 0, firstError = -1, lastLine = -1): void {
+    let debt = this.debts.get(key)
     if (debt === undefined) {
-      debt = new Debt()
-      this.debts.set(s, debt)
-      this.owed.push(s)
+      debt = { count: 0, errors: 0, warnings: 0, firstError: -1, lastLine: -1 }
+      this.debts.set(key, debt)
+      this.owed.push(key)
     }
-    debt.lines += lines
+    debt.count += count
     debt.errors += errors
     debt.warnings += warnings
     if (firstError >= 0 && (debt.firstError < 0 || firstError < debt.firstError)) debt.firstError = firstError
     if (lastLine > debt.lastLine) debt.lastLine = lastLine
   }
 
-  /** Pays every debt into `table`: each section owed gets its counts, and its parent is owed them. */
-  settle(table: SectionTable): void {
+  /** Pays every debt: `pay` for each section owed, deepest first, whose parent (−1: none) is then owed the same. */
+  settle(parentOf: (key: number) => number, pay: (key: number, debt: Debt) => void): void {
     while (this.owed.size > 0) {
-      const s = this.owed.pop()
-      const debt = this.debts.get(s)!
-      this.debts.delete(s)
+      const key = this.owed.pop()
+      const debt = this.debts.get(key)!
+      this.debts.delete(key)
       this.paid++
-      table.lines.add(s, debt.lines)
-      if (debt.lastLine > table.lastLine.get(s)) table.lastLine.set(s, debt.lastLine)
-      if (debt.errors > 0) {
-        table.errors.add(s, debt.errors)
-        const first = table.firstError.get(s)
-        if (first < 0 || debt.firstError < first) table.firstError.set(s, debt.firstError)
-      }
-      if (debt.warnings > 0) table.warnings.add(s, debt.warnings)
-      const p = table.parent.get(s)
-      if (p >= 0) this.owe(p, debt.lines, debt.errors, debt.warnings, debt.firstError, debt.lastLine)
+      pay(key, debt)
+      const p = parentOf(key)
+      if (p >= 0) this.owe(p, debt.count, debt.errors, debt.warnings, debt.firstError, debt.lastLine)
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { LineEvent, LogEvent, SectionKind, SectionOpenEvent } from '../events.js'
-import { EAGER_LEVELS } from './deferred-counts.js'
+import { DeferredCounts, EAGER_LEVELS } from './deferred-counts.js'
 import { lineSeverity } from './severity.js'
 
 export interface Counts {
@@ -49,41 +49,25 @@ export function isErrorLine(e: LineEvent): boolean {
 export class EventTreeBuilder {
   private readonly top: TreeSection = newSection(0, 'build', '', null, null, 0)
   private readonly byId = new Map<number, TreeSection>([[0, this.top]])
-  /** Sections' depths (the root's is 0), to pay what they are owed deepest first. */
-  private readonly depths = new Map<TreeSection, number>([[this.top, 0]])
-  /** Per depth, the sections there owed counts, and how much. */
-  private readonly owed: Array<Map<TreeSection, Counts>> = []
+  /** Sections in the order they opened (the root first): a parent's place is below its children's. */
+  private readonly sections: TreeSection[] = [this.top]
+  private readonly places = new Map<TreeSection, number>([[this.top, 0]])
+  private readonly owed = new DeferredCounts()
 
   /** The tree so far, every section's counts complete. */
   get root(): TreeSection {
-    this.settle()
+    if (!this.owed.empty) {
+      this.owed.settle(
+        (k) => (k === 0 ? -1 : this.places.get(this.sections[k]!.parent!)!),
+        (k, debt) => {
+          const counts = this.sections[k]!.counts
+          counts.lines += debt.count
+          counts.errors += debt.errors
+          counts.warnings += debt.warnings
+        },
+      )
+    }
     return this.top
-  }
-
-  private owe(s: TreeSection, lines: number, errors: number, warnings: number): void {
-    const depth = this.depths.get(s)!
-    const atDepth = (this.owed[depth] ??= new Map())
-    const debt = atDepth.get(s)
-    if (debt === undefined) atDepth.set(s, { lines, errors, warnings })
-    else {
-      debt.lines += lines
-      debt.errors += errors
-      debt.warnings += warnings
-    }
-  }
-
-  private settle(): void {
-    for (let depth = this.owed.length - 1; depth >= 0; depth--) {
-      const atDepth = this.owed[depth]
-      if (atDepth === undefined || atDepth.size === 0) continue
-      for (const [s, debt] of atDepth) {
-        s.counts.lines += debt.lines
-        s.counts.errors += debt.errors
-        s.counts.warnings += debt.warnings
-        if (s.parent) this.owe(s.parent, debt.lines, debt.errors, debt.warnings)
-      }
-      atDepth.clear()
-    }
   }
 
   readonly sink = (event: LogEvent): void => {
@@ -94,7 +78,8 @@ export class EventTreeBuilder {
         if (event.attrs) Object.assign(section.attrs, event.attrs)
         parent.children.push(section)
         this.byId.set(event.id, section)
-        this.depths.set(section, this.depths.get(parent)! + 1)
+        this.places.set(section, this.sections.length)
+        this.sections.push(section)
         break
       }
       case 'line': {
@@ -110,7 +95,7 @@ export class EventTreeBuilder {
           if (error) s.counts.errors++
           if (warning) s.counts.warnings++
         }
-        if (s) this.owe(s, 1, error ? 1 : 0, warning ? 1 : 0)
+        if (s) this.owed.owe(this.places.get(s)!, 1, error ? 1 : 0, warning ? 1 : 0)
         break
       }
       case 'close': {

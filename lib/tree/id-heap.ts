@@ -1,7 +1,7 @@
 /**
  * Section ids, largest first (a max-heap). A section's id is above its parent's, so counts owed up
  * the tree are paid from the deepest owed section up: every child's before its parent's, and each
- * ancestor once however many of its descendants owe it (deferred-counts.ts, search.ts).
+ * ancestor once however many of its descendants owe it (deferred-counts.ts).
  */
 export class IdHeap {
   private heap = new Int32Array(64)

@@ -7,7 +7,7 @@
  */
 
 import fs from 'node:fs'
-import { IdHeap } from './id-heap.js'
+import { DeferredCounts } from './deferred-counts.js'
 import { LINE_FILTER, LINE_HIT } from './lines.js'
 import type { LogTree } from './tree.js'
 import { readErrorReason } from './source.js'
@@ -142,36 +142,24 @@ export class SearchJob {
     if ((lines.flags(line) & this.flag) !== 0) return
     lines.setFlag(line, this.flag)
     this.hits++
-    if (this.flag === LINE_HIT) this.owe(lines.section(line), 1)
+    if (this.flag === LINE_HIT) this.owed.owe(lines.section(line), 1)
   }
 
   /**
-   * Hits found in a slice and not yet counted in `s` and its ancestors: a hit counts in every
-   * enclosing section, and a log nested 30,000 deep would walk them all for each one. They are
-   * counted at the slice's end (countOwed), before anyone can look.
+   * Hits found in a slice and not yet counted in their section and its ancestors: a hit counts in
+   * every enclosing section, and a log nested 30,000 deep would walk them all for each one. They
+   * are counted at the slice's end (countOwed), before anyone can look.
    */
-  private readonly owed = new Map<number, number>()
-  private readonly owedIds = new IdHeap()
+  private readonly owed = new DeferredCounts()
 
-  private owe(s: number, hits: number): void {
-    const before = this.owed.get(s)
-    if (before === undefined) this.owedIds.push(s)
-    this.owed.set(s, (before ?? 0) + hits)
-  }
-
-  /** Counts the hits owed, deepest section first: each section once, with all its descendants' owed hits. */
   private countOwed(): void {
-    if (this.owedIds.size === 0) return
+    if (this.owed.empty) return
     const sections = this.tree.sections
     const column = sections.hitColumn()
-    while (this.owedIds.size > 0) {
-      const s = this.owedIds.pop()
-      const hits = this.owed.get(s)!
-      this.owed.delete(s)
-      column.add(s, hits)
-      const p = sections.parent.get(s)
-      if (p >= 0) this.owe(p, hits)
-    }
+    this.owed.settle(
+      (s) => sections.parent.get(s),
+      (s, debt) => column.add(s, debt.count),
+    )
   }
 
   private async run(): Promise<void> {

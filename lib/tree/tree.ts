@@ -169,7 +169,21 @@ export class LogTree {
   }
 
   private settle(): void {
-    if (!this.deferred.empty) this.deferred.settle(this.table)
+    if (this.deferred.empty) return
+    const table = this.table
+    this.deferred.settle(
+      (s) => table.parent.get(s),
+      (s, debt) => {
+        table.lines.add(s, debt.count)
+        if (debt.lastLine > table.lastLine.get(s)) table.lastLine.set(s, debt.lastLine)
+        if (debt.errors > 0) {
+          table.errors.add(s, debt.errors)
+          const first = table.firstError.get(s)
+          if (first < 0 || debt.firstError < first) table.firstError.set(s, debt.firstError)
+        }
+        if (debt.warnings > 0) table.warnings.add(s, debt.warnings)
+      },
+    )
   }
 
   get current(): number {

@@ -5,8 +5,7 @@
  * trailing data block).
  */
 import type { LogEvent, SectionOpenEvent } from '../../events.js'
-import { EAGER_LEVELS } from '../../tree/deferred-counts.js'
-import { IdHeap } from '../../tree/id-heap.js'
+import { DeferredCounts, EAGER_LEVELS } from '../../tree/deferred-counts.js'
 import { lineSeverity, type Severity } from '../../tree/severity.js'
 import { childPath } from '../anchors.js'
 import { formatDuration } from '../duration.js'
@@ -75,8 +74,7 @@ export class StatsCollector {
   private failedSeen = false
   /** Each section's parent's ordinal (-1: none), to pay what the sections above are owed. */
   private readonly parentOrds: number[] = []
-  private readonly owed = new Map<number, { lines: number; errors: number; warnings: number }>()
-  private readonly owedOrds = new IdHeap()
+  private readonly owed = new DeferredCounts()
   private minStart: number | undefined
   private maxEnd: number | undefined
 
@@ -119,7 +117,7 @@ export class StatsCollector {
           s.errors += errors
           s.warnings += warnings
         }
-        if (a) this.owe(a.ord, 1, errors, warnings)
+        if (a) this.owed.owe(a.ord, 1, errors, warnings)
         if (sev !== undefined) this.markHot(r)
         break
       }
@@ -154,31 +152,18 @@ export class StatsCollector {
     }
   }
 
-  private owe(ord: number, lines: number, errors: number, warnings: number): void {
-    const debt = this.owed.get(ord)
-    if (debt === undefined) {
-      this.owed.set(ord, { lines, errors, warnings })
-      this.owedOrds.push(ord)
-    } else {
-      debt.lines += lines
-      debt.errors += errors
-      debt.warnings += warnings
-    }
-  }
-
-  /** Pays what sections are owed, deepest first (a parent's ordinal is below its children's). */
+  /** Pays what sections are owed (a parent's ordinal is below its children's). */
   private settle(): void {
-    while (this.owedOrds.size > 0) {
-      const ord = this.owedOrds.pop()
-      const debt = this.owed.get(ord)!
-      this.owed.delete(ord)
-      const s = this.plan.sections[ord]!
-      s.lines += debt.lines
-      s.errors += debt.errors
-      s.warnings += debt.warnings
-      const p = this.parentOrds[ord]!
-      if (p >= 0) this.owe(p, debt.lines, debt.errors, debt.warnings)
-    }
+    const sections = this.plan.sections
+    this.owed.settle(
+      (ord) => this.parentOrds[ord]!,
+      (ord, debt) => {
+        const s = sections[ord]!
+        s.lines += debt.count
+        s.errors += debt.errors
+        s.warnings += debt.warnings
+      },
+    )
   }
 
   private markHot(r: Rec): void {
