@@ -39,6 +39,11 @@ export class DeferredCounts {
     return this.owed.size === 0
   }
 
+  /** The largest key owed, or −1: a section's descendants' keys are above its own, so below it none is owed. */
+  get largest(): number {
+    return this.owed.size === 0 ? -1 : this.owed.peek()
+  }
+
   /** Section `key` and every one above it are owed these counts. */
   owe(key: number, count: number, errors = 0, warnings = 0, firstError = -1, lastLine = -1): void {
     let debt = this.debts.get(key)
@@ -54,9 +59,13 @@ export class DeferredCounts {
     if (lastLine > debt.lastLine) debt.lastLine = lastLine
   }
 
-  /** Pays every debt: `pay` for each section owed, deepest first, whose parent (−1: none) is then owed the same. */
-  settle(parentOf: (key: number) => number, pay: (key: number, debt: Debt) => void): void {
-    while (this.owed.size > 0) {
+  /**
+   * Pays the debts of keys `from` and above (all by default): `pay` for each section owed, deepest
+   * first, whose parent (−1: none) is then owed the same — and paid too unless below `from`. So
+   * `from` = a section's key settles its subtree's counts (its descendants' keys are above it).
+   */
+  settle(parentOf: (key: number) => number, pay: (key: number, debt: Debt) => void, from = 0): void {
+    while (this.owed.size > 0 && this.owed.peek() >= from) {
       const key = this.owed.pop()
       const debt = this.debts.get(key)!
       this.debts.delete(key)

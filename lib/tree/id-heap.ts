@@ -24,6 +24,11 @@ export class IdHeap {
     heap[k] = id
   }
 
+  /** The largest id (the heap must not be empty). */
+  peek(): number {
+    return this.heap[0]!
+  }
+
   /** The largest id, taken out (the heap must not be empty). */
   pop(): number {
     const heap = this.heap

@@ -168,8 +168,9 @@ export class LogTree {
     return this.table
   }
 
-  private settle(): void {
-    if (this.deferred.empty) return
+  /** Pays the counts owed (those of sections `from` and above: see DeferredCounts.settle). */
+  private settle(from = 0): void {
+    if (this.deferred.largest < from) return
     const table = this.table
     this.deferred.settle(
       (s) => table.parent.get(s),
@@ -183,7 +184,18 @@ export class LogTree {
         }
         if (debt.warnings > 0) table.warnings.add(s, debt.warnings)
       },
+      from,
     )
+  }
+
+  /**
+   * Whether section `s`'s subtree holds an error line or a failed section (SectionTable.holdsFailure),
+   * paying first only what is owed inside it: follow mode asks at every close, and a chain closing
+   * one level a line would otherwise settle the whole chain each time.
+   */
+  holdsFailure(s: number): boolean {
+    this.settle(s)
+    return this.table.holdsFailure(s)
   }
 
   get current(): number {
@@ -589,7 +601,10 @@ export class LogTree {
     if (manual) this.manualFlag.set(s, 1)
     if (this.isOpen(s) === open) return
     this.openFlag.set(s, open ? 1 : 0)
-    this.markDirtyAll(this.table.parent.get(s))
+    // its parent's content changed (a header and its rows, or the header alone): as markDirty
+    // says, the walk up may stop at a size already stale (follow mode opens and closes every
+    // section of a chain 30,000 deep as it arrives: a walk to the root each time was quadratic)
+    this.markDirty(this.table.parent.get(s))
   }
 
   /**

@@ -102,7 +102,7 @@ export class Pager {
       if (this.following) tree.setOpen(s, true)
     }
     tree.onClose = (s) => {
-      if (this.following && !tree.isManual(s) && !tree.sections.holdsFailure(s)) tree.setOpen(s, false)
+      if (this.following && !tree.isManual(s) && !tree.holdsFailure(s)) tree.setOpen(s, false)
     }
     source.indexSync(options.firstBytes ?? FIRST_BYTES)
     tree.foldDefault()
