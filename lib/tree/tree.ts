@@ -306,17 +306,8 @@ export class LogTree {
     } else {
       this.extendRun(s, i, 1)
     }
-    let p = s
-    for (let level = 0; p >= 0 && level < this.eagerLevels; p = sections.parent.get(p), level++) {
-      if (!isHead || p !== s) sections.lines.add(p, 1)
-      sections.lastLine.set(p, i)
-      if (err) this.addErrors(p, 1, i)
-      if (warn) sections.warnings.add(p, 1)
-    }
-    if (p >= 0) {
-      this.deferred.owe(p, 1, err ? 1 : 0, warn ? 1 : 0, err ? i : -1, i)
-      this.touch(p, i)
-    }
+    // a head line is its section's header, not its content: it counts in the ancestors only
+    this.countUp(s, isHead ? 0 : 1, 1, err ? 1 : 0, warn ? 1 : 0, err ? i : -1, i)
     return i
   }
 
@@ -326,15 +317,23 @@ export class LogTree {
    */
   addPlainRun(count: number, errors: number, warnings: number, firstError: number): void {
     if (count === 0) return
-    const sections = this.table
     const s = this.current
     const last = this.lines.length - 1
     const first = last - count + 1
     this.pendingHead = -1
     this.extendRun(s, first, count)
+    this.countUp(s, count, count, errors, warnings, firstError, last)
+  }
+
+  /**
+   * Counts `count` lines just added to `s`'s subtree (`own` of them in `s` itself), `errors` and
+   * `warnings` among them, in `s` and its nearest ancestors; those above are owed them (deferred).
+   */
+  private countUp(s: number, own: number, count: number, errors: number, warnings: number, firstError: number, last: number): void {
+    const sections = this.table
     let p = s
     for (let level = 0; p >= 0 && level < this.eagerLevels; p = sections.parent.get(p), level++) {
-      sections.lines.add(p, count)
+      sections.lines.add(p, p === s ? own : count)
       sections.lastLine.set(p, last)
       if (errors > 0) this.addErrors(p, errors, firstError)
       if (warnings > 0) sections.warnings.add(p, warnings)
