@@ -672,6 +672,244 @@ static int32_t plain_line_ends(const uint8_t *buf, int32_t from, int32_t stop, i
   return k;
 }
 
+/* ---- Line-mode operations as index words (IndexDecoder.takeOps in lib/tree/index-decoder.ts) ---- */
+
+/*
+ * What the index makes of a run's ops, decided here rather than op by op in JavaScript: a legacy
+ * log's lines arrive as ops at ~10 million a GiB, and handing each to the index's sink cost more
+ * than the C run that found them. index_ops() writes them as the words of an index record
+ * (lib/tree/index-record.ts): a line's length, head bit and flags in one word (its offset is
+ * where the last one ended), opens and closes as tags. It decides a line's flags as
+ * IndexDecoder.line() and .span() do: e/w first, else the severity pre-filter on the text (the
+ * line without its marks): a line that starts like a rule or may hold a scan needle is an "ask" —
+ * JavaScript runs the rules on it and sets its flag bits in the word given. It stops before an op
+ * only the JavaScript path can take: a line the dialect's decoder must read (`@…`,
+ * `Running phase: `, a CI marker, after a timestamp or not), a close with no section open (a
+ * diagnostic), or full words or asks.
+ */
+
+/* Index record tags and the packed word's layout (index-record.ts has the same). */
+enum { W_LINE = -1, W_HEAD = -2, W_OPEN = -3, W_CLOSE = -4, W_CLOSE_HERE = -5 };
+#define W_FLAG_MASK 7
+#define W_HEAD_BIT 8
+#define W_LENGTH_SHIFT 4
+#define W_PACKED_LENGTH ((1 << (31 - W_LENGTH_SHIFT)) - 1)
+/* Line flags (LINE_ERROR, LINE_WARNING, LINE_DIM in lib/tree/lines.ts). */
+enum { X_ERROR = 1, X_WARNING = 2, X_DIM = 4 };
+
+/* The io slots of indexOps (IndexSlot in lib/dialects/native-pass-through.ts). */
+enum {
+  IO_FROM, IO_COUNT, IO_CURSOR, IO_LEVEL,
+  IO_STOP, IO_WORDS, IO_ASKS, IO_LINES, IO_ENDED_LF, IO_LFS, IO_LAST_LF, IO_DEPTH, IO_MIN_DEPTH, IO_LINE_LAST, IO_SLOTS
+};
+/* int32 per ask: the word holding its flags, the Line op (-1 for a span's line), the text's start and end (a span's line). */
+#define ASK_INTS 4
+/* A marked line's first text bytes, copied to be read as a line start (a marker after a timestamp needs 45). */
+#define HEAD_CAP 64
+/* Needle positions found ahead, a few at a time (a call costs about what scanning 2 KiB does). */
+#define NEEDLES_AHEAD 32
+
+static const uint8_t RUNNING_PHASE_TEXT[] = "Running phase: ";
+
+typedef struct {
+  int32_t *words, word_count, word_cap;
+  int32_t *asks, ask_count, ask_cap;
+  int32_t cursor, level, lines, ended_lf, lfs, last_lf, depth, min_depth;
+  /* The last op taken was a line (no open or close after it). */
+  int line_last;
+} index_out;
+
+typedef struct {
+  const prefix_list *needles, *rule_starts, *markers;
+  /* Byte pairs that occur inside a needle or rule literal (NEEDLE_PAIRS in lib/tree/severity-filter.ts). */
+  const uint8_t *pairs;
+} index_rules;
+
+/*
+ * The needles of the whole chunk, found ahead as the questions move forward through it (ops come
+ * in the chunk's order): a scan per line cost more than the rest of the line's work.
+ */
+typedef struct {
+  const uint8_t *buf;
+  int32_t n;
+  const prefix_list *needles;
+  int32_t found[NEEDLES_AHEAD], count, next, scanned;
+} needle_scan;
+
+/* Whether a needle starts in buf[start, end) (one that does lies inside: no needle holds an LF, CR or ESC). */
+static int needle_in(needle_scan *scan, int32_t start, int32_t end) {
+  for (;;) {
+    while (scan->next < scan->count && scan->found[scan->next] < start) scan->next++;
+    if (scan->next < scan->count) return scan->found[scan->next] < end;
+    if (scan->scanned >= scan->n || scan->scanned >= end) return 0;
+    int32_t from = start > scan->scanned ? start : scan->scanned;
+    scan->count = find_needles(scan->buf, scan->n, from, scan->needles, scan->found, NEEDLES_AHEAD);
+    scan->next = 0;
+    scan->scanned = scan->count == NEEDLES_AHEAD ? scan->found[NEEDLES_AHEAD - 1] + 1 : scan->n;
+  }
+}
+
+/* Whether a line starting with these text bytes is one only the dialect's decoder reads: IndexDecoder.line()'s and PlainLineWalk's tests, or wider. */
+static int dialect_text(const index_rules *rules, const uint8_t *text, int32_t n) {
+  const int32_t running = (int32_t)sizeof RUNNING_PHASE_TEXT - 1;
+  if (n > 0 && text[0] == '@') return 1;
+  if (n >= running && text[0] == 'R' && memcmp(text, RUNNING_PHASE_TEXT, (size_t)running) == 0) return 1;
+  return must_see(rules->markers, text, n, 0);
+}
+
+/* A line from the cursor to raw_end with its flags, and an ask for its severity when `ask`. 0 when the words or asks are full. */
+static int index_line(index_out *out, int32_t raw_end, int head, int flags, int ask, int32_t op, int32_t text_start, int32_t text_end) {
+  if (out->word_count + 4 > out->word_cap || (ask && out->ask_count + ASK_INTS > out->ask_cap)) return 0;
+  int32_t length = raw_end - out->cursor;
+  int32_t *w = out->words + out->word_count;
+  int32_t flag_word;
+  if (length <= W_PACKED_LENGTH) {
+    w[0] = (length << W_LENGTH_SHIFT) | (head ? W_HEAD_BIT : 0) | flags;
+    flag_word = out->word_count;
+    out->word_count += 1;
+  } else {
+    w[0] = head ? W_HEAD : W_LINE, w[1] = flags, w[2] = 0, w[3] = length;
+    flag_word = out->word_count + 1;
+    out->word_count += 4;
+  }
+  if (ask) {
+    int32_t *a = out->asks + out->ask_count;
+    a[0] = flag_word, a[1] = op, a[2] = text_start, a[3] = text_end;
+    out->ask_count += ASK_INTS;
+  }
+  out->cursor = raw_end;
+  out->line_last = 1;
+  return 1;
+}
+
+/* A span op's plain lines (no escape, no CR: text and raw bytes are one), or 0 to leave the whole op to JavaScript. */
+static int index_span(const uint8_t *buf, const int32_t *op, const index_rules *rules, needle_scan *scan, index_out *out) {
+  int32_t at = op[1], count = op[3];
+  for (int32_t k = 0; k < count; k++) {
+    int32_t lf = op[4 + k];
+    if (dialect_text(rules, buf + at, lf - at)) return 0;
+    int ask = needle_in(scan, at, lf) || starts_with_prefix(rules->rule_starts, buf, lf, at);
+    if (!index_line(out, lf + 1, 0, 0, ask, -1, at, lf)) return 0;
+    out->lfs++;
+    out->last_lf = lf;
+    at = lf + 1;
+  }
+  out->lines += count;
+  out->ended_lf = 1;
+  return 1;
+}
+
+/*
+ * Whether leaving out the marks ops[at, at + 2 pairs) of the line buf[start, end) joins two text
+ * bytes that are consecutive in some needle or rule literal (`err ESC[0m or`): its text may then
+ * hold a needle its bytes do not (IndexDecoder.mayJoinNeedle).
+ */
+static int may_join_needle(const index_rules *rules, const uint8_t *buf, const int32_t *marks, int32_t pairs, int32_t start, int32_t end) {
+  int before = -1;
+  int32_t at = start;
+  for (int32_t j = 0; j < pairs; j++) {
+    int32_t mark_start = marks[2 * j] < 0 ? -marks[2 * j] - 1 : marks[2 * j];
+    int32_t mark_end = marks[2 * j + 1] < 0 ? -marks[2 * j + 1] - 1 : marks[2 * j + 1];
+    if (mark_start > at) before = buf[mark_start - 1];
+    if (mark_end > at) at = mark_end;
+    int32_t stop = j + 1 < pairs ? (marks[2 * j + 2] < 0 ? -marks[2 * j + 2] - 1 : marks[2 * j + 2]) : end;
+    if (at < stop && before >= 0 && rules->pairs[(before << 8) | buf[at]]) return 1;
+  }
+  return 0;
+}
+
+/* A Line op's line (see emit_line), or 0 to leave it to JavaScript. */
+static int index_line_op(const uint8_t *buf, const int32_t *ops, int32_t k, const index_rules *rules, needle_scan *scan, index_out *out) {
+  const int32_t *op = ops + k;
+  int32_t raw_end = op[1], start = op[2], end = op[3], priority = op[4], bits = op[5], pairs = op[6];
+  const int32_t *marks = op + 7;
+  /* The text's first bytes: the line's, or those between its marks (kept SGR, removed CSIs, what a bare CR discarded). */
+  uint8_t copy[HEAD_CAP];
+  const uint8_t *head = buf + start;
+  int32_t head_length = end - start;
+  if (pairs > 0) {
+    head_length = 0;
+    int32_t at = start;
+    for (int32_t j = 0; j <= pairs && head_length < HEAD_CAP; j++) {
+      int32_t mark = j < pairs ? marks[2 * j] : end, stop = j < pairs ? marks[2 * j + 1] : end;
+      int32_t mark_start = mark < 0 ? -mark - 1 : mark, mark_end = stop < 0 ? -stop - 1 : stop;
+      if (mark_start > at) {
+        int32_t take = mark_start - at < HEAD_CAP - head_length ? mark_start - at : HEAD_CAP - head_length;
+        memcpy(copy + head_length, buf + at, (size_t)take);
+        head_length += take;
+      }
+      if (mark_end > at) at = mark_end;
+    }
+    head = copy;
+  }
+  if (dialect_text(rules, head, head_length) || ((bits & L_AT_LINE_START) && end > start && buf[start] == '@')) return 0;
+  int flags = (bits & L_ERROR) ? X_ERROR : (bits & L_WARNING) ? X_WARNING : 0;
+  /* The needles of the bytes between the marks lie in the line's bytes, or are joined by leaving a mark out. */
+  int ask = flags == 0 && (starts_with_prefix(rules->rule_starts, head, head_length, 0) || needle_in(scan, start, end) || (pairs > 0 && may_join_needle(rules, buf, marks, pairs, start, end)));
+  if (priority >= 3) flags |= X_DIM;
+  if (!index_line(out, raw_end, bits & L_HEAD, flags, ask, k, start, end)) return 0;
+  if (bits & L_GROUP_LF)
+    for (int32_t at = start; at < end; at++)
+      if (buf[at] == LF) out->lfs++, out->last_lf = at;
+  out->ended_lf = !(bits & L_ENDED_ESCAPE);
+  if (out->ended_lf) out->lfs++, out->last_lf = raw_end - 1;
+  out->lines++;
+  return 1;
+}
+
+/* The ops from `k` on as index words, up to the first one JavaScript must take; returns its index (or `count`). */
+static int32_t index_ops(const uint8_t *buf, int32_t n, const int32_t *ops, int32_t k, int32_t count, const index_rules *rules, index_out *out) {
+  needle_scan scan = { buf, n, rules->needles, { 0 }, 0, 0, 0 };
+  while (k < count) {
+    const int32_t *op = ops + k;
+    index_out before = *out;
+    int32_t next;
+    switch (op[0]) {
+      case OP_SPAN:
+        next = k + 4 + op[3];
+        if (!index_span(buf, op, rules, &scan, out)) {
+          *out = before;
+          return k;
+        }
+        break;
+      case OP_LINE:
+        next = k + 7 + 2 * op[6];
+        if (!index_line_op(buf, ops, k, rules, &scan, out)) {
+          *out = before;
+          return k;
+        }
+        break;
+      case OP_OPEN:
+        if (out->word_count + 3 > out->word_cap) return k;
+        out->words[out->word_count++] = W_OPEN;
+        out->words[out->word_count++] = op[1];
+        out->words[out->word_count++] = op[2] - out->cursor;
+        out->level++;
+        out->depth++;
+        out->line_last = 0;
+        next = k + 3;
+        break;
+      case OP_CLOSE:
+        /* With no section open the framer reports a diagnostic. */
+        if (out->level == 0 || out->word_count + 2 > out->word_cap) return k;
+        if (op[1] == out->cursor) out->words[out->word_count++] = W_CLOSE_HERE;
+        else {
+          out->words[out->word_count++] = W_CLOSE;
+          out->words[out->word_count++] = op[1] - out->cursor;
+        }
+        out->level--;
+        if (--out->depth < out->min_depth) out->min_depth = out->depth;
+        out->line_last = 0;
+        next = k + 3;
+        break;
+      default:
+        return k;
+    }
+    k = next;
+  }
+  return k;
+}
+
 /* ---- Node-API glue ---- */
 
 /*
@@ -746,6 +984,49 @@ static napi_value run_plain_line_ends(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * indexOps(buf: Uint8Array, ops: Int32Array, needles, ruleStarts, markers, pairs: Uint8Array, io: Int32Array,
+ * words: Int32Array, asks: Int32Array): the op where it stopped (see index_ops; io's slots in and out).
+ */
+static napi_value run_index_ops(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  void *buf, *ops, *needle_bytes, *start_bytes, *marker_bytes, *pairs, *io_data, *words, *asks;
+  size_t n, ops_length, needle_length, start_length, marker_length, pairs_length, io_length, words_length, asks_length;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
+  CHECK(argc == 9);
+  CHECK(bytes_of(env, argv[0], &buf, &n) && n <= INT32_MAX);
+  CHECK(bytes_of(env, argv[1], &ops, &ops_length) && ops_length / 4 <= INT32_MAX);
+  CHECK(bytes_of(env, argv[2], &needle_bytes, &needle_length));
+  CHECK(bytes_of(env, argv[3], &start_bytes, &start_length));
+  CHECK(bytes_of(env, argv[4], &marker_bytes, &marker_length));
+  CHECK(bytes_of(env, argv[5], &pairs, &pairs_length) && pairs_length == 65536);
+  CHECK(bytes_of(env, argv[6], &io_data, &io_length) && io_length == IO_SLOTS * 4);
+  CHECK(bytes_of(env, argv[7], &words, &words_length) && words_length / 4 <= INT32_MAX);
+  CHECK(bytes_of(env, argv[8], &asks, &asks_length) && asks_length / 4 <= INT32_MAX);
+  int32_t *io = io_data;
+  CHECK(io[IO_FROM] >= 0 && io[IO_COUNT] >= io[IO_FROM] && (size_t)io[IO_COUNT] <= ops_length / 4);
+  prefix_list needles = { needle_bytes, needle_length, { 0 }, 0 };
+  prefix_list rule_starts = { start_bytes, start_length, { 0 }, 0 };
+  prefix_list markers = { marker_bytes, marker_length, { 0 }, 0 };
+  index_prefixes(&needles);
+  index_prefixes(&rule_starts);
+  index_prefixes(&markers);
+  index_rules rules = { &needles, &rule_starts, &markers, pairs };
+  index_out out = {
+    words, 0, (int32_t)(words_length / 4), asks, 0, (int32_t)(asks_length / 4),
+    io[IO_CURSOR], io[IO_LEVEL], 0, 0, 0, -1, 0, 0, 0,
+  };
+  int32_t stop = index_ops(buf, (int32_t)n, ops, io[IO_FROM], io[IO_COUNT], &rules, &out);
+  io[IO_STOP] = stop, io[IO_WORDS] = out.word_count, io[IO_ASKS] = out.ask_count / ASK_INTS, io[IO_LINES] = out.lines;
+  io[IO_ENDED_LF] = out.ended_lf, io[IO_LFS] = out.lfs, io[IO_LAST_LF] = out.last_lf;
+  io[IO_CURSOR] = out.cursor, io[IO_LEVEL] = out.level, io[IO_DEPTH] = out.depth, io[IO_MIN_DEPTH] = out.min_depth;
+  io[IO_LINE_LAST] = out.line_last;
+  napi_value result;
+  CHECK(napi_create_int32(env, stop, &result) == napi_ok);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "init", NAPI_AUTO_LENGTH, init, NULL, &fn) != napi_ok) return NULL;
@@ -758,5 +1039,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "scanResultLines", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "plainLineEnds", NAPI_AUTO_LENGTH, run_plain_line_ends, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "plainLineEnds", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "indexOps", NAPI_AUTO_LENGTH, run_index_ops, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "indexOps", fn) != napi_ok) return NULL;
   return exports;
 }

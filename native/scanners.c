@@ -53,7 +53,7 @@ __attribute__((target("avx2"))) static int32_t paired_scan_avx2(const uint8_t *b
  * Buffer#indexOf took a memchr pass per needle, and the one for `rror` stopped at every `r`.
  * Several answers a call, because a call costs about what scanning 2 KiB does.
  */
-static int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_list *needles, int32_t *found, int32_t cap) {
+int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_list *needles, int32_t *found, int32_t cap) {
   int32_t at = from, count = 0;
 #ifdef __SSE2__
   uint8_t firsts[MAX_PAIRED_NEEDLES], seconds[MAX_PAIRED_NEEDLES];

@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { LogSource, type LogSourceOptions } from '../dist/tree/source.js'
-import { IndexRecorder, replayIndex } from '../dist/tree/index-record.js'
+import { IndexRecorder, playWords, replayIndex } from '../dist/tree/index-record.js'
 import type { IndexOutput } from '../dist/tree/index-output.js'
 import { E, difference, random, randomLog } from './helpers/index-logs.js'
 
@@ -197,6 +197,7 @@ t.test('records: what is played is what was recorded', async (t) => {
     close(o: number): void { this.calls.push(['close', o]) }
     diagnostic(): void { this.calls.push(['diagnostic']) }
     dialectLine(): void { this.calls.push(['dialect']) }
+    addWords(w: Int32Array, n: number, from: number): void { playWords(w, n, from, this) }
     flush(): void {}
     end(): void {}
   }

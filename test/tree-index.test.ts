@@ -33,21 +33,43 @@ async function indexed(p: string, index: 'fast' | 'events'): Promise<LogSource> 
   return src
 }
 
-/** The fast index and the event index of a file, compared line by line and section by section. */
+/**
+ * The fast index without the addon's index words (IndexDecoder.takeOps): the C line mode's ops
+ * handed to line() and span() one by one, as where the words stop.
+ */
+async function indexedWithoutWords(p: string): Promise<LogSource> {
+  const proto = IndexDecoder.prototype as { takeOps?: IndexDecoder['takeOps'] }
+  const takeOps = proto.takeOps
+  proto.takeOps = undefined
+  try {
+    return await indexed(p, 'fast')
+  } finally {
+    proto.takeOps = takeOps
+  }
+}
+
+/**
+ * The fast index (with the addon's index words and without) and the event index of a file,
+ * compared line by line and section by section; returns the first.
+ */
 async function same(t: typeof import("tap").default, p: string): Promise<LogSource> {
   const a = await indexed(p, 'fast')
   const b = await indexed(p, 'events')
-  const A = a.tree
-  const B = b.tree
-  t.equal(A.lines.length, B.lines.length, `${path.basename(p)}: line count`)
-  let bad = -1
-  for (let i = 0; i < Math.min(A.lines.length, B.lines.length) && bad < 0; i++) {
-    if (A.lines.offset(i) !== B.lines.offset(i) || A.lines.end(i) !== B.lines.end(i) || A.lines.section(i) !== B.lines.section(i) || A.lines.flags(i) !== B.lines.flags(i)) bad = i
+  const c = await indexedWithoutWords(p)
+  for (const [name, fast] of [['', a], [' (no words)', c]] as const) {
+    const A = fast.tree
+    const B = b.tree
+    t.equal(A.lines.length, B.lines.length, `${path.basename(p)}${name}: line count`)
+    let bad = -1
+    for (let i = 0; i < Math.min(A.lines.length, B.lines.length) && bad < 0; i++) {
+      if (A.lines.offset(i) !== B.lines.offset(i) || A.lines.end(i) !== B.lines.end(i) || A.lines.section(i) !== B.lines.section(i) || A.lines.flags(i) !== B.lines.flags(i)) bad = i
+    }
+    t.equal(bad, -1, `${path.basename(p)}${name}: every line's offset, end, section and flags`)
+    t.same(allSections(A.sections), allSections(B.sections), `${path.basename(p)}${name}: sections`)
+    t.equal(A.rowCount, B.rowCount)
   }
-  t.equal(bad, -1, `${path.basename(p)}: every line's offset, end, section and flags`)
-  t.same(allSections(A.sections), allSections(B.sections), `${path.basename(p)}: sections`)
-  t.equal(A.rowCount, B.rowCount)
   b.close()
+  c.close()
   return a
 }
 
@@ -113,6 +135,8 @@ t.test('fast index: lines that keep their removed escapes in place (gcc\'s erase
   for (let k = 0; k < 400; k++) {
     lines.push(`f${k}.c:${k}:5: ${E}[01;35m${E}[Kwarning: ${E}[m${E}[Kunused variable ${E}[01m${E}[K\u2018x\u2019${E}[m${E}[K\n`)
     if (k % 40 === 3) lines.push(`${E}[Kerr${E}[Kor: joined by removing an erase-line ${k}\n`, `${E}[3p${E}[Khead ${k}\nin ${k}\n${E}[q`, `${E}[KRunning phase: buildPhase\n`)
+    // a needle that only leaving out an escape makes, past the line's start
+    if (k % 40 === 5) lines.push(`f${k}.c: in err${E}[Kor: mid-line ${k}\n`, `f${k}.c:1: war${E}[1mning: mid-line ${k}${E}[m\n`)
   }
   // (counted: the index takes them in place too, not copied)
   let inPlace = 0
@@ -125,11 +149,15 @@ t.test('fast index: lines that keep their removed escapes in place (gcc\'s erase
     IndexDecoder.prototype.line = line
   })
   const src = await same(t, write('gcc.log', lines.join('')))
-  t.ok(inPlace > 300, `the index took ${inPlace} lines with their erase-lines in place`)
+  t.ok(inPlace > 300, `without the index words, line() took ${inPlace} lines with their erase-lines in place`)
+  t.ok(src.indexDecoder!.wordLines > 400, `the index words took ${src.indexDecoder!.wordLines} lines`)
   const tree = src.tree
   let joined = 0
   for (let i = 0; i < tree.lines.length; i++) if (src.lineText(i).text.toString().startsWith('error: joined') && (tree.lines.flags(i) & LINE_ERROR) !== 0) joined++
   t.equal(joined, 10, 'a needle split by a removed escape is found')
+  let mid = 0
+  for (let i = 0; i < tree.lines.length; i++) if (/mid-line/.test(src.lineText(i).text.toString()) && (tree.lines.flags(i) & (LINE_ERROR | LINE_WARNING)) !== 0) mid++
+  t.equal(mid, 20, 'so is one that leaving out an escape makes past the line\'s start')
   t.ok(allSections(tree.sections).some((s) => src.title(s.id) === 'head 363'), 'a head line with an erase-line names its section')
   src.close()
 })

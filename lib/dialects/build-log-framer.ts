@@ -5,7 +5,7 @@ import { CsiSequence, Tokenizer, type DroppedKind, type TokenHandler } from '../
 import type { LineEnd } from '../events.js'
 import { LegacyCode, legacyArgument, legacyCode } from './legacy-codes.js'
 import { LineBuffer, MAX_LINE_BYTES, NO_SGR, SgrMarks } from './line-buffer.js'
-import { Flag, LineBit, loadNativePassThrough, NATIVE_MIN_CHUNK, nativePassThroughTried, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
+import { Flag, IndexSlot, INDEX_SLOTS, LineBit, loadNativePassThrough, NATIVE_MIN_CHUNK, nativePassThroughTried, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS, type NativePassThrough } from './native-pass-through.js'
 
 /**
  * Where the lines of a span end, when the framer's C line mode found them: `data[at]` is the LF of
@@ -120,6 +120,12 @@ export interface FramerSink {
    * for gcc's diagnostics, which follow every colour with `ESC[K`. Read in the constructor.
    */
   removedInPlace?: boolean
+  /**
+   * With `nativeLines`: the sink may take a run's ops itself (the index, as index words in C:
+   * lib/tree/native-index.ts), from io[IndexSlot.From] on. The framer fills From, Count, Cursor
+   * and Level, the sink the rest (see IndexSlot); the framer hands over the ops from io[IndexSlot.Stop] on.
+   */
+  takeOps?(buf: Uint8Array, base: number, ops: Int32Array, io: Int32Array): void
   /** A new input chunk starts at absolute offset `base` (for sinks that scan whole chunks). */
   chunk?(buf: Uint8Array, base: number): void
   /** End of input, after everything else. */
@@ -571,8 +577,14 @@ export class BuildLogFramer implements TokenHandler {
     const ops = idleOps.pop() ?? new Int32Array(OPS_LENGTH)
     const boundary = native.addon.passThrough(buf, from, limit, native.flags, native.prefixes, state, ops)
     const count = state[Slot.OpCount]!
+    const take = native.lines && sink.takeOps !== undefined
     let lines = 0
     for (let k = 0; k < count; k += 3) {
+      if (take) {
+        k = this.takeOps(buf, base, ops, k, count)
+        lines += this.takeIo[IndexSlot.Lines]!
+        if (k === count) break
+      }
       const a = ops[k + 1]!
       const b = ops[k + 2]!
       switch (ops[k] as Op) {
@@ -607,6 +619,33 @@ export class BuildLogFramer implements TokenHandler {
     this.inHeader = state[Slot.InHeader] === 1
     this.priority = state[Slot.Priority]!
     return boundary
+  }
+
+  private readonly takeIo = new Int32Array(INDEX_SLOTS)
+
+  /**
+   * Lets the sink take the ops from k on (FramerSink.takeOps) and keeps what they did to the
+   * framer's state as handing them over would: the nests' level, the line count and last LF for
+   * positions, the start of the next line. Returns the first op it did not take.
+   */
+  private takeOps(buf: Uint8Array, base: number, ops: Int32Array, k: number, count: number): number {
+    const io = this.takeIo
+    const cursor = this.lineOffset - base
+    io[IndexSlot.Lines] = 0
+    // the words count from the line's start in int32: not from a line that began a GiB before
+    if (cursor < -(2 ** 30)) return k
+    io[IndexSlot.From] = k
+    io[IndexSlot.Count] = count
+    io[IndexSlot.Cursor] = cursor
+    io[IndexSlot.Level] = this.level
+    this.sink.takeOps!(buf, base, ops, io)
+    const stop = io[IndexSlot.Stop]!
+    if (stop === k) return k
+    this.level = io[IndexSlot.Level]!
+    this.lineFeeds += io[IndexSlot.Lfs]!
+    if (io[IndexSlot.LastLf]! >= 0) this.lastLineFeed = base + io[IndexSlot.LastLf]!
+    if (io[IndexSlot.Lines]! > 0) this.startLine(base + io[IndexSlot.Cursor]!, io[IndexSlot.EndedLf] === 1)
+    return stop
   }
 
   /** Hands over the line of the Line op at ops[k] (see Op.Line) as finishLine() would; returns the int32 it took past three. */

@@ -89,6 +89,35 @@ export const enum Flag {
 /** Room for operations: a run stops at a line boundary when the next line might not fit. */
 export const OPS_LENGTH = 3 * 4096
 
+/**
+ * The io slots of indexOps (native/pass-through.c, index_ops). In: the ops to take, from `From`
+ * to `Count`; `Cursor`, where the next line starts (the framer's line offset, relative to the
+ * chunk); `Level`, the nests open. Out: `Stop`, the first op not taken; the words and asks
+ * written; the Line and span ops taken (`Lines`), whether the last line taken ended with an LF,
+ * how many LFs the lines held and the last one (-1: none); `Cursor` and `Level` after them; the
+ * nests opened less those closed, and the lowest that count reached; whether the last op taken
+ * was a line (no open or close after it).
+ */
+export const enum IndexSlot {
+  From = 0,
+  Count = 1,
+  Cursor = 2,
+  Level = 3,
+  Stop = 4,
+  Words = 5,
+  Asks = 6,
+  Lines = 7,
+  EndedLf = 8,
+  Lfs = 9,
+  LastLf = 10,
+  Depth = 11,
+  MinDepth = 12,
+  LineLast = 13,
+}
+export const INDEX_SLOTS = 14
+/** int32 per ask of indexOps: the word holding the line's flags, its Line op (-1: a span's line), the span line's start and end. */
+export const ASK_INTS = 4
+
 export interface NativePassThrough {
   passThrough(buf: Uint8Array, from: number, limit: number, flags: number, prefixes: Uint8Array, state: Int32Array, ops: Int32Array): number
   /**
@@ -111,6 +140,15 @@ export interface NativePassThrough {
    * where the walk stopped.
    */
   plainLineEnds(buf: Uint8Array, from: number, stop: number, end: number, prefixes: Uint8Array, lfs: Int32Array): number
+  /**
+   * The line-mode ops[io.From, io.Count) of a run over `buf` as index words (lib/tree/index-record.ts)
+   * into `words`, up to the first op the index's JavaScript path must take (see IndexSlot): a line
+   * the dialect must read (`@`, `Running phase: `, one of `markers` after a timestamp or not), a
+   * close with no nest open. A line whose text starts with one of `ruleStarts`, whose bytes hold
+   * one of `needles`, or whose marks left out join two bytes `pairs` (65,536 flags) lists gets an
+   * ask (ASK_INTS int32 in `asks`) instead of its severity. Returns the op where it stopped.
+   */
+  indexOps(buf: Uint8Array, ops: Int32Array, needles: Uint8Array, ruleStarts: Uint8Array, markers: Uint8Array, pairs: Uint8Array, io: Int32Array, words: Int32Array, asks: Int32Array): number
 }
 
 /**

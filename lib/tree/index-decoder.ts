@@ -35,6 +35,8 @@ import type { ByteDecoder } from '../decoder.js'
 import { LINE_DIM, LINE_ERROR, LINE_WARNING, severityBits } from './lines.js'
 import { latin1Severity, textSeverity } from './severity.js'
 import { TreeOutput, type FramerDiagnostic, type IndexOutput } from './index-output.js'
+import { IndexSlot, loadNativePassThrough } from '../dialects/native-pass-through.js'
+import { NativeIndex } from './native-index.js'
 import { replayIndex, type IndexRecord } from './index-record.js'
 import { LogTree } from './tree.js'
 
@@ -73,11 +75,17 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   fastLines = 0
   spanLines = 0
   dialectLines = 0
+  /** Lines the addon took as index words (takeOps). */
+  wordLines = 0
+  /** The addon's side of takeOps, where the framer's line mode runs in C. */
+  private readonly native: NativeIndex | undefined
 
   /** Into a tree (its lines, and its sections through a BuildLogDecoder), or another output. */
   constructor(target: LogTree | IndexOutput) {
     this.out = target instanceof LogTree ? new TreeOutput(target) : target
     this.framer = new BuildLogFramer(this, { keepSgr: true })
+    const addon = loadNativePassThrough()
+    this.native = addon === null ? undefined : new NativeIndex(addon)
   }
 
   write(chunk: Uint8Array): void {
@@ -160,6 +168,29 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
 
   diagnostic(code: FramerDiagnostic, message: string, offset: number, line: number, column: number): void {
     this.out.diagnostic(code, message, offset, line, column)
+  }
+
+  /**
+   * The C line mode's ops as index words, made in C (native-index.ts), up to one only line() or
+   * span() can take; none after a held `Running phase:` line, whose next line is the decoder's.
+   */
+  takeOps(buf: Uint8Array, base: number, ops: Int32Array, io: Int32Array): void {
+    const from = io[IndexSlot.From]!
+    if (this.native === undefined || this.holding) {
+      io[IndexSlot.Stop] = from
+      return
+    }
+    const cursor = base + io[IndexSlot.Cursor]!
+    this.native.take(buf, ops, io)
+    if (io[IndexSlot.Stop] === from) return
+    const to = base + io[IndexSlot.Cursor]!
+    this.out.addWords(this.native.words, io[IndexSlot.Words]!, cursor, to, io[IndexSlot.Depth]!, io[IndexSlot.MinDepth]!)
+    this.wordLines += io[IndexSlot.Lines]!
+    // what line(), span(), open() and close() leave: the next line starts where the last ended,
+    // and may go as a span (or the input go on elsewhere: resumable) right after an LF-ended line
+    this.lineStart = to
+    this.next = io[IndexSlot.LineLast] === 1 && io[IndexSlot.EndedLf] === 1 ? to : -1
+    this.headNext = false
   }
 
   line(view: LineView): void {

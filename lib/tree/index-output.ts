@@ -10,6 +10,7 @@ import { BuildLogDecoder } from '../dialects/build-log.js'
 import { DecodeContext } from '../dialects/context.js'
 import { LINE_ERROR, LINE_WARNING } from './lines.js'
 import type { LogTree } from './tree.js'
+import { playWords } from './index-record.js'
 
 export type FramerDiagnostic = 'unbalanced-close' | 'unclosed-at-eof' | 'line-split'
 
@@ -23,6 +24,12 @@ export interface IndexOutput {
   diagnostic(code: FramerDiagnostic, message: string, offset: number, line: number, column: number): void
   /** A line the dialect must read (`@nix`, a CI marker, `Running phase:`, one after a held one). */
   dialectLine(view: LineView): void
+  /**
+   * Lines, opens and closes as a record's words (index-record.ts), the first line starting at
+   * `from` (the end of the last line before them) and the last ending at `to`; `depth` nests
+   * opened less closed over them, `minDepth` the lowest that count reached.
+   */
+  addWords(words: Int32Array, count: number, from: number, to: number, depth: number, minDepth: number): void
   /** The end of a write: readers may look at the tree now. */
   flush(): void
   end(): void
@@ -102,6 +109,10 @@ export class TreeOutput implements IndexOutput {
     this.flush()
     this.toDecoder()
     this.decoder.line(view)
+  }
+
+  addWords(words: Int32Array, count: number, from: number): void {
+    playWords(words, count, from, this)
   }
 
   end(): void {

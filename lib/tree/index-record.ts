@@ -146,6 +146,17 @@ export class IndexRecorder implements IndexOutput {
     this.break()
   }
 
+  addWords(words: Int32Array, count: number, from: number, to: number, depth: number, minDepth: number): void {
+    // they count from the end of the last line written, as this record's do
+    if (from !== this.cursor) return this.break()
+    if (!this.room(count)) return
+    this.words.set(words.subarray(0, count), this.count)
+    this.count += count
+    this.cursor = to
+    if (this.depth + minDepth < this.minDepth) this.minDepth = this.depth + minDepth
+    this.depth += depth
+  }
+
   flush(): void {}
 
   end(): void {
@@ -166,9 +177,13 @@ export class IndexRecorder implements IndexOutput {
 
 /** Plays a record into `out`, the calls IndexRecorder was given, in order. */
 export function replayIndex(record: IndexRecord, out: IndexOutput): void {
-  const words = record.words
-  let cursor = record.from
-  for (let k = 0; k < record.count; ) {
+  playWords(record.words, record.count, record.from, out)
+  out.flush()
+}
+
+/** Plays words[0, count) into `out` as the calls they stand for, the first line starting at `cursor`. */
+export function playWords(words: Int32Array, count: number, cursor: number, out: IndexOutput): void {
+  for (let k = 0; k < count; ) {
     const word = words[k++]!
     if (word >= 0) {
       const end = cursor + (word >>> LENGTH_SHIFT)
@@ -201,5 +216,4 @@ export function replayIndex(record: IndexRecord, out: IndexOutput): void {
         break
     }
   }
-  out.flush()
 }

@@ -40,6 +40,8 @@ export const NEEDLE_PAIRS = new Uint8Array(65536)
 for (const n of [...RULE_STARTS, ...RULE_LITERALS, ...SCAN_NEEDLES]) for (let k = 0; k + 1 < n.length; k++) NEEDLE_PAIRS[(n.charCodeAt(k) << 8) | n.charCodeAt(k + 1)] = 1
 
 const START_BYTES = RULE_STARTS.map((n) => Buffer.from(n, 'latin1'))
+/** RULE_STARTS packed for the addon (lib/tree/native-index.ts). */
+export const PACKED_RULE_STARTS = packPrefixes(START_BYTES)
 const STARTS_RULE = new Uint8Array(256)
 for (const n of START_BYTES) STARTS_RULE[n[0]!] = 1
 
@@ -50,7 +52,8 @@ export function startsLikeRule(buf: Uint8Array, start: number, end: number): boo
   return false
 }
 
-const PACKED_NEEDLES = packPrefixes(NEEDLE_BYTES)
+/** SCAN_NEEDLES packed for the addon. */
+export const PACKED_NEEDLES = packPrefixes(NEEDLE_BYTES)
 
 /**
  * Next position at or after `from` where any scan needle occurs in a chunk. With the C addon (once
@@ -100,11 +103,20 @@ export class NeedleFinder {
   }
 }
 
+/** From how many bytes holdsNeedle asks the addon: the call and the subarray cost about what walking 256 bytes does. */
+const NATIVE_HOLDS_BYTES = 256
+const oneNeedle = new Int32Array(1)
+
 /**
  * Whether buf[start, end) holds a scan needle, by one walk over those bytes: for a line in a
  * reused buffer, where a Buffer#indexOf pass per needle would run on past `end`.
  */
 export function holdsNeedle(buf: Uint8Array, start: number, end: number): boolean {
+  // a long line (one split across reads, mostly: 10–100 KiB link commands) in one C scan
+  if (end - start >= NATIVE_HOLDS_BYTES) {
+    const addon = nativePassThroughTried() ? loadNativePassThrough() : null
+    if (addon !== null) return addon.findNeedles(buf.subarray(start, end), 0, PACKED_NEEDLES, oneNeedle) > 0
+  }
   for (let i = start; i < end; i++) {
     if (STARTS_ANY[buf[i]!] === 0) continue
     const candidates = STARTING_WITH[buf[i]!]!
