@@ -1,13 +1,14 @@
 /**
- * A big build log indexed on two cores. The main thread indexes the file up to a line start near
- * the middle (the split) as always, while a worker (index-worker.ts) indexes from there on with
- * the same code and records what it decided (index-record.ts), in records that start and end where
- * all its state is a fresh line's. Where the main thread is at a record's start in that same state
- * it plays the record into its tree, which takes a fifth of the time decoding took. Where it is not
- * — the split falls inside a newline group, a record closes more nests than the main thread has
- * open, the worker left a gap at a line only the dialect's decoder reads — it reads the file
- * itself up to the next record's start and tries again there. So the tree is the one a single
- * thread makes (test/parallel-index.test.ts compares them), only sooner.
+ * A big build log indexed on two cores. The main thread indexes the file up to a line start about
+ * a third of the way in (the split, MAIN_SHARE) as always, while a worker (index-worker.ts)
+ * indexes from there on with the same code and records what it decided (index-record.ts), in
+ * records that start and end where all its state is a fresh line's. Where the main thread is at a
+ * record's start in that same state it plays the record into its tree, which takes about a third
+ * of the time reading those bytes itself would. Where it is not — the split falls inside a newline
+ * group, a record closes more nests than the main thread has open, the worker left a gap at a line
+ * only the dialect's decoder reads — it reads the file itself up to the next record's start and
+ * tries again there. So the tree is the one a single thread makes (test/parallel-index.test.ts
+ * compares them), only sooner.
  */
 
 import fs from 'node:fs'
@@ -30,18 +31,22 @@ const WORKER_MODULE = [join(DIST, 'bin', 'index-worker.cjs'), join(DIST, 'tree',
  * first, unoptimised megabytes cost it ~60–150 ms, and the two threads slow each other down on
  * this machine's two cores. Legacy corpus, alternated medians: 20 MiB 0.34 s on two threads
  * against 0.22 on one, 64 MiB 0.62 against 0.44, 120 MiB 0.72 against 0.74, 200 MiB 0.92 against
- * 1.04, 1 GiB 1.04–1.6× faster (bench/RESULTS.md).
+ * 1.04, 1 GiB 1.04–1.6× faster (bench/RESULTS.md). With the decoding in C since (medians of four
+ * alternated rounds): 64 MiB 0.17 s against 0.18, 120 MiB 0.28 against 0.37, 200 MiB 0.43 against 0.50.
  */
 const PARALLEL_MIN_BYTES = 128 << 20
 /**
- * Where the split goes, as a share of what is left. Both threads decode at about the same speed,
- * and playing records costs the main thread about a fifth of decoding them (~1 ms a MiB of legacy
- * log against ~5); records are played as they arrive, so the worker may still be busy when the
- * main thread gets to the split: the threads finish together when the main thread's share s
- * satisfies (1 − s)(1 − 1/5) = s, about 0.45. (On the 1 GiB legacy corpus: 0.4, 0.5 and 0.6 took
- * 2.5–4.0, 2.8–3.3 and 3.4–3.9 s, one thread 6–7.5 s; the machine is noisy.)
+ * Where the split goes, as a share of what is left. The main thread decodes its share and writes
+ * the tree, then plays the worker's records into the tree; the worker only decodes. Since the
+ * decoding of legacy lines went to C (native-index.ts), playing a record costs the main thread
+ * about a third of what decoding and writing the same bytes does, where the worker's decoding
+ * costs it about two thirds (1 GiB legacy corpus, both threads running: ~2.8, ~0.9 and ~1.9 s/GiB):
+ * the threads finish together when the main thread's share s satisfies 2.8 s + 0.9 (1 − s) =
+ * 1.9 (1 − s), about 0.26. Measured on the 1 GiB legacy corpus, four alternated rounds: 0.25,
+ * 0.32, 0.38 and 0.45 took medians of 1.41, 1.50, 1.50 and 1.61 s (the 200 MiB corpus: all
+ * 0.34–0.36 s); 0.3 leaves the worker some slack where its part decodes slower.
  */
-const MAIN_SHARE = 0.45
+const MAIN_SHARE = 0.3
 /** How far past the chosen point a line start is looked for; a log without one there is not split. */
 const LINE_SEARCH_BYTES = 1 << 20
 
