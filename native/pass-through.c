@@ -646,6 +646,13 @@ static int32_t pass_through(uint8_t *buf, int32_t n, int32_t from, int32_t limit
 
 static const uint8_t RUNNING_PHASE[] = "Running phase: ";
 
+/* The line at buf[at] (read up to n) is one the dialect must see: `@`, `Running phase: `, or one of the prefixes (CI markers), after a timestamp or not. */
+static int dialect_line_at(const prefix_list *prefixes, const uint8_t *buf, int32_t n, int32_t at) {
+  const int32_t running = (int32_t)sizeof RUNNING_PHASE - 1;
+  uint8_t c = at < n ? buf[at] : 0;
+  return c == '@' || (c == 'R' && n - at >= running && memcmp(buf + at, RUNNING_PHASE, (size_t)running) == 0) || must_see(prefixes, buf, n, at);
+}
+
 /*
  * PlainLineWalk.walk() in lib/tree/plain-lines.ts, the same walk: over the whole lines of
  * buf[from, stop) (text without escapes, and without CR: the caller stops at the first), each
@@ -656,10 +663,8 @@ static const uint8_t RUNNING_PHASE[] = "Running phase: ";
  */
 static int32_t plain_line_ends(const uint8_t *buf, int32_t from, int32_t stop, int32_t end, const prefix_list *prefixes, int32_t *lfs, int32_t cap) {
   int32_t at = from, k = 0;
-  const int32_t running = (int32_t)sizeof RUNNING_PHASE - 1;
   while (at < stop && k < cap - 1) {
-    uint8_t c = buf[at];
-    if (c == '@' || (c == 'R' && end - at >= running && memcmp(buf + at, RUNNING_PHASE, (size_t)running) == 0) || must_see(prefixes, buf, end, at)) break;
+    if (dialect_line_at(prefixes, buf, end, at)) break;
     const uint8_t *lf = memchr(buf + at, LF, (size_t)(stop - at));
     if (lf == NULL) {
       at = stop;
@@ -690,7 +695,6 @@ static int32_t plain_line_ends(const uint8_t *buf, int32_t from, int32_t stop, i
 
 /* Index record tags and the packed word's layout (index-record.ts has the same). */
 enum { W_LINE = -1, W_HEAD = -2, W_OPEN = -3, W_CLOSE = -4, W_CLOSE_HERE = -5 };
-#define W_FLAG_MASK 7
 #define W_HEAD_BIT 8
 #define W_LENGTH_SHIFT 4
 #define W_PACKED_LENGTH ((1 << (31 - W_LENGTH_SHIFT)) - 1)
@@ -708,8 +712,6 @@ enum {
 #define HEAD_CAP 64
 /* Needle positions found ahead, a few at a time (a call costs about what scanning 2 KiB does). */
 #define NEEDLES_AHEAD 32
-
-static const uint8_t RUNNING_PHASE_TEXT[] = "Running phase: ";
 
 typedef struct {
   int32_t *words, word_count, word_cap;
@@ -749,14 +751,6 @@ static int needle_in(needle_scan *scan, int32_t start, int32_t end) {
   }
 }
 
-/* Whether a line starting with these text bytes is one only the dialect's decoder reads: IndexDecoder.line()'s and PlainLineWalk's tests, or wider. */
-static int dialect_text(const index_rules *rules, const uint8_t *text, int32_t n) {
-  const int32_t running = (int32_t)sizeof RUNNING_PHASE_TEXT - 1;
-  if (n > 0 && text[0] == '@') return 1;
-  if (n >= running && text[0] == 'R' && memcmp(text, RUNNING_PHASE_TEXT, (size_t)running) == 0) return 1;
-  return must_see(rules->markers, text, n, 0);
-}
-
 /* A line from the cursor to raw_end with its flags, and an ask for its severity when `ask`. 0 when the words or asks are full. */
 static int index_line(index_out *out, int32_t raw_end, int head, int flags, int ask, int32_t op, int32_t text_start, int32_t text_end) {
   if (out->word_count + 4 > out->word_cap || (ask && out->ask_count + ASK_INTS > out->ask_cap)) return 0;
@@ -787,7 +781,7 @@ static int index_span(const uint8_t *buf, const int32_t *op, const index_rules *
   int32_t at = op[1], count = op[3];
   for (int32_t k = 0; k < count; k++) {
     int32_t lf = op[4 + k];
-    if (dialect_text(rules, buf + at, lf - at)) return 0;
+    if (dialect_line_at(rules->markers, buf, lf, at)) return 0;
     int ask = needle_in(scan, at, lf) || starts_with_prefix(rules->rule_starts, buf, lf, at);
     if (!index_line(out, lf + 1, 0, 0, ask, -1, at, lf)) return 0;
     out->lfs++;
@@ -799,6 +793,11 @@ static int index_span(const uint8_t *buf, const int32_t *op, const index_rules *
   return 1;
 }
 
+/* A mark's start or end as a Line op stores it: a discard's start and a removed CSI's end as -(position + 1). */
+static inline int32_t mark_position(int32_t stored) {
+  return stored < 0 ? -stored - 1 : stored;
+}
+
 /*
  * Whether leaving out the marks ops[at, at + 2 pairs) of the line buf[start, end) joins two text
  * bytes that are consecutive in some needle or rule literal (`err ESC[0m or`): its text may then
@@ -808,11 +807,10 @@ static int may_join_needle(const index_rules *rules, const uint8_t *buf, const i
   int before = -1;
   int32_t at = start;
   for (int32_t j = 0; j < pairs; j++) {
-    int32_t mark_start = marks[2 * j] < 0 ? -marks[2 * j] - 1 : marks[2 * j];
-    int32_t mark_end = marks[2 * j + 1] < 0 ? -marks[2 * j + 1] - 1 : marks[2 * j + 1];
+    int32_t mark_start = mark_position(marks[2 * j]), mark_end = mark_position(marks[2 * j + 1]);
     if (mark_start > at) before = buf[mark_start - 1];
     if (mark_end > at) at = mark_end;
-    int32_t stop = j + 1 < pairs ? (marks[2 * j + 2] < 0 ? -marks[2 * j + 2] - 1 : marks[2 * j + 2]) : end;
+    int32_t stop = j + 1 < pairs ? mark_position(marks[2 * j + 2]) : end;
     if (at < stop && before >= 0 && rules->pairs[(before << 8) | buf[at]]) return 1;
   }
   return 0;
@@ -831,8 +829,7 @@ static int index_line_op(const uint8_t *buf, const int32_t *ops, int32_t k, cons
     head_length = 0;
     int32_t at = start;
     for (int32_t j = 0; j <= pairs && head_length < HEAD_CAP; j++) {
-      int32_t mark = j < pairs ? marks[2 * j] : end, stop = j < pairs ? marks[2 * j + 1] : end;
-      int32_t mark_start = mark < 0 ? -mark - 1 : mark, mark_end = stop < 0 ? -stop - 1 : stop;
+      int32_t mark_start = j < pairs ? mark_position(marks[2 * j]) : end, mark_end = j < pairs ? mark_position(marks[2 * j + 1]) : end;
       if (mark_start > at) {
         int32_t take = mark_start - at < HEAD_CAP - head_length ? mark_start - at : HEAD_CAP - head_length;
         memcpy(copy + head_length, buf + at, (size_t)take);
@@ -842,7 +839,7 @@ static int index_line_op(const uint8_t *buf, const int32_t *ops, int32_t k, cons
     }
     head = copy;
   }
-  if (dialect_text(rules, head, head_length) || ((bits & L_AT_LINE_START) && end > start && buf[start] == '@')) return 0;
+  if (dialect_line_at(rules->markers, head, head_length, 0) || ((bits & L_AT_LINE_START) && end > start && buf[start] == '@')) return 0;
   int flags = (bits & L_ERROR) ? X_ERROR : (bits & L_WARNING) ? X_WARNING : 0;
   /* The needles of the bytes between the marks lie in the line's bytes, or are joined by leaving a mark out. */
   int ask = flags == 0 && (starts_with_prefix(rules->rule_starts, head, head_length, 0) || needle_in(scan, start, end) || (pairs > 0 && may_join_needle(rules, buf, marks, pairs, start, end)));
