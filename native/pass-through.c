@@ -781,7 +781,7 @@ static int index_span(const uint8_t *buf, const int32_t *op, const index_rules *
   int32_t at = op[1], count = op[3];
   for (int32_t k = 0; k < count; k++) {
     int32_t lf = op[4 + k];
-    if (dialect_line_at(rules->markers, buf, lf, at)) return 0;
+    if (at < 0 || lf < at || lf >= scan->n || dialect_line_at(rules->markers, buf, lf, at)) return 0;
     int ask = needle_in(scan, at, lf) || starts_with_prefix(rules->rule_starts, buf, lf, at);
     if (!index_line(out, lf + 1, 0, 0, ask, -1, at, lf)) return 0;
     out->lfs++;
@@ -821,6 +821,9 @@ static int index_line_op(const uint8_t *buf, const int32_t *ops, int32_t k, cons
   const int32_t *op = ops + k;
   int32_t raw_end = op[1], start = op[2], end = op[3], priority = op[4], bits = op[5], pairs = op[6];
   const int32_t *marks = op + 7;
+  if (start < 0 || end < start || end > scan->n || raw_end < end || raw_end > scan->n) return 0;
+  for (int32_t j = 0; j < 2 * pairs; j++)
+    if (mark_position(marks[j]) < start || mark_position(marks[j]) > end) return 0;
   /* The text's first bytes: the line's, or those between its marks (kept SGR, removed CSIs, what a bare CR discarded). */
   uint8_t copy[HEAD_CAP];
   const uint8_t *head = buf + start;
@@ -860,35 +863,34 @@ static int32_t index_ops(const uint8_t *buf, int32_t n, const int32_t *ops, int3
   while (k < count) {
     const int32_t *op = ops + k;
     index_out before = *out;
-    int32_t next;
+    /* (the ops come from pass_through(); one that does not fit them is left to JavaScript, never read past) */
+    int64_t next = op[0] == OP_SPAN ? (k + 4 > count ? -1 : (int64_t)k + 4 + op[3]) : op[0] == OP_LINE ? (k + 7 > count ? -1 : (int64_t)k + 7 + 2 * (int64_t)op[6]) : (int64_t)k + 3;
+    if (next <= k || next > count) return k;
     switch (op[0]) {
       case OP_SPAN:
-        next = k + 4 + op[3];
         if (!index_span(buf, op, rules, &scan, out)) {
           *out = before;
           return k;
         }
         break;
       case OP_LINE:
-        next = k + 7 + 2 * op[6];
         if (!index_line_op(buf, ops, k, rules, &scan, out)) {
           *out = before;
           return k;
         }
         break;
       case OP_OPEN:
-        if (out->word_count + 3 > out->word_cap) return k;
+        if (op[2] < 0 || op[2] > n || out->word_count + 3 > out->word_cap) return k;
         out->words[out->word_count++] = W_OPEN;
         out->words[out->word_count++] = op[1];
         out->words[out->word_count++] = op[2] - out->cursor;
         out->level++;
         out->depth++;
         out->line_last = 0;
-        next = k + 3;
         break;
       case OP_CLOSE:
         /* With no section open the framer reports a diagnostic. */
-        if (out->level == 0 || out->word_count + 2 > out->word_cap) return k;
+        if (out->level == 0 || op[1] < 0 || op[1] > n || out->word_count + 2 > out->word_cap) return k;
         if (op[1] == out->cursor) out->words[out->word_count++] = W_CLOSE_HERE;
         else {
           out->words[out->word_count++] = W_CLOSE;
@@ -897,12 +899,11 @@ static int32_t index_ops(const uint8_t *buf, int32_t n, const int32_t *ops, int3
         out->level--;
         if (--out->depth < out->min_depth) out->min_depth = out->depth;
         out->line_last = 0;
-        next = k + 3;
         break;
       default:
         return k;
     }
-    k = next;
+    k = (int32_t)next;
   }
   return k;
 }

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Flag, loadNativePassThrough, NATIVE_PASS_THROUGH, OPS_LENGTH, packPrefixes, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { ASK_INTS, Flag, IndexSlot, INDEX_SLOTS, loadNativePassThrough, NATIVE_PASS_THROUGH, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { NEEDLE_PAIRS } from '../dist/tree/severity-filter.js'
 import { BuildLogDecoder, lineContent } from '../dist/dialects/build-log.js'
 import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
 import { cleanBuffer, createDecoder, decode } from '../dist/index.js'
@@ -110,6 +111,44 @@ t.test('bad arguments are a TypeError, not a crash', async (t) => {
   t.equal(native.plainLineEnds(text, 0, 12, 12, markers, new Int32Array(2)), 1, 'a full list stops the walk')
   t.equal(native.plainLineEnds(Buffer.from('x\ny'), 0, 3, 3, markers, lfs), 1, 'a line without its LF is not walked')
   t.strictSame([...lfs.subarray(0, 2)], [1, 3], 'the walk stops at `stop`')
+  // indexOps: the ops of a line-mode run as index words (native-index.ts)
+  const log = Buffer.from('plain\n\x1b[3phead\nerror: x\n\x1b[q@nix {}\n')
+  const io = new Int32Array(INDEX_SLOTS)
+  const words = new Int32Array(64)
+  const asks = new Int32Array(4 * ASK_INTS)
+  state.fill(0)
+  state[Slot.AfterLf] = 1
+  state[Slot.Priority] = 1
+  const boundary = native.passThrough(log, 0, log.length, Flag.KeepSgr | Flag.Lines, none, state, ops)
+  const count = state[Slot.OpCount]!
+  const index = (o: Int32Array, from = 0, to = count): number => {
+    io.fill(0)
+    io[IndexSlot.From] = from
+    io[IndexSlot.Count] = to
+    return native.indexOps(log, o, needles, packPrefixes([Buffer.from('error')]), markers, NEEDLE_PAIRS, io, words, asks)
+  }
+  t.ok(boundary > 0 && count > 0, 'a line-mode run')
+  t.throws(() => index(ops, 0, OPS_LENGTH + 3), TypeError, 'indexOps: ops past the list')
+  t.throws(() => native.indexOps(log, ops, needles, none, markers, new Uint8Array(3), io, words, asks), TypeError, 'indexOps: no pair table')
+  t.throws(() => native.indexOps(log, ops, needles, none, markers, NEEDLE_PAIRS, new Int32Array(3), words, asks), TypeError, 'indexOps: short io')
+  const stop = index(ops)
+  t.ok(stop > 0 && stop < count, `a good call takes the ops up to the @nix line (${stop} of ${count} int32)`)
+  t.strictSame([io[IndexSlot.Lines], io[IndexSlot.Asks], io[IndexSlot.Level], io[IndexSlot.Depth]], [3, 1, 0, 0], 'three lines, one asked about (error:), a nest opened and closed')
+  t.equal(asks[1], -1, 'the ask names a plain line of a span, not a Line op') // (its severity is the rules' to say)
+  // ops that do not fit the run they claim to be from are left to JavaScript, never read past
+  for (const [what, bad] of [
+    ['a span whose LFs lie past the buffer', [Op.Span, 0, 6, 1, 10_000]],
+    ['a span longer than the list', [Op.Span, 0, 6, 1_000_000, 5]],
+    ['a line whose text lies past the buffer', [Op.Line, 9_000, 0, 8_000, 1, 0, 0]],
+    ['a line with a mark outside it', [Op.Line, 6, 0, 5, 1, 0, 1, -70_000, 3]],
+    ['a line with more marks than the list', [Op.Line, 6, 0, 5, 1, 0, 1 << 30]],
+    ['an open past the buffer', [Op.Open, 1, 1 << 30]],
+    ['a close with no nest open', [Op.Close, 0, 4]],
+  ] as const) {
+    const o = Int32Array.from(bad)
+    t.equal(index(o, 0, o.length), 0, `indexOps stops at ${what}`)
+    t.equal(io[IndexSlot.Words], 0, `and writes nothing for it`)
+  }
 })
 
 t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) => {
