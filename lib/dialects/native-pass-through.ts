@@ -93,7 +93,7 @@ export const OPS_LENGTH = 3 * 4096
  * The io slots of indexOps (native/pass-through.c, index_ops). In: the ops to take, from `From`
  * to `Count`; `Cursor`, where the next line starts (the framer's line offset, relative to the
  * chunk); `Level`, the nests open. Out: `Stop`, the first op not taken; the words and asks
- * written; the Line and span ops taken (`Lines`), whether the last line taken ended with an LF,
+ * written; the lines taken (`Lines`, a span's each), whether the last line taken ended with an LF,
  * how many LFs the lines held and the last one (-1: none); `Cursor` and `Level` after them; the
  * nests opened less those closed, and the lowest that count reached; whether the last op taken
  * was a line (no open or close after it).
