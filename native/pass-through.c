@@ -842,7 +842,7 @@ static int index_line_op(const uint8_t *buf, const int32_t *ops, int32_t k, cons
     }
     head = copy;
   }
-  if (dialect_line_at(rules->markers, head, head_length, 0) || ((bits & L_AT_LINE_START) && end > start && buf[start] == '@')) return 0;
+  if (dialect_line_at(rules->markers, head, head_length, 0)) return 0;
   int flags = (bits & L_ERROR) ? X_ERROR : (bits & L_WARNING) ? X_WARNING : 0;
   /* The needles of the bytes between the marks lie in the line's bytes, or are joined by leaving a mark out. */
   int ask = flags == 0 && (starts_with_prefix(rules->rule_starts, head, head_length, 0) || needle_in(scan, start, end) || (pairs > 0 && may_join_needle(rules, buf, marks, pairs, start, end)));

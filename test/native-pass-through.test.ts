@@ -378,7 +378,13 @@ t.test('small input does not load the addon; a chunk of 4 KiB does', async (t) =
   const script = `
     const { decode } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))})
     const { nativePassThroughTried } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'dialects', 'native-pass-through.js'))})
+    const { IndexDecoder } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'tree', 'index-decoder.js'))})
+    const { LogTree } = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'tree', 'tree.js'))})
     decode(Buffer.from('\\x1b[31mone line\\x1b[0m\\n'))
+    // (the pager's index too: a decoder made for a short file)
+    const index = new IndexDecoder(new LogTree())
+    index.write(Buffer.from('\\x1b[3phead\\none line\\n\\x1b[q'))
+    index.end()
     const small = nativePassThroughTried()
     decode(Buffer.from('\\x1b[31mline\\x1b[0m\\n'.repeat(300)))
     console.log(JSON.stringify({ small, big: nativePassThroughTried() }))`

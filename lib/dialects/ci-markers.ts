@@ -8,6 +8,7 @@
  * marker may follow such a stamp, which then dates it. (`gh run view --log` puts the job's and the
  * step's names before the stamp; those lines are not read as markers.)
  */
+import { packPrefixes } from './native-pass-through.js'
 
 export type CiSystem = 'github' | 'gitlab' | 'travis' | 'teamcity'
 
@@ -79,6 +80,8 @@ const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z) /
 
 /** What a CI marker line starts with (hasCiMarkerPrefix). */
 export const CI_MARKER_PREFIXES: readonly Buffer[] = ['::', '##', 'section_start:', 'section_end:', 'travis_fold:'].map((p) => Buffer.from(p))
+/** The same packed for the addon (its plain-line walk and index words, lib/tree/). */
+export const PACKED_CI_MARKER_PREFIXES = packPrefixes(CI_MARKER_PREFIXES)
 
 /**
  * 1 for the bytes a marker line may start with: a prefix's first byte or a timestamp's first

@@ -77,15 +77,13 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   dialectLines = 0
   /** Lines the addon took as index words (takeOps). */
   wordLines = 0
-  /** The addon's side of takeOps, where the framer's line mode runs in C. */
-  private readonly native: NativeIndex | undefined
+  /** The addon's side of takeOps, made at the first C run (a short decode never loads the addon). */
+  private native: NativeIndex | undefined
 
   /** Into a tree (its lines, and its sections through a BuildLogDecoder), or another output. */
   constructor(target: LogTree | IndexOutput) {
     this.out = target instanceof LogTree ? new TreeOutput(target) : target
     this.framer = new BuildLogFramer(this, { keepSgr: true })
-    const addon = loadNativePassThrough()
-    this.native = addon === null ? undefined : new NativeIndex(addon)
   }
 
   write(chunk: Uint8Array): void {
@@ -176,15 +174,18 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
    */
   takeOps(buf: Uint8Array, base: number, ops: Int32Array, io: Int32Array): void {
     const from = io[IndexSlot.From]!
-    if (this.native === undefined || this.holding) {
+    // (the framer runs in C only with the addon loaded)
+    const addon = loadNativePassThrough()
+    if (addon === null || this.holding) {
       io[IndexSlot.Stop] = from
       return
     }
+    const native = (this.native ??= new NativeIndex(addon))
     const cursor = base + io[IndexSlot.Cursor]!
-    this.native.take(buf, ops, io)
+    native.take(buf, ops, io)
     if (io[IndexSlot.Stop] === from) return
     const to = base + io[IndexSlot.Cursor]!
-    this.out.addWords(this.native.words, io[IndexSlot.Words]!, cursor, to, io[IndexSlot.Depth]!, io[IndexSlot.MinDepth]!)
+    this.out.addWords(native.words, io[IndexSlot.Words]!, cursor, to, io[IndexSlot.Depth]!, io[IndexSlot.MinDepth]!)
     this.wordLines += io[IndexSlot.Lines]!
     // what line(), span(), open() and close() leave: the next line starts where the last ended,
     // and may go as a span (or the input go on elsewhere: resumable) right after an LF-ended line

@@ -6,14 +6,13 @@
  * IndexDecoder.line() and .span() cost more than the C run that found them.
  */
 
-import { ASK_INTS, IndexSlot, OPS_LENGTH, packPrefixes, type NativePassThrough } from '../dialects/native-pass-through.js'
-import { CI_MARKER_PREFIXES } from '../dialects/ci-markers.js'
+import { ASK_INTS, IndexSlot, OPS_LENGTH, type NativePassThrough } from '../dialects/native-pass-through.js'
+import { PACKED_CI_MARKER_PREFIXES } from '../dialects/ci-markers.js'
 import { asBuffer } from '../bytes.js'
 import { severityBits } from './lines.js'
 import { latin1Severity, textSeverity } from './severity.js'
 import { NEEDLE_PAIRS, PACKED_NEEDLES, PACKED_RULE_STARTS } from './severity-filter.js'
 
-const MARKERS = packPrefixes(CI_MARKER_PREFIXES)
 /** Asks one call may make; past them it stops, and the next call goes on. */
 const ASK_CAP = 1024
 
@@ -29,7 +28,7 @@ export class NativeIndex {
 
   /** Takes what it can of the line-mode ops as io says (IndexSlot); `words` then holds them, every line's flags set. */
   take(buf: Uint8Array, ops: Int32Array, io: Int32Array): void {
-    this.addon.indexOps(buf, ops, PACKED_NEEDLES, PACKED_RULE_STARTS, MARKERS, NEEDLE_PAIRS, io, this.words, this.asks)
+    this.addon.indexOps(buf, ops, PACKED_NEEDLES, PACKED_RULE_STARTS, PACKED_CI_MARKER_PREFIXES, NEEDLE_PAIRS, io, this.words, this.asks)
     const asks = this.asks
     const words = this.words
     const end = io[IndexSlot.Asks]! * ASK_INTS

@@ -1,12 +1,11 @@
 import { startsWithBytes } from '../bytes.js'
 import { RUNNING_PHASE_BYTES } from '../dialects/build-log.js'
-import { hasCiMarkerPrefix, CI_MARKER_PREFIXES } from '../dialects/ci-markers.js'
-import { loadNativePassThrough, nativePassThroughTried, packPrefixes } from '../dialects/native-pass-through.js'
+import { hasCiMarkerPrefix, PACKED_CI_MARKER_PREFIXES } from '../dialects/ci-markers.js'
+import { loadNativePassThrough, nativePassThroughTried } from '../dialects/native-pass-through.js'
 import { ByteFinder } from '../tokenizer/byte-finder.js'
 
 const LF = 0x0a
 const CR = 0x0d
-const CI_PREFIXES = packPrefixes(CI_MARKER_PREFIXES)
 /**
  * From how many bytes the walk is the addon's (plainLineEnds): below, the call costs more than it
  * saves (valgrind, pager index of 32 MiB legacy: every run in C 2.580 G instructions, from 512
@@ -46,7 +45,7 @@ export class PlainLineWalk {
     this.from = from
     const addon = stop - from >= NATIVE_WALK_BYTES && nativePassThroughTried() ? loadNativePassThrough() : null
     if (addon !== null) {
-      this.count = addon.plainLineEnds(buf, from, stop, end, CI_PREFIXES, this.lfs)
+      this.count = addon.plainLineEnds(buf, from, stop, end, PACKED_CI_MARKER_PREFIXES, this.lfs)
       return this.lfs[this.count]!
     }
     let lfs = this.lfs
