@@ -1039,5 +1039,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "plainLineEnds", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "indexOps", NAPI_AUTO_LENGTH, run_index_ops, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "indexOps", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "foldSizes", NAPI_AUTO_LENGTH, napi_fold_sizes, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "foldSizes", fn) != napi_ok) return NULL;
   return exports;
 }

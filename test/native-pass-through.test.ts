@@ -60,7 +60,7 @@ t.test('without a working compiler the install goes on, and no stale build stays
   fs.mkdirSync(path.join(root, 'scripts'))
   fs.mkdirSync(path.join(root, 'native', 'build'), { recursive: true })
   fs.copyFileSync(path.join(repoRoot, 'scripts', 'build-native.mjs'), path.join(root, 'scripts', 'build-native.mjs'))
-  for (const src of ['pass-through.c', 'scanners.c', 'addon.h', 'buildlog-sandbox.c']) fs.copyFileSync(path.join(repoRoot, 'native', src), path.join(root, 'native', src))
+  for (const src of fs.readdirSync(path.join(repoRoot, 'native')).filter((f) => /\.[ch]$/.test(f))) fs.copyFileSync(path.join(repoRoot, 'native', src), path.join(root, 'native', src))
   const stale = path.join(root, 'native', 'build', 'pass-through.node')
   fs.writeFileSync(stale, 'an old build')
   const build = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'scripts', 'build-native.mjs'), '--force', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, CC: 'false' } })

@@ -149,6 +149,15 @@ export interface NativePassThrough {
    * ask (ASK_INTS int32 in `asks`) instead of its severity. Returns the op where it stopped.
    */
   indexOps(buf: Uint8Array, ops: Int32Array, needles: Uint8Array, ruleStarts: Uint8Array, markers: Uint8Array, pairs: Uint8Array, io: Int32Array, words: Int32Array, asks: Int32Array): number
+  /**
+   * The fold model's sizes of sections 0 … count − 1 from its columns' chunks (2^shift entries
+   * each), in place: lib/tree/fold-sizes.ts says what they are. Throws a TypeError on chunks of
+   * the wrong type or length.
+   */
+  foldSizes(
+    parent: readonly Int32Array[], lines: readonly Int32Array[], meta: readonly Uint8Array[], open: readonly Uint8Array[],
+    size: readonly Int32Array[], sizeOk: readonly Uint8Array[], count: number, shift: number, headFlag: number,
+  ): void
 }
 
 /**

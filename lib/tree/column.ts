@@ -54,6 +54,11 @@ export class Column<T extends Typed> {
     return this.chunks[c]!
   }
 
+  /** Every chunk, in order: the addon reads and writes them in place (native/fold-sizes.c). */
+  get chunkList(): readonly T[] {
+    return this.chunks
+  }
+
   /** Makes room for entries 0 … n − 1. */
   reserve(n: number): void {
     while (this.chunks.length * CHUNK < n) {

@@ -311,9 +311,9 @@ export class SectionTable {
     return (this.meta.get(s) & HAS_HEAD) !== 0
   }
 
-  /** Chunk c of the sections' flag bytes (Column.chunk), and the bit in them that says hasHead(). */
-  headFlags(c: number): Uint8Array {
-    return this.meta.chunk(c)
+  /** The sections' flag bytes as a column, and the bit in them that says hasHead() (the fold model's sizes read it). */
+  get flagColumn(): Column<Uint8Array> {
+    return this.meta
   }
 
   static readonly HEAD_FLAG = HAS_HEAD

@@ -13,7 +13,8 @@ import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore, keyOf, lengthOf, startOf, type SegmentView } from './segments.js'
-import { COLUMN_CHUNK_SHIFT, ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
+import { ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
+import { foldSizes, type FoldColumns } from './fold-sizes.js'
 import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
 import { DeferredCounts, EAGER_LEVELS } from './deferred-counts.js'
 
@@ -554,41 +555,19 @@ export class LogTree {
   private segmentRow = 0
 
   /**
-   * Every section's size from the fold state, bottom-up in one pass (a section's id is above its
-   * parent's); prefix sums are left stale, to be rebuilt only for the sections a frame visits.
-   * Column by column, a chunk at a time: expand-all on two million sections is this loop.
+   * Every section's size from the fold state (fold-sizes.ts); prefix sums are left stale, to be
+   * rebuilt only for the sections a frame visits.
    */
   private recomputeSizes(): void {
     this.foldVersion++
     const sections = this.table
-    const count = sections.length
-    // per parent, what its children add to its rows beyond the lines they hold (heads included),
-    // which its own count already has: a section's rows are 1 + its lines + that
-    const extra = new Int32Array(count)
     this.dirty.fill(1)
-    for (let c = chunksFor(count) - 1; c >= 0; c--) {
-      const base = c << COLUMN_CHUNK_SHIFT
-      const parent = sections.parent.chunk(c)
-      const lines = sections.lines.chunk(c)
-      const flags = sections.headFlags(c)
-      const open = this.openFlag.chunk(c)
-      const size = this.size.chunk(c)
-      const sizeOk = this.sizeOk.chunk(c)
-      for (let k = entriesInChunk(c, count) - 1; k >= 0; k--) {
-        const s = base + k
-        const p = parent[k]!
-        const held = lines[k]! + ((flags[k]! & SectionTable.HEAD_FLAG) !== 0 ? 1 : 0)
-        if (s !== 0 && open[k] !== 1) {
-          sizeOk[k] = 0
-          extra[p]! += 1 - held
-          continue
-        }
-        const rows = (s === 0 ? 0 : 1) + lines[k]! + extra[s]!
-        size[k] = rows
-        sizeOk[k] = 1
-        if (p >= 0) extra[p]! += rows - held
-      }
-    }
+    foldSizes(this.foldSizeColumns, sections.length, SectionTable.HEAD_FLAG)
+  }
+
+  private readonly foldSizeColumns: FoldColumns = {
+    parent: this.table.parent, lines: this.table.lines, flags: this.table.flagColumn,
+    open: this.openFlag, size: this.size, sizeOk: this.sizeOk,
   }
 
   get rowCount(): number {

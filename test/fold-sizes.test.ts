@@ -1,0 +1,120 @@
+/**
+ * The fold model's sizes (fold-sizes.ts): the addon's pass and the JavaScript one against a
+ * reference that sums each section's children, on random trees over several column chunks, and
+ * expand-all on a log big enough to take the addon's way.
+ */
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import t from 'tap'
+import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
+import { COLUMN_CHUNK_SHIFT, ColumnGroup, int32Column, uint8Column } from '../dist/tree/column.js'
+import { foldSizes, foldSizesInJs, NATIVE_FOLD_SECTIONS, type FoldColumns } from '../dist/tree/fold-sizes.js'
+import { LogSource } from '../dist/tree/source.js'
+import { random } from './helpers/index-logs.js'
+
+const HEAD = 0x80
+const native = loadNativePassThrough()
+
+/** A random tree of `count` sections: parents below their children, some far back (other chunks). */
+function randomTree(count: number, rnd: () => number): FoldColumns {
+  const columns: FoldColumns = { parent: int32Column(), lines: int32Column(), flags: uint8Column(), open: uint8Column(), size: int32Column(1), sizeOk: uint8Column() }
+  new ColumnGroup(Object.values(columns)).reserve(count)
+  columns.parent.set(0, -1)
+  columns.open.set(0, 1)
+  for (let s = 1; s < count; s++) {
+    const r = rnd()
+    // mostly the section before or its parent (a log's nesting), sometimes anywhere before
+    const p = r < 0.4 ? s - 1 : r < 0.8 ? Math.max(0, columns.parent.get(s - 1)) : Math.floor(rnd() * s)
+    columns.parent.set(s, p)
+    columns.open.set(s, rnd() < 0.6 ? 1 : 0)
+    if (rnd() < 0.7) columns.flags.set(s, HEAD | 3) // other bits set too: only HEAD counts
+  }
+  // a section's lines: its own and those of the sections below it, their heads included
+  for (let s = count - 1; s >= 0; s--) {
+    columns.lines.add(s, Math.floor(rnd() * 4))
+    const p = columns.parent.get(s)
+    if (p >= 0) columns.lines.add(p, columns.lines.get(s) + ((columns.flags.get(s) & HEAD) !== 0 ? 1 : 0))
+  }
+  return columns
+}
+
+/** The rows of each open section, from its children's lists (sections closed or under a closed one: undefined). */
+function reference(columns: FoldColumns, count: number): Array<number | undefined> {
+  const children: number[][] = Array.from({ length: count }, () => [])
+  for (let s = 1; s < count; s++) children[columns.parent.get(s)]!.push(s)
+  const rows: Array<number | undefined> = new Array(count)
+  const held = (s: number): number => columns.lines.get(s) + ((columns.flags.get(s) & HEAD) !== 0 ? 1 : 0)
+  for (let s = count - 1; s >= 0; s--) {
+    if (s !== 0 && columns.open.get(s) !== 1) continue
+    let n = (s === 0 ? 0 : 1) + columns.lines.get(s)
+    for (const c of children[s]!) n += (columns.open.get(c) === 1 ? rows[c]! : 1) - held(c)
+    rows[s] = n
+  }
+  return rows
+}
+
+function differences(columns: FoldColumns, count: number, want: Array<number | undefined>): string[] {
+  const bad: string[] = []
+  for (let s = 0; s < count && bad.length < 5; s++) {
+    const open = s === 0 || columns.open.get(s) === 1
+    if (columns.sizeOk.get(s) !== (open ? 1 : 0)) bad.push(`section ${s}: sizeOk ${columns.sizeOk.get(s)}`)
+    else if (open && columns.size.get(s) !== want[s]) bad.push(`section ${s}: ${columns.size.get(s)} rows, not ${want[s]}`)
+  }
+  return bad
+}
+
+t.test('every open section gets its rows, the closed none, in JavaScript and in C', async (t) => {
+  const rnd = random(7)
+  for (const count of [1, 2, 100, (1 << COLUMN_CHUNK_SHIFT) - 1, 1 << COLUMN_CHUNK_SHIFT, 3 * (1 << COLUMN_CHUNK_SHIFT) + 17, 40000]) {
+    const columns = randomTree(count, rnd)
+    const want = reference(columns, count)
+    foldSizesInJs(columns, count, HEAD)
+    t.same(differences(columns, count, want), [], `${count} sections, JavaScript`)
+    if (native === null) continue
+    columns.size.fill(7)
+    columns.sizeOk.fill(9)
+    foldSizes(columns, count, HEAD, native)
+    t.same(differences(columns, count, want), [], `${count} sections, C`)
+  }
+})
+
+t.test('the addon refuses columns it cannot read', { skip: native === null ? 'the addon is not built' : false }, async (t) => {
+  const columns = randomTree(5000, random(3))
+  const { parent, lines, flags, open, size, sizeOk } = columns
+  const call = (over: Partial<Record<keyof FoldColumns, readonly (Int32Array | Uint8Array)[]>>, count = 5000): void =>
+    native!.foldSizes(
+      (over.parent ?? parent.chunkList) as Int32Array[], (over.lines ?? lines.chunkList) as Int32Array[], (over.flags ?? flags.chunkList) as Uint8Array[],
+      (over.open ?? open.chunkList) as Uint8Array[], (over.size ?? size.chunkList) as Int32Array[], (over.sizeOk ?? sizeOk.chunkList) as Uint8Array[], count, COLUMN_CHUNK_SHIFT, HEAD,
+    )
+  t.throws(() => call({ parent: flags.chunkList }), TypeError, 'a column of the wrong type')
+  t.throws(() => call({ size: [size.chunkList[0]!.subarray(1), size.chunkList[1]!] }), TypeError, 'a chunk of the wrong length')
+  t.throws(() => call({}, 3 << COLUMN_CHUNK_SHIFT), TypeError, 'more sections than chunks')
+  t.throws(() => call({}, -1), TypeError, 'a negative count')
+  call({})
+  t.same(differences(columns, 5000, reference(columns, 5000)), [], 'and reads those it can')
+})
+
+t.test('expand-all on a log of more sections than the JavaScript pass takes: every line a row', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fold-sizes-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'many.log')
+  let log = ''
+  for (let k = 0; k < NATIVE_FOLD_SECTIONS; k++) log += `\x1b[pbuilding ${k}\n\x1b[pphase\nline ${k}\n\x1b[q\x1b[q`
+  fs.writeFileSync(file, log)
+  const src = LogSource.open(file)
+  t.teardown(() => src.close())
+  src.start()
+  await new Promise((r) => src.on('eof', r))
+  const tree = src.tree
+  t.equal(tree.sections.length, 2 * NATIVE_FOLD_SECTIONS + 1, 'the sections')
+  tree.setAll(true)
+  t.equal(tree.rowCount, tree.lines.length, 'all open: each line a row (a head as its section\'s header)')
+  tree.setAll(false)
+  t.equal(tree.rowCount, NATIVE_FOLD_SECTIONS, 'all closed: the outer sections\' headers')
+  tree.setOpen(1, true)
+  t.equal(tree.rowCount, NATIVE_FOLD_SECTIONS + 1, 'one opened: its child\'s header too')
+  tree.setAll(true)
+  tree.setOpen(2, false)
+  t.equal(tree.rowCount, tree.lines.length - 1, 'all open but one: its line hidden')
+})
