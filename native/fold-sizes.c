@@ -1,9 +1,10 @@
 /*
- * The fold model's expand-all in C: every section's visible rows from the fold state, bottom-up
- * (LogTree.recomputeSizes in lib/tree/tree.ts is the same loop in JavaScript, for where the addon
- * is not built). zR, zx and the fold levels run it over every section: two million of them in a
- * 1 GiB legacy log took ~18 ms in optimised JavaScript and several times that the first time,
- * before V8 had compiled the loop; here they take a few milliseconds, the first time too.
+ * The fold model's sizes in C: every section's visible rows from the fold state, bottom-up
+ * (foldSizesInJs in lib/tree/fold-sizes.ts is the same pass in JavaScript, for small trees and
+ * where the addon is not built). zR, zx and the fold levels run it over every section. On the
+ * 200 MiB legacy corpus (388,098 sections) it takes 1.4 ms where optimised JavaScript takes 4.7
+ * and the first press, before V8 has compiled the loop, 20; on the 1 GiB file's two million
+ * sections 9.5 ms against 30.
  *
  * The columns are the tree's own (lib/tree/column.ts): arrays of fixed-size typed-array chunks.
  */
