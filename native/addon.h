@@ -67,5 +67,6 @@ int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_l
 napi_value napi_find_needles(napi_env env, napi_callback_info info);
 napi_value napi_scan_result_lines(napi_env env, napi_callback_info info);
 napi_value napi_fold_sizes(napi_env env, napi_callback_info info);
+napi_value napi_fold_failures(napi_env env, napi_callback_info info);
 
 #endif

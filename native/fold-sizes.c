@@ -4,7 +4,9 @@
  * where the addon is not built). zR, zx and the fold levels run it over every section. On the
  * 200 MiB legacy corpus (388,098 sections) it takes 1.4 ms where optimised JavaScript takes 4.7
  * and the first press, before V8 has compiled the loop, 20; on the 1 GiB file's two million
- * sections 9.5 ms against 30.
+ * sections 9.5 ms against 30. The failure-aware default (zx, and at the end of the index) first
+ * sets every section's open flag from its failures (foldFailures): 2 million sections, 14 ms in
+ * JavaScript, ~3 here.
  *
  * The columns are the tree's own (lib/tree/column.ts): arrays of fixed-size typed-array chunks.
  */
@@ -27,6 +29,32 @@ static int column_chunks(napi_env env, napi_value array, napi_typedarray_type wa
   return 1;
 }
 
+
+/* A column argument: which argument, its element type, and how many of its chunks the call reads. */
+typedef struct {
+  size_t arg;
+  napi_typedarray_type type;
+  uint32_t chunks;
+} column_arg;
+
+/* The chunks of `n` columns, one pointer array each in *out (one allocation: free(out[0]'s array)), or NULL. */
+static void **columns_of(napi_env env, const napi_value *argv, const column_arg *columns, size_t n, size_t per, void ***out) {
+  size_t total = 0;
+  for (size_t k = 0; k < n; k++) total += columns[k].chunks;
+  void **ptrs = calloc(total ? total : 1, sizeof *ptrs);
+  if (ptrs == NULL) return NULL;
+  size_t at = 0;
+  for (size_t k = 0; k < n; k++) {
+    out[k] = ptrs + at;
+    if (!column_chunks(env, argv[columns[k].arg], columns[k].type, per, out[k], columns[k].chunks)) {
+      free(ptrs);
+      return NULL;
+    }
+    at += columns[k].chunks;
+  }
+  return ptrs;
+}
+
 /*
  * foldSizes(parent, lines, meta, open, size, sizeOk: chunk arrays, count, shift, headFlag):
  * sections 0 … count − 1, chunks of 2^shift entries. A section's rows are 1 (its header) + its
@@ -46,18 +74,14 @@ napi_value napi_fold_sizes(napi_env env, napi_callback_info info) {
   if (count == 0) return NULL;
   const size_t per = (size_t)1 << shift;
   const uint32_t chunks = (uint32_t)(((size_t)count + per - 1) >> shift);
-  void **ptrs = calloc(6 * (size_t)chunks, sizeof *ptrs);
+  const column_arg args[6] = {
+    { 0, napi_int32_array, chunks }, { 1, napi_int32_array, chunks }, { 2, napi_uint8_array, chunks },
+    { 3, napi_uint8_array, chunks }, { 4, napi_int32_array, chunks }, { 5, napi_uint8_array, chunks },
+  };
+  void **col[6];
+  void **ptrs = columns_of(env, argv, args, 6, per, col);
   CHECK(ptrs != NULL);
-  void **parent = ptrs, **lines = ptrs + chunks, **meta = ptrs + 2 * chunks, **open = ptrs + 3 * chunks;
-  void **size = ptrs + 4 * chunks, **size_ok = ptrs + 5 * chunks;
-  int ok = column_chunks(env, argv[0], napi_int32_array, per, parent, chunks) &&
-           column_chunks(env, argv[1], napi_int32_array, per, lines, chunks) &&
-           column_chunks(env, argv[2], napi_uint8_array, per, meta, chunks) &&
-           column_chunks(env, argv[3], napi_uint8_array, per, open, chunks) &&
-           column_chunks(env, argv[4], napi_int32_array, per, size, chunks) &&
-           column_chunks(env, argv[5], napi_uint8_array, per, size_ok, chunks);
-  if (!ok) free(ptrs);
-  CHECK(ok);
+  void **parent = col[0], **lines = col[1], **meta = col[2], **open = col[3], **size = col[4], **size_ok = col[5];
   for (uint32_t c = 0; c < chunks; c++) memset(size[c], 0, per * sizeof(int32_t));
   /* chunk by chunk, last first, each chunk's columns as plain pointers */
   for (uint32_t c = chunks; c-- > 0;) {
@@ -87,6 +111,50 @@ napi_value napi_fold_sizes(napi_env env, napi_callback_info info) {
   }
   ((int32_t *)size[0])[0] += ((const int32_t *)lines[0])[0];
   ((uint8_t *)size_ok[0])[0] = 1;
+  free(ptrs);
+  return NULL;
+}
+
+/*
+ * foldFailures(meta, slots, values, open: chunk arrays, count, valueCount, shift, failedBelow):
+ * the failure-aware default's open flags of sections 1 … count − 1 (SectionTable.holdsFailure):
+ * 1 where the section or one below it failed (`failedBelow` in its flag byte) or its subtree
+ * holds an error line (the error count, values[slot], above 0; slot −1: no error or warning
+ * below it), else 0. values holds valueCount entries.
+ */
+napi_value napi_fold_failures(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  int32_t count, value_count, shift, failed_below;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
+  CHECK(argc == 8);
+  CHECK(napi_get_value_int32(env, argv[4], &count) == napi_ok && count >= 0);
+  CHECK(napi_get_value_int32(env, argv[5], &value_count) == napi_ok && value_count >= 0);
+  CHECK(napi_get_value_int32(env, argv[6], &shift) == napi_ok && shift >= 4 && shift <= 20);
+  CHECK(napi_get_value_int32(env, argv[7], &failed_below) == napi_ok);
+  if (count <= 1) return NULL;
+  const size_t per = (size_t)1 << shift;
+  const uint32_t chunks = (uint32_t)(((size_t)count + per - 1) >> shift);
+  const uint32_t value_chunks = (uint32_t)(((size_t)value_count + per - 1) >> shift);
+  const column_arg args[4] = {
+    { 0, napi_uint8_array, chunks }, { 1, napi_int32_array, chunks }, { 2, napi_int32_array, value_chunks }, { 3, napi_uint8_array, chunks },
+  };
+  void **col[4];
+  void **ptrs = columns_of(env, argv, args, 4, per, col);
+  CHECK(ptrs != NULL);
+  void **meta = col[0], **slots = col[1], **values = col[2], **open = col[3];
+  for (uint32_t c = 0; c < chunks; c++) {
+    const int32_t base = (int32_t)((size_t)c << shift);
+    const uint8_t *meta_c = meta[c];
+    const int32_t *slots_c = slots[c];
+    uint8_t *open_c = open[c];
+    const int32_t end = count - base < (int32_t)per ? count - base : (int32_t)per;
+    for (int32_t k = c == 0 ? 1 : 0; k < end; k++) {
+      const int32_t at = slots_c[k];
+      open_c[k] = (meta_c[k] & failed_below) != 0 ||
+                  (at >= 0 && at < value_count && ((const int32_t *)values[(size_t)at >> shift])[(size_t)at & (per - 1)] > 0);
+    }
+  }
   free(ptrs);
   return NULL;
 }

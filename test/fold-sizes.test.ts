@@ -1,7 +1,8 @@
 /**
  * The fold model's sizes (fold-sizes.ts): the addon's pass and the JavaScript one against a
  * reference that sums each section's children, on random trees over several column chunks, and
- * expand-all on a log big enough to take the addon's way.
+ * expand-all on a log big enough to take the addon's way; the failure-aware default's open flags
+ * (SectionTable.holdsFailureAll) both ways against holdsFailure() of each section.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -11,6 +12,7 @@ import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
 import { COLUMN_CHUNK_SHIFT, ColumnGroup, int32Column, uint8Column } from '../dist/tree/column.js'
 import { foldSizes, foldSizesInJs, NATIVE_FOLD_SECTIONS, type FoldColumns } from '../dist/tree/fold-sizes.js'
 import { LogSource } from '../dist/tree/source.js'
+import { LogTree } from '../dist/tree/tree.js'
 import { random } from './helpers/index-logs.js'
 
 const HEAD = 0x80
@@ -93,6 +95,11 @@ t.test('the addon refuses columns it cannot read', { skip: native === null ? 'th
   t.throws(() => call({}, -1), TypeError, 'a negative count')
   call({})
   t.same(differences(columns, 5000, reference(columns, 5000)), [], 'and reads those it can')
+  const values = int32Column()
+  new ColumnGroup([values]).reserve(30)
+  t.throws(() => native!.foldFailures(flags.chunkList, parent.chunkList, [new Uint8Array(1 << COLUMN_CHUNK_SHIFT)], open.chunkList, 5000, 30, COLUMN_CHUNK_SHIFT, 0x40), TypeError, 'foldFailures: values of the wrong type')
+  t.throws(() => native!.foldFailures(flags.chunkList, parent.chunkList, values.chunkList, open.chunkList, 5000, 5000, COLUMN_CHUNK_SHIFT, 0x40), TypeError, 'foldFailures: more values than chunks')
+  t.throws(() => native!.foldFailures(flags.chunkList, lines.chunkList, values.chunkList, open.chunkList, 3 << COLUMN_CHUNK_SHIFT, 30, COLUMN_CHUNK_SHIFT, 0x40), TypeError, 'foldFailures: more sections than chunks')
 })
 
 t.test('expand-all on a log of more sections than the JavaScript pass takes: every line a row', async (t) => {
@@ -117,4 +124,42 @@ t.test('expand-all on a log of more sections than the JavaScript pass takes: eve
   tree.setAll(true)
   tree.setOpen(2, false)
   t.equal(tree.rowCount, tree.lines.length - 1, 'all open but one: its line hidden')
+})
+
+t.test('the failure-aware default opens what holds an error line or a failed section, in C and in JavaScript', async (t) => {
+  for (const count of [3000, NATIVE_FOLD_SECTIONS + 5000]) {
+    const rnd = random(count)
+    const tree = new LogTree()
+    let id = 0
+    let offset = 0
+    const open: number[] = [0]
+    // random nesting; error lines in one section of 50, warnings in one of 20, failed closes in one of 200
+    while (id < count) {
+      const r = rnd()
+      if (r < 0.3 || open.length === 1) {
+        tree.add({ type: 'open', id: ++id, parent: open.at(-1)!, kind: 'build', title: `s${id}`, priority: 1, offset })
+        open.push(id)
+      } else if (r < 0.55) {
+        tree.add({ type: 'close', id: open.pop()!, offset, status: rnd() < 0.005 ? 'failed' : 'ok' })
+      } else {
+        const e = rnd()
+        tree.add({ type: 'line', index: 0, section: open.at(-1)!, text: Buffer.from('x'), head: false, priority: 1, error: e < 0.02, warning: e > 0.95, offset, end: offset + 2, ended: 'lf' })
+        offset += 2
+      }
+    }
+    const table = tree.sections
+    t.equal(table.length, count + 1, `${count} sections`)
+    const want: number[] = []
+    for (let s = 1; s <= count; s++) if (table.holdsFailure(s)) want.push(s)
+    t.ok(want.length > 20 && want.length < count / 2, `${want.length} of them hold a failure`)
+    const got = (column: ReturnType<typeof uint8Column>): number[] => {
+      const out: number[] = []
+      for (let s = 1; s <= count; s++) if (column.get(s) === 1) out.push(s)
+      return out
+    }
+    const flags = uint8Column(7)
+    new ColumnGroup([flags]).reserve(count + 1)
+    table.holdsFailureAll(flags)
+    t.same(got(flags), want, count >= NATIVE_FOLD_SECTIONS && native !== null ? 'in C' : 'in JavaScript')
+  }
 })

@@ -158,6 +158,15 @@ export interface NativePassThrough {
     parent: readonly Int32Array[], lines: readonly Int32Array[], meta: readonly Uint8Array[], open: readonly Uint8Array[],
     size: readonly Int32Array[], sizeOk: readonly Uint8Array[], count: number, shift: number, headFlag: number,
   ): void
+  /**
+   * SectionTable.holdsFailureAll: open[s] = 1 where meta[s] has `failedBelow` or the error count
+   * values[slots[s]] is above 0 (slot −1: none), else 0, for sections 1 … count − 1; values holds
+   * valueCount entries. Throws a TypeError on chunks of the wrong type or length.
+   */
+  foldFailures(
+    meta: readonly Uint8Array[], slots: readonly Int32Array[], values: readonly Int32Array[], open: readonly Uint8Array[],
+    count: number, valueCount: number, shift: number, failedBelow: number,
+  ): void
 }
 
 /**

@@ -10,7 +10,9 @@
  */
 
 import type { SectionKind } from '../events.js'
-import { Column, ColumnGroup, float64Column, int32Column, uint8Column } from './column.js'
+import { loadNativePassThrough } from '../dialects/native-pass-through.js'
+import { COLUMN_CHUNK_SHIFT, Column, ColumnGroup, chunksFor, entriesInChunk, float64Column, int32Column, uint8Column } from './column.js'
+import { NATIVE_FOLD_SECTIONS } from './fold-sizes.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 export type SectionKindOrRoot = SectionKind | 'root'
@@ -175,6 +177,11 @@ class SeverityFields {
   /** Chunk c of the slots (Column.chunk): −1 for a section without errors or warnings. */
   slotChunk(c: number): Int32Array {
     return this.slot.chunk(c)
+  }
+
+  /** The slots and their values (a slot is the index of its error count, the warnings and first error after it), for the addon. */
+  get errorColumns(): { slots: Column<Int32Array>; values: Column<Int32Array>; valueCount: number } {
+    return { slots: this.slot, values: this.values, valueCount: 3 * this.slots }
   }
 
   /** The error count in slot `at`. */
@@ -350,11 +357,25 @@ export class SectionTable {
   }
 
   /**
+   * holdsFailure() of sections 1 … length − 1 as 1 or 0 into `into` (the fold state's open
+   * flags): what the failure-aware folding opens. In C from NATIVE_FOLD_SECTIONS sections, as
+   * the fold sizes (fold-sizes.ts): 2 million sections took 14 ms in JavaScript.
+   */
+  holdsFailureAll(into: Column<Uint8Array>): void {
+    const count = this.length
+    const native = count >= NATIVE_FOLD_SECTIONS ? loadNativePassThrough() : null
+    if (native !== null) {
+      const { slots, values, valueCount } = this.severity.errorColumns
+      native.foldFailures(this.meta.chunkList, slots.chunkList, values.chunkList, into.chunkList, count, valueCount, COLUMN_CHUNK_SHIFT, FAILED_BELOW)
+    } else for (let c = 0; c < chunksFor(count); c++) this.holdsFailureInto(c, c === 0 ? 1 : 0, entriesInChunk(c, count), into.chunk(c))
+  }
+
+  /**
    * holdsFailure() of sections c·2^COLUMN_CHUNK_SHIFT + [from, to) as 1 or 0 into the same
    * places of `into` (a chunk of a column of the fold state): one loop over two arrays where the
    * failure-aware folding of two million sections would call holdsFailure() for each.
    */
-  holdsFailureInto(c: number, from: number, to: number, into: Uint8Array): void {
+  private holdsFailureInto(c: number, from: number, to: number, into: Uint8Array): void {
     const flags = this.meta.chunk(c)
     const slots = this.severity.slotChunk(c)
     for (let k = from; k < to; k++) into[k] = (flags[k]! & FAILED_BELOW) !== 0 || (slots[k]! >= 0 && this.severity.errorsAt(slots[k]!) > 0) ? 1 : 0

@@ -631,9 +631,8 @@ export class LogTree {
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */
   foldDefault(): void {
     this.settle()
-    const count = this.table.length
     // (sections 1 … count − 1: the root is always open)
-    for (let c = 0; c < chunksFor(count); c++) this.table.holdsFailureInto(c, c === 0 ? 1 : 0, entriesInChunk(c, count), this.openFlag.chunk(c))
+    this.table.holdsFailureAll(this.openFlag)
     this.manualFlag.fill(0)
     if (this.done && this.table.errors.get(0) > 0) {
       // the innermost unclosed section at EOF of a failed build is expanded too
