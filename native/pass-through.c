@@ -1043,5 +1043,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "foldSizes", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "foldFailures", NAPI_AUTO_LENGTH, napi_fold_failures, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "foldFailures", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "foldLevels", NAPI_AUTO_LENGTH, napi_fold_levels, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "foldLevels", fn) != napi_ok) return NULL;
   return exports;
 }

@@ -84,7 +84,6 @@ t.test('a snapshot is a copy: changing it leaves the table alone', async (t) => 
   t.equal(table.findStatus('failed'), c)
   t.equal(table.depth(c), 1)
   const g = table.add('nest', c, 0)
-  t.same([...table.depths()], [0, 1, 2], 'depths in one pass: the root, its child, a grandchild')
   t.equal(table.depth(g), 2)
 })
 

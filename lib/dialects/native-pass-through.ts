@@ -151,7 +151,7 @@ export interface NativePassThrough {
   indexOps(buf: Uint8Array, ops: Int32Array, needles: Uint8Array, ruleStarts: Uint8Array, markers: Uint8Array, pairs: Uint8Array, io: Int32Array, words: Int32Array, asks: Int32Array): number
   /**
    * The fold model's sizes of sections 0 … count − 1 from its columns' chunks (2^shift entries
-   * each), in place: lib/tree/fold-sizes.ts says what they are. Throws a TypeError on chunks of
+   * each), in place: lib/tree/fold-passes.ts says what they are. Throws a TypeError on chunks of
    * the wrong type or length.
    */
   foldSizes(
@@ -167,6 +167,8 @@ export interface NativePassThrough {
     meta: readonly Uint8Array[], slots: readonly Int32Array[], values: readonly Int32Array[], open: readonly Uint8Array[],
     count: number, valueCount: number, shift: number, failedBelow: number,
   ): void
+  /** foldLevels() of lib/tree/fold-passes.ts over the chunks of its columns. Throws a TypeError on chunks of the wrong type or length. */
+  foldLevels(parent: readonly Int32Array[], open: readonly Uint8Array[], count: number, shift: number, level: number, opening: boolean): void
 }
 
 /**

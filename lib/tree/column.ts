@@ -54,7 +54,7 @@ export class Column<T extends Typed> {
     return this.chunks[c]!
   }
 
-  /** Every chunk, in order: the addon reads and writes them in place (native/fold-sizes.c). */
+  /** Every chunk, in order: the addon reads and writes them in place (native/fold-passes.c). */
   get chunkList(): readonly T[] {
     return this.chunks
   }

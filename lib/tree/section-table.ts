@@ -12,7 +12,7 @@
 import type { SectionKind } from '../events.js'
 import { loadNativePassThrough } from '../dialects/native-pass-through.js'
 import { COLUMN_CHUNK_SHIFT, Column, ColumnGroup, chunksFor, entriesInChunk, float64Column, int32Column, uint8Column } from './column.js'
-import { NATIVE_FOLD_SECTIONS } from './fold-sizes.js'
+import { NATIVE_FOLD_SECTIONS } from './fold-passes.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 export type SectionKindOrRoot = SectionKind | 'root'
@@ -278,16 +278,6 @@ export class SectionTable {
     return x === s
   }
 
-  /** Every section's depth, in one pass (a parent's id is below its children's), for fold levels. */
-  depths(): Int32Array {
-    const depth = new Int32Array(this.length)
-    for (let s = 1; s < this.length; s++) {
-      const p = this.parent.get(s)
-      depth[s] = p >= 0 && p < s ? depth[p]! + 1 : 0
-    }
-    return depth
-  }
-
   /** Search hits in the section's subtree (0 before any search). */
   hits(s: number): number {
     return this.hitCounts === undefined ? 0 : this.hitCounts.column.get(s)
@@ -359,7 +349,7 @@ export class SectionTable {
   /**
    * holdsFailure() of sections 1 … length − 1 as 1 or 0 into `into` (the fold state's open
    * flags): what the failure-aware folding opens. In C from NATIVE_FOLD_SECTIONS sections, as
-   * the fold sizes (fold-sizes.ts): 2 million sections took 14 ms in JavaScript.
+   * the fold sizes (fold-passes.ts): 2 million sections took 14 ms in JavaScript.
    */
   holdsFailureAll(into: Column<Uint8Array>): void {
     const count = this.length

@@ -14,7 +14,7 @@ import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits 
 import { lastAtMost } from './bisect.js'
 import { SegmentStore, keyOf, lengthOf, startOf, type SegmentView } from './segments.js'
 import { ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
-import { foldSizes, type FoldColumns } from './fold-sizes.js'
+import { foldLevels, foldSizes, type FoldColumns } from './fold-passes.js'
 import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
 import { DeferredCounts, EAGER_LEVELS } from './deferred-counts.js'
 
@@ -555,7 +555,7 @@ export class LogTree {
   private segmentRow = 0
 
   /**
-   * Every section's size from the fold state (fold-sizes.ts); prefix sums are left stale, to be
+   * Every section's size from the fold state (fold-passes.ts); prefix sums are left stale, to be
    * rebuilt only for the sections a frame visits.
    */
   private recomputeSizes(): void {
@@ -626,6 +626,17 @@ export class LogTree {
       this.dirty.fill(1)
       this.sizeOk.fill(0)
     } else this.recomputeSizes()
+  }
+
+  /**
+   * Fold levels (zr, zm): with `open`, every section at depth ≤ `level` opens (the root's
+   * sections are at depth 1); without, every one deeper closes; the others keep their state, and
+   * the user's toggles stay theirs. O(sections).
+   */
+  setLevel(level: number, open: boolean): void {
+    this.settle()
+    foldLevels(this.table.parent, this.openFlag, this.table.length, level, open)
+    this.recomputeSizes()
   }
 
   /** Failure-aware default: a section is open iff its subtree holds an error or it failed. */

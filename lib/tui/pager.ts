@@ -447,19 +447,8 @@ export class Pager {
           case 'R': this.foldLevel = 99; tree.setAll(true, false); this.touched = true; break
           case 'M': this.foldLevel = 0; tree.setAll(false, false); this.touched = true; this.anchorToVisible(); break
           case 'x': tree.foldDefault(); this.anchorToVisible(); break
-          case 'r': {
-            this.foldLevel++
-            const depth = tree.sections.depths()
-            tree.setAll((s) => tree.isOpen(s) || depth[s]! <= this.foldLevel, false)
-            break
-          }
-          case 'm': {
-            this.foldLevel = Math.max(0, this.foldLevel - 1)
-            const depth = tree.sections.depths()
-            tree.setAll((s) => tree.isOpen(s) && depth[s]! <= this.foldLevel, false)
-            this.anchorToVisible()
-            break
-          }
+          case 'r': this.foldLevel++; tree.setLevel(this.foldLevel, true); break
+          case 'm': this.foldLevel = Math.max(0, this.foldLevel - 1); tree.setLevel(this.foldLevel, false); this.anchorToVisible(); break
           case 'v':
             if (this.anchor.line !== undefined) tree.revealLine(this.anchor.line)
             else tree.reveal(this.anchor.header!)

@@ -1,5 +1,5 @@
 /**
- * The fold model's sizes (fold-sizes.ts): the addon's pass and the JavaScript one against a
+ * The fold model's sizes (fold-passes.ts): the addon's pass and the JavaScript one against a
  * reference that sums each section's children, on random trees over several column chunks, and
  * expand-all on a log big enough to take the addon's way; the failure-aware default's open flags
  * (SectionTable.holdsFailureAll) both ways against holdsFailure() of each section.
@@ -10,7 +10,7 @@ import path from 'node:path'
 import t from 'tap'
 import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
 import { COLUMN_CHUNK_SHIFT, ColumnGroup, int32Column, uint8Column } from '../dist/tree/column.js'
-import { foldSizes, foldSizesInJs, NATIVE_FOLD_SECTIONS, type FoldColumns } from '../dist/tree/fold-sizes.js'
+import { foldLevels, foldLevelsInJs, foldSizes, foldSizesInJs, NATIVE_FOLD_SECTIONS, type FoldColumns } from '../dist/tree/fold-passes.js'
 import { LogSource } from '../dist/tree/source.js'
 import { LogTree } from '../dist/tree/tree.js'
 import { random } from './helpers/index-logs.js'
@@ -103,7 +103,7 @@ t.test('the addon refuses columns it cannot read', { skip: native === null ? 'th
 })
 
 t.test('expand-all on a log of more sections than the JavaScript pass takes: every line a row', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fold-sizes-'))
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fold-passes-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const file = path.join(dir, 'many.log')
   let log = ''
@@ -161,5 +161,30 @@ t.test('the failure-aware default opens what holds an error line or a failed sec
     new ColumnGroup([flags]).reserve(count + 1)
     table.holdsFailureAll(flags)
     t.same(got(flags), want, count >= NATIVE_FOLD_SECTIONS && native !== null ? 'in C' : 'in JavaScript')
+  }
+})
+
+t.test('fold levels: zr opens down to a depth, zm closes below it, the rest as it was; in C and in JavaScript', async (t) => {
+  const count = 3 * (1 << COLUMN_CHUNK_SHIFT) + 5
+  const columns = randomTree(count, random(11))
+  // a reference depth by walking up (a parent far back, in another chunk, included)
+  const depth = (s: number): number => {
+    let d = 0
+    for (let x = s; x > 0; x = columns.parent.get(x)) d++
+    return d
+  }
+  const before = Array.from({ length: count }, (_, s) => columns.open.get(s))
+  const deepest = Math.max(...Array.from({ length: count }, (_, s) => depth(s)))
+  t.ok(deepest > 4, `sections down to depth ${deepest}`)
+  for (const [level, opening] of [[2, true], [3, false], [0, false], [deepest, true]] as const) {
+    const want = before.map((o, s) => (s === 0 ? o : opening && depth(s) <= level ? 1 : !opening && depth(s) > level ? 0 : o))
+    for (const [how, run] of [['JavaScript', () => foldLevelsInJs(columns.parent, columns.open, count, level, opening)], ['C', () => foldLevels(columns.parent, columns.open, count, level, opening, native)]] as const) {
+      if (how === 'C' && native === null) continue
+      before.forEach((o, s) => columns.open.set(s, o))
+      run()
+      const got = Array.from({ length: count }, (_, s) => columns.open.get(s))
+      const bad = got.findIndex((o, s) => o !== want[s])
+      t.equal(bad, -1, `${opening ? 'zr' : 'zm'} to level ${level}, ${how}${bad >= 0 ? `: section ${bad} at depth ${depth(bad)} is ${got[bad]}` : ''}`)
+    }
   }
 })

@@ -1,15 +1,18 @@
 /**
- * Every section's visible rows from the fold state, in one bottom-up pass (a section's id is above
- * its parent's): what zR, zx and the fold levels cost, over every section of the log. A section's
- * rows are 1 (its header) + its lines (the heads of sections below it included) + what its
- * children add beyond the lines they hold: a closed child 1 row for all it holds, an open one its
- * own rows. The root has no header and is always open.
+ * The fold model's passes over every section of the log — what zR, zx and the fold levels cost:
  *
- * In C (native/fold-sizes.c) from NATIVE_FOLD_SECTIONS sections: a typed-array loop in JavaScript
- * reads an element in about a nanosecond, and this one reads six a section (the 1 GiB legacy
- * corpus's two million sections: 30 ms, against 9.5 in C), and until V8 has compiled it, at the
- * first presses, several times that. The JavaScript below is the same pass, for smaller trees and
- * where the addon is not built.
+ * - foldSizes: every section's visible rows from the fold state, bottom-up (a section's id is
+ *   above its parent's). A section's rows are 1 (its header) + its lines (the heads of sections
+ *   below it included) + what its children add beyond the lines they hold: a closed child 1 row
+ *   for all it holds, an open one its own rows. The root has no header and is always open.
+ * - foldLevels: the open flags of zr and zm, by depth.
+ * (The failure-aware default's flags are SectionTable.holdsFailureAll, which reads its columns.)
+ *
+ * In C (native/fold-passes.c) from NATIVE_FOLD_SECTIONS sections: a typed-array loop in JavaScript
+ * reads an element in about a nanosecond, and the sizes read six a section (the 1 GiB legacy
+ * corpus's two million sections: 30 ms, against 9.5 in C), and until V8 has compiled a loop, at
+ * the first presses, several times that. The JavaScript here is the same passes, for smaller
+ * trees and where the addon is not built.
  */
 
 import { loadNativePassThrough, type NativePassThrough } from '../dialects/native-pass-through.js'
@@ -76,4 +79,27 @@ export function foldSizesInJs(columns: FoldColumns, count: number, headFlag: num
   }
   sizeColumn.add(0, columns.lines.get(0))
   sizeOkColumn.set(0, 1)
+}
+
+/**
+ * The fold levels (zr, zm) over sections 1 … count − 1: with `open`, every section at depth ≤
+ * `level` opens; without, every one deeper closes; the others keep their flag. The root's depth
+ * is 0, its sections' 1. In C from NATIVE_FOLD_SECTIONS sections, as the sizes: on the 200 MiB
+ * legacy corpus, a JavaScript pass with a predicate a section took 6–15 ms a press.
+ */
+export function foldLevels(parent: Column<Int32Array>, open: Column<Uint8Array>, count: number, level: number, opening: boolean, native: NativePassThrough | null = count >= NATIVE_FOLD_SECTIONS ? loadNativePassThrough() : null): void {
+  if (native !== null) native.foldLevels(parent.chunkList, open.chunkList, count, COLUMN_CHUNK_SHIFT, level, opening)
+  else foldLevelsInJs(parent, open, count, level, opening)
+}
+
+/** foldLevels() in JavaScript. */
+export function foldLevelsInJs(parent: Column<Int32Array>, open: Column<Uint8Array>, count: number, level: number, opening: boolean): void {
+  const depth = new Int32Array(count)
+  for (let s = 1; s < count; s++) {
+    const p = parent.get(s)
+    const d = p >= 0 && p < s ? depth[p]! + 1 : 0
+    depth[s] = d
+    if (opening && d <= level) open.set(s, 1)
+    else if (!opening && d > level) open.set(s, 0)
+  }
 }

@@ -1,17 +1,20 @@
 /*
- * The fold model's sizes in C: every section's visible rows from the fold state, bottom-up
- * (foldSizesInJs in lib/tree/fold-sizes.ts is the same pass in JavaScript, for small trees and
- * where the addon is not built). zR, zx and the fold levels run it over every section. On the
- * 200 MiB legacy corpus (388,098 sections) it takes 1.4 ms where optimised JavaScript takes 4.7
- * and the first press, before V8 has compiled the loop, 20; on the 1 GiB file's two million
- * sections 9.5 ms against 30. The failure-aware default (zx, and at the end of the index) first
- * sets every section's open flag from its failures (foldFailures): 2 million sections, 14 ms in
- * JavaScript, 6 here (the 8 MB of slots it reads is most of that).
+ * The fold model's passes over every section, in C (lib/tree/fold-passes.ts has them in
+ * JavaScript too, for small trees and where the addon is not built):
+ *
+ * - foldSizes, every section's visible rows from the fold state (zR, zx, the fold levels): on the
+ *   200 MiB legacy corpus (388,098 sections) 1.4 ms where optimised JavaScript takes 4.7, and the
+ *   first press, before V8 has compiled the loop, 20; on the 1 GiB file's two million sections
+ *   9.5 ms against 30;
+ * - foldFailures, the failure-aware default's open flags (zx, and at the end of the index): two
+ *   million sections in 6 ms against 14 (the 8 MB of slots it reads is most of that);
+ * - foldLevels, the open flags of zr and zm by depth.
  *
  * The columns are the tree's own (lib/tree/column.ts): arrays of fixed-size typed-array chunks.
  */
 
 #include "addon.h"
+#include <stdbool.h>
 #include <stdlib.h>
 
 /* The chunks of one column as C pointers: JavaScript's array of `chunks` typed arrays of one type, each `per` entries. */
@@ -155,6 +158,52 @@ napi_value napi_fold_failures(napi_env env, napi_callback_info info) {
                   (at >= 0 && at < value_count && ((const int32_t *)values[(size_t)at >> shift])[(size_t)at & (per - 1)] > 0);
     }
   }
+  free(ptrs);
+  return NULL;
+}
+
+/*
+ * foldLevels(parent, open: chunk arrays, count, shift, level, opening): the fold levels (zr, zm).
+ * With `opening`, every section at depth ≤ level opens; without, every one deeper closes; the
+ * others keep their flag. The root's depth is 0, its sections' 1 (a section whose parent is not
+ * below it counts as 0, as SectionTable.depths says).
+ */
+napi_value napi_fold_levels(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int32_t count, shift, level;
+  bool opening;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok);
+  CHECK(argc == 6);
+  CHECK(napi_get_value_int32(env, argv[2], &count) == napi_ok && count >= 0);
+  CHECK(napi_get_value_int32(env, argv[3], &shift) == napi_ok && shift >= 4 && shift <= 20);
+  CHECK(napi_get_value_int32(env, argv[4], &level) == napi_ok);
+  CHECK(napi_get_value_bool(env, argv[5], &opening) == napi_ok);
+  if (count <= 1) return NULL;
+  const size_t per = (size_t)1 << shift;
+  const uint32_t chunks = (uint32_t)(((size_t)count + per - 1) >> shift);
+  const column_arg args[2] = { { 0, napi_int32_array, chunks }, { 1, napi_uint8_array, chunks } };
+  void **col[2];
+  void **ptrs = columns_of(env, argv, args, 2, per, col);
+  CHECK(ptrs != NULL);
+  int32_t *depth = malloc((size_t)count * sizeof *depth);
+  if (depth == NULL) free(ptrs);
+  CHECK(depth != NULL);
+  depth[0] = 0;
+  for (uint32_t c = 0; c < chunks; c++) {
+    const int32_t base = (int32_t)((size_t)c << shift);
+    const int32_t *parent_c = col[0][c];
+    uint8_t *open_c = col[1][c];
+    const int32_t end = count - base < (int32_t)per ? count - base : (int32_t)per;
+    for (int32_t k = c == 0 ? 1 : 0; k < end; k++) {
+      const int32_t s = base + k, p = parent_c[k];
+      const int32_t d = p >= 0 && p < s ? depth[p] + 1 : 0;
+      depth[s] = d;
+      if (opening && d <= level) open_c[k] = 1;
+      else if (!opening && d > level) open_c[k] = 0;
+    }
+  }
+  free(depth);
   free(ptrs);
   return NULL;
 }
