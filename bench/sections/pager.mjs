@@ -283,7 +283,7 @@ export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 
     const h = await openHeadless(file, { cols: 120, rows: 40 })
     await until(() => !h.pager.source.indexing, 600000)
     await h.settle()
-    const keys = ['j', 'j', 'k', ' ', 'b', 'G', 'g', 'zR', 'G', 'g', 'zM', '\t', '\t', 'e', 'zx', '}', '{', 'J', 'K']
+    const keys = ['j', 'j', 'k', ' ', 'b', 'G', 'g', 'zR', 'G', 'g', 'zM', '\t', '\t', 'e', 'zx', '}', '{', 'J', 'K', 'zr', 'zr', 'zm', 'zm']
     const lat = []
     const zr = []
     // the first round's presses are cold (V8 has not compiled their paths yet): reported apart,
