@@ -32,7 +32,6 @@ static int column_chunks(napi_env env, napi_value array, napi_typedarray_type wa
   return 1;
 }
 
-
 /* A column argument: which argument, its element type, and how many of its chunks the call reads. */
 typedef struct {
   size_t arg;
@@ -40,7 +39,7 @@ typedef struct {
   uint32_t chunks;
 } column_arg;
 
-/* The chunks of `n` columns, one pointer array each in *out (one allocation: free(out[0]'s array)), or NULL. */
+/* The chunks of `n` columns, a pointer array each into out[k]; returns their one allocation (for free()), or NULL. */
 static void **columns_of(napi_env env, const napi_value *argv, const column_arg *columns, size_t n, size_t per, void ***out) {
   size_t total = 0;
   for (size_t k = 0; k < n; k++) total += columns[k].chunks;

@@ -82,8 +82,8 @@ export function foldSizesInJs(columns: FoldColumns, count: number, headFlag: num
 }
 
 /**
- * The fold levels (zr, zm) over sections 1 … count − 1: with `open`, every section at depth ≤
- * `level` opens; without, every one deeper closes; the others keep their flag. The root's depth
+ * The fold levels (zr, zm) over sections 1 … count − 1: `opening`, every section at depth ≤
+ * `level` opens; else every one deeper closes; the others keep their flag. The root's depth
  * is 0, its sections' 1. In C from NATIVE_FOLD_SECTIONS sections, as the sizes: on the 200 MiB
  * legacy corpus, a JavaScript pass with a predicate a section took 6–15 ms a press.
  */
