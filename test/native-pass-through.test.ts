@@ -1,9 +1,10 @@
+import { createRequire } from 'node:module'
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ASK_INTS, Flag, IndexSlot, INDEX_SLOTS, loadNativePassThrough, NATIVE_PASS_THROUGH, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
+import { ASK_INTS, Flag, hasEveryFunction, IndexSlot, INDEX_SLOTS, loadNativePassThrough, NATIVE_PASS_THROUGH, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
 import { NEEDLE_PAIRS } from '../dist/tree/severity-filter.js'
 import { BuildLogDecoder, lineContent } from '../dist/dialects/build-log.js'
 import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
@@ -70,6 +71,16 @@ t.test('without a working compiler the install goes on, and no stale build stays
   t.match(r.stderr, /compiling the sandbox helper failed/)
   t.notOk(fs.existsSync(stale), 'the old build is gone')
   t.equal(build('--strict').status, 1, '--strict fails')
+})
+
+t.test('an addon built before this code, without some of its functions, is not used', { skip: fs.existsSync(NATIVE_PASS_THROUGH) ? false : 'the addon is not built' }, async (t) => {
+  const addon = createRequire(import.meta.url)(NATIVE_PASS_THROUGH) as Record<string, unknown>
+  t.ok(hasEveryFunction(addon), 'this build has them all')
+  for (const name of Object.keys(addon)) {
+    const older = { ...addon }
+    delete older[name]
+    t.notOk(hasEveryFunction(older), `one without ${name} is refused`)
+  }
 })
 
 t.test('bad arguments are a TypeError, not a crash', async (t) => {

@@ -204,6 +204,14 @@ export function nativePassThroughTried(): boolean {
   return loaded !== undefined
 }
 
+/** The functions NativePassThrough names, and init. */
+const ADDON_FUNCTIONS = ['init', 'passThrough', 'findNeedles', 'scanResultLines', 'plainLineEnds', 'indexOps', 'foldSizes', 'foldFailures', 'foldLevels'] as const
+
+/** Whether a loaded addon has every function this code calls. */
+export function hasEveryFunction(addon: object): boolean {
+  return ADDON_FUNCTIONS.every((name) => typeof (addon as Record<string, unknown>)[name] === 'function')
+}
+
 /** The addon, initialised with the tokenizer's table; null where it is not available. */
 export function loadNativePassThrough(): NativePassThrough | null {
   if (loaded !== undefined) return loaded
@@ -215,6 +223,8 @@ export function loadNativePassThrough(): NativePassThrough | null {
   } catch {
     return loaded
   }
+  // a build older than this code (dist rebuilt, the addon not) lacks functions: none of it, then
+  if (!hasEveryFunction(addon)) return loaded
   addon.init(
     TRANSITIONS,
     Int32Array.of(
