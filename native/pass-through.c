@@ -1025,25 +1025,27 @@ static napi_value run_index_ops(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* What the addon exports (lib/dialects/native-pass-through.ts lists them too, to refuse an older build). */
+static const struct {
+  const char *name;
+  napi_callback fn;
+} EXPORTS[] = {
+  { "init", init },
+  { "passThrough", run },
+  { "findNeedles", napi_find_needles },
+  { "scanResultLines", napi_scan_result_lines },
+  { "plainLineEnds", run_plain_line_ends },
+  { "indexOps", run_index_ops },
+  { "foldSizes", napi_fold_sizes },
+  { "foldFailures", napi_fold_failures },
+  { "foldLevels", napi_fold_levels },
+};
+
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "init", NAPI_AUTO_LENGTH, init, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "init", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "passThrough", NAPI_AUTO_LENGTH, run, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "passThrough", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "findNeedles", NAPI_AUTO_LENGTH, napi_find_needles, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "findNeedles", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "scanResultLines", NAPI_AUTO_LENGTH, napi_scan_result_lines, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "scanResultLines", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "plainLineEnds", NAPI_AUTO_LENGTH, run_plain_line_ends, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "plainLineEnds", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "indexOps", NAPI_AUTO_LENGTH, run_index_ops, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "indexOps", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "foldSizes", NAPI_AUTO_LENGTH, napi_fold_sizes, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "foldSizes", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "foldFailures", NAPI_AUTO_LENGTH, napi_fold_failures, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "foldFailures", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "foldLevels", NAPI_AUTO_LENGTH, napi_fold_levels, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "foldLevels", fn) != napi_ok) return NULL;
+  for (size_t k = 0; k < sizeof EXPORTS / sizeof *EXPORTS; k++) {
+    napi_value fn;
+    if (napi_create_function(env, EXPORTS[k].name, NAPI_AUTO_LENGTH, EXPORTS[k].fn, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, EXPORTS[k].name, fn) != napi_ok) return NULL;
+  }
   return exports;
 }
