@@ -165,7 +165,7 @@ napi_value napi_fold_failures(napi_env env, napi_callback_info info) {
  * foldLevels(parent, open: chunk arrays, count, shift, level, opening): the fold levels (zr, zm).
  * With `opening`, every section at depth ≤ level opens; without, every one deeper closes; the
  * others keep their flag. The root's depth is 0, its sections' 1 (a section whose parent is not
- * below it counts as 0, as SectionTable.depths says).
+ * below it, which no tree has, counts as 0: foldLevelsInJs in lib/tree/fold-passes.ts the same).
  */
 napi_value napi_fold_levels(napi_env env, napi_callback_info info) {
   size_t argc = 6;
