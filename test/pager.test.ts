@@ -366,6 +366,12 @@ t.test('X on a log of 60,000 errors: the extract builds in slices, the screen an
   const h = await open(write('many-errors.log', log))
   await h.press('X')
   t.match(h.screen().at(-1)!, /^extract: [\d,]+… errors/, 'the first slice: its count so far')
+  // between every two slices: the count without its … only once the rows are all there too
+  const pager = h.pager as unknown as { message: string; extractRows: { scanned: number } }
+  let early = ''
+  while (pager.message.includes('…')) await new Promise((r) => setImmediate(r))
+  if (pager.extractRows.scanned < h.pager.source.tree.lines.length) early = `${pager.message} with ${pager.extractRows.scanned} lines scanned`
+  t.equal(early, '', 'the count loses its … when the rows have caught up, not before')
   t.ok(await until(() => /^extract: 60,000 errors/.test(h.screen().at(-1)!), 20000), 'then all of them')
   await h.press('G')
   t.match(body(h).filter((l) => l !== '~').at(-1)!, /ok 999$/, 'the last error\'s context at the end')

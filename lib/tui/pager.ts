@@ -624,8 +624,7 @@ export class Pager {
       if (this.extract) this.model = this.extract = this.extractRows
     }
     this.extractRows!.extend(failures.settled, deadline)
-    const behind = !failures.caughtUp || this.extractRows!.scanned < tree.lines.length
-    if (!behind || this.extractSlice !== undefined) return
+    if (!this.extractBehind() || this.extractSlice !== undefined) return
     this.extractSlice = setImmediate(() => {
       this.extractSlice = undefined
       this.guard(() => {
@@ -637,10 +636,19 @@ export class Pager {
   }
   private extractSlice: NodeJS.Immediate | undefined
 
-  /** What the extract holds, and the command that shows a failed derivation's whole log. */
+  /** The extract's marks or rows have not caught up with the index yet. */
+  private extractBehind(): boolean {
+    return !this.failures!.caughtUp || this.extractRows!.scanned < this.source.tree.lines.length
+  }
+
+  /**
+   * What the extract holds, and the command that shows a failed derivation's whole log. Its count
+   * ends in … until the rows have caught up too: the last errors' rows come a slice after the
+   * count, and G before them would not reach them.
+   */
   private extractSummary(): string {
     const failures = this.failures!
-    const parts = [`${groupDigits(failures.errors)}${failures.caughtUp ? '' : '…'} error${failures.errors === 1 ? '' : 's'}`]
+    const parts = [`${groupDigits(failures.errors)}${this.extractBehind() ? '…' : ''} error${failures.errors === 1 ? '' : 's'}`]
     if (failures.failedSections > 0) parts.push(`${groupDigits(failures.failedSections)} failed section${failures.failedSections === 1 ? '' : 's'}`)
     const drvs = this.failedDrvs()
     const hint = drvs.length === 0 ? '' : ` ∙ nix log ${drvs[0]}${drvs.length > 1 ? ` (+${drvs.length - 1})` : ''}`
