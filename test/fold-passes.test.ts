@@ -2,7 +2,8 @@
  * The fold model's sizes (fold-passes.ts): the addon's pass and the JavaScript one against a
  * reference that sums each section's children, on random trees over several column chunks, and
  * expand-all on a log big enough to take the addon's way; the failure-aware default's open flags
- * (SectionTable.holdsFailureAll) both ways against holdsFailure() of each section.
+ * (SectionTable.holdsFailureAll) both ways against holdsFailure() of each section; and random fold
+ * commands on a tree big enough for the addon, the model's rows against a count from the flags.
  */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -187,4 +188,69 @@ t.test('fold levels: zr opens down to a depth, zm closes below it, the rest as i
       t.equal(bad, -1, `${opening ? 'zr' : 'zm'} to level ${level}, ${how}${bad >= 0 ? `: section ${bad} at depth ${depth(bad)} is ${got[bad]}` : ''}`)
     }
   }
+})
+
+t.test('random fold commands on a tree the addon folds: the rows the model counts, and each row found again', async (t) => {
+  const rnd = random(5)
+  const tree = new LogTree()
+  let id = 0
+  let offset = 0
+  const open: number[] = [0]
+  const line = (section: number, head: boolean, error: boolean): void => {
+    tree.add({ type: 'line', index: 0, section, text: Buffer.from('x'), head, priority: 1, error, warning: false, offset, end: offset + 2, ended: 'lf' })
+    offset += 2
+  }
+  while (id < NATIVE_FOLD_SECTIONS + 4000) {
+    const r = rnd()
+    if (r < 0.3 || open.length === 1) {
+      tree.add({ type: 'open', id: ++id, parent: open.at(-1)!, kind: 'build', title: `s${id}`, priority: 1, offset })
+      open.push(id)
+      if (rnd() < 0.7) line(id, true, false)
+    } else if (r < 0.55 && open.length > 1) tree.add({ type: 'close', id: open.pop()!, offset, status: rnd() < 0.01 ? 'failed' : 'ok' })
+    else line(open.at(-1)!, false, rnd() < 0.01)
+  }
+  tree.finish()
+  const sections = tree.sections
+  const count = sections.length
+  // the reference: a header shows when every section above it is open; a line, when its own is too
+  const expected = (): number => {
+    const shown = new Uint8Array(count) // the section's content shows
+    shown[0] = 1
+    let rows = 0
+    for (let s = 1; s < count; s++) {
+      const above = shown[sections.parent.get(s)]!
+      if (above === 1) rows++
+      shown[s] = above === 1 && tree.isOpen(s) ? 1 : 0
+    }
+    for (let i = 0; i < tree.lines.length; i++) {
+      const s = tree.lines.section(i)
+      if (sections.head(s) !== i && shown[s] === 1) rows++
+    }
+    return rows
+  }
+  const commands: Array<[string, () => void]> = [
+    ['zR', () => tree.setAll(true)],
+    ['zM', () => tree.setAll(false)],
+    ['zx', () => tree.foldDefault()],
+    ['zr', () => tree.setLevel(1 + Math.floor(rnd() * 6), true)],
+    ['zm', () => tree.setLevel(Math.floor(rnd() * 6), false)],
+    ['toggle', () => { const s = 1 + Math.floor(rnd() * (count - 1)); tree.setOpen(s, !tree.isOpen(s), true) }],
+  ]
+  const bad: string[] = []
+  const done: string[] = []
+  for (let k = 0; k < 60 && bad.length === 0; k++) {
+    const [name, run] = commands[Math.floor(rnd() * commands.length)]!
+    run()
+    done.push(name)
+    const want = expected()
+    if (tree.rowCount !== want) bad.push(`after ${done.join(' ')}: ${tree.rowCount} rows, not ${want}`)
+    for (let j = 0; j < 20 && bad.length === 0; j++) {
+      const r = Math.floor(rnd() * tree.rowCount)
+      const row = tree.rowAt(r)!
+      const back = row.header !== undefined ? tree.rowOfHeader(row.header) : tree.rowOfLine(row.line!)
+      if (back !== r) bad.push(`after ${done.join(' ')}: row ${r} is ${JSON.stringify(row)}, found again at ${back}`)
+    }
+  }
+  t.ok(count >= NATIVE_FOLD_SECTIONS, `${count} sections (${tree.lines.length} lines): the addon's way where it is built`)
+  t.same(bad, [], '60 commands, each followed by the row count and 20 rows looked up both ways')
 })
