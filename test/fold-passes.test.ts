@@ -14,6 +14,7 @@ import { COLUMN_CHUNK_SHIFT, ColumnGroup, int32Column, uint8Column } from '../di
 import { foldLevels, foldLevelsInJs, foldSizes, foldSizesInJs, NATIVE_FOLD_SECTIONS, type FoldColumns } from '../dist/tree/fold-passes.js'
 import { LogSource } from '../dist/tree/source.js'
 import { LogTree } from '../dist/tree/tree.js'
+import { addonOrNoHeaders } from './helpers/fixtures.js'
 import { random } from './helpers/index-logs.js'
 
 const HEAD = 0x80
@@ -68,6 +69,7 @@ function differences(columns: FoldColumns, count: number, want: Array<number | u
 }
 
 t.test('every open section gets its rows, the closed none, in JavaScript and in C', async (t) => {
+  addonOrNoHeaders(t, native)
   const rnd = random(7)
   for (const count of [1, 2, 100, (1 << COLUMN_CHUNK_SHIFT) - 1, 1 << COLUMN_CHUNK_SHIFT, 3 * (1 << COLUMN_CHUNK_SHIFT) + 17, 40000]) {
     const columns = randomTree(count, rnd)
@@ -82,7 +84,8 @@ t.test('every open section gets its rows, the closed none, in JavaScript and in 
   }
 })
 
-t.test('the addon refuses columns it cannot read', { skip: native === null ? 'the addon is not built' : false }, async (t) => {
+t.test('the addon refuses columns it cannot read', async (t) => {
+  if (addonOrNoHeaders(t, native) === null) return
   const columns = randomTree(5000, random(3))
   const { parent, lines, flags, open, size, sizeOk } = columns
   const call = (over: Partial<Record<keyof FoldColumns, readonly (Int32Array | Uint8Array)[]>>, count = 5000): void =>
@@ -167,6 +170,7 @@ t.test('the failure-aware default opens what holds an error line or a failed sec
 
 t.test('fold levels: zr opens down to a depth, zm closes below it, the rest as it was; in C and in JavaScript', async (t) => {
   const count = 3 * (1 << COLUMN_CHUNK_SHIFT) + 5
+  addonOrNoHeaders(t, native)
   const columns = randomTree(count, random(11))
   // a reference depth by walking up (a parent far back, in another chunk, included)
   const depth = (s: number): number => {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module'
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -12,13 +11,11 @@ import { cleanBuffer, createDecoder, decode } from '../dist/index.js'
 import { IndexDecoder } from '../dist/tree/index-decoder.js'
 import { LogTree } from '../dist/tree/tree.js'
 import { runBin } from './helpers/cli.js'
-import { repoRoot, sample } from './helpers/fixtures.js'
+import { addonOrNoHeaders, nodeApiHeaders, repoRoot, sample } from './helpers/fixtures.js'
 import { fuzzInput, prng } from './helpers/random.js'
 
 // The pass-through path is C (native/pass-through.c). test/fuzz.test.ts checks that it frames
 // exactly as the line-by-line path; that check means something only if the addon is really there.
-
-const nodeHeaders = path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h')
 
 type Addon = NonNullable<ReturnType<typeof loadNativePassThrough>>
 
@@ -28,11 +25,8 @@ type Addon = NonNullable<ReturnType<typeof loadNativePassThrough>>
  * headers) where the addon is not built.
  */
 function watchedAddon(t: Tap.Test, watch: (flags: number, taken: number) => void): Addon | null {
-  const native = loadNativePassThrough()
-  if (!native) {
-    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
-    return null
-  }
+  const native = addonOrNoHeaders(t, loadNativePassThrough())
+  if (native === null) return null
   const run = native.passThrough
   native.passThrough = (buf, from, limit, flags, prefixes, state, ops) => {
     const boundary = run.call(native, buf, from, limit, flags, prefixes, state, ops)
@@ -46,7 +40,7 @@ function watchedAddon(t: Tap.Test, watch: (flags: number, taken: number) => void
 }
 
 t.test('the addon is built by npm install and loads', async (t) => {
-  if (!fs.existsSync(nodeHeaders)) {
+  if (!fs.existsSync(nodeApiHeaders)) {
     t.notOk(fs.existsSync(NATIVE_PASS_THROUGH), 'no Node-API headers, no addon: nixlog-clean frames every line in JavaScript')
     return
   }
@@ -73,8 +67,10 @@ t.test('without a working compiler the install goes on, and no stale build stays
   t.equal(build('--strict').status, 1, '--strict fails')
 })
 
-t.test('an addon built before this code, without some of its functions, is not used', { skip: fs.existsSync(NATIVE_PASS_THROUGH) ? false : 'the addon is not built' }, async (t) => {
-  const addon = createRequire(import.meta.url)(NATIVE_PASS_THROUGH) as Record<string, unknown>
+t.test('an addon built before this code, without some of its functions, is not used', async (t) => {
+  const native = addonOrNoHeaders(t, loadNativePassThrough())
+  if (native === null) return
+  const addon = { ...native } as Record<string, unknown>
   t.ok(hasEveryFunction(addon), 'this build has them all')
   for (const name of Object.keys(addon)) {
     const older = { ...addon }
@@ -84,12 +80,8 @@ t.test('an addon built before this code, without some of its functions, is not u
 })
 
 t.test('bad arguments are a TypeError, not a crash', async (t) => {
-  const native = loadNativePassThrough()
-  if (!native) {
-    // The one case where no addon is right: this Node ships no headers to build it against.
-    t.notOk(fs.existsSync(nodeHeaders), 'no addon only where Node has no Node-API headers')
-    return
-  }
+  const native = addonOrNoHeaders(t, loadNativePassThrough())
+  if (native === null) return
   const state = new Int32Array(STATE_SLOTS)
   const ops = new Int32Array(OPS_LENGTH)
   const buf = Buffer.from('line\n')

@@ -6,6 +6,15 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const fixtures = path.join(repoRoot, 'test/fixtures')
 export const sharedDir = path.resolve(repoRoot, '../shared')
 
+/** Node's Node-API headers: where they exist, `npm install` builds the addon, and no test may do without it. */
+export const nodeApiHeaders = path.join(path.dirname(process.execPath), '..', 'include', 'node', 'node_api.h')
+
+/** `addon` as given; where it is null, `t` checks that it cannot be built here (this Node ships no Node-API headers). */
+export function addonOrNoHeaders<A>(t: Tap.Test, addon: A | null): A | null {
+  if (addon === null) t.notOk(fs.existsSync(nodeApiHeaders), 'no addon only where Node has no Node-API headers')
+  return addon
+}
+
 export interface LegacyVector {
   id: string
   desc: string
