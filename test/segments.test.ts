@@ -5,7 +5,8 @@ import type { LogEvent } from '../dist/events.js'
 
 // The content lists the fold model lays out: implied by the nesting while the log nests, explicit
 // after the first line or section that does not. Both must give the lists the explicit store gives
-// when it keeps them from the start.
+// when it keeps them from the start. So must the sections' counts, implied by the nesting too
+// (LogTree.writeImplied), which the explicit store's tree counts line by line.
 
 /** A small deterministic generator (mulberry32). */
 function random(seed: number): () => number {
@@ -17,8 +18,8 @@ function random(seed: number): () => number {
   }
 }
 
-function line(offset: number, section: number | undefined, head: boolean): LogEvent {
-  return { type: 'line', index: 0, section: section as number, text: Buffer.from('x'), head, priority: 1, error: false, warning: false, offset, end: offset + 2, ended: 'lf' }
+function line(offset: number, section: number | undefined, head: boolean, severity = 0): LogEvent {
+  return { type: 'line', index: 0, section: section as number, text: Buffer.from('x'), head, priority: 1, error: severity === 1, warning: severity === 2, offset, end: offset + 2, ended: 'lf' }
 }
 
 /**
@@ -50,7 +51,9 @@ function events(seed: number, n: number, interleaveFrom = Infinity): LogEvent[] 
     } else {
       const count = 1 + Math.floor(rnd() * 3)
       const section = interleaved ? pick() : undefined
-      for (let j = 0; j < count; j++) out.push(line((offset += 2), section, false))
+      // one run in ten has an error or a warning among its lines
+      const severity = rnd() < 0.1 ? 1 + Math.floor(rnd() * 2) : 0
+      for (let j = 0; j < count; j++) out.push(line((offset += 2), section, false, j === count - 1 ? severity : 0))
     }
   }
   return out
@@ -80,6 +83,11 @@ function lists(tree: LogTree): unknown[] {
   return out
 }
 
+/** Every section's counts, lines and status, as plain data. */
+function counts(tree: LogTree): unknown[] {
+  return Array.from({ length: tree.sections.length }, (_, s) => tree.sections.get(s))
+}
+
 /** Sections that positionIn does not find in their parent's list. */
 function misplaced(tree: LogTree): number {
   let n = 0
@@ -102,11 +110,14 @@ t.test('nested logs: the implied lists are the explicit ones, and stay implied',
       if (JSON.stringify(lists(implied)) !== JSON.stringify(lists(explicit))) {
         if (wrong++ < 3) t.same(lists(implied), lists(explicit), `seed ${seed}, event ${k}`)
       }
+      if (JSON.stringify(counts(implied)) !== JSON.stringify(counts(explicit))) {
+        if (wrong++ < 3) t.same(counts(implied), counts(explicit), `seed ${seed}, event ${k}: counts`)
+      }
     }
     if (!nesting(implied)) t.fail(`seed ${seed}: stopped nesting`)
     if (misplaced(implied) + misplaced(explicit) > 0) t.fail(`seed ${seed}: a section not found in its parent's list`)
   }
-  t.equal(wrong, 0, '60 random nested logs, read every 25 events')
+  t.equal(wrong, 0, '60 random nested logs, read every 25 events: lists and counts')
 })
 
 t.test('logs that stop nesting part way: the lists replayed and kept explicit from there', async (t) => {
@@ -125,11 +136,14 @@ t.test('logs that stop nesting part way: the lists replayed and kept explicit fr
       if (JSON.stringify(lists(implied)) !== JSON.stringify(lists(explicit))) {
         if (wrong++ < 3) t.same(lists(implied), lists(explicit), `seed ${seed}, event ${k}`)
       }
+      if (JSON.stringify(counts(implied)) !== JSON.stringify(counts(explicit))) {
+        if (wrong++ < 3) t.same(counts(implied), counts(explicit), `seed ${seed}, event ${k}: counts`)
+      }
     }
     if (!nesting(implied)) switched++
     if (misplaced(implied) + misplaced(explicit) > 0) t.fail(`seed ${seed}: a section not found in its parent's list`)
   }
-  t.equal(wrong, 0, '60 random logs, read after every event or every 25th')
+  t.equal(wrong, 0, '60 random logs, read after every event or every 25th: lists and counts')
   t.ok(switched >= 50, `${switched} of them stopped nesting`)
 })
 

@@ -108,6 +108,12 @@ export class SegmentStore {
     private readonly lines: LineTable,
     /** False: explicit lists from the start (tests compare both). */
     nested = true,
+    /**
+     * While nesting, section `from` and its ancestors below `above` (−1: all of them) take no line
+     * from line `end` on: the latest line or new section went above them, or the log stopped
+     * nesting. (LogTree's line counts are implied by the nesting too, and written down then.)
+     */
+    private readonly leave: (from: number, above: number, end: number) => void = () => {},
   ) {
     if (!nested) this.makeExplicit(0, 0)
   }
@@ -127,7 +133,7 @@ export class SegmentStore {
   /** Appends child section `child` to `s`'s list. */
   appendChild(s: number, child: number): void {
     this.stale.set(s, 1)
-    if (this.explicit === null && !this.sections.within(this.latest, s)) this.makeExplicit(this.lines.length, child)
+    if (this.explicit === null && !this.sections.within(this.latest, s)) this.stopNesting(this.lines.length, child)
     const explicit = this.explicit
     if (explicit !== null) {
       explicit.childKey.set(child, this.sections.firstLine.get(child))
@@ -138,6 +144,7 @@ export class SegmentStore {
     let previous = this.newest
     while (previous !== s && this.sections.parent.get(previous) !== s) previous = this.sections.parent.get(previous)
     if (previous !== s) this.nextSibling!.set(previous, child)
+    this.leave(this.latest, s, this.lines.length)
     this.latest = this.newest = child
   }
 
@@ -145,9 +152,12 @@ export class SegmentStore {
   addLines(s: number, i: number, count: number): void {
     this.stale.set(s, 1)
     // while nesting, every line since a section opened is in its subtree: its first own line does not move its key
-    if (this.explicit === null && !this.sections.within(this.latest, s)) this.makeExplicit(i, this.sectionCount)
+    if (this.explicit === null && !this.sections.within(this.latest, s)) this.stopNesting(i, this.sectionCount)
     if (this.explicit !== null) this.explicit.addLines(s, i, count)
-    else this.latest = s
+    else {
+      if (s !== this.latest) this.leave(this.latest, s, i)
+      this.latest = s
+    }
   }
 
   /**
@@ -251,6 +261,17 @@ export class SegmentStore {
   private firstChild(s: number): number {
     const c = s + 1
     return c < this.sectionCount && this.sections.parent.get(c) === s ? c : NONE
+  }
+
+  /** The log stops nesting at line `lineLimit` and section `sectionLimit` (see makeExplicit). */
+  private stopNesting(lineLimit: number, sectionLimit: number): void {
+    this.leave(this.latest, -1, lineLimit)
+    this.makeExplicit(lineLimit, sectionLimit)
+  }
+
+  /** While nesting, the section of the latest line or new section: it and its ancestors may take more lines. */
+  get latestSection(): number {
+    return this.latest
   }
 
   /**

@@ -139,7 +139,7 @@ export class LogTree {
 
   constructor(options: { nestedSegments?: boolean; /** Tests set it low, or to Infinity (no deferral). */ eagerLevels?: number } = {}) {
     this.eagerLevels = options.eagerLevels ?? EAGER_LEVELS
-    this.segments = new SegmentStore(this.table, this.lines, options.nestedSegments ?? true)
+    this.segments = new SegmentStore(this.table, this.lines, options.nestedSegments ?? true, (from, above, end) => this.writeImplied(from, above, end))
     this.addSection('root', '', -1, 0)
     this.openFlag.set(0, 1)
     this.path.push(0, 0)
@@ -169,8 +169,12 @@ export class LogTree {
     return this.table
   }
 
-  /** Pays the counts owed (those of sections `from` and above: see DeferredCounts.settle). */
+  /**
+   * Pays the counts owed (those of sections `from` and above: see DeferredCounts.settle); with
+   * `from` 0, also writes down those of the sections still taking lines while the log nests.
+   */
   private settle(from = 0): void {
+    if (from === 0 && this.segments.nesting) this.writeRunningImplied()
     if (this.deferred.largest < from) return
     const table = this.table
     this.deferred.settle(
@@ -329,20 +333,56 @@ export class LogTree {
   /**
    * Counts `count` lines just added to `s`'s subtree (`own` of them in `s` itself), `errors` and
    * `warnings` among them, in `s` and its nearest ancestors; those above are owed them (deferred).
+   * While the log nests, line counts and last lines are implied (writeImplied): only errors and
+   * warnings are counted — a legacy log's two walks up the ancestors a section (its head line,
+   * its lines) were a quarter of the time its index took to write the tree.
    */
   private countUp(s: number, own: number, count: number, errors: number, warnings: number, firstError: number, last: number): void {
     const sections = this.table
+    const implied = this.segments.nesting
+    if (implied && errors === 0 && warnings === 0) return
     let p = s
     for (let level = 0; p >= 0 && level < this.eagerLevels; p = sections.parent.get(p), level++) {
-      sections.lines.add(p, p === s ? own : count)
-      sections.lastLine.set(p, last)
+      if (!implied) {
+        sections.lines.add(p, p === s ? own : count)
+        sections.lastLine.set(p, last)
+      }
       if (errors > 0) this.addErrors(p, errors, firstError)
       if (warnings > 0) sections.warnings.add(p, warnings)
     }
-    if (p >= 0) {
+    if (p < 0) return
+    if (implied) this.deferred.owe(p, 0, errors, warnings, firstError)
+    else {
       this.deferred.owe(p, count, errors, warnings, firstError, last)
       this.touch(p, last)
     }
+  }
+
+  /**
+   * While the log nests, every line since a section opened is in its subtree until the log goes
+   * above it (segments.ts): its line count and last line follow from its first line and where
+   * that happened, `end`. Written down for `from` and its ancestors below `above` (−1: all) when
+   * they stop taking lines, and for those still taking them when the tree is read (settle).
+   */
+  private writeImplied(from: number, above: number, end: number): void {
+    const sections = this.table
+    for (let p = from; p !== above && p >= 0; p = sections.parent.get(p)) {
+      sections.lastLine.set(p, end - 1)
+      sections.lines.set(p, end - sections.firstLine.get(p) - (sections.hasHead(p) ? 1 : 0))
+    }
+  }
+
+  /** Where writeRunningImplied() last wrote (-1: never): reading again without a change writes nothing. */
+  private impliedSection = -1
+  private impliedEnd = -1
+
+  private writeRunningImplied(): void {
+    const from = this.segments.latestSection
+    const end = this.lines.length
+    if (from === this.impliedSection && end === this.impliedEnd) return
+    this.writeImplied(from, -1, end)
+    this.impliedSection = from
+    this.impliedEnd = end
   }
 
   /**
@@ -364,7 +404,8 @@ export class LogTree {
   private extendRun(s: number, i: number, count: number): void {
     const sections = this.table
     this.segments.addLines(s, i, count)
-    if (sections.lastLine.get(s) < sections.firstLine.get(s)) sections.firstLine.set(s, i)
+    // (while nesting, a section's first line is where it opened: the first of its subtree)
+    if (!this.segments.nesting && sections.lastLine.get(s) < sections.firstLine.get(s)) sections.firstLine.set(s, i)
     this.markDirty(s)
   }
 
