@@ -1,6 +1,6 @@
 /**
  * A big build log indexed on two cores. The main thread indexes the file up to a line start about
- * a third of the way in (the split, MAIN_SHARE) as always, while a worker (index-worker.ts)
+ * a third of the way in or more (the split, mainShare) as always, while a worker (index-worker.ts)
  * indexes from there on with the same code and records what it decided (index-record.ts), in
  * records that start and end where all its state is a fresh line's. Where the main thread is at a
  * record's start in that same state it plays the record into its tree, which takes about a third
@@ -36,17 +36,31 @@ const WORKER_MODULE = [join(DIST, 'bin', 'index-worker.cjs'), join(DIST, 'tree',
  */
 const PARALLEL_MIN_BYTES = 128 << 20
 /**
- * Where the split goes, as a share of what is left. The main thread decodes its share and writes
- * the tree, then plays the worker's records into the tree; the worker only decodes. Since the
- * decoding of legacy lines went to C (native-index.ts), playing a record costs the main thread
- * about a third of what decoding and writing the same bytes does, where the worker's decoding
- * costs it about two thirds (1 GiB legacy corpus, both threads running: ~2.8, ~0.9 and ~1.9 s/GiB):
- * the threads finish together when the main thread's share s satisfies 2.8 s + 0.9 (1 − s) =
- * 1.9 (1 − s), about 0.26. Measured on the 1 GiB legacy corpus, four alternated rounds: 0.25,
- * 0.32, 0.38 and 0.45 took medians of 1.41, 1.50, 1.50 and 1.61 s (the 200 MiB corpus: all
- * 0.34–0.36 s); 0.3 leaves the worker some slack where its part decodes slower.
+ * Seconds a GiB of the legacy corpus costs each side with both threads running (1 GiB file,
+ * medians of alternated rounds, bench/RESULTS.md): the main thread decoding its share and writing
+ * the tree, the main thread playing the worker's records into the tree, and the worker decoding;
+ * and the seconds from the worker's start to its first record, when the main thread has read
+ * its share and could play one.
  */
-const MAIN_SHARE = 0.3
+const MAIN_DECODES = 1.8
+const MAIN_PLAYS = 0.45
+const WORKER_DECODES = 1.25
+const WORKER_START = 0.08
+
+/**
+ * Where the split goes, as the main thread's share of the `bytes` left: where both threads finish
+ * together, s·MAIN_DECODES + (1 − s)·MAIN_PLAYS = WORKER_START/GiB + (1 − s)·WORKER_DECODES. The
+ * worker's start is paid once, so a smaller file leaves the main thread more: a third of 1 GiB,
+ * 46 % of 200 MiB, 55 % of 128 MiB. (Since the tree took its line counts from the nesting, a
+ * fixed 30 % left the main thread waiting for records on 200 MiB, the worker on 1 GiB.)
+ */
+export function mainShare(bytes: number): number {
+  const share = (WORKER_START / (bytes / 2 ** 30) + WORKER_DECODES - MAIN_PLAYS) / (MAIN_DECODES - MAIN_PLAYS + WORKER_DECODES)
+  return Math.min(share, MAX_SHARE)
+}
+
+/** The most the main thread takes: tests split files of kilobytes, which the model leaves all to it. */
+const MAX_SHARE = 0.75
 /** How far past the chosen point a line start is looked for; a log without one there is not split. */
 const LINE_SEARCH_BYTES = 1 << 20
 
@@ -119,7 +133,7 @@ export class ParallelIndex {
    * and a line start to split at.
    */
   static start(fd: number, from: number, end: number, options: SplitOptions = {}): ParallelIndex | undefined {
-    const { share = MAIN_SHARE, minBytes = PARALLEL_MIN_BYTES } = options
+    const { share = mainShare(end - from), minBytes = PARALLEL_MIN_BYTES } = options
     if (end - from < minBytes) return undefined
     let split: number
     try {
