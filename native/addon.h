@@ -63,11 +63,13 @@ static inline int starts_with_prefix(const prefix_list *prefixes, const uint8_t 
 /* find_needles() in scanners.c: where the needles occur in buf[from, n), up to cap of them; also the index conversion's (pass-through.c). */
 int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_list *needles, int32_t *found, int32_t cap);
 
-/* Entry points in scanners.c and fold-passes.c, registered with pass-through.c's. */
+/* Entry points in scanners.c, fold-passes.c and tree-writer.c, registered with pass-through.c's. */
 napi_value napi_find_needles(napi_env env, napi_callback_info info);
 napi_value napi_scan_result_lines(napi_env env, napi_callback_info info);
 napi_value napi_fold_sizes(napi_env env, napi_callback_info info);
 napi_value napi_fold_failures(napi_env env, napi_callback_info info);
 napi_value napi_fold_levels(napi_env env, napi_callback_info info);
+napi_value napi_tree_writer(napi_env env, napi_callback_info info);
+napi_value napi_play_tree(napi_env env, napi_callback_info info);
 
 #endif

@@ -1039,6 +1039,8 @@ static const struct {
   { "foldSizes", napi_fold_sizes },
   { "foldFailures", napi_fold_failures },
   { "foldLevels", napi_fold_levels },
+  { "treeWriter", napi_tree_writer },
+  { "playTree", napi_play_tree },
 };
 
 NAPI_MODULE_INIT() {

@@ -2,8 +2,9 @@
 // Compiles the C parts of buildlog with ${CC:-cc} into native/build/:
 //   buildlog-sandbox      the sandbox helper of `buildlog run` (native/buildlog-sandbox.c)
 //   pass-through.node     a Node-API addon: the framer's pass-through path (native/pass-through.c),
-//                         chunk-wide scans (native/scanners.c) and the fold model's passes
-//                         (native/fold-passes.c), against the Node-API headers that come with Node
+//                         chunk-wide scans (native/scanners.c), the fold model's passes
+//                         (native/fold-passes.c) and the index's tree writes (native/tree-writer.c),
+//                         against the Node-API headers that come with Node
 //                         (<prefix>/include/node)
 //
 // Called from package.json "prepare" (after tsc) and by lib/launcher/helper-binary.ts when the
@@ -40,7 +41,7 @@ const targets = [
   },
   {
     what: 'the pass-through addon',
-    srcs: ['pass-through.c', 'scanners.c', 'fold-passes.c'],
+    srcs: ['pass-through.c', 'scanners.c', 'fold-passes.c', 'tree-writer.c'],
     headers: ['addon.h'],
     out: 'pass-through.node',
     // Node-API symbols resolve against the running node at load time, as node-gyp builds do.

@@ -169,6 +169,17 @@ export interface NativePassThrough {
   ): void
   /** foldLevels() of lib/tree/fold-passes.ts over the chunks of its columns. Throws a TypeError on chunks of the wrong type or length. */
   foldLevels(parent: readonly Int32Array[], open: readonly Uint8Array[], count: number, shift: number, level: number, opening: boolean): void
+  /** A tree writer's chunk cache (lib/tree/native-tree.ts), freed with the object. */
+  treeWriter(): object
+  /**
+   * Plays index words into a tree's columns as NativeTreeWriter.play says (native/tree-writer.c).
+   * Throws a TypeError on arguments out of place: a state that does not fit the columns, chunks of
+   * the wrong type or length.
+   */
+  playTree(
+    writer: object, words: Int32Array, state: Float64Array, stack: Int32Array, offsets: Uint32Array, flags: Uint8Array, codes: Uint16Array, dict: Int32Array,
+    ...columns: ReadonlyArray<readonly Int32Array[] | readonly Uint8Array[]>
+  ): void
 }
 
 /**
@@ -205,7 +216,7 @@ export function nativePassThroughTried(): boolean {
 }
 
 /** The functions NativePassThrough names, and init. */
-const ADDON_FUNCTIONS = ['init', 'passThrough', 'findNeedles', 'scanResultLines', 'plainLineEnds', 'indexOps', 'foldSizes', 'foldFailures', 'foldLevels'] as const
+const ADDON_FUNCTIONS = ['init', 'passThrough', 'findNeedles', 'scanResultLines', 'plainLineEnds', 'indexOps', 'foldSizes', 'foldFailures', 'foldLevels', 'treeWriter', 'playTree'] as const
 
 /** Whether a loaded addon has every function this code calls. */
 export function hasEveryFunction(addon: object): boolean {

@@ -87,6 +87,11 @@ export class ColumnGroup {
 
   constructor(private readonly columns: ReadonlyArray<Column<Typed>>) {}
 
+  /** Entries every column has room for. */
+  get room(): number {
+    return this.capacity
+  }
+
   /** Makes room for entries 0 … n − 1 in every column. */
   reserve(n: number): void {
     if (n <= this.capacity) return

@@ -10,7 +10,8 @@ import { BuildLogDecoder } from '../dialects/build-log.js'
 import { DecodeContext } from '../dialects/context.js'
 import { LINE_ERROR, LINE_WARNING } from './lines.js'
 import type { LogTree } from './tree.js'
-import { playWords } from './index-record.js'
+import { playWords, wordsAt } from './index-record.js'
+import { TreeSlot } from './native-tree.js'
 
 export type FramerDiagnostic = 'unbalanced-close' | 'unclosed-at-eof' | 'line-split'
 
@@ -111,8 +112,37 @@ export class TreeOutput implements IndexOutput {
     this.decoder.line(view)
   }
 
+  /**
+   * In direct mode, in C where the addon is built (native-tree.ts): the writer plays the words up
+   * to one it leaves to JavaScript (a new chunk of lines, columns out of room), which plays that
+   * one here and makes room, and so on. The run of plain lines not yet counted crosses over.
+   */
   addWords(words: Int32Array, count: number, from: number): void {
-    playWords(words, count, from, this)
+    const writer = this.direct ? this.tree.nativeWriter() : null
+    if (writer === null) {
+      playWords(words, count, from, this)
+      return
+    }
+    const st = writer.state
+    st[TreeSlot.Word] = 0
+    st[TreeSlot.Count] = count
+    st[TreeSlot.Cursor] = from
+    for (;;) {
+      st[TreeSlot.Run] = this.run
+      st[TreeSlot.RunErrors] = this.runErrors
+      st[TreeSlot.RunWarnings] = this.runWarnings
+      st[TreeSlot.RunFirstError] = this.runFirstError
+      this.tree.playNative(writer, words)
+      this.run = st[TreeSlot.Run]!
+      this.runErrors = st[TreeSlot.RunErrors]!
+      this.runWarnings = st[TreeSlot.RunWarnings]!
+      this.runFirstError = st[TreeSlot.RunFirstError]!
+      const k = st[TreeSlot.Word]!
+      if (k >= count) return
+      const next = Math.min(count, k + wordsAt(words, k))
+      st[TreeSlot.Cursor] = playWords(words.subarray(k, next), next - k, st[TreeSlot.Cursor]!, this)
+      st[TreeSlot.Word] = next
+    }
   }
 
   end(): void {

@@ -175,14 +175,23 @@ export class IndexRecorder implements IndexOutput {
   }
 }
 
-/** Plays a record into `out`, the calls IndexRecorder was given, in order. */
+/** Plays a record into `out`, the calls IndexRecorder was given, in order (as its words: a tree's output may play them in C). */
 export function replayIndex(record: IndexRecord, out: IndexOutput): void {
-  playWords(record.words, record.count, record.from, out)
+  out.addWords(record.words, record.count, record.from, record.to, record.depth, record.minDepth)
   out.flush()
 }
 
-/** Plays words[0, count) into `out` as the calls they stand for, the first line starting at `cursor`. */
-export function playWords(words: Int32Array, count: number, cursor: number, out: IndexOutput): void {
+/** How many words the call at words[k] takes. */
+export function wordsAt(words: Int32Array, k: number): number {
+  const word = words[k]!
+  return word >= 0 || word === Tag.CloseHere ? 1 : word === Tag.Close ? 2 : word === Tag.Open ? 3 : 4
+}
+
+/**
+ * Plays words[0, count) into `out` as the calls they stand for, the first line starting at
+ * `cursor`; returns where a line after them would start (the end of the last).
+ */
+export function playWords(words: Int32Array, count: number, cursor: number, out: IndexOutput): number {
   for (let k = 0; k < count; ) {
     const word = words[k++]!
     if (word >= 0) {
@@ -216,4 +225,5 @@ export function playWords(words: Int32Array, count: number, cursor: number, out:
         break
     }
   }
+  return cursor
 }

@@ -1,5 +1,6 @@
 import { lastAtMost } from './bisect.js'
 import type { Severity } from './severity.js'
+import { TreeSlot } from './native-tree.js'
 
 /**
  * Growable typed arrays in fixed chunks: appending never copies what is already stored (no
@@ -14,6 +15,7 @@ const MASK = CHUNK - 1
 /** The largest offset from a chunk's first line a Uint32 holds. */
 const MAX_DELTA = 0xffffffff
 const NO_OFFSETS = new Uint32Array(0)
+const NO_CHUNK = { offsets: NO_OFFSETS, flags: new Uint8Array(0), codes: new Uint16Array(0), dict: new Int32Array(0) }
 
 export const LINE_ERROR = 1
 export const LINE_WARNING = 2
@@ -66,6 +68,21 @@ class SectionCodes {
     dict[size] = section
     this.size = size + 1
     return size
+  }
+
+  /** The dictionary and its state, for the addon's tree writer (native-tree.ts), which appends to it in place. */
+  get dictionary(): Int32Array {
+    return this.dict
+  }
+
+  writerState(st: Float64Array): void {
+    st[TreeSlot.DictSize] = this.size
+    st[TreeSlot.Largest] = this.largest
+  }
+
+  afterWriter(st: Float64Array): void {
+    this.size = st[TreeSlot.DictSize]!
+    this.largest = st[TreeSlot.Largest]!
   }
 
   /** The chunk is full: its dictionary keeps only what it uses. */
@@ -122,6 +139,37 @@ export class LineTable {
   private lastCodes: SectionCodes | undefined
   private lastSection = -1
   private lastCode = 0
+
+  /**
+   * The last chunk's arrays, for the addon's tree writer (native-tree.ts), which pushes lines into
+   * them in place: empty where there is no chunk, or its offsets are absolute (it pushes none then).
+   */
+  get lastChunk(): { offsets: Uint32Array; flags: Uint8Array; codes: Uint16Array; dict: Int32Array } {
+    const codes = this.lastCodes
+    return codes === undefined ? NO_CHUNK : { offsets: this.lastOffsets, flags: this.lastFlags, codes: codes.codes, dict: codes.dictionary }
+  }
+
+  writerState(st: Float64Array): void {
+    st[TreeSlot.Lines] = this.length
+    st[TreeSlot.LineBase] = this.base
+    st[TreeSlot.LastEnd] = this.lastEnd
+    st[TreeSlot.LastSection] = this.lastSection
+    st[TreeSlot.LastCode] = this.lastCode
+    st[TreeSlot.ChunkFlags] = 0
+    if (this.lastCodes !== undefined) this.lastCodes.writerState(st)
+    else st[TreeSlot.DictSize] = 0
+  }
+
+  /** What the writer pushed: the lines, and the OR of their flags. */
+  afterWriter(st: Float64Array): void {
+    this.length = st[TreeSlot.Lines]!
+    this.lastEnd = st[TreeSlot.LastEnd]!
+    this.lastSection = st[TreeSlot.LastSection]!
+    this.lastCode = st[TreeSlot.LastCode]!
+    if (this.lastCodes === undefined) return
+    this.lastCodes.afterWriter(st)
+    this.chunkFlags[this.chunkFlags.length - 1]! |= st[TreeSlot.ChunkFlags]!
+  }
 
   private addChunk(offset: number): void {
     this.lastCodes?.trim()

@@ -13,6 +13,7 @@ import type { SectionKind } from '../events.js'
 import { loadNativePassThrough } from '../dialects/native-pass-through.js'
 import { COLUMN_CHUNK_SHIFT, Column, ColumnGroup, chunksFor, entriesInChunk, float64Column, int32Column, uint8Column } from './column.js'
 import { NATIVE_FOLD_SECTIONS } from './fold-passes.js'
+import { TreeSlot } from './native-tree.js'
 
 export type SectionStatus = 'open' | 'ok' | 'failed' | 'running' | 'interrupted' | 'unclosed'
 export type SectionKindOrRoot = SectionKind | 'root'
@@ -83,6 +84,11 @@ class TitleArena {
   /** Makes room for sections 0 … n − 1 (once there is a column). */
   reserve(n: number): void {
     this.refs?.group.reserve(n)
+  }
+
+  /** The references' columns, once there is one. */
+  get group(): ColumnGroup | undefined {
+    return this.refs?.group
   }
 
   private ref(s: number): number {
@@ -179,6 +185,16 @@ class SeverityFields {
     return this.slot.chunk(c)
   }
 
+  /** Slots given so far, and the values' room, for the addon's tree writer (native-tree.ts), which gives more in place. */
+  writerState(st: Float64Array): void {
+    st[TreeSlot.Slots] = this.slots
+    st[TreeSlot.ValueRoom] = this.valueColumns.room
+  }
+
+  afterWriter(st: Float64Array): void {
+    this.slots = st[TreeSlot.Slots]!
+  }
+
   /** The slots and their values (a slot is the index of its error count, the warnings and first error after it), for the addon. */
   get errorColumns(): { slots: Column<Int32Array>; values: Column<Int32Array>; valueCount: number } {
     return { slots: this.slot, values: this.values, valueCount: 3 * this.slots }
@@ -228,6 +244,34 @@ export class SectionTable {
    * section with timing, since only CI markers with timestamps and follow mode have any.
    */
   private timing: { startedAt: Column<Float64Array>; endedAt: Column<Float64Array>; byLog: Column<Uint8Array>; group: ColumnGroup } | undefined
+
+  /** Sections every column has room for (the addon's tree writer adds sections up to there: native-tree.ts). */
+  get room(): number {
+    let room = this.columns.room
+    if (this.titles.group !== undefined) room = Math.min(room, this.titles.group.room)
+    if (this.timing !== undefined) room = Math.min(room, this.timing.group.room)
+    if (this.hitCounts !== undefined) room = Math.min(room, this.hitCounts.group.room)
+    return room
+  }
+
+  /** The columns the addon's tree writer reads and writes, in native/tree-writer.c's order (C_PARENT …). */
+  writerColumns(): Array<readonly Int32Array[] | readonly Uint8Array[]> {
+    const { slots, values } = this.severity.errorColumns
+    return [this.parent.chunkList, this.firstLine.chunkList, this.lastLine.chunkList, this.lines.chunkList, this.meta.chunkList, slots.chunkList, values.chunkList]
+  }
+
+  /** The table's part of the writer's state (native-tree.ts): its sections, their room, the severity slots. */
+  writerState(st: Float64Array): void {
+    st[TreeSlot.Sections] = this.length
+    st[TreeSlot.SectionRoom] = this.room
+    this.severity.writerState(st)
+  }
+
+  /** The sections the writer added, and the slots it gave. */
+  afterWriter(st: Float64Array): void {
+    this.length = st[TreeSlot.Sections]!
+    this.severity.afterWriter(st)
+  }
 
   /** Appends a section whose lines will start at line `firstLine`; returns its id. */
   add(kind: SectionKindOrRoot, parent: number, firstLine: number): number {

@@ -12,6 +12,7 @@
  */
 
 import { ColumnGroup, int32Column, uint8Column } from './column.js'
+import { TreeSlot } from './native-tree.js'
 import type { LineTable } from './lines.js'
 import type { SectionTable } from './section-table.js'
 
@@ -267,6 +268,25 @@ export class SegmentStore {
   private stopNesting(lineLimit: number, sectionLimit: number): void {
     this.leave(this.latest, -1, lineLimit)
     this.makeExplicit(lineLimit, sectionLimit)
+  }
+
+  /** The store's part of the addon's tree writer (native-tree.ts), while nesting: its columns in native/tree-writer.c's order (C_STALE, C_NEXT) … */
+  writerColumns(): Array<readonly Int32Array[] | readonly Uint8Array[]> {
+    return [this.stale.chunkList, this.nextSibling!.chunkList]
+  }
+
+  /** … the sections it has room for, the latest and the newest … */
+  writerState(st: Float64Array): void {
+    st[TreeSlot.SectionRoom] = Math.min(st[TreeSlot.SectionRoom]!, this.sectionColumns.room)
+    st[TreeSlot.Latest] = this.latest
+    st[TreeSlot.Newest] = this.newest
+  }
+
+  /** … and what the writer did: sections added (their lists implied), the latest and newest moved. */
+  afterWriter(st: Float64Array): void {
+    this.sectionCount = st[TreeSlot.Sections]!
+    this.latest = st[TreeSlot.Latest]!
+    this.newest = st[TreeSlot.Newest]!
   }
 
   /** While nesting, the section of the latest line or new section: it and its ancestors may take more lines. */

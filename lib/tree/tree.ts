@@ -17,6 +17,9 @@ import { ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from
 import { foldLevels, foldSizes, type FoldColumns } from './fold-passes.js'
 import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
 import { DeferredCounts, EAGER_LEVELS } from './deferred-counts.js'
+import { NativeTreeWriter, TreeSlot, type LineChunk } from './native-tree.js'
+import { loadNativePassThrough } from '../dialects/native-pass-through.js'
+import { COLUMN_CHUNK_SHIFT } from './column.js'
 
 /**
  * Decoder section id → tree section. Decoders number their sections 1, 2, 3 … and the tree numbers
@@ -73,6 +76,9 @@ export class IdMap {
 }
 
 const DENSE_IDS = 1 << 26
+
+/** The tree writer's int32 for "every ancestor at once" (eagerLevels Infinity). */
+const MAX_EAGER = 2 ** 31 - 1
 
 /**
  * Sections of at most this many segments keep no prefix sums over them: their rows are summed
@@ -137,8 +143,20 @@ export class LogTree {
   /** Ancestors a line's counts reach at once (see DeferredCounts). */
   private readonly eagerLevels: number
 
-  constructor(options: { nestedSegments?: boolean; /** Tests set it low, or to Infinity (no deferral). */ eagerLevels?: number } = {}) {
+  /** Whether the index's records may be played in C (native-tree.ts): tests compare both. */
+  private readonly nativeWrites: boolean
+
+  constructor(
+    options: {
+      nestedSegments?: boolean
+      /** Tests set it low, or to Infinity (no deferral). */
+      eagerLevels?: number
+      /** False: the index's records are played in JavaScript, even where the addon could. */
+      nativeWrites?: boolean
+    } = {},
+  ) {
     this.eagerLevels = options.eagerLevels ?? EAGER_LEVELS
+    this.nativeWrites = options.nativeWrites ?? true
     this.segments = new SegmentStore(this.table, this.lines, options.nestedSegments ?? true, (from, above, end) => this.writeImplied(from, above, end))
     this.addSection('root', '', -1, 0)
     this.openFlag.set(0, 1)
@@ -413,6 +431,50 @@ export class LogTree {
     // a failed section opens its ancestors even without error lines (those above one marked
     // before are marked: a chain of failures is walked once)
     for (let p = s; p >= 0 && !this.table.failedBelow(p); p = this.table.parent.get(p)) this.table.setFailedBelow(p)
+  }
+
+  /** The addon's tree writer, made at its first use (null: no addon). */
+  private writer: NativeTreeWriter | null | undefined
+
+  /**
+   * The writer, where it may play the index's records into this tree now: while the log nests,
+   * and no one wants to hear of each section (follow mode) or to time it.
+   */
+  nativeWriter(): NativeTreeWriter | null {
+    if (!this.nativeWrites || !this.segments.nesting || this.onOpen !== undefined || this.onClose !== undefined || this.now !== undefined) return null
+    if (this.writer === undefined) {
+      const addon = loadNativePassThrough()
+      this.writer = addon === null ? null : new NativeTreeWriter(addon, [...this.table.writerColumns(), this.dirty.chunkList, this.sizeOk.chunkList, ...this.segments.writerColumns()])
+    }
+    return this.writer
+  }
+
+  /**
+   * Plays the words the writer's state says into the tree as TreeOutput's direct mode would (its
+   * pending run and the cursor in the state too), up to the first the writer leaves to JavaScript.
+   */
+  playNative(writer: NativeTreeWriter, words: Int32Array): void {
+    const st = writer.state
+    const sections = this.table.length
+    const from = st[TreeSlot.Word]!
+    this.lines.writerState(st)
+    this.table.writerState(st)
+    this.segments.writerState(st)
+    st[TreeSlot.SectionRoom] = Math.min(st[TreeSlot.SectionRoom]!, this.foldColumns.room)
+    st[TreeSlot.PendingHead] = this.pendingHead
+    st[TreeSlot.Depth] = this.stack.length
+    st[TreeSlot.Eager] = Math.min(this.eagerLevels, MAX_EAGER)
+    st[TreeSlot.Shift] = COLUMN_CHUNK_SHIFT
+    const chunk: LineChunk = this.lines.lastChunk
+    writer.play(words, this.stack, chunk)
+    this.lines.afterWriter(st)
+    this.table.afterWriter(st)
+    this.segments.afterWriter(st)
+    this.pendingHead = st[TreeSlot.PendingHead]!
+    // (what markDirty does for each change: the fold model's cached descent is of no more use)
+    if (st[TreeSlot.Word]! > from) this.foldVersion++
+    // a nest's decoder id is its section's (openNest)
+    for (let s = sections; s < this.table.length; s++) this.byDecoderId.set(s, s)
   }
 
   /** Input ended: sections still open are unclosed. */
