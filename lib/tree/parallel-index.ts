@@ -1,9 +1,9 @@
 /**
- * A big build log indexed on two cores. The main thread indexes the file up to a line start about
- * a third of the way in or more (the split, mainShare) as always, while a worker (index-worker.ts)
+ * A big build log indexed on two cores. The main thread indexes the file up to a line start some
+ * way in (the split, mainShare) as always, while a worker (index-worker.ts)
  * indexes from there on with the same code and records what it decided (index-record.ts), in
  * records that start and end where all its state is a fresh line's. Where the main thread is at a
- * record's start in that same state it plays the record into its tree, which takes about a third
+ * record's start in that same state it plays the record into its tree, which takes about a tenth
  * of the time reading those bytes itself would. Where it is not — the split falls inside a newline
  * group, a record closes more nests than the main thread has open, the worker left a gap at a line
  * only the dialect's decoder reads — it reads the file itself up to the next record's start and
@@ -37,22 +37,21 @@ const WORKER_MODULE = [join(DIST, 'bin', 'index-worker.cjs'), join(DIST, 'tree',
 const PARALLEL_MIN_BYTES = 128 << 20
 /**
  * Seconds a GiB of the legacy corpus costs each side with both threads running (1 GiB file,
- * medians of alternated rounds, bench/RESULTS.md): the main thread decoding its share and writing
- * the tree, the main thread playing the worker's records into the tree, and the worker decoding;
- * and the seconds from the worker's start to its first record, when the main thread has read
- * its share and could play one.
+ * alternated rounds): the main thread decoding its share and writing the tree, the main thread
+ * playing the worker's records into the tree (in C: native-tree.ts), and the worker decoding;
+ * and the seconds from the worker's start to its first record.
  */
-const MAIN_DECODES = 1.8
-const MAIN_PLAYS = 0.45
-const WORKER_DECODES = 1.25
+const MAIN_DECODES = 1.6
+const MAIN_PLAYS = 0.15
+const WORKER_DECODES = 1.2
 const WORKER_START = 0.08
 
 /**
  * Where the split goes, as the main thread's share of the `bytes` left: where both threads finish
  * together, s·MAIN_DECODES + (1 − s)·MAIN_PLAYS = WORKER_START/GiB + (1 − s)·WORKER_DECODES. The
- * worker's start is paid once, so a smaller file leaves the main thread more: a third of 1 GiB,
- * 46 % of 200 MiB, 55 % of 128 MiB. (Since the tree took its line counts from the nesting, a
- * fixed 30 % left the main thread waiting for records on 200 MiB, the worker on 1 GiB.)
+ * worker's start is paid once, so a smaller file leaves the main thread more: 43 % of 1 GiB,
+ * 55 % of 200 MiB, 64 % of 128 MiB — where shares 0.38–0.46 and 0.5–0.6 measured best. (Before
+ * the tree was written in C, when playing cost 0.65 s/GiB, a third was best.)
  */
 export function mainShare(bytes: number): number {
   const share = (WORKER_START / (bytes / 2 ** 30) + WORKER_DECODES - MAIN_PLAYS) / (MAIN_DECODES - MAIN_PLAYS + WORKER_DECODES)
