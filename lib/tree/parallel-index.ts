@@ -33,6 +33,8 @@ const WORKER_MODULE = [join(DIST, 'bin', 'index-worker.cjs'), join(DIST, 'tree',
  * against 0.22 on one, 64 MiB 0.62 against 0.44, 120 MiB 0.72 against 0.74, 200 MiB 0.92 against
  * 1.04, 1 GiB 1.04–1.6× faster (bench/RESULTS.md). With the decoding in C since (medians of four
  * alternated rounds): 64 MiB 0.17 s against 0.18, 120 MiB 0.28 against 0.37, 200 MiB 0.43 against 0.50.
+ * With the tree written in C (warm runs, four each): 128 MiB 0.15–0.19 s against 0.18–0.19, 160 MiB
+ * 0.16–0.20 against 0.21–0.23.
  */
 const PARALLEL_MIN_BYTES = 128 << 20
 /**
@@ -53,7 +55,7 @@ const WORKER_START = 0.08
  * 55 % of 200 MiB, 64 % of 128 MiB — where shares 0.38–0.46 and 0.5–0.6 measured best. (Before
  * the tree was written in C, when playing cost 0.65 s/GiB, a third was best.)
  */
-export function mainShare(bytes: number): number {
+function mainShare(bytes: number): number {
   const share = (WORKER_START / (bytes / 2 ** 30) + WORKER_DECODES - MAIN_PLAYS) / (MAIN_DECODES - MAIN_PLAYS + WORKER_DECODES)
   return Math.min(share, MAX_SHARE)
 }

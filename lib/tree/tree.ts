@@ -13,13 +13,12 @@ import { lineSeverity } from './severity.js'
 import { LINE_DIM, LINE_ERROR, LINE_HEAD, LINE_WARNING, LineTable, severityBits } from './lines.js'
 import { lastAtMost } from './bisect.js'
 import { SegmentStore, keyOf, lengthOf, startOf, type SegmentView } from './segments.js'
-import { ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
+import { COLUMN_CHUNK_SHIFT, ColumnGroup, chunksFor, entriesInChunk, int32Column, uint8Column } from './column.js'
 import { foldLevels, foldSizes, type FoldColumns } from './fold-passes.js'
 import { SectionTable, type SectionKindOrRoot, type SectionStatus } from './section-table.js'
 import { DeferredCounts, EAGER_LEVELS } from './deferred-counts.js'
-import { NativeTreeWriter, TreeSlot, type LineChunk } from './native-tree.js'
+import { NativeTreeWriter, TreeSlot } from './native-tree.js'
 import { loadNativePassThrough } from '../dialects/native-pass-through.js'
-import { COLUMN_CHUNK_SHIFT } from './column.js'
 
 /**
  * Decoder section id → tree section. Decoders number their sections 1, 2, 3 … and the tree numbers
@@ -465,8 +464,7 @@ export class LogTree {
     st[TreeSlot.Depth] = this.stack.length
     st[TreeSlot.Eager] = Math.min(this.eagerLevels, MAX_EAGER)
     st[TreeSlot.Shift] = COLUMN_CHUNK_SHIFT
-    const chunk: LineChunk = this.lines.lastChunk
-    writer.play(words, this.stack, chunk)
+    writer.play(words, this.stack, this.lines.lastChunk)
     this.lines.afterWriter(st)
     this.table.afterWriter(st)
     this.segments.afterWriter(st)
