@@ -157,7 +157,10 @@ export class LineTable {
     st[TreeSlot.LastCode] = this.lastCode
     st[TreeSlot.ChunkFlags] = 0
     if (this.lastCodes !== undefined) this.lastCodes.writerState(st)
-    else st[TreeSlot.DictSize] = 0
+    else {
+      st[TreeSlot.DictSize] = 0
+      st[TreeSlot.Largest] = -1
+    }
   }
 
   /** What the writer pushed: the lines, and the OR of their flags. */
