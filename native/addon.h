@@ -33,6 +33,27 @@ static inline int bytes_of(napi_env env, napi_value value, void **data, size_t *
   return 1;
 }
 
+/* A typed array of element type `want`: its data and its length in elements. */
+static inline int typed_array_of(napi_env env, napi_value value, napi_typedarray_type want, void **data, size_t *length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  return napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) == napi_ok && type == want;
+}
+
+/*
+ * Chunks [from, to) of a column (lib/tree/column.ts: a JavaScript array of typed arrays of one
+ * type, `per` entries each) as C pointers into out[from, to); 0 on a chunk of another type or size.
+ */
+static inline int chunk_pointers(napi_env env, napi_value array, napi_typedarray_type want, size_t per, void **out, uint32_t from, uint32_t to) {
+  for (uint32_t c = from; c < to; c++) {
+    napi_value chunk;
+    size_t n;
+    if (napi_get_element(env, array, c, &chunk) != napi_ok || !typed_array_of(env, chunk, want, &out[c], &n) || n != per) return 0;
+  }
+  return 1;
+}
+
 /* Byte strings (line-start prefixes, needles) packed as a length byte and the bytes each; their first bytes and the longest length. */
 typedef struct {
   const uint8_t *bytes;

@@ -20,16 +20,7 @@
 /* The chunks of one column as C pointers: JavaScript's array of `chunks` typed arrays of one type, each `per` entries. */
 static int column_chunks(napi_env env, napi_value array, napi_typedarray_type want, size_t per, void **out, uint32_t chunks) {
   uint32_t length;
-  if (napi_get_array_length(env, array, &length) != napi_ok || length < chunks) return 0;
-  for (uint32_t c = 0; c < chunks; c++) {
-    napi_value chunk, buffer;
-    napi_typedarray_type type;
-    size_t n, offset;
-    if (napi_get_element(env, array, c, &chunk) != napi_ok) return 0;
-    if (napi_get_typedarray_info(env, chunk, &type, &n, &out[c], &buffer, &offset) != napi_ok) return 0;
-    if (type != want || n != per) return 0;
-  }
-  return 1;
+  return napi_get_array_length(env, array, &length) == napi_ok && length >= chunks && chunk_pointers(env, array, want, per, out, 0, chunks);
 }
 
 /* A column argument: which argument, its element type, and how many of its chunks the call reads. */

@@ -87,14 +87,7 @@ static int sync_chunks(napi_env env, chunk_cache *cache, napi_value array, napi_
     if (ptrs == NULL) return 0;
     cache->ptrs = ptrs, cache->cap = cap;
   }
-  for (uint32_t c = cache->count; c < length; c++) {
-    napi_value chunk, buffer;
-    napi_typedarray_type type;
-    size_t n, offset;
-    if (napi_get_element(env, array, c, &chunk) != napi_ok) return 0;
-    if (napi_get_typedarray_info(env, chunk, &type, &n, &cache->ptrs[c], &buffer, &offset) != napi_ok) return 0;
-    if (type != want || n != per) return 0;
-  }
+  if (!chunk_pointers(env, array, want, per, cache->ptrs, cache->count, length)) return 0;
   cache->count = length;
   return 1;
 }
@@ -358,13 +351,6 @@ static int32_t play_words(play *p, int32_t k, int32_t count) {
   return k;
 }
 
-static int typed(napi_env env, napi_value value, napi_typedarray_type want, void **data, size_t *length) {
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  return napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) == napi_ok && type == want;
-}
-
 /*
  * playTree(writer, words: Int32Array, state: Float64Array, stack: Int32Array, offsets: Uint32Array,
  * flags: Uint8Array, codes: Uint16Array, dict: Int32Array, columns: the COLUMNS chunk arrays):
@@ -380,13 +366,13 @@ napi_value napi_play_tree(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_external(env, argv[0], (void **)&w) == napi_ok && w != NULL);
   void *words, *st, *stack, *offsets, *flags, *codes, *dict;
   size_t word_count, st_length, stack_length, offsets_length, flags_length, codes_length, dict_length;
-  CHECK(typed(env, argv[1], napi_int32_array, &words, &word_count));
-  CHECK(typed(env, argv[2], napi_float64_array, &st, &st_length) && st_length >= T_SLOTS_USED);
-  CHECK(typed(env, argv[3], napi_int32_array, &stack, &stack_length));
-  CHECK(typed(env, argv[4], napi_uint32_array, &offsets, &offsets_length));
-  CHECK(typed(env, argv[5], napi_uint8_array, &flags, &flags_length));
-  CHECK(typed(env, argv[6], napi_uint16_array, &codes, &codes_length));
-  CHECK(typed(env, argv[7], napi_int32_array, &dict, &dict_length));
+  CHECK(typed_array_of(env, argv[1], napi_int32_array, &words, &word_count));
+  CHECK(typed_array_of(env, argv[2], napi_float64_array, &st, &st_length) && st_length >= T_SLOTS_USED);
+  CHECK(typed_array_of(env, argv[3], napi_int32_array, &stack, &stack_length));
+  CHECK(typed_array_of(env, argv[4], napi_uint32_array, &offsets, &offsets_length));
+  CHECK(typed_array_of(env, argv[5], napi_uint8_array, &flags, &flags_length));
+  CHECK(typed_array_of(env, argv[6], napi_uint16_array, &codes, &codes_length));
+  CHECK(typed_array_of(env, argv[7], napi_int32_array, &dict, &dict_length));
   double *s = st;
   int shift = (int)s[T_SHIFT];
   CHECK(shift >= 4 && shift <= 20);

@@ -54,7 +54,7 @@ export class Column<T extends Typed> {
     return this.chunks[c]!
   }
 
-  /** Every chunk, in order: the addon reads and writes them in place (native/fold-passes.c). */
+  /** Every chunk, in order: the addon reads and writes them in place (native/fold-passes.c, native/tree-writer.c). */
   get chunkList(): readonly T[] {
     return this.chunks
   }
