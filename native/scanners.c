@@ -14,28 +14,49 @@
 
 /*
  * find_needles()' paired test at 32 positions a step, on CPUs with AVX2 (asked once at run time:
- * the addon is built for any x86-64). From *at while a whole step and the byte after it fit;
- * leaves *at where it stopped and returns the count, as the SSE2 loop does.
+ * the addon is built for any x86-64), in the manner of Hyperscan's Teddy: each needle owns a bit,
+ * and four 16-entry tables say which needles' first and second bytes have a given low or high
+ * nibble, so that two table lookups a byte and three ANDs test every needle's pair at once (the
+ * test is exact: a bit's bucket holds one byte a position) — 17 instructions a step against 31
+ * for a compare per needle and byte. A hit is checked against the needles its bits name. From *at
+ * while a whole step and the byte after it fit; leaves *at where it stopped and returns the
+ * count, as the SSE2 loop does.
  */
 __attribute__((target("avx2"))) static int32_t paired_scan_avx2(const uint8_t *buf, int32_t n, int32_t *at_io, const uint8_t *firsts, const uint8_t *seconds, int pairs,
-                                                                const prefix_list *needles, int32_t *found, int32_t count, int32_t cap) {
-  __m256i first[MAX_PAIRED_NEEDLES], second[MAX_PAIRED_NEEDLES];
+                                                                const uint8_t *const *needle_bytes, const uint8_t *needle_lengths, int32_t *found, int32_t count, int32_t cap) {
+  uint8_t tables[4][16] = { { 0 } };
   for (int k = 0; k < pairs; k++) {
-    first[k] = _mm256_set1_epi8((char)firsts[k]);
-    second[k] = _mm256_set1_epi8((char)seconds[k]);
+    tables[0][firsts[k] & 15] |= (uint8_t)(1 << k);
+    tables[1][firsts[k] >> 4] |= (uint8_t)(1 << k);
+    tables[2][seconds[k] & 15] |= (uint8_t)(1 << k);
+    tables[3][seconds[k] >> 4] |= (uint8_t)(1 << k);
   }
+  const __m256i first_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tables[0]));
+  const __m256i first_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tables[1]));
+  const __m256i second_low = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tables[2]));
+  const __m256i second_high = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)tables[3]));
+  const __m256i nibble = _mm256_set1_epi8(15), zero = _mm256_setzero_si256();
   int32_t at = *at_io;
   for (; at + 33 <= n; at += 32) {
     __m256i v = _mm256_loadu_si256((const __m256i *)(buf + at)), w = _mm256_loadu_si256((const __m256i *)(buf + at + 1));
-    __m256i hits = _mm256_setzero_si256();
-    for (int k = 0; k < pairs; k++) hits = _mm256_or_si256(hits, _mm256_and_si256(_mm256_cmpeq_epi8(v, first[k]), _mm256_cmpeq_epi8(w, second[k])));
-    for (unsigned mask = (unsigned)_mm256_movemask_epi8(hits); mask != 0; mask &= mask - 1) {
+    __m256i first = _mm256_and_si256(_mm256_shuffle_epi8(first_low, _mm256_and_si256(v, nibble)), _mm256_shuffle_epi8(first_high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+    __m256i second = _mm256_and_si256(_mm256_shuffle_epi8(second_low, _mm256_and_si256(w, nibble)), _mm256_shuffle_epi8(second_high, _mm256_and_si256(_mm256_srli_epi16(w, 4), nibble)));
+    __m256i bits = _mm256_and_si256(first, second);
+    unsigned mask = ~(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(bits, zero));
+    if (mask == 0) continue;
+    uint8_t lanes[32];
+    _mm256_storeu_si256((__m256i *)lanes, bits);
+    for (; mask != 0; mask &= mask - 1) {
       int32_t i = at + __builtin_ctz(mask);
-      if (starts_with_prefix(needles, buf, n, i)) {
-        found[count++] = i;
-        if (count == cap) {
-          *at_io = at;
-          return count;
+      for (unsigned b = lanes[i - at]; b != 0; b &= b - 1) {
+        int k = __builtin_ctz(b);
+        if ((size_t)(n - i) >= needle_lengths[k] && memcmp(buf + i, needle_bytes[k], needle_lengths[k]) == 0) {
+          found[count++] = i;
+          if (count == cap) {
+            *at_io = at;
+            return count;
+          }
+          break;
         }
       }
     }
@@ -56,14 +77,17 @@ __attribute__((target("avx2"))) static int32_t paired_scan_avx2(const uint8_t *b
 int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_list *needles, int32_t *found, int32_t cap) {
   int32_t at = from, count = 0;
 #ifdef __SSE2__
-  uint8_t firsts[MAX_PAIRED_NEEDLES], seconds[MAX_PAIRED_NEEDLES];
+  uint8_t firsts[MAX_PAIRED_NEEDLES], seconds[MAX_PAIRED_NEEDLES], lengths[MAX_PAIRED_NEEDLES];
+  const uint8_t *bytes[MAX_PAIRED_NEEDLES];
   __m128i first[MAX_PAIRED_NEEDLES], second[MAX_PAIRED_NEEDLES];
   int pairs = 0, paired = 1;
   for (size_t k = 0; k < needles->length; k += 1 + (size_t)needles->bytes[k]) {
-    if (needles->bytes[k] < 2 || pairs == MAX_PAIRED_NEEDLES || k + 2 >= needles->length) {
+    if (needles->bytes[k] < 2 || pairs == MAX_PAIRED_NEEDLES || k + 1 + needles->bytes[k] > needles->length) {
       paired = 0;
       break;
     }
+    lengths[pairs] = needles->bytes[k];
+    bytes[pairs] = needles->bytes + k + 1;
     firsts[pairs] = needles->bytes[k + 1];
     seconds[pairs] = needles->bytes[k + 2];
     first[pairs] = _mm_set1_epi8((char)firsts[pairs]);
@@ -73,7 +97,7 @@ int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_l
   if (paired && pairs > 0) {
 #ifdef HAVE_AVX2_SCAN
     if (__builtin_cpu_supports("avx2")) {
-      count = paired_scan_avx2(buf, n, &at, firsts, seconds, pairs, needles, found, count, cap);
+      count = paired_scan_avx2(buf, n, &at, firsts, seconds, pairs, bytes, lengths, found, count, cap);
       if (count == cap) return count;
     }
 #endif

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { ASK_INTS, Flag, hasEveryFunction, IndexSlot, INDEX_SLOTS, loadNativePassThrough, NATIVE_PASS_THROUGH, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
-import { NEEDLE_PAIRS } from '../dist/tree/severity-filter.js'
+import { NEEDLE_PAIRS, SCAN_NEEDLES } from '../dist/tree/severity-filter.js'
 import { BuildLogDecoder, lineContent } from '../dist/dialects/build-log.js'
 import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
 import { cleanBuffer, createDecoder, decode } from '../dist/index.js'
@@ -152,6 +152,44 @@ t.test('bad arguments are a TypeError, not a crash', async (t) => {
     t.equal(index(o, 0, o.length), 0, `indexOps stops at ${what}`)
     t.equal(io[IndexSlot.Words], 0, `and writes nothing for it`)
   }
+})
+
+t.test('findNeedles finds every needle a byte-by-byte search finds, in order, up to the room given', async (t) => {
+  const native = addonOrNoHeaders(t, loadNativePassThrough())
+  if (native === null) return
+  const rnd = prng(0x7edd1e)
+  // the index's needles (paired, scanned 32 positions a step with AVX2), sets that share first
+  // bytes or pairs, more needles than the paired scan takes, and a one-byte needle (byte by byte)
+  const sets = [
+    SCAN_NEEDLES,
+    ['ab', 'ac', 'ba', 'abc', 'bb'],
+    ['\xff\x80', '\x80\xff', '\x00\x00', '\x0f\xf0', '\xf0\x0f'],
+    ['aa', 'ab', 'ac', 'ad', 'ba', 'bb', 'bc', 'bd', 'ca'],
+    ['a', 'bc'],
+  ].map((set) => set.map((n) => Buffer.from(n, 'latin1')))
+  let checked = 0
+  for (let round = 0; round < 3000; round++) {
+    const needles = sets[round % sets.length]!
+    // bytes that make needles, their near misses (same low or high nibble) and anything
+    const alphabet = Buffer.concat([...needles, Buffer.from('\x00\x0f\xf0\xff \n\x1brRnN*:LlFf[', 'latin1')])
+    const length = rnd(4) === 0 ? rnd(40) : rnd(300)
+    // a view whose bytes go on past its end: a needle cut off by the end is not there
+    const whole = Buffer.alloc(length + 8)
+    for (let i = 0; i < whole.length; i++) whole[i] = rnd(3) === 0 ? rnd(256) : alphabet[rnd(alphabet.length)]!
+    for (let k = rnd(4); k > 0 && length > 0; k--) {
+      const n = needles[rnd(needles.length)]!
+      n.copy(whole, rnd(2) === 0 ? rnd(length) : Math.max(0, length - 1 - rnd(n.length)))
+    }
+    const buf = whole.subarray(0, length)
+    const from = rnd(length + 1)
+    const expected: number[] = []
+    for (let i = from; i < length; i++) if (needles.some((n) => i + n.length <= length && buf.subarray(i, i + n.length).equals(n))) expected.push(i)
+    const found = new Int32Array(1 + rnd(40))
+    const count = from < length ? native.findNeedles(buf, from, packPrefixes(needles), found) : 0
+    if (!t.strictSame([...found.subarray(0, count)], expected.slice(0, found.length), `round ${round}: ${length} bytes from ${from}, room for ${found.length}`)) break
+    checked += count
+  }
+  t.ok(checked > 5000, `${checked} needles found in all`)
 })
 
 t.test('nixlog-clean writes the same bytes with BUILDLOG_NATIVE=0', async (t) => {
