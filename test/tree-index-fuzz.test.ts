@@ -14,6 +14,7 @@ import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
 import { NeedleFinder, RULE_LITERALS, RULE_STARTS, SCAN_NEEDLES, holdsNeedle, startsLikeRule } from '../dist/tree/severity-filter.js'
 import { looksLikeError, looksLikeWarning } from '../dist/tree/severity.js'
 import { LogTree } from '../dist/tree/tree.js'
+import { TreeOutput, type FramerDiagnostic } from '../dist/tree/index-output.js'
 import { E, difference, random, randomLog, randomRunsLog } from './helpers/index-logs.js'
 
 // The index takes lines from the framer's C line mode too, which small chunks use only once the
@@ -136,4 +137,39 @@ t.test('the needle finder (one C pass for all needles) finds what a Buffer#index
     }
   }
   t.ok(hits > 10000, `${hits} needles found where indexOf found them`)
+})
+
+t.test('the framer counts lines the same on both paths: diagnostics give the same line and column', async (t) => {
+  // The index's C conversion (index_ops) counts the LFs of the lines it takes — newline groups'
+  // LFs inside a line too — for the positions of the framer's diagnostics (a close with no
+  // section open), as the event path's framer counts them.
+  type Diagnostic = { code: string; offset: number; line: number; column: number }
+  class Watched extends TreeOutput {
+    readonly seen: Diagnostic[] = []
+    override diagnostic(code: FramerDiagnostic, message: string, offset: number, line: number, column: number): void {
+      this.seen.push({ code, offset, line, column })
+      super.diagnostic(code, message, offset, line, column)
+    }
+  }
+  const group = (n: number): string => `${E}[a${Array.from({ length: n }, (_, k) => `grouped ${k}`).join('\n')}${E}[b\n`
+  let compared = 0
+  for (let seed = 1; seed <= 200; seed++) {
+    const next = random(5000 + seed)
+    let s = ''
+    for (let k = 0; k < 40; k++) s += next() < 0.3 ? group(1 + Math.floor(next() * 5)) : next() < 0.2 ? `${E}[q` : randomLog(next, 1).toString('latin1')
+    const log = Buffer.from(s, 'latin1')
+    const out = new Watched(new LogTree())
+    const d = new IndexDecoder(out)
+    chunked(log, next, (c) => d.write(c), true)
+    d.end()
+    const expected: Diagnostic[] = []
+    const events = new BuildLogDecoder((e) => {
+      if (e.type === 'diagnostic') expected.push({ code: e.code, offset: e.offset, line: e.line, column: e.column })
+    }, new DecodeContext())
+    events.write(log)
+    events.end()
+    if (!t.strictSame(out.seen, expected, `seed ${5000 + seed}`)) break
+    compared += expected.length
+  }
+  t.ok(compared > 500, `${compared} diagnostics compared`)
 })

@@ -297,7 +297,8 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
   /** The walk over the lines spanLimit() let through: `span` takes their LFs from it. */
   private readonly walk = new PlainLineWalk()
 
-  span(buf: Uint8Array, start: number, end: number): void {
+  /** Returns the lines taken, so that the framer's diagnostics keep their line and column. */
+  span(buf: Uint8Array, start: number, end: number): number {
     const base = this.spanBase
     const out = this.out
     const walk = this.walk
@@ -337,7 +338,9 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     walk.forget()
     this.spanLines += count
     this.next = this.lineStart = base + end
+    const lines = count + (this.headNext ? 1 : 0)
     this.headNext = false
+    return lines
   }
 
 }
