@@ -713,8 +713,9 @@ static int32_t plain_line_ends(const uint8_t *buf, int32_t from, int32_t stop, i
  * (lib/tree/index-record.ts): a line's length, head bit and flags in one word (its offset is
  * where the last one ended), opens and closes as tags. It decides a line's flags as
  * IndexDecoder.line() and .span() do: e/w first, else the severity pre-filter on the text (the
- * line without its marks): a line that starts like a rule or may hold a scan needle is an "ask" —
- * JavaScript runs the rules on it and sets its flag bits in the word given. It stops before an op
+ * line without its marks): a line that starts like a rule or may hold a scan needle gets the
+ * rules (text_severity), unless its text between marks is longer than TEXT_CAP: that line is an
+ * "ask" — JavaScript runs the rules on it and sets its flag bits in the word given. It stops before an op
  * only the JavaScript path can take: a line the dialect's decoder must read (`@…`,
  * `Running phase: `, a CI marker, after a timestamp or not), a close with no section open (a
  * diagnostic), or full words or asks.
@@ -737,6 +738,8 @@ enum {
 #define ASK_INTS 4
 /* A marked line's first text bytes, copied to be read as a line start (a marker after a timestamp needs 45). */
 #define HEAD_CAP 64
+/* A marked line's text up to this long is read for its severity here; a longer one is an ask. */
+#define TEXT_CAP 1024
 /* Needle positions found ahead, a few at a time (a call costs about what scanning 2 KiB does). */
 #define NEEDLES_AHEAD 32
 
@@ -778,6 +781,60 @@ static int needle_in(needle_scan *scan, int32_t start, int32_t end) {
   }
 }
 
+/*
+ * The text rules of lib/tree/severity.ts (textSeverity: looksLikeError, then looksLikeWarning) on
+ * a line's text read as latin1, as its regular expressions match: X_ERROR, X_WARNING or 0. The
+ * index asked JavaScript for every line the pre-filter let through (~150,000 a GiB of the legacy
+ * corpus), each a string and four regular expressions; here they cost a pass over the line.
+ * test/native-pass-through.test.ts holds the two to the same answers.
+ */
+static inline int word_byte(uint8_t c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static inline int has_at(const uint8_t *text, int32_t length, int32_t at, const char *literal, int32_t literal_length) {
+  return length - at >= literal_length && memcmp(text + at, literal, (size_t)literal_length) == 0;
+}
+
+#define HAS_AT(text, length, at, literal) has_at(text, length, at, literal, (int32_t)sizeof literal - 1)
+
+/* `^(?:error|fatal error|ERROR)(?:\b|:)`: the word then a byte that is not a word's, or the end. */
+static inline int starts_with_word(const uint8_t *text, int32_t length, const char *word, int32_t word_length) {
+  return has_at(text, length, 0, word, word_length) && (length == word_length || !word_byte(text[word_length]));
+}
+
+static int text_severity(const uint8_t *text, int32_t length) {
+  if (starts_with_word(text, length, "error", 5) || starts_with_word(text, length, "fatal error", 11) || starts_with_word(text, length, "ERROR", 5) || HAS_AT(text, length, 0, "FAIL:")) return X_ERROR;
+  /* ` \*\*\* |LaTeX Error|BUILD FAILED|FAILURE|\[ERROR\]| error: ` and `: warning: |\[WARN(?:ING)?\]` in one pass */
+  int warning = (HAS_AT(text, length, 0, "warning") || HAS_AT(text, length, 0, "WARNING")) && length > 7 && (text[7] == ':' || text[7] == ' ');
+  for (int32_t at = 0; at < length; at++) {
+    switch (text[at]) {
+      case ' ':
+        if (HAS_AT(text, length, at, " *** ") || HAS_AT(text, length, at, " error: ")) return X_ERROR;
+        break;
+      case 'L':
+        if (HAS_AT(text, length, at, "LaTeX Error")) return X_ERROR;
+        break;
+      case 'B':
+        if (HAS_AT(text, length, at, "BUILD FAILED")) return X_ERROR;
+        break;
+      case 'F':
+        if (HAS_AT(text, length, at, "FAILURE")) return X_ERROR;
+        break;
+      case '[':
+        if (HAS_AT(text, length, at, "[ERROR]")) return X_ERROR;
+        if (HAS_AT(text, length, at, "[WARN]") || HAS_AT(text, length, at, "[WARNING]")) warning = 1;
+        break;
+      case ':':
+        if (HAS_AT(text, length, at, ": warning: ")) warning = 1;
+        break;
+      default:
+        break;
+    }
+  }
+  return warning ? X_WARNING : 0;
+}
+
 /* A line from the cursor to raw_end with its flags, and an ask for its severity when `ask`. 0 when the words or asks are full. */
 static int index_line(index_out *out, int32_t raw_end, int head, int flags, int ask, int32_t op, int32_t text_start, int32_t text_end) {
   if (out->word_count + 4 > out->word_cap || (ask && out->ask_count + ASK_INTS > out->ask_cap)) return 0;
@@ -809,8 +866,8 @@ static int index_span(const uint8_t *buf, const int32_t *op, const index_rules *
   for (int32_t k = 0; k < count; k++) {
     int32_t lf = op[4 + k];
     if (at < 0 || lf < at || lf >= scan->n || dialect_line_at(rules->markers, buf, lf, at)) return 0;
-    int ask = needle_in(scan, at, lf) || starts_with_prefix(rules->rule_starts, buf, lf, at);
-    if (!index_line(out, lf + 1, 0, 0, ask, -1, at, lf)) return 0;
+    int flags = needle_in(scan, at, lf) || starts_with_prefix(rules->rule_starts, buf, lf, at) ? text_severity(buf + at, lf - at) : 0;
+    if (!index_line(out, lf + 1, 0, flags, 0, -1, at, lf)) return 0;
     out->lfs++;
     out->last_lf = lf;
     at = lf + 1;
@@ -858,6 +915,25 @@ static inline void copy_short(uint8_t *to, const uint8_t *buf, int32_t n, int32_
 #endif
 }
 
+/*
+ * The text of the line buf[start, end) whose marks are marks[0, 2 pairs) — the bytes between them
+ * (kept SGR, removed CSIs, what a bare CR discarded), as lineOpText() in lib/tree/native-index.ts
+ * reads it: its first `cap` bytes into `to` (which has 16 bytes of room past them); returns the
+ * whole text's length.
+ */
+static int32_t marked_text(const uint8_t *buf, int32_t n, int32_t start, int32_t end, const int32_t *marks, int32_t pairs, uint8_t *to, int32_t cap) {
+  int32_t length = 0, at = start;
+  for (int32_t j = 0; j <= pairs; j++) {
+    int32_t mark_start = j < pairs ? mark_position(marks[2 * j]) : end, mark_end = j < pairs ? mark_position(marks[2 * j + 1]) : end;
+    if (mark_start > at) {
+      if (length < cap) copy_short(to + length, buf, n, at, mark_start - at < cap - length ? mark_start - at : cap - length);
+      length += mark_start - at;
+    }
+    if (mark_end > at) at = mark_end;
+  }
+  return length;
+}
+
 /* A Line op's line (see emit_line), or 0 to leave it to JavaScript. */
 static int index_line_op(const uint8_t *buf, const int32_t *ops, int32_t k, const index_rules *rules, needle_scan *scan, index_out *out) {
   const int32_t *op = ops + k;
@@ -866,29 +942,31 @@ static int index_line_op(const uint8_t *buf, const int32_t *ops, int32_t k, cons
   if (start < 0 || end < start || end > scan->n || raw_end < end || raw_end > scan->n) return 0;
   for (int32_t j = 0; j < 2 * pairs; j++)
     if (mark_position(marks[j]) < start || mark_position(marks[j]) > end) return 0;
-  /* The text's first bytes: the line's, or those between its marks (kept SGR, removed CSIs, what a bare CR discarded). */
-  /* (room for a whole 16-byte store past the last byte taken) */
+  /* The text's first bytes: the line's, or those between its marks. */
   uint8_t copy[HEAD_CAP + 16];
   const uint8_t *head = buf + start;
   int32_t head_length = end - start;
   if (pairs > 0) {
-    head_length = 0;
-    int32_t at = start;
-    for (int32_t j = 0; j <= pairs && head_length < HEAD_CAP; j++) {
-      int32_t mark_start = j < pairs ? mark_position(marks[2 * j]) : end, mark_end = j < pairs ? mark_position(marks[2 * j + 1]) : end;
-      if (mark_start > at) {
-        int32_t take = mark_start - at < HEAD_CAP - head_length ? mark_start - at : HEAD_CAP - head_length;
-        copy_short(copy + head_length, buf, scan->n, at, take);
-        head_length += take;
-      }
-      if (mark_end > at) at = mark_end;
-    }
+    int32_t length = marked_text(buf, scan->n, start, end, marks, pairs, copy, HEAD_CAP);
+    head_length = length < HEAD_CAP ? length : HEAD_CAP;
     head = copy;
   }
   if (dialect_line_at(rules->markers, head, head_length, 0)) return 0;
   int flags = (bits & L_ERROR) ? X_ERROR : (bits & L_WARNING) ? X_WARNING : 0;
   /* The needles of the bytes between the marks lie in the line's bytes, or are joined by leaving a mark out. */
   int ask = flags == 0 && (starts_with_prefix(rules->rule_starts, head, head_length, 0) || needle_in(scan, start, end) || (pairs > 0 && may_join_needle(rules, buf, marks, pairs, start, end)));
+  if (ask && pairs == 0) {
+    flags = text_severity(buf + start, end - start);
+    ask = 0;
+  } else if (ask) {
+    /* a text longer than this stays an ask */
+    uint8_t text[TEXT_CAP + 16];
+    int32_t length = marked_text(buf, scan->n, start, end, marks, pairs, text, TEXT_CAP);
+    if (length <= TEXT_CAP) {
+      flags = text_severity(text, length);
+      ask = 0;
+    }
+  }
   if (priority >= 3) flags |= X_DIM;
   if (!index_line(out, raw_end, bits & L_HEAD, flags, ask, k, start, end)) return 0;
   if (bits & L_GROUP_LF)

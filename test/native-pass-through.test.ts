@@ -5,6 +5,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { ASK_INTS, Flag, hasEveryFunction, IndexSlot, INDEX_SLOTS, loadNativePassThrough, NATIVE_PASS_THROUGH, Op, OPS_LENGTH, packPrefixes, Slot, STATE_SLOTS } from '../dist/dialects/native-pass-through.js'
 import { NEEDLE_PAIRS, SCAN_NEEDLES } from '../dist/tree/severity-filter.js'
+import { wordsAt } from '../dist/tree/index-record.js'
 import { BuildLogDecoder, lineContent } from '../dist/dialects/build-log.js'
 import { BuildLogFramer } from '../dist/dialects/build-log-framer.js'
 import { cleanBuffer, createDecoder, decode } from '../dist/index.js'
@@ -115,7 +116,7 @@ t.test('bad arguments are a TypeError, not a crash', async (t) => {
   t.equal(native.plainLineEnds(Buffer.from('x\ny'), 0, 3, 3, markers, lfs), 1, 'a line without its LF is not walked')
   t.strictSame([...lfs.subarray(0, 2)], [1, 3], 'the walk stops at `stop`')
   // indexOps: the ops of a line-mode run as index words (native-index.ts)
-  const log = Buffer.from('plain\n\x1b[3phead\nerror: x\n\x1b[q@nix {}\n')
+  const log = Buffer.from(`plain\n\x1b[3phead\nerror: x\n\x1b[31m${'y'.repeat(1100)} error: z\x1b[0m\n\x1b[q@nix {}\n`)
   const io = new Int32Array(INDEX_SLOTS)
   const words = new Int32Array(64)
   const asks = new Int32Array(4 * ASK_INTS)
@@ -136,8 +137,16 @@ t.test('bad arguments are a TypeError, not a crash', async (t) => {
   t.throws(() => native.indexOps(log, ops, needles, none, markers, NEEDLE_PAIRS, new Int32Array(3), words, asks), TypeError, 'indexOps: short io')
   const stop = index(ops)
   t.ok(stop > 0 && stop < count, `a good call takes the ops up to the @nix line (${stop} of ${count} int32)`)
-  t.strictSame([io[IndexSlot.Lines], io[IndexSlot.Asks], io[IndexSlot.Level], io[IndexSlot.Depth]], [3, 1, 0, 0], 'three lines, one asked about (error:), a nest opened and closed')
-  t.equal(asks[1], -1, 'the ask names a plain line of a span, not a Line op') // (its severity is the rules' to say)
+  t.strictSame([io[IndexSlot.Lines], io[IndexSlot.Asks], io[IndexSlot.Level], io[IndexSlot.Depth]], [4, 1, 0, 0], 'four lines, one asked about, a nest opened and closed')
+  // the lines' flag bits, and where each line's word is (index-record.ts)
+  const lineFlags: number[] = []
+  const lineAt: number[] = []
+  for (let k = 0; k < io[IndexSlot.Words]!; k += wordsAt(words, k)) {
+    if (words[k]! >= 0) lineFlags.push(words[k]! & 3), lineAt.push(k)
+    else if (words[k] === -1 || words[k] === -2) lineFlags.push(words[k + 1]! & 3), lineAt.push(k + 1)
+  }
+  t.strictSame(lineFlags, [0, 0, 1, 0], 'the rules found `error: x` an error in C')
+  t.ok(asks[1]! >= 0 && asks[0] === lineAt[3], 'and left the coloured line whose text is too long to JavaScript: the ask names its Line op and word')
   // ops that do not fit the run they claim to be from are left to JavaScript, never read past
   for (const [what, bad] of [
     ['a span whose LFs lie past the buffer', [Op.Span, 0, 6, 1, 10_000]],

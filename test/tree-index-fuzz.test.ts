@@ -173,3 +173,44 @@ t.test('the framer counts lines the same on both paths: diagnostics give the sam
   }
   t.ok(compared > 500, `${compared} diagnostics compared`)
 })
+
+t.test('severity decided in C = the rules in JavaScript, on lines made of near misses', async (t) => {
+  // index_ops answers the pre-filter's questions itself (text_severity in native/pass-through.c);
+  // lines of rule fragments and their near misses, plain or with colours and removed escapes
+  // between them (the text is read between the marks), some longer than it reads (left to
+  // JavaScript), against the event path, whose lines go through severity.ts.
+  const fragments = [
+    'error', 'errors', 'error:', 'error_', 'error-', 'error9', 'fatal error', 'fatal errors', 'fatal', 'ERROR', 'ERRORS', 'ERROR:',
+    'FAIL:', 'FAIL', ' *** ', ' ** ', '***', 'LaTeX Error', 'LaTeX error', 'BUILD FAILED', 'BUILD FAIL', 'FAILURE', 'FAILUR',
+    '[ERROR]', '[ERROR', ' error: ', ' error:', 'error: ', 'warning', 'warning:', 'warning ', 'warnings', 'WARNING:', 'WARNING ',
+    'WARNINGS', ': warning: ', ': warning:', '[WARN]', '[WARNING]', '[WARNI]', '[WARN', 'x', ' ', ':', '[', '\xe9', '9', '_',
+  ]
+  const escapes = [`${E}[31m`, `${E}[0m`, `${E}[1;33m`, `${E}[K`]
+  let differing = 0
+  let flagged = 0
+  let lines = 0
+  for (let seed = 1; seed <= 150; seed++) {
+    const next = random(7000 + seed)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!
+    let s = ''
+    for (let n = 0; n < 300; n++) {
+      const styled = next() < 0.4
+      let line = ''
+      for (let k = 1 + Math.floor(next() * 4); k > 0; k--) line += (styled && next() < 0.5 ? pick(escapes) : '') + pick(fragments)
+      if (next() < 0.03) line = 'y'.repeat(1000 + Math.floor(next() * 100)) + line
+      s += line + '\n'
+    }
+    const log = Buffer.from(s, 'latin1')
+    const fast = fastTree(log, next, true)
+    const events = eventTree(log)
+    lines += fast.lines.length
+    for (let i = 0; i < events.lines.length; i++) if ((events.lines.flags(i) & 3) !== 0) flagged++
+    const diff = difference(fast, events)
+    if (diff !== '') {
+      differing++
+      if (differing <= 3) t.fail(`seed ${7000 + seed}: ${diff}`)
+    }
+  }
+  t.ok(flagged > 10000 && lines - flagged > 10000, `${lines} lines, ${flagged} of them errors or warnings`)
+  t.equal(differing, 0, 'no difference')
+})

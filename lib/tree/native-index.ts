@@ -1,7 +1,8 @@
 /**
  * The index's side of the addon's indexOps (native/pass-through.c, index_ops): the C line mode's
- * ops taken as index words (index-record.ts) in C, and the few lines whose severity the byte
- * pre-filter could not rule out answered here by the rules (severity.ts). A legacy log's ~10
+ * ops taken as index words (index-record.ts) in C — the severity rules too, for the lines the byte
+ * pre-filter could not rule out (text_severity mirrors severity.ts) — and the rare such line whose
+ * text between its marks is too long for C to read at once answered here by the rules. A legacy log's ~10
  * million lines a GiB then cost the index no call each, where handing each op's lines to
  * IndexDecoder.line() and .span() cost more than the C run that found them.
  */
