@@ -448,17 +448,36 @@ t.test('the line table gives back every line\'s section, whatever the pattern of
   t.equal(bad, -1, bad < 0 ? `${want.length} lines read back` : `line ${bad}: ${table.section(bad)}, pushed ${want[bad]}`)
 })
 
+t.test('the index reads end at line ends: a line goes through the framer\'s JavaScript path only when it must', async (t) => {
+  // 4 MiB of lines of every length (a read's end falls anywhere), a line longer than a read, and
+  // a last line without its LF: the tree has every line, and only those two lines were not taken
+  // in a run (a line cut by a read's end would be: one a read)
+  let log = ''
+  const ends: number[] = []
+  for (let i = 0; log.length < 4 << 20; i++) ends.push((log += `line ${i} ${'y'.repeat(i % 97)}\n`).length)
+  ends.push((log += `${'z'.repeat(300 << 10)}\n`).length)
+  ends.push((log += 'the last line, without its LF').length)
+  const src = await indexed(write('reads.log', log))
+  const lines = src.tree.lines
+  t.equal(lines.length, ends.length, 'every line')
+  let wrong = 0
+  for (let i = 0; i < lines.length; i++) if (lines.end(i) !== ends[i] || lines.offset(i) !== (i === 0 ? 0 : ends[i - 1])) wrong++
+  t.equal(wrong, 0, 'each where it is in the file')
+  t.equal(src.indexDecoder?.fastLines, 2, 'the long line and the last went line by line; no other line was cut')
+  src.close()
+})
+
 t.test('the index stops whole at its row limit, from the background or the first screen', async (t) => {
   // ROW_LIMIT (2^31 − 1) is out of a test's reach: the same stop with a smaller limit. A step adds
-  // at most 393,216 rows (source.ts), so a limit of 500,000 stops after about 107,000.
-  const p = write('limit.log', synthetic(40000, 8)) // 40,000 × (2 heads + 8 lines) = 400,000 lines
+  // at most 1,179,648 rows (source.ts), so a limit of 1,400,000 stops after about 220,000.
+  const p = write('limit.log', synthetic(140000, 8)) // 140,000 × (2 heads + 8 lines) = 1,400,000 lines, 280,000 sections
   const check = async (src: LogSource, how: string): Promise<void> => {
     const tree = src.tree
     const rows = tree.lines.length + tree.sections.length
     t.match(src.stopped, /^index full at \d{1,2}%$/, `${how}: stopped, full`)
     t.notOk(src.indexing, `${how}: no longer indexing`)
     t.ok(tree.done, `${how}: the tree is finished`)
-    t.ok(rows > 500000 - 393216 && rows <= 500000, `${how}: ${rows} rows, within the limit`)
+    t.ok(rows > 1400000 - 1179648 && rows <= 1400000, `${how}: ${rows} rows, within the limit`)
     t.ok(src.indexedBytes < src.fileSize, `${how}: the file was not read to its end`)
     // the same index as that of the file cut where reading stopped
     const cut = write('limit-cut.log', fs.readFileSync(p).subarray(0, src.indexedBytes).toString('latin1'))
@@ -470,7 +489,7 @@ t.test('the index stops whole at its row limit, from the background or the first
     t.equal(differ, 0, `${how}: its ${tree.lines.length} lines`)
     whole.close()
   }
-  const bg = LogSource.open(p, { rowLimit: 500000 })
+  const bg = LogSource.open(p, { rowLimit: 1400000 })
   const eof = new Promise<void>((r) => bg.on('eof', () => r()))
   bg.start()
   await eof
@@ -481,7 +500,7 @@ t.test('the index stops whole at its row limit, from the background or the first
   t.same([bg.tree.lines.length, bg.indexedBytes], before, 'start() after the stop reads nothing')
   bg.close()
 
-  const fg = LogSource.open(p, { rowLimit: 500000 })
+  const fg = LogSource.open(p, { rowLimit: 1400000 })
   fg.indexSync(fg.fileSize)
   await check(fg, 'first screen')
   const lines = fg.tree.lines.length
