@@ -230,7 +230,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     if (flags === 0) {
       // the text starts like a rule (`head` holds its first bytes), or a needle in the text lies in
       // the bytes (an escape's bytes hold none: a find there would only cost the rules a look) or spans an escape
-      const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase) < view.end : holdsNeedle(buf, view.start, view.end)
+      const needle = view.direct ? this.severity.next(buf, view.start, view.chunkBase, view.end) < view.end : holdsNeedle(buf, view.start, view.end)
       if (needle || startsLikeRule(head, hs, he) || (styled && this.mayJoinNeedle(view))) {
         flags = severityBits(styled ? textSeverity(this.styledText(view)) : latin1Severity(buf, view.start, view.end))
       }
@@ -305,7 +305,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
     const cached = walk.holds(buf, start)
     const lfs = walk.lfs
     let k = 0
-    let candidate = this.severity.next(buf, start, base)
+    let candidate = this.severity.next(buf, start, base, end)
     let count = 0
     let head = this.headNext
     let lineOffset = this.lineStart
@@ -321,7 +321,7 @@ export class IndexDecoder implements ByteDecoder, FramerSink {
       let ask = startsLikeRule(buf, at, lf)
       if (candidate < lf) {
         if (candidate >= at) ask = true
-        candidate = this.severity.next(buf, lf + 1, base)
+        candidate = this.severity.next(buf, lf + 1, base, end)
       }
       if (ask) flags = severityBits(latin1Severity(buf, at, lf))
       if (head) {

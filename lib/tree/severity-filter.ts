@@ -63,16 +63,23 @@ export const PACKED_NEEDLES = packPrefixes(NEEDLE_BYTES)
  */
 export class NeedleFinder {
   private readonly finders = NEEDLE_BYTES.map((n) => new ByteFinder(n))
-  /** Needle positions the last C call found in the chunk at `base`, from `from` on, in order. */
+  /** Needle positions the last C call found in the chunk at `base`, in [from, until), in order. */
   private readonly found = new Int32Array(64)
   private count = 0
   private base = -1
   private from = 0
+  private until = 0
   /** The first of `found` at or after the last question, `asked`. */
   private k = 0
   private asked = 0
 
-  next(buf: Uint8Array, from: number, base: number): number {
+  /**
+   * The first needle at or after `from`, or some position at or past `until` when none lies
+   * before it. `until` ends the text the caller asks about — a line's end, where an LF, a CR or an
+   * escape follows (which no needle holds), or the chunk's — and the C scan goes no further: to
+   * the chunk's end, it cost the index a scan of most of each 256 KiB chunk for its first line.
+   */
+  next(buf: Uint8Array, from: number, base: number, until = buf.length): number {
     const addon = nativePassThroughTried() ? loadNativePassThrough() : null
     if (addon === null) {
       let min = buf.length
@@ -82,7 +89,7 @@ export class NeedleFinder {
       }
       return min
     }
-    if (base !== this.base || from < this.from) this.search(addon, buf, from, base)
+    if (base !== this.base || from < this.from || until > this.until) this.search(addon, buf, from, base, until)
     else if (from < this.asked) this.k = 0
     this.asked = from
     for (;;) {
@@ -91,19 +98,19 @@ export class NeedleFinder {
       if (this.k < this.count) return found[this.k]!
       // every position found lies before `from`: past them there are more only if the list was full
       if (this.count < found.length) return buf.length
-      this.search(addon, buf, from, base)
+      this.search(addon, buf, from, base, until)
     }
   }
 
-  private search(addon: NativePassThrough, buf: Uint8Array, from: number, base: number): void {
+  private search(addon: NativePassThrough, buf: Uint8Array, from: number, base: number, until: number): void {
     this.base = base
     this.from = from
+    this.until = until
     this.k = 0
-    this.count = from < buf.length ? addon.findNeedles(buf, from, PACKED_NEEDLES, this.found) : 0
+    this.count = from < until ? addon.findNeedles(until < buf.length ? buf.subarray(0, until) : buf, from, PACKED_NEEDLES, this.found) : 0
   }
 }
 
-/** From how many bytes holdsNeedle asks the addon: the call and the subarray cost about what walking 256 bytes does. */
 const NATIVE_HOLDS_BYTES = 256
 const oneNeedle = new Int32Array(1)
 
