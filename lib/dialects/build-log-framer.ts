@@ -227,6 +227,12 @@ export class BuildLogFramer implements TokenHandler {
    * JavaScript, the same way.
    */
   private nativeWanted: 'pass-through' | 'lines' | null
+  /**
+   * Line mode runs before the span path is tried: the sink takes the run's ops in C, plain lines
+   * too (the index, as words: lib/tree/native-index.ts), where its JavaScript span path took the
+   * first lines of every chunk, and TurboFan compiled span() in every index worker.
+   */
+  private opsFirst = false
 
   private loadNative(): void {
     const addon = loadNativePassThrough()
@@ -238,6 +244,7 @@ export class BuildLogFramer implements TokenHandler {
     } else {
       const flags = Flag.KeepSgr | Flag.Lines | (this.spans && sink.styledPrefixSpans === true ? Flag.StyledPrefix : 0)
       this.native = { addon, lines: true, prefixes: NO_PREFIXES, flags, state: new Int32Array(STATE_SLOTS) }
+      this.opsFirst = sink.takeOps !== undefined
     }
     this.nativeWanted = null
   }
@@ -320,6 +327,16 @@ export class BuildLogFramer implements TokenHandler {
           continue
         }
       }
+      // A sink that takes the run's ops itself (the index) takes plain lines in C as well: the run first
+      const opsFirst = this.opsFirst
+      if (opsFirst && this.canRunNatively(true)) {
+        const stop = this.runNatively(this.native!, buf, i, base)
+        if (stop > end) return stop
+        if (stop > i) {
+          i = stop
+          continue
+        }
+      }
       // A span's first line must start its raw line too: an escape before it belongs to it.
       if (this.spans && this.atFreshLine() && this.lineOffset === base + i) {
         const spanEnd = this.spanFrom(buf, i, end, base)
@@ -328,7 +345,7 @@ export class BuildLogFramer implements TokenHandler {
           continue
         }
       }
-      if (this.canRunNatively(true)) {
+      if (!opsFirst && this.canRunNatively(true)) {
         const stop = this.runNatively(this.native!, buf, i, base)
         if (stop > end) return stop
         if (stop > i) {
