@@ -34,26 +34,30 @@ const WORKER_MODULE = [join(DIST, 'bin', 'index-worker.cjs'), join(DIST, 'tree',
  * 1.04, 1 GiB 1.04–1.6× faster (bench/RESULTS.md). With the decoding in C since (medians of four
  * alternated rounds): 64 MiB 0.17 s against 0.18, 120 MiB 0.28 against 0.37, 200 MiB 0.43 against 0.50.
  * With the tree written in C (warm runs, four each): 128 MiB 0.15–0.19 s against 0.18–0.19, 160 MiB
- * 0.16–0.20 against 0.21–0.23.
+ * 0.16–0.20 against 0.21–0.23. With the severity rules in C and reads ending at line ends (medians
+ * of 10 fresh processes): 64 MiB 0.098 s against 0.092, 100 MiB 0.124 against 0.130, 128 MiB
+ * 0.135 against 0.165.
  */
-const PARALLEL_MIN_BYTES = 128 << 20
+const PARALLEL_MIN_BYTES = 96 << 20
 /**
- * Seconds a GiB of the legacy corpus costs each side with both threads running (1 GiB file,
- * alternated rounds): the main thread decoding its share and writing the tree, the main thread
- * playing the worker's records into the tree (in C: native-tree.ts), and the worker decoding;
- * and the seconds from the worker's start to its first record.
+ * Seconds a GiB of the legacy corpus costs each side with both threads running (fresh processes,
+ * 200 MiB and 1 GiB files): the main thread decoding its share and writing the tree (1.36–1.66,
+ * a slow run 2.0), the main thread playing the worker's records into the tree (in C:
+ * native-tree.ts; 0.24–0.28), and the worker decoding (1.03–1.23); and the seconds from the
+ * worker's start to its first record (51–67 ms).
  */
-const MAIN_DECODES = 1.6
-const MAIN_PLAYS = 0.15
-const WORKER_DECODES = 1.2
-const WORKER_START = 0.08
+const MAIN_DECODES = 1.45
+const MAIN_PLAYS = 0.25
+const WORKER_DECODES = 1.1
+const WORKER_START = 0.06
 
 /**
  * Where the split goes, as the main thread's share of the `bytes` left: where both threads finish
  * together, s·MAIN_DECODES + (1 − s)·MAIN_PLAYS = WORKER_START/GiB + (1 − s)·WORKER_DECODES. The
- * worker's start is paid once, so a smaller file leaves the main thread more: 43 % of 1 GiB,
- * 55 % of 200 MiB, 64 % of 128 MiB — where shares 0.38–0.46 and 0.5–0.6 measured best. (Before
- * the tree was written in C, when playing cost 0.65 s/GiB, a third was best.)
+ * worker's start is paid once, so a smaller file leaves the main thread more: 40 % of 1 GiB,
+ * 50 % of 200 MiB, 58 % of 128 MiB. Measured, 25 fresh processes each on the 200 MiB file
+ * (median wall): 0.45 0.181 s, 0.50 0.175, 0.55 0.184, 0.60 0.200; on 1 GiB, 0.34 to 0.43 alike
+ * and 0.50 0.82 s against 0.77. (Before the tree was written in C, a third was best.)
  */
 function mainShare(bytes: number): number {
   const share = (WORKER_START / (bytes / 2 ** 30) + WORKER_DECODES - MAIN_PLAYS) / (MAIN_DECODES - MAIN_PLAYS + WORKER_DECODES)
