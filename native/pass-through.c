@@ -786,7 +786,7 @@ static int needle_in(needle_scan *scan, int32_t start, int32_t end) {
  * a line's text read as latin1, as its regular expressions match: X_ERROR, X_WARNING or 0. The
  * index asked JavaScript for every line the pre-filter let through (~150,000 a GiB of the legacy
  * corpus), each a string and four regular expressions; here they cost a pass over the line.
- * test/native-pass-through.test.ts holds the two to the same answers.
+ * test/tree-index-fuzz.test.ts holds the two to the same answers on the rules' near misses.
  */
 static inline int word_byte(uint8_t c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
@@ -901,9 +901,9 @@ static int may_join_needle(const index_rules *rules, const uint8_t *buf, const i
 }
 
 /*
- * buf[at, at + length) (length ≤ HEAD_CAP) to `to`, which has 16 bytes of room past them: sixteen
- * bytes a store where buf has them (memcpy made these copies of a few bytes `rep movsb`, whose
- * start-up cost was a tenth of index_ops()).
+ * buf[at, at + length) to `to`, which has 16 bytes of room past them: sixteen bytes a store where
+ * buf has them (memcpy made these copies of a line's first few bytes `rep movsb`, whose start-up
+ * cost was a tenth of index_ops()).
  */
 static inline void copy_short(uint8_t *to, const uint8_t *buf, int32_t n, int32_t at, int32_t length) {
 #ifdef __SSE2__

@@ -111,6 +111,7 @@ export class NeedleFinder {
   }
 }
 
+/** From how many bytes holdsNeedle asks the addon: the call and the subarray cost about what walking 256 bytes does. */
 const NATIVE_HOLDS_BYTES = 256
 const oneNeedle = new Int32Array(1)
 
