@@ -7,6 +7,9 @@ import { parseAnchor } from '../dist/render/anchors.js'
 import { renderHtml } from '../dist/render/html/index.js'
 import { decode } from '../dist/decoder.js'
 import { anchorTarget, sectionAnchorOf } from '../dist/tui/anchor-rows.js'
+import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
+import type { NativeTreeWriter } from '../dist/tree/native-tree.js'
+import { addonOrNoHeaders } from './helpers/fixtures.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-pager-'))
@@ -239,6 +242,23 @@ t.test('a log past the index\'s row limit: what was indexed is shown, and the st
   t.notMatch(status, /indexing|\+/, 'and that it is not still indexing')
   await h.press('G')
   t.match(body(h).at(-1)!, /\S/, 'G reaches the last indexed line')
+  t.equal(await h.close(), 0)
+})
+
+t.test('the pager\'s index goes through the addon\'s tree writer; the tree hears of each section only while following', async (t) => {
+  if (addonOrNoHeaders(t, loadNativePassThrough()) === null) return
+  // 4 MiB of nests: a tree with listeners to opens and closes is written in JavaScript, twice as slow
+  const h = await open(write('writer.log', buildLog(2000, 7)))
+  const tree = h.pager.source.tree
+  const writer = (tree as unknown as { writer: NativeTreeWriter | null | undefined }).writer
+  t.ok(writer && writer.played > 100000, `the writer played the index's words (${writer?.played})`)
+  t.equal(tree.onOpen, undefined, 'no listener while not following')
+  await h.press('F')
+  t.type(tree.onOpen, 'function', 'following: opens are heard')
+  t.type(tree.onClose, 'function', 'and closes')
+  await h.press('\x03')
+  t.equal(tree.onOpen, undefined, 'stopped: not any more')
+  t.equal(tree.onClose, undefined)
   t.equal(await h.close(), 0)
 })
 
