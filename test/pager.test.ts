@@ -10,6 +10,7 @@ import { anchorTarget, sectionAnchorOf } from '../dist/tui/anchor-rows.js'
 import { loadNativePassThrough } from '../dist/dialects/native-pass-through.js'
 import type { NativeTreeWriter } from '../dist/tree/native-tree.js'
 import { addonOrNoHeaders } from './helpers/fixtures.js'
+import { LogSource } from '../dist/tree/source.js'
 
 const E = '\x1b'
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buildlog-pager-'))
@@ -259,6 +260,41 @@ t.test('the pager\'s index goes through the addon\'s tree writer; the tree hears
   await h.press('\x03')
   t.equal(tree.onOpen, undefined, 'stopped: not any more')
   t.equal(tree.onClose, undefined)
+  t.equal(await h.close(), 0)
+})
+
+t.test('while a file is indexed its progress renders at most every 200 ms, and the end at once', async (t) => {
+  const p = write('slow.log', buildLog(3000, 2900))
+  // a slow machine's index: each read of the file (24 of 256 KiB) takes 25 ms more
+  const proto = LogSource.prototype as unknown as { step(max: number): boolean }
+  const step = proto.step
+  proto.step = function (this: unknown, max: number) {
+    const until = performance.now() + 25
+    while (performance.now() < until);
+    return step.call(this, max)
+  }
+  t.teardown(() => {
+    proto.step = step
+  })
+  const h = await openHeadless(p, { cols: 100, rows: 20 })
+  const pager = h.pager
+  const renders: number[] = []
+  const render = pager.render.bind(pager)
+  pager.render = () => {
+    renders.push(performance.now())
+    render()
+  }
+  const t0 = performance.now()
+  await until(() => !pager.source.indexing, 60000)
+  const ended = performance.now()
+  const during = renders.filter((at) => at < ended)
+  // (a render waits for the index's slice to end)
+  const gaps = during.slice(1).map((at, k) => at - during[k]!)
+  t.ok(ended - t0 > 400, `the index took a while (${(ended - t0).toFixed(0)} ms more)`)
+  t.ok(during.length >= 2 && gaps.every((g) => g > 180), `renders while indexing ${gaps.map((g) => g.toFixed(0)).join(', ')} ms apart`)
+  t.ok(await until(() => renders.some((at) => at >= ended), 120), 'the end renders within the usual 50 ms throttle')
+  await h.settle()
+  t.ok(body(h).some((l) => /error: boom in pkg2900/.test(l)), 'showing the first failure')
   t.equal(await h.close(), 0)
 })
 
