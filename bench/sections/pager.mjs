@@ -24,53 +24,16 @@ const mib = (b) => (b / 1048576).toFixed(0)
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
 
 /**
- * First screen from process start, through the real CLI on a pseudo-terminal (120×40): python's pty
- * forks, the child sets the window size and execs `node bin/buildlog view FILE`; the time is from
- * before the fork until the terminal has received a row of the log. Then `q` quits. NODE_EXTRA_CA_CERTS
- * costs ~100 ms at every Node boot on this machine: `withCaCerts` keeps it, else it is unset.
- */
-const PTY_SCRIPT = `
-import os, pty, sys, time, fcntl, termios, struct, select, signal
-argv = sys.argv[1:]
-t0 = time.perf_counter()
-pid, fd = pty.fork()
-if pid == 0:
-    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 120, 0, 0))
-    os.execvp(argv[0], argv)
-buf = b''
-ms = -1.0
-deadline = t0 + 20
-while time.perf_counter() < deadline:
-    r, _, _ = select.select([fd], [], [], 0.05)
-    if fd in r:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        buf += chunk
-        if ms < 0 and b'building' in buf:
-            ms = (time.perf_counter() - t0) * 1000
-            os.write(fd, b'q')
-            deadline = time.perf_counter() + 5
-try:
-    os.kill(pid, signal.SIGTERM)
-except ProcessLookupError:
-    pass
-os.waitpid(pid, 0)
-print(ms)
-`
-
-/**
- * The index in the real pager: from spawning `node bin/buildlog view FILE` on a 120×40
- * pseudo-terminal until its status line shows the final line count (`L1/2,150,321`, no `+`: the
- * index has ended), then `q`. Python's pty relays the terminal's bytes, and @xterm/headless keeps
- * the screen (the pager rewrites only the cells that change). What a user waits for: the pager's
- * start, first screen and renders included.
+ * `node bin/buildlog view FILE` on a 120×40 pseudo-terminal: python's pty forks, the child sets
+ * the window size and execs it, and the parent relays the terminal's bytes both ways. Milliseconds
+ * from just before the fork (python says when, on stderr) until `until.raw` holds for the bytes so
+ * far, or `until.screen` for the rows @xterm/headless keeps of them (the pager rewrites only the
+ * cells that change); then `q` quits. NaN after 60 s. NODE_EXTRA_CA_CERTS costs ~100 ms at every
+ * Node boot on this machine: `withCaCerts` keeps it, else it is unset.
  */
 const PTY_RELAY_SCRIPT = `
 import os, pty, sys, fcntl, termios, struct, select
+os.write(2, b'F')
 pid, fd = pty.fork()
 if pid == 0:
     fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 120, 0, 0))
@@ -93,38 +56,51 @@ while True:
 os.waitpid(pid, 0)
 `
 
-async function pagerIndex(file, lines) {
+async function ptyView(file, until, withCaCerts = false) {
   const { default: xterm } = await import('@xterm/headless')
   const term = new xterm.Terminal({ cols: 120, rows: 40, allowProposedApi: true })
   const env = { ...process.env, TERM: 'xterm-256color' }
-  delete env.NODE_EXTRA_CA_CERTS
-  const done = new RegExp(`L[0-9,]+/${lines.toLocaleString('en-US')}(?![0-9,+])`)
-  const t0 = performance.now()
-  const child = spawn('python3', ['-c', PTY_RELAY_SCRIPT, process.execPath, path.join(root, 'bin/buildlog'), 'view', file], { env, stdio: ['pipe', 'pipe', 'ignore'] })
+  if (!withCaCerts) delete env.NODE_EXTRA_CA_CERTS
+  const child = spawn('python3', ['-c', PTY_RELAY_SCRIPT, process.execPath, path.join(root, 'bin/buildlog'), 'view', file], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  let t0 = NaN
+  let raw = ''
+  const screen = () => Array.from({ length: term.rows }, (_, y) => term.buffer.active.getLine(y)?.translateToString(true) ?? '')
   const ms = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve(NaN), 60000)
-    child.stdout.on('data', (chunk) =>
-      term.write(new Uint8Array(chunk), () => {
-        if (done.test(term.buffer.active.getLine(39)?.translateToString(true) ?? '')) {
-          clearTimeout(timer)
-          resolve(performance.now() - t0)
-        }
-      }),
-    )
+    child.stderr.once('data', () => (t0 = performance.now()))
+    const found = () => {
+      clearTimeout(timer)
+      resolve(performance.now() - t0)
+    }
+    child.stdout.on('data', (chunk) => {
+      raw += chunk.toString('latin1')
+      if (until.raw?.(raw)) return found()
+      if (until.screen) term.write(new Uint8Array(chunk), () => until.screen(screen()) && found())
+    })
     child.on('exit', () => resolve(NaN))
   })
   child.stdin.end('q')
+  const kill = setTimeout(() => child.kill(), 5000)
   await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)))
+  clearTimeout(kill)
   term.dispose()
   return ms
 }
 
-function firstScreen(file, withCaCerts = false) {
-  const env = { ...process.env, TERM: 'xterm-256color' }
-  if (!withCaCerts) delete env.NODE_EXTRA_CA_CERTS
-  const r = spawnSync('python3', ['-c', PTY_SCRIPT, process.execPath, path.join(root, 'bin/buildlog'), 'view', file], { encoding: 'utf8', env })
-  const ms = Number(r.stdout.trim())
-  return { ms: ms >= 0 ? ms : NaN, ok: ms >= 0, err: r.stderr.slice(0, 200) }
+/** First screen from process start: until the terminal has received a row of the log. */
+async function firstScreen(file, withCaCerts = false) {
+  const ms = await ptyView(file, { raw: (raw) => raw.includes('building') }, withCaCerts)
+  return { ms, ok: !Number.isNaN(ms) }
+}
+
+/**
+ * The index in the real pager, from process start until the status line shows the final line
+ * count (`L1/2,150,321`, no `+`: the index has ended): what a user waits for, the pager's start,
+ * first screen and renders included.
+ */
+function pagerIndex(file, lines) {
+  const final = new RegExp(`L[0-9,]+/${lines.toLocaleString('en-US')}(?![0-9,+])`)
+  return ptyView(file, { screen: (rows) => final.test(rows.at(-1)) })
 }
 
 /**
@@ -209,10 +185,10 @@ export async function run({ corpusDir = path.join(root, 'bench/corpus'), runs = 
     const xsCa = []
     let ok = true
     for (let k = 0; k < runs && canPty; k++) {
-      const r = firstScreen(f)
+      const r = await firstScreen(f)
       xs.push(r.ms)
       ok &&= r.ok
-      if (process.env.NODE_EXTRA_CA_CERTS) xsCa.push(firstScreen(f, true).ms)
+      if (process.env.NODE_EXTRA_CA_CERTS) xsCa.push((await firstScreen(f, true)).ms)
     }
     const lessMs = has('less') ? median(Array.from({ length: runs }, () => lessFirstScreen(f))) : NaN
     const lnavMs = hasLnav ? median(Array.from({ length: runs }, () => lnavFirstScreen(f))) : NaN
