@@ -742,6 +742,8 @@ enum {
 #define TEXT_CAP 1024
 /* Needle positions found ahead, a few at a time (a call costs about what scanning 2 KiB does). */
 #define NEEDLES_AHEAD 32
+/* How far past the line asked about a scan for needles goes (then on to an LF). */
+#define NEEDLE_WINDOW (16 * 1024)
 
 typedef struct {
   int32_t *words, word_count, word_cap;
@@ -775,9 +777,19 @@ static int needle_in(needle_scan *scan, int32_t start, int32_t end) {
     if (scan->next < scan->count) return scan->found[scan->next] < end;
     if (scan->scanned >= scan->n || scan->scanned >= end) return 0;
     int32_t from = start > scan->scanned ? start : scan->scanned;
-    scan->count = find_needles(scan->buf, scan->n, from, scan->needles, scan->found, NEEDLES_AHEAD);
+    /*
+     * No further than a window past the line, to the end of a line there (every needle before an
+     * LF lies wholly before it): a run that ends a few lines on — a CI log's, at each marker —
+     * scanned to the end of the chunk, and the next run again.
+     */
+    int32_t limit = scan->n;
+    if (end < scan->n - NEEDLE_WINDOW) {
+      const uint8_t *lf = memchr(scan->buf + end + NEEDLE_WINDOW, LF, (size_t)(scan->n - end - NEEDLE_WINDOW));
+      if (lf != NULL) limit = (int32_t)(lf - scan->buf) + 1;
+    }
+    scan->count = find_needles(scan->buf, limit, from, scan->needles, scan->found, NEEDLES_AHEAD);
     scan->next = 0;
-    scan->scanned = scan->count == NEEDLES_AHEAD ? scan->found[NEEDLES_AHEAD - 1] + 1 : scan->n;
+    scan->scanned = scan->count == NEEDLES_AHEAD ? scan->found[NEEDLES_AHEAD - 1] + 1 : limit;
   }
 }
 

@@ -218,3 +218,31 @@ t.test('severity decided in C = the rules in JavaScript, on lines made of near m
   t.ok(flagged > 10000 && lines - flagged > 10000, `${lines} lines, ${flagged} of them errors or warnings`)
   t.equal(differing, 0, 'no difference')
 })
+
+t.test('needles are found past the C scan\'s window: runs longer than 16 KiB, needles anywhere in them', async (t) => {
+  // index_ops looks for needles a window past the line it is asked about, to an LF; lines whose
+  // only sign of trouble is a needle inside them (not a rule's start) fall on every side of where
+  // a window ends, in chunks of up to 70,000 bytes
+  let differing = 0
+  let flagged = 0
+  for (let seed = 1; seed <= 40; seed++) {
+    const next = random(9000 + seed)
+    let s = ''
+    for (let i = 0; s.length < 200000; i++) {
+      const r = next()
+      // (rare enough that a window holds fewer needles than one scan hands back; `[WARN]` ends its line with a needle)
+      s += r < 0.015 ? `step ${i}: compile error: ${i}\n` : r < 0.025 ? `src/f${i}.c:1: warning: careful\n` : r < 0.035 ? `build ${i} [WARN]\n` : r < 0.06 ? `${E}[31mred ${i}${E}[0m\n` : `line ${i} of output ${'x'.repeat(Math.floor(next() * 60))}\n`
+    }
+    const log = Buffer.from(s, 'latin1')
+    const fast = fastTree(log, next, true)
+    const events = eventTree(log)
+    for (let i = 0; i < events.lines.length; i++) if ((events.lines.flags(i) & 3) !== 0) flagged++
+    const diff = difference(fast, events)
+    if (diff !== '') {
+      differing++
+      if (differing <= 3) t.fail(`seed ${9000 + seed}: ${diff}`)
+    }
+  }
+  t.ok(flagged > 5000, `${flagged} lines flagged by a needle`)
+  t.equal(differing, 0, '40 logs of 200 KB: no difference')
+})
