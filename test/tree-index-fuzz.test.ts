@@ -47,6 +47,20 @@ function eventTree(log: Buffer): LogTree {
   return tree
 }
 
+/**
+ * Indexes `log` both ways (the fast path in chunks of up to 70,000 bytes too) and adds to `tally`
+ * its lines, the lines the event path flags as errors or warnings, and a difference (the first
+ * three are reported as failures, named `name`).
+ */
+function compareBig(t: Tap.Test, log: Buffer, next: () => number, name: string, tally: { lines: number; flagged: number; differing: number }): void {
+  const fast = fastTree(log, next, true)
+  const events = eventTree(log)
+  tally.lines += fast.lines.length
+  for (let i = 0; i < events.lines.length; i++) if ((events.lines.flags(i) & 3) !== 0) tally.flagged++
+  const diff = difference(fast, events)
+  if (diff !== '' && ++tally.differing <= 3) t.fail(`${name}: ${diff}`)
+}
+
 t.test('fast index = event index on random logs in random chunks', async (t) => {
   let differing = 0
   for (let seed = 1; seed <= 400; seed++) {
@@ -62,21 +76,13 @@ t.test('fast index = event index on random logs in random chunks', async (t) => 
 })
 
 t.test('fast index = event index on random logs with long runs of short lines, in big chunks too', async (t) => {
-  let differing = 0
-  let lines = 0
+  const tally = { lines: 0, flagged: 0, differing: 0 }
   for (let seed = 1; seed <= 60; seed++) {
     const next = random(1000 + seed)
-    const log = randomRunsLog(next, 10 + Math.floor(next() * 60))
-    const fast = fastTree(log, next, true)
-    lines += fast.lines.length
-    const diff = difference(fast, eventTree(log))
-    if (diff !== '') {
-      differing++
-      if (differing <= 3) t.fail(`seed ${1000 + seed}: ${diff}`)
-    }
+    compareBig(t, randomRunsLog(next, 10 + Math.floor(next() * 60)), next, `seed ${1000 + seed}`, tally)
   }
-  t.ok(lines > 300000, `${lines} lines compared`)
-  t.equal(differing, 0, '60 random logs with long runs: no difference')
+  t.ok(tally.lines > 300000, `${tally.lines} lines compared`)
+  t.equal(tally.differing, 0, '60 random logs with long runs: no difference')
 })
 
 t.test('the comparison sees a difference when there is one', async (t) => {
@@ -190,9 +196,7 @@ t.test('severity decided in C = the rules in JavaScript, on lines made of near m
     'WARNINGS', ': warning: ', ': warning:', '[WARN]', '[WARNING]', '[WARNI]', '[WARN', 'x', ' ', ':', '[', '\xe9', '9', '_',
   ]
   const escapes = [`${E}[31m`, `${E}[0m`, `${E}[1;33m`, `${E}[K`]
-  let differing = 0
-  let flagged = 0
-  let lines = 0
+  const tally = { lines: 0, flagged: 0, differing: 0 }
   for (let seed = 1; seed <= 150; seed++) {
     const next = random(7000 + seed)
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!
@@ -204,27 +208,17 @@ t.test('severity decided in C = the rules in JavaScript, on lines made of near m
       if (next() < 0.03) line = 'y'.repeat(1000 + Math.floor(next() * 100)) + line
       s += line + '\n'
     }
-    const log = Buffer.from(s, 'latin1')
-    const fast = fastTree(log, next, true)
-    const events = eventTree(log)
-    lines += fast.lines.length
-    for (let i = 0; i < events.lines.length; i++) if ((events.lines.flags(i) & 3) !== 0) flagged++
-    const diff = difference(fast, events)
-    if (diff !== '') {
-      differing++
-      if (differing <= 3) t.fail(`seed ${7000 + seed}: ${diff}`)
-    }
+    compareBig(t, Buffer.from(s, 'latin1'), next, `seed ${7000 + seed}`, tally)
   }
-  t.ok(flagged > 10000 && lines - flagged > 10000, `${lines} lines, ${flagged} of them errors or warnings`)
-  t.equal(differing, 0, 'no difference')
+  t.ok(tally.flagged > 10000 && tally.lines - tally.flagged > 10000, `${tally.lines} lines, ${tally.flagged} of them errors or warnings`)
+  t.equal(tally.differing, 0, 'no difference')
 })
 
 t.test('needles are found past the C scan\'s window: runs longer than 16 KiB, needles anywhere in them', async (t) => {
   // index_ops looks for needles a window past the line it is asked about, to an LF; lines whose
   // only sign of trouble is a needle inside them (not a rule's start) fall on every side of where
   // a window ends, in chunks of up to 70,000 bytes
-  let differing = 0
-  let flagged = 0
+  const tally = { lines: 0, flagged: 0, differing: 0 }
   for (let seed = 1; seed <= 40; seed++) {
     const next = random(9000 + seed)
     let s = ''
@@ -233,16 +227,8 @@ t.test('needles are found past the C scan\'s window: runs longer than 16 KiB, ne
       // (rare enough that a window holds fewer needles than one scan hands back; `[WARN]` ends its line with a needle)
       s += r < 0.015 ? `step ${i}: compile error: ${i}\n` : r < 0.025 ? `src/f${i}.c:1: warning: careful\n` : r < 0.035 ? `build ${i} [WARN]\n` : r < 0.06 ? `${E}[31mred ${i}${E}[0m\n` : `line ${i} of output ${'x'.repeat(Math.floor(next() * 60))}\n`
     }
-    const log = Buffer.from(s, 'latin1')
-    const fast = fastTree(log, next, true)
-    const events = eventTree(log)
-    for (let i = 0; i < events.lines.length; i++) if ((events.lines.flags(i) & 3) !== 0) flagged++
-    const diff = difference(fast, events)
-    if (diff !== '') {
-      differing++
-      if (differing <= 3) t.fail(`seed ${9000 + seed}: ${diff}`)
-    }
+    compareBig(t, Buffer.from(s, 'latin1'), next, `seed ${9000 + seed}`, tally)
   }
-  t.ok(flagged > 5000, `${flagged} lines flagged by a needle`)
-  t.equal(differing, 0, '40 logs of 200 KB: no difference')
+  t.ok(tally.flagged > 5000, `${tally.flagged} lines flagged by a needle`)
+  t.equal(tally.differing, 0, '40 logs of 200 KB: no difference')
 })
