@@ -13,6 +13,14 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/*
+ * The AVX2 scans (target("avx2") functions, used where __builtin_cpu_supports("avx2") says so at
+ * run time): the addon is built for any x86-64.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX2 1
+#endif
 
 /* A call the JavaScript side got wrong: a TypeError there, never a crash here. */
 #define CHECK(ok) \

@@ -206,12 +206,7 @@ static inline int must_see(const prefix_list *prefixes, const uint8_t *buf, int3
   return is_digit(buf[at]) && prefixes->length > 0 && must_see_stamped(prefixes, buf, n, at);
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define HAVE_AVX2_SPECIAL 1
-/* Whether the CPU has AVX2 (init() asks once: the addon is built for any x86-64). */
-static int cpu_avx2;
-
+#ifdef HAVE_AVX2
 /*
  * next_special() thirty-two bytes a step: a line of a build log averages ~100 bytes, and the
  * search for its end was two fifths of pass_through()'s time sixteen bytes a step.
@@ -229,8 +224,8 @@ __attribute__((target("avx2"), noinline)) static int32_t next_special_avx2(const
 
 /* The first ESC, LF or CR in buf[at, end), or end: sixteen bytes a step where SSE2 is there, thirty-two with AVX2. */
 static int32_t next_special(const uint8_t *buf, int32_t at, int32_t end) {
-#ifdef HAVE_AVX2_SPECIAL
-  if (cpu_avx2) {
+#ifdef HAVE_AVX2
+  if (__builtin_cpu_supports("avx2")) {
     at = next_special_avx2(buf, at, end);
     if (at + 32 <= end) return at;
   }
@@ -1063,9 +1058,6 @@ static napi_value init(napi_env env, napi_callback_info info) {
   const int32_t *numbers = numbers_data;
   if (max_params == numbers[6] && memcmp(table, data, sizeof table) == 0) return NULL;
   memcpy(table, data, sizeof table);
-#ifdef HAVE_AVX2_SPECIAL
-  cpu_avx2 = __builtin_cpu_supports("avx2");
-#endif
   st_escape = numbers[0], st_csi_param = numbers[1];
   act_enter_csi = numbers[2], act_collect_param = numbers[3], act_collect_intermediate = numbers[4], act_dispatch_csi = numbers[5];
   max_params = numbers[6], max_intermediates = numbers[7];

@@ -8,19 +8,16 @@
 /* How many needles find_needles() tests sixteen positions at a time; with more it goes byte by byte. */
 #define MAX_PAIRED_NEEDLES 8
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define HAVE_AVX2_SCAN 1
+#ifdef HAVE_AVX2
 
 /*
- * find_needles()' paired test at 32 positions a step, on CPUs with AVX2 (asked once at run time:
- * the addon is built for any x86-64), in the manner of Hyperscan's Teddy: each needle owns a bit,
- * and four 16-entry tables say which needles' first and second bytes have a given low or high
- * nibble, so that two table lookups a byte and three ANDs test every needle's pair at once (the
- * test is exact: a bit's bucket holds one byte a position) — 17 instructions a step against 31
- * for a compare per needle and byte. A hit is checked against the needles its bits name. From *at
- * while a whole step and the byte after it fit; leaves *at where it stopped and returns the
- * count, as the SSE2 loop does.
+ * find_needles()' paired test at 32 positions a step, on CPUs with AVX2 (see addon.h), in the
+ * manner of Hyperscan's Teddy: each needle owns a bit, and four 16-entry tables say which
+ * needles' first and second bytes have a given low or high nibble, so that two table lookups a
+ * byte and three ANDs test every needle's pair at once (the test is exact: a bit's bucket holds
+ * one byte a position) — 17 instructions a step against 31 for a compare per needle and byte. A
+ * hit is checked against the needles its bits name. From *at while a whole step and the byte
+ * after it fit; leaves *at where it stopped and returns the count, as the SSE2 loop does.
  */
 __attribute__((target("avx2"))) static int32_t paired_scan_avx2(const uint8_t *buf, int32_t n, int32_t *at_io, const uint8_t *firsts, const uint8_t *seconds, int pairs,
                                                                 const uint8_t *const *needle_bytes, const uint8_t *needle_lengths, int32_t *found, int32_t count, int32_t cap) {
@@ -95,7 +92,7 @@ int32_t find_needles(const uint8_t *buf, int32_t n, int32_t from, const prefix_l
     pairs++;
   }
   if (paired && pairs > 0) {
-#ifdef HAVE_AVX2_SCAN
+#ifdef HAVE_AVX2
     if (__builtin_cpu_supports("avx2")) {
       count = paired_scan_avx2(buf, n, &at, firsts, seconds, pairs, bytes, lengths, found, count, cap);
       if (count == cap) return count;

@@ -73,9 +73,10 @@ async function ptyView(file, until, withCaCerts = false) {
       resolve(performance.now() - t0)
     }
     child.stdout.on('data', (chunk) => {
-      raw += chunk.toString('latin1')
-      if (until.raw?.(raw)) return found()
-      if (until.screen) term.write(new Uint8Array(chunk), () => until.screen(screen()) && found())
+      if (until.raw) {
+        raw += chunk.toString('latin1')
+        if (until.raw(raw)) found()
+      } else term.write(new Uint8Array(chunk), () => until.screen(screen()) && found())
     })
     child.on('exit', () => resolve(NaN))
   })
